@@ -1,0 +1,28 @@
+# ALN-US: axillary lymph node metastasis from breast ultrasound, the study of
+# Zhou et al., Radiology 2019, as one reproducible workflow.
+# Contents: inputs -> preprocess -> split -> train -> predict -> statistics -> figures -> report.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/split.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/stats.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

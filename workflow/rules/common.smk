@@ -1,0 +1,102 @@
+# Config and input validation, and every input function of the workflow.
+
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+from alnus.manifest import InputError, check_manifest  # noqa: E402
+
+validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+
+COHORTS = ["development", "external"]
+ARCHITECTURES = config["architectures"]
+PREDICTION_SETS = ["validation", "internal_test", "external_test"]
+TEST_SETS = ["internal_test", "external_test"]
+PRESET = config["training"][config["training"]["preset"]]
+DEMO_DIR = "resources/demo"
+
+
+wildcard_constraints:
+    cohort="|".join(COHORTS),
+    arch="|".join(ARCHITECTURES),
+    set="|".join(PREDICTION_SETS),
+
+
+def _quick_check_manifests():
+    """Check manifests that already exist when the workflow starts (the user's
+    own data), so that a bad manifest stops the run before any job. Pixels are
+    checked later by rule validate_inputs."""
+    problems = []
+    for cohort in COHORTS:
+        paths = config["cohorts"][cohort]
+        if Path(paths["manifest"]).is_file():
+            try:
+                check_manifest(paths["manifest"], paths["images"], cohort=cohort)
+            except InputError as error:
+                problems.append(str(error))
+        elif not paths["manifest"].startswith(DEMO_DIR):
+            problems.append(
+                f"The {cohort} manifest {paths['manifest']} does not exist; "
+                f"fix `cohorts: {cohort}: manifest` in the config."
+            )
+    if problems:
+        raise WorkflowError("\n\n".join(problems))
+
+
+_quick_check_manifests()
+
+
+def cohort_inputs(wildcards):
+    """The manifest and image folder of one cohort, as configured."""
+    paths = config["cohorts"][wildcards.cohort]
+    return {"manifest": paths["manifest"], "images": paths["images"]}
+
+
+def all_cohort_inputs():
+    """Manifests, image folders and readers' file of the whole study."""
+    inputs = {}
+    for cohort in COHORTS:
+        inputs[f"{cohort}_manifest"] = config["cohorts"][cohort]["manifest"]
+        inputs[f"{cohort}_images"] = config["cohorts"][cohort]["images"]
+    if config["readers"]:
+        inputs["readers"] = config["readers"]
+    return inputs
+
+
+def preprocessed(kind):
+    """Per-cohort preprocessed outputs of one kind, keyed by cohort."""
+    pattern = {
+        "manifest": "results/preprocessed/{cohort}/manifest.csv",
+        "images": "results/preprocessed/{cohort}/images",
+        "linkage": "private/{cohort}/linkage.csv",
+    }[kind]
+    return {cohort: pattern.format(cohort=cohort) for cohort in COHORTS}
+
+
+def predictions_of_set(wildcards):
+    """Every architecture's predictions on the set of the wildcards."""
+    return {arch: f"results/predictions/{arch}/{wildcards.set}.csv" for arch in ARCHITECTURES}
+
+
+def all_predictions():
+    return expand("results/predictions/{arch}/{set}.csv", arch=ARCHITECTURES, set=PREDICTION_SETS)
+
+
+def readers_table():
+    """The pseudonymised readers' calls, when the study has readers."""
+    return ["results/tables/readers.csv"] if config["readers"] else []
+
+
+def all_targets():
+    """Everything `snakemake` builds by default."""
+    return [
+        "results/splits.csv",
+        *expand("results/models/{arch}/model.safetensors", arch=ARCHITECTURES),
+        *all_predictions(),
+        "results/tables/metrics.csv",
+        *readers_table(),
+        *expand("results/figures/roc_{set}.{ext}", set=TEST_SETS, ext=["png", "pdf"]),
+    ]

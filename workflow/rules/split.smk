@@ -1,0 +1,18 @@
+# Patient-level split of the development cohort; the external cohort is test only.
+
+
+rule split:
+    input:
+        **preprocessed("manifest"),
+    output:
+        report("results/splits.csv", caption="../report/splits.rst", category="Cohorts"),
+    log:
+        "results/logs/split.log",
+    params:
+        internal_test_fraction=config["split"]["internal_test_fraction"],
+        validation_fraction=config["split"]["validation_fraction"],
+        seed=config["seed"],
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/split.py"

@@ -1,0 +1,58 @@
+# One training job per architecture, then its predictions on every evaluation set.
+
+
+rule train:
+    input:
+        splits="results/splits.csv",
+        manifests=list(preprocessed("manifest").values()),
+        images=list(preprocessed("images").values()),
+    output:
+        weights="results/models/{arch}/model.safetensors",
+        card="results/models/{arch}/model_card.json",
+        history=report(
+            "results/models/{arch}/history.tsv",
+            caption="../report/history.rst",
+            category="Training",
+            labels={"architecture": "{arch}"},
+        ),
+    log:
+        "results/logs/train/{arch}.log",
+    params:
+        preset=PRESET,
+        seed=config["seed"],
+        pretrained=config["training"]["pretrained"],
+        device=config["training"]["device"],
+        precision=config["training"]["precision"],
+        config=config,
+    threads: 8
+    resources:
+        mem_mb=12000,
+        runtime=24 * 60,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/train.py"
+
+
+rule predict:
+    input:
+        weights="results/models/{arch}/model.safetensors",
+        card="results/models/{arch}/model_card.json",
+        splits="results/splits.csv",
+        manifests=list(preprocessed("manifest").values()),
+        images=list(preprocessed("images").values()),
+    output:
+        **{set_name: f"results/predictions/{{arch}}/{set_name}.csv" for set_name in PREDICTION_SETS},
+    log:
+        "results/logs/predict/{arch}.log",
+    params:
+        device=config["training"]["device"],
+        precision=config["training"]["precision"],
+    threads: 4
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/predict.py"

@@ -1,0 +1,281 @@
+"""Find the B-mode image on an ultrasound screen, or the lesion box, and crop to it.
+
+Three sources of a crop, in order of trust: the DICOM ultrasound regions
+(`find_bmode_box` with ``regions``), image analysis of the screen
+(`find_bmode_box` without), and a lesion box from the manifest (`bbox_crop_box`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from alnus.imageio import UltrasoundRegion
+
+TISSUE, SPATIAL_2D = 1, 1  # RegionDataType and RegionSpatialFormat codes
+MIN_FRACTION = 0.10  # a B-mode region smaller than this share of the screen is not plausible
+
+
+@dataclass(frozen=True)
+class CropBox:
+    """A crop in source pixels: columns x..x+w-1, rows y..y+h-1.
+
+    ``method`` is "dicom_region", "image_analysis", "bbox" or "full_image";
+    ``note`` says anything a reviewer should know (several regions, clipping).
+    """
+
+    x: int
+    y: int
+    w: int
+    h: int
+    method: str
+    note: str = ""
+
+
+def apply_crop(pixels: np.ndarray, box: CropBox) -> np.ndarray:
+    """Return ``pixels[y:y+h, x:x+w]`` (a view) for array of shape (H, W) or (H, W, C).
+
+    Raises
+    ------
+    ValueError
+        If the box is empty or not inside the image.
+    """
+    height, width = pixels.shape[:2]
+    if box.w <= 0 or box.h <= 0 or box.x < 0 or box.y < 0 or box.x + box.w > width or box.y + box.h > height:
+        raise ValueError(f"crop box {box.x},{box.y},{box.w},{box.h} (x,y,w,h) is not inside the {width}x{height} image")
+    return pixels[box.y:box.y + box.h, box.x:box.x + box.w]
+
+
+def bbox_crop_box(bbox: str | Sequence[float], image_shape: tuple[int, ...], *, margin: float = 0.1) -> CropBox:
+    """Crop box around a lesion box from the manifest, expanded and clipped.
+
+    Parameters
+    ----------
+    bbox : str or sequence of 4 numbers
+        "x,y,w,h" in source pixels; "[x, y, w, h]" (as BUS-BRA writes it) works too.
+    image_shape : tuple
+        ``pixels.shape``, (H, W) or (H, W, C).
+    margin : float, optional
+        Added on each side as a fraction of w (left, right) and h (top, bottom).
+
+    Raises
+    ------
+    ValueError
+        If `bbox` is not four numbers with w, h > 0, if `margin` is negative,
+        or if the box lies outside the image.
+    """
+    values = _parse_bbox(bbox)
+    if margin < 0:
+        raise ValueError(f"`margin` must be >= 0, got {margin}")
+    x, y, w, h = values
+    height, width = image_shape[:2]
+    x0 = max(0, int(np.floor(x - margin * w)))
+    y0 = max(0, int(np.floor(y - margin * h)))
+    x1 = min(width, int(np.ceil(x + w + margin * w)))
+    y1 = min(height, int(np.ceil(y + h + margin * h)))
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"bbox {bbox!r} lies outside the {width}x{height} image; check that it is x,y,w,h in source pixels")
+    note = f"lesion bbox {x:g},{y:g},{w:g},{h:g} expanded by {margin:g} of its size per side"
+    if x - margin * w < 0 or y - margin * h < 0 or x + w + margin * w > width or y + h + margin * h > height:
+        note += ", clipped to the image"
+    return CropBox(x0, y0, x1 - x0, y1 - y0, "bbox", note)
+
+
+def _parse_bbox(bbox: str | Sequence[float]) -> tuple[float, float, float, float]:
+    expected = 'expected "x,y,w,h" (or "[x, y, w, h]") with w and h > 0, in source pixels'
+    if isinstance(bbox, str):
+        parts = re.sub(r"^\s*[\[(]|[\])]\s*$", "", bbox).split(",")
+    else:
+        parts = list(bbox)
+    try:
+        values = tuple(float(p) for p in parts)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 4 or not all(np.isfinite(values)) or values[2] <= 0 or values[3] <= 0:
+        raise ValueError(f"bbox {bbox!r} is malformed; {expected}")
+    return values
+
+
+def find_bmode_box(pixels: np.ndarray, regions: Sequence[UltrasoundRegion] = ()) -> CropBox:
+    """Bounding box of the B-mode image on an ultrasound screen. Never fails.
+
+    With DICOM ultrasound regions, the largest 2-D tissue region is taken.
+    Otherwise the screen is analysed (`_analyse`): the B-mode image is the
+    largest area densely covered by non-background pixels; text, rulers,
+    colour bars and logos are too sparse or too small to count.
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (H, W), uint8
+    regions : sequence of UltrasoundRegion, optional
+
+    Returns
+    -------
+    CropBox
+        method "dicom_region", "image_analysis" or, when nothing plausible
+        (at least 10% of the screen) is found, "full_image".
+
+    Raises
+    ------
+    ValueError
+        If `pixels` is not a non-empty 2-D array.
+    """
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 2 or pixels.size == 0 or pixels.dtype != np.uint8:
+        raise ValueError(f"`pixels` must be a non-empty (H, W) uint8 array, got shape {pixels.shape} dtype {pixels.dtype}")
+    tissue = [r for r in regions if r.data_type == TISSUE and r.spatial_format == SPATIAL_2D]
+    if tissue:
+        box = _region_box(tissue, pixels.shape)
+        if box is not None:
+            return box
+    note = "no 2-D tissue region in the DICOM; " if regions else ""
+    return _analyse(pixels, note)
+
+
+def _region_box(tissue: list[UltrasoundRegion], shape: tuple[int, int]) -> CropBox | None:
+    height, width = shape
+    # Largest first; ties to the leftmost, then topmost.
+    best = min(tissue, key=lambda r: (-r.area, r.x0, r.y0))
+    x0, y0 = max(0, best.x0), max(0, best.y0)
+    x1, y1 = min(width - 1, best.x1), min(height - 1, best.y1)
+    if x1 < x0 or y1 < y0:
+        return None
+    notes = [f"{len(tissue)} tissue regions; took the largest"] if len(tissue) > 1 else []
+    if (x0, y0, x1, y1) != (best.x0, best.y0, best.x1, best.y1):
+        notes.append("region clipped to the image")
+    return CropBox(x0, y0, x1 - x0 + 1, y1 - y0 + 1, "dicom_region", "; ".join(notes))
+
+
+def _analyse(pixels: np.ndarray, note: str) -> CropBox:
+    height, width = pixels.shape
+    full = CropBox(0, 0, width, height, "full_image", note + "no plausible B-mode region found; kept the full image")
+    k = int(np.clip(min(height, width) // 32, 7, 41)) | 1
+    if min(height, width) < 2 * k:
+        return full
+    fg = _foreground(pixels)
+    # Density of foreground in a k x k window: speckle is dense (>0.7); text, tick
+    # marks and thin bars are sparse, and the gap between them and the image
+    # lowers the density there, so they separate from the image.
+    core = (cv2.blur(fg * np.uint8(255), (k, k), borderType=cv2.BORDER_REPLICATE) >= 0.7 * 255).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=4)
+    if n < 2:
+        return full
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    x, y, w, h = stats[1 + np.argmax(areas), :4]
+    pieces = _split_at_gaps(fg, (x, y, x + w - 1, y + h - 1))
+    mass = [int(fg[b[1]:b[3] + 1, b[0]:b[2] + 1].sum()) for b in pieces]
+    views = int(np.sum(areas >= 0.5 * areas.max())) + sum(m >= 0.5 * max(mass) for m in mass) - 1
+    x0, y0, x1, y1 = _grow(fg, _snap(fg, pieces[int(np.argmax(mass))], depth=k))
+    if (x1 - x0 + 1) * (y1 - y0 + 1) < MIN_FRACTION * height * width:
+        return full
+    tx, ty = max(2, width // 100), max(2, height // 100)
+    if (x0 <= tx) + (y0 <= ty) + (x1 >= width - 1 - tx) + (y1 >= height - 1 - ty) >= 3:
+        # A screen has UI on at least two sides; an image that reaches three
+        # edges was cropped already, and what the fourth side lacks is usually
+        # dark image (deep tissue, shadow), not UI.
+        return CropBox(0, 0, width, height, "full_image", note + "B-mode region reaches 3 edges: already cropped; kept the full image")
+    if views > 1:
+        note += f"dual-view screen: {views} B-mode regions, took the largest"
+    return CropBox(x0, y0, x1 - x0 + 1, y1 - y0 + 1, "image_analysis", note.rstrip("; "))
+
+
+def _foreground(pixels: np.ndarray, *, contrast: int = 2, tolerance: int = 3) -> np.ndarray:
+    """0/1 uint8 mask (H, W) of pixels that look like B-mode image, not scanner UI.
+
+    Scanner UI is drawn in flat colours; speckle is never flat, even where it
+    is dark. A pixel is textured if its 3x3 grey-level range is at least
+    `contrast`. If a flat background exists (one grey level covering >= 3% of
+    the screen in flat patches), a pixel must also differ from it by more than
+    `tolerance`: this drops JPEG ringing around text and the image edge, and the
+    1 px by which the 3x3 range spreads past every edge. Without one (an
+    already cropped image), that spread is taken back by a 3x3 erosion.
+    """
+    kernel = np.ones((3, 3), np.uint8)
+    spread = cv2.morphologyEx(pixels, cv2.MORPH_GRADIENT, kernel)
+    textured = (spread >= contrast).astype(np.uint8)
+    counts = np.bincount(pixels[spread == 0], minlength=256)
+    if counts.max() < 0.03 * pixels.size:
+        return cv2.erode(textured, kernel)
+    background = int(counts.argmax())
+    return textured & (np.abs(pixels.astype(np.int16) - background) > tolerance)
+
+
+def _split_at_gaps(fg: np.ndarray, box: tuple[int, int, int, int]) -> list[tuple[int, int, int, int]]:
+    """Split a box at columns that are (almost) empty over its whole height.
+
+    Dual-view panels a few pixels apart merge in the density map; an empty
+    column through the box is the gap between them.
+    """
+    x0, y0, x1, y1 = box
+    filled = fg[y0:y1 + 1, x0:x1 + 1].mean(axis=0) >= 0.03
+    pieces, start = [], None
+    for i, f in enumerate(np.append(filled, False)):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            pieces.append((x0 + start, y0, x0 + i - 1, y1))
+            start = None
+    return pieces or [box]
+
+
+def _snap(fg: np.ndarray, box: tuple[int, int, int, int], *, depth: int, ratio: float = 0.5) -> tuple[int, int, int, int]:
+    """Move each side of `box` inward past any sparse line within `depth` of it.
+
+    Text a few pixels from the image can pull the density map across the gap;
+    the gap is a line much sparser than the image (not empty: JPEG ringing),
+    and the image starts after it. `_grow` then restores any image lines.
+    """
+    x0, y0, x1, y1 = box
+    sub = fg[y0:y1 + 1, x0:x1 + 1]
+    moves = []
+    for share in (sub.mean(axis=0), sub.mean(axis=1)):  # columns, then rows
+        n = min(depth, len(share) // 4)
+        sparse = share < ratio * np.median(share)
+        head, tail = np.flatnonzero(sparse[:n]), np.flatnonzero(sparse[::-1][:n])
+        moves.append((head[-1] + 1 if head.size else 0, tail[-1] + 1 if tail.size else 0))
+    (left, right), (top, bottom) = moves
+    return x0 + left, y0 + top, x1 - right, y1 - bottom
+
+
+def _grow(fg: np.ndarray, box: tuple[int, int, int, int], *, ratio: float = 0.5, floor: float = 0.005) -> tuple[int, int, int, int]:
+    """Move each side of `box` outward while the next line of pixels looks like image.
+
+    The density map puts the box a little inside the image. A line (row or
+    column, over the box's current span) joins if its foreground share is at
+    least `floor`, at least `ratio` times the mean of the last 3 lines taken on
+    that side, and not a rise after a fall to sparse lines (once a share below
+    0.25 was taken, at most 1.5 times the smallest share taken + 0.05). The image's edge lines pass and sector images taper
+    gradually, while the gap before text, JPEG ringing in it, and the sparse
+    tick marks of a ruler stop the growth.
+    """
+    height, width = fg.shape
+    total = cv2.integral(fg)  # total[y, x] = fg[:y, :x].sum()
+    bounds = list(box)  # x0, y0, x1, y1
+
+    def share(side, i):
+        x0, y0, x1, y1 = bounds
+        if side in (1, 3):  # a row
+            return (total[i + 1, x1 + 1] - total[i, x1 + 1] - total[i + 1, x0] + total[i, x0]) / (x1 - x0 + 1)
+        return (total[y1 + 1, i + 1] - total[y1 + 1, i] - total[y0, i + 1] + total[y0, i]) / (y1 - y0 + 1)
+
+    changed = True
+    while changed:
+        changed = False
+        for side in range(4):
+            step = -1 if side < 2 else 1
+            limit = width if side % 2 == 0 else height
+            taken = [share(side, bounds[side] - step * i) for i in range(3)]
+            low = min(taken)
+            while 0 <= bounds[side] + step < limit:
+                s = share(side, bounds[side] + step)
+                if s < floor or s < ratio * np.mean(taken[-3:]) or (low < 0.25 and s > 1.5 * low + 0.05):
+                    break
+                bounds[side] += step
+                taken.append(s)
+                low = min(low, s)
+                changed = True
+    return tuple(int(v) for v in bounds)

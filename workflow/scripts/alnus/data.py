@@ -1,0 +1,86 @@
+"""Preprocessed images as network inputs: resizing, augmentation, normalisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torchvision.transforms import v2
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def letterbox(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Resize a (H, W) uint8 image to (size, size), keeping its aspect ratio.
+
+    The longer side becomes `size`; the shorter is centred and padded with
+    black (the colour of anechoic tissue and of the screen around a scan), so
+    lesion shape, a diagnostic cue, is not distorted.
+    """
+    height, width = pixels.shape[:2]
+    scale = size / max(height, width)
+    new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+    resized = cv2.resize(pixels, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    out = np.zeros((size, size), dtype=np.uint8)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    out[top : top + new_h, left : left + new_w] = resized
+    return out
+
+
+def load_images(paths: list[str | Path], size: int) -> torch.Tensor:
+    """Read preprocessed PNGs into a uint8 tensor of shape (n, 1, size, size).
+
+    Raises
+    ------
+    ValueError
+        Naming the first file that cannot be read.
+    """
+    out = torch.empty((len(paths), 1, size, size), dtype=torch.uint8)
+    for i, path in enumerate(paths):
+        pixels = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if pixels is None:
+            raise ValueError(f"cannot read preprocessed image {path}; rerun the preprocess rule")
+        out[i, 0] = torch.from_numpy(letterbox(pixels, size))
+    return out
+
+
+def augmentation(size: int) -> v2.Transform:
+    """Training augmentation suited to ultrasound: horizontal flip, small
+    rotation/scale/shift and gain changes; no vertical flip, since depth has a
+    direction (shadowing falls below a lesion)."""
+    return v2.Compose(
+        [
+            v2.RandomHorizontalFlip(),
+            v2.RandomAffine(degrees=10, translate=(0.05, 0.05), scale=(0.9, 1.1)),
+            v2.ColorJitter(brightness=0.2, contrast=0.2),
+        ]
+    )
+
+
+def normalise(batch: torch.Tensor) -> torch.Tensor:
+    """uint8 (n, 1, H, W) -> float (n, 3, H, W), grey repeated into the three
+    ImageNet-normalised channels that the networks' stems expect."""
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (batch.float().div(255.0).expand(-1, 3, -1, -1) - mean) / std
+
+
+class ImageSet(torch.utils.data.Dataset):
+    """In-memory images and labels; applies `transform` to each uint8 image."""
+
+    def __init__(self, images: torch.Tensor, labels: np.ndarray, transform: v2.Transform | None = None):
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images, self.labels, self.transform = images, torch.as_tensor(labels, dtype=torch.float32), transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        image = self.images[index]
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, self.labels[index]

@@ -1,0 +1,350 @@
+"""Read ultrasound images (PNG, JPEG, BMP, DICOM) as 8-bit grayscale; write PNGs.
+
+Everything a scanner export can throw at the pipeline ends here as one
+``SourceImage``: an ``(H, W)`` uint8 array, the DICOM ultrasound regions if any,
+and notes on every conversion made, so that the preprocessing log can say what
+was done to each file.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pydicom
+import pydicom.pixels
+from PIL import Image
+
+RASTER_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"BM": "bmp"}
+DICOM_SUFFIXES = {".dcm", ".dicom"}
+PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+DECODER_HINT = "install a decoder for it (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg) or export uncompressed DICOM"
+
+
+class ImageReadError(ValueError):
+    """A file that cannot be read as an image; the message names the path and the fix."""
+
+
+@dataclass(frozen=True)
+class UltrasoundRegion:
+    """One item of a DICOM *Sequence of Ultrasound Regions* (0018,6011).
+
+    Bounds are inclusive pixel coordinates, as in RegionLocationMinX0/MinY0/MaxX1/MaxY1.
+    ``data_type`` is RegionDataType (1 tissue/B-mode, 2 colour flow, 3 PW spectral,
+    ...), ``spatial_format`` is RegionSpatialFormat (1 = 2D).
+    """
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    data_type: int
+    spatial_format: int
+    physical_delta_x: float | None = None
+    physical_delta_y: float | None = None
+    physical_units_x: int | None = None
+
+    @property
+    def area(self) -> int:
+        return (self.x1 - self.x0 + 1) * (self.y1 - self.y0 + 1)
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """An image as read from disk.
+
+    Attributes
+    ----------
+    pixels : ndarray of shape (H, W), uint8
+        Grayscale pixels.
+    regions : tuple of UltrasoundRegion
+        From the DICOM *Sequence of Ultrasound Regions*; empty for raster files.
+    format : str
+        "png", "jpeg", "bmp" or "dicom".
+    notes : tuple of str
+        Conversions worth recording ("MONOCHROME1 inverted", ...).
+    """
+
+    pixels: np.ndarray
+    regions: tuple[UltrasoundRegion, ...] = ()
+    format: str = "png"
+    notes: tuple[str, ...] = ()
+
+
+def _sniff(path: Path) -> str | None:
+    """Return "dicom", "png", "jpeg", "bmp" from the file's first bytes, else None.
+
+    Content decides before the extension: exports without extension and
+    JPEGs named .png both occur. A .dcm/.dicom file without the "DICM" magic
+    (no preamble) still counts as DICOM.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be opened.
+    """
+    with open(path, "rb") as f:
+        head = f.read(132)
+    if head[128:132] == b"DICM":
+        return "dicom"
+    for magic, fmt in RASTER_MAGIC.items():
+        if head.startswith(magic):
+            return fmt
+    return "dicom" if path.suffix.lower() in DICOM_SUFFIXES else None
+
+
+def is_dicom(path: str | os.PathLike) -> bool:
+    """True if `path` is a DICOM file: "DICM" at byte 128, or a .dcm/.dicom
+    extension on a file that is not a PNG/JPEG/BMP. Unopenable files are judged
+    by their extension alone."""
+    path = Path(path)
+    try:
+        return _sniff(path) == "dicom"
+    except OSError:
+        return path.suffix.lower() in DICOM_SUFFIXES
+
+
+def _problem(path: Path) -> str | None:
+    """File-level problems shared by `read_image` and `check_readable`."""
+    if not path.exists():
+        return "file not found"
+    if not path.is_file():
+        return "not a file"
+    if path.stat().st_size == 0:
+        return "file is empty"
+    return None
+
+
+def read_image(path: str | os.PathLike) -> SourceImage:
+    """Read a PNG, JPEG, BMP or DICOM file as 8-bit grayscale.
+
+    Colour images are converted to luma; 16-bit raster images are scaled
+    min-max to 0..255; DICOM goes through `_dicom_pixels` (frame 0, VOI LUT,
+    MONOCHROME1 inversion, palette). Each conversion adds a note.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    SourceImage
+        ``pixels`` of shape (H, W), uint8.
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing, empty, not a PNG/JPEG/BMP/DICOM file, corrupt,
+        or a DICOM without (decodable) pixel data.
+    """
+    path = Path(path)
+    problem = _problem(path)
+    if problem:
+        raise ImageReadError(f"{path}: {problem}; check the manifest's `image` column and the cohort's `images` folder")
+    fmt = _sniff(path)
+    if fmt is None:
+        raise ImageReadError(f"{path}: not a PNG/JPEG/BMP or DICOM file (by its content); convert it to PNG or remove it from the manifest")
+    if fmt == "dicom":
+        pixels, regions, notes = _read_dicom(path)
+        return SourceImage(pixels, regions, fmt, notes)
+    data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if data is None:
+        raise ImageReadError(f"{path}: cannot decode this {fmt.upper()} file (truncated or corrupt); re-export it")
+    pixels, notes = _to_gray8(data, bgr=True)
+    return SourceImage(pixels, (), fmt, notes)
+
+
+def _to_gray8(arr: np.ndarray, *, bgr: bool) -> tuple[np.ndarray, tuple[str, ...]]:
+    """(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) of any numeric type -> (H, W) uint8."""
+    notes = []
+    depth = arr.dtype
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim == 3:
+        if arr.shape[2] == 4:
+            notes.append("alpha channel dropped")
+        rgb = arr[..., 2::-1] if bgr else arr[..., :3]
+        # ITU-R BT.601 luma, as cv2.COLOR_RGB2GRAY, in float so that 16-bit colour works too.
+        arr = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        notes.append("colour converted to grayscale")
+    if depth == np.uint8:
+        return np.ascontiguousarray(np.rint(arr).astype(np.uint8)), tuple(notes)
+    notes.append(f"{depth} scaled min-max to 8-bit")
+    return _minmax8(arr), tuple(notes)
+
+
+def _minmax8(arr: np.ndarray) -> np.ndarray:
+    arr = arr.astype(np.float64)
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi <= lo:
+        return np.zeros(arr.shape, dtype=np.uint8)
+    return np.rint((arr - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+
+
+def _read_dicom(path: Path) -> tuple[np.ndarray, tuple[UltrasoundRegion, ...], tuple[str, ...]]:
+    try:
+        ds = pydicom.dcmread(path, force=True)
+    except Exception as exc:  # pydicom raises many types on corrupt files
+        raise ImageReadError(f"{path}: cannot parse DICOM ({exc}); re-export the file") from exc
+    if not any(tag in ds for tag in PIXEL_TAGS):
+        raise ImageReadError(f"{path}: DICOM has no pixel data (a report or structured document?); export the image itself")
+    pixels, notes = _dicom_pixels(ds, path)
+    return pixels, _regions(ds), notes
+
+
+def _dicom_pixels(ds: pydicom.Dataset, path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Frame 0 of `ds` as (H, W) uint8, with notes on what was converted."""
+    notes = []
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    try:
+        # pixels.pixel_array converts YBR_FULL/YBR_FULL_422 to RGB by default (pydicom 3).
+        arr = pydicom.pixels.pixel_array(ds, index=0 if frames > 1 else None)
+    except Exception as exc:
+        ts = ds.file_meta.get("TransferSyntaxUID", "unknown") if hasattr(ds, "file_meta") else "unknown"
+        raise ImageReadError(f"{path}: cannot decode DICOM pixel data (transfer syntax {ts}: {exc}); {DECODER_HINT}") from exc
+    if frames > 1:
+        notes.append(f"multi-frame DICOM: took frame 0 of {frames}")
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
+    if photometric == "PALETTE COLOR":
+        arr = pydicom.pixels.apply_color_lut(arr, ds)
+        if arr.dtype != np.uint8:  # 16-bit palette entries span the full range
+            arr = np.rint(arr / 257.0).astype(np.uint8)
+        notes.append("PALETTE COLOR applied")
+    if arr.ndim == 3:
+        gray, more = _to_gray8(arr, bgr=False)
+        return gray, tuple(notes) + more
+    if arr.dtype != np.uint8:
+        if "WindowCenter" in ds or "VOILUTSequence" in ds:
+            arr = pydicom.pixels.apply_voi_lut(pydicom.pixels.apply_modality_lut(arr, ds), ds)
+            notes.append(f"{ds.get('BitsStored', '?')}-bit: VOI LUT applied, then scaled min-max to 8-bit")
+        else:
+            notes.append(f"{ds.get('BitsStored', '?')}-bit scaled min-max to 8-bit")
+        arr = _minmax8(arr)
+    if photometric == "MONOCHROME1":
+        arr = 255 - arr
+        notes.append("MONOCHROME1 inverted")
+    return np.ascontiguousarray(arr), tuple(notes)
+
+
+def _regions(ds: pydicom.Dataset) -> tuple[UltrasoundRegion, ...]:
+    def opt(item, name, kind):
+        value = item.get(name)
+        return None if value is None or value == "" else kind(value)
+
+    regions = []
+    for item in ds.get("SequenceOfUltrasoundRegions", []):
+        bounds = [item.get(n) for n in ("RegionLocationMinX0", "RegionLocationMinY0", "RegionLocationMaxX1", "RegionLocationMaxY1")]
+        if any(b is None for b in bounds):
+            continue
+        regions.append(UltrasoundRegion(
+            *(int(b) for b in bounds),
+            data_type=int(item.get("RegionDataType", 0) or 0),
+            spatial_format=int(item.get("RegionSpatialFormat", 0) or 0),
+            physical_delta_x=opt(item, "PhysicalDeltaX", float),
+            physical_delta_y=opt(item, "PhysicalDeltaY", float),
+            physical_units_x=opt(item, "PhysicalUnitsXDirection", int),
+        ))
+    return tuple(regions)
+
+
+def check_readable(path: str | os.PathLike) -> str | None:
+    """Cheaply check that `path` can be read, without decoding its pixels.
+
+    Raster files: PIL ``verify()`` (PNG chunk CRCs are checked; a truncated JPEG
+    may pass). DICOM: the header is parsed with large values deferred, then the
+    pixel data element, its length (uncompressed data) and the availability of a
+    decoder for the transfer syntax are checked.
+
+    Returns
+    -------
+    str or None
+        None if readable, else a short problem ("file is empty", ...).
+    """
+    path = Path(path)
+    problem = _problem(path)
+    if problem:
+        return problem
+    try:
+        fmt = _sniff(path)
+    except OSError as exc:
+        return f"cannot open file ({exc.strerror})"
+    if fmt is None:
+        return "not a PNG/JPEG/BMP or DICOM file"
+    if fmt != "dicom":
+        try:
+            with Image.open(path) as im:
+                im.verify()
+        except Exception as exc:
+            return f"corrupt {fmt.upper()} file ({exc})"
+        return None
+    return _check_dicom(path)
+
+
+def _check_dicom(path: Path) -> str | None:
+    try:
+        ds = pydicom.dcmread(path, force=True, defer_size="4 KB")
+    except Exception as exc:
+        return f"cannot parse DICOM ({exc})"
+    tag = next((t for t in PIXEL_TAGS if t in ds), None)
+    if tag is None:
+        return "DICOM has no pixel data"
+    if "Rows" not in ds or "Columns" not in ds:
+        return "DICOM has no Rows/Columns"
+    ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if ts is not None and ts.is_compressed:
+        try:
+            available = pydicom.pixels.get_decoder(ts).is_available
+        except NotImplementedError:
+            available = False
+        return None if available else f"no decoder installed for transfer syntax {ts.name}; {DECODER_HINT}"
+    # Uncompressed: a truncated file shows as fewer bytes left than the pixel data needs.
+    raw = ds.get_item(tag)
+    expected = (ds.Rows * ds.Columns * int(ds.get("SamplesPerPixel", 1)) * int(ds.get("NumberOfFrames", 1) or 1)
+                * int(ds.get("BitsAllocated", 8))) // 8
+    start = getattr(raw, "value_tell", None)
+    if start is not None and path.stat().st_size - start < expected:
+        return "DICOM pixel data is truncated"
+    return None
+
+
+def write_png(path: str | os.PathLike, pixels: np.ndarray) -> None:
+    """Write `pixels` as an 8-bit grayscale PNG without metadata, atomically.
+
+    cv2 writes only IHDR/IDAT/IEND chunks (no text, time or EXIF chunks). The
+    file is written beside `path` and renamed over it, so readers never see a
+    half-written PNG.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination; its folder is created if missing.
+    pixels : ndarray of shape (H, W), uint8
+
+    Raises
+    ------
+    ValueError
+        If `pixels` is not a non-empty 2-D uint8 array.
+    OSError
+        If the file cannot be written.
+    """
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 2 or pixels.dtype != np.uint8 or pixels.size == 0:
+        raise ValueError(f"`pixels` must be a non-empty (H, W) uint8 array, got shape {pixels.shape} dtype {pixels.dtype}")
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(pixels))
+    if not ok:
+        raise OSError(f"{path}: PNG encoding failed")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A unique sibling name opened with "x": same file system for os.replace, default permissions.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(encoded.tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

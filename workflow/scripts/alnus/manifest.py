@@ -1,0 +1,228 @@
+"""Reading and checking the user's manifests (one row per image) and readers' calls.
+
+A hospital export meets the pipeline here first, so every check collects all
+problems it finds and reports them together, each naming the file, the line
+and the fix; nothing downstream runs on a manifest that has one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+MANIFEST_REQUIRED = ("image", "patient_id", "label")
+MANIFEST_OPTIONAL = ("study_id", "site", "bbox")
+READERS_REQUIRED = ("image", "reader", "call")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".dcm", ".dicom", "")
+MAX_LISTED = 50  # a 10,000-row manifest with one systematic error must stay readable
+
+
+class InputError(ValueError):
+    """One or more problems in a user's input file; the message lists them all."""
+
+
+@dataclass
+class Problems:
+    """Collects problems found in one input file, each tied to a line of it."""
+
+    path: str
+    items: list[str] = field(default_factory=list)
+
+    def add(self, message: str, *, line: int | None = None) -> None:
+        where = f"line {line}: " if line is not None else ""
+        self.items.append(f"{where}{message}")
+
+    def raise_if_any(self, what: str) -> None:
+        """Raise InputError listing every collected problem (at most MAX_LISTED)."""
+        if not self.items:
+            return
+        shown = self.items[:MAX_LISTED]
+        more = len(self.items) - len(shown)
+        lines = [f"{what} {self.path} has {len(self.items)} problem(s):"]
+        lines += [f"  - {item}" for item in shown]
+        if more:
+            lines.append(f"  ... and {more} more of the same kinds")
+        raise InputError("\n".join(lines))
+
+
+def _line(row_index: int) -> int:
+    """Line number in the CSV file of a 0-based data row (line 1 is the header)."""
+    return row_index + 2
+
+
+def read_csv(path: str | Path, *, what: str) -> pd.DataFrame:
+    """Read a CSV with every column as text, so that '007' stays '007'.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty or not parseable as CSV.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist; check the path in config.yaml.")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{what} {path} is empty; it needs a header line and one row per image.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise InputError(f"{what} {path} is not a readable CSV file ({error}).") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    return table
+
+
+def _check_columns(table: pd.DataFrame, required, problems: Problems) -> bool:
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        problems.add(
+            f"missing column(s) {', '.join(missing)}; the header has {', '.join(table.columns) or 'nothing'}"
+            f" and needs {', '.join(required)}"
+        )
+    return not missing
+
+
+def _check_binary(table: pd.DataFrame, column: str, problems: Problems) -> None:
+    for i, value in table[column].items():
+        if value.strip() not in ("0", "1"):
+            problems.add(f"`{column}` must be 0 or 1, got {value!r}", line=_line(i))
+
+
+def _check_image_path(value: str, images_dir: Path, problems: Problems, line: int) -> Path | None:
+    """Check that one manifest `image` value names a file inside images_dir."""
+    if not value.strip():
+        problems.add("`image` is empty", line=line)
+        return None
+    relative = PurePosixPath(value.replace("\\", "/"))
+    if relative.is_absolute() or ".." in relative.parts:
+        problems.add(
+            f"`image` {value!r} must be a path relative to the images folder {images_dir}, without '..'",
+            line=line,
+        )
+        return None
+    if relative.suffix.lower() not in IMAGE_SUFFIXES:
+        problems.add(
+            f"`image` {value!r} has an unsupported extension; use .png, .jpg, .bmp or DICOM (.dcm or none)",
+            line=line,
+        )
+        return None
+    full = images_dir / relative
+    if not full.is_file():
+        problems.add(f"image file {full} does not exist", line=line)
+        return None
+    return full
+
+
+def check_manifest(
+    path: str | Path, images_dir: str | Path, *, cohort: str, check_pixels: bool = False
+) -> pd.DataFrame:
+    """Read and check one cohort's manifest.
+
+    Parameters
+    ----------
+    path : path of the manifest CSV.
+    images_dir : folder the `image` column is relative to.
+    cohort : cohort name, used in messages.
+    check_pixels : also open every image (slower; done once by the validation
+        rule, while the quick checks also run when the workflow starts).
+
+    Returns
+    -------
+    DataFrame with columns image, patient_id, label (int) and any optional
+    columns present, in file order.
+
+    Raises
+    ------
+    InputError
+        Listing every problem: missing columns, empty manifest, labels other
+        than 0/1, empty patient ids, duplicate image rows, missing or
+        unreadable images, malformed bbox.
+    """
+    images_dir = Path(images_dir)
+    problems = Problems(str(path))
+    what = f"The {cohort} manifest"
+    table = read_csv(path, what=what)
+    if not images_dir.is_dir():
+        problems.add(f"the images folder {images_dir} does not exist; check `cohorts: {cohort}: images` in config.yaml")
+    if not _check_columns(table, MANIFEST_REQUIRED, problems):
+        problems.raise_if_any(what)
+    if table.empty:
+        problems.add("has a header but no rows; add one row per image")
+        problems.raise_if_any(what)
+
+    _check_binary(table, "label", problems)
+    for i, value in table["patient_id"].items():
+        if not value.strip():
+            problems.add("`patient_id` is empty; every image needs its patient's id", line=_line(i))
+    duplicated = table["image"].duplicated(keep="first")
+    for i in table.index[duplicated]:
+        first = table.index[(table["image"] == table.at[i, "image"])][0]
+        problems.add(f"image {table.at[i, 'image']!r} is listed again (first on line {_line(first)})", line=_line(i))
+    if "bbox" in table.columns:
+        from alnus.crop import bbox_crop_box
+
+        for i, value in table["bbox"].items():
+            if value.strip():
+                try:
+                    bbox_crop_box(value, (10**9, 10**9), margin=0.0)
+                except ValueError as error:
+                    problems.add(str(error), line=_line(i))
+    if images_dir.is_dir():
+        for i, value in table["image"].items():
+            full = _check_image_path(value, images_dir, problems, _line(i))
+            if full is not None and check_pixels:
+                from alnus.imageio import check_readable
+
+                problem = check_readable(full)
+                if problem:
+                    problems.add(f"image {full} cannot be read: {problem}", line=_line(i))
+    problems.raise_if_any(what)
+
+    table = table.copy()
+    table["label"] = table["label"].str.strip().astype(int)
+    table["patient_id"] = table["patient_id"].str.strip()
+    return table
+
+
+def check_readers(path: str | Path, known_images: dict[str, str]) -> pd.DataFrame:
+    """Read and check the readers' calls.
+
+    Parameters
+    ----------
+    path : long-format CSV with columns image, reader, call.
+    known_images : maps every manifest `image` value to its cohort name.
+
+    Returns
+    -------
+    DataFrame with columns image, reader, call (int), cohort.
+
+    Raises
+    ------
+    InputError
+        Listing calls that are not 0/1, images not in any manifest, a reader
+        calling the same image twice, and readers with missing calls.
+    """
+    problems = Problems(str(path))
+    what = "The readers file"
+    table = read_csv(path, what=what)
+    if not _check_columns(table, READERS_REQUIRED, problems):
+        problems.raise_if_any(what)
+    if table.empty:
+        problems.add("has a header but no rows")
+    _check_binary(table, "call", problems)
+    for i, value in table["reader"].items():
+        if not value.strip():
+            problems.add("`reader` is empty", line=_line(i))
+    for i, value in table["image"].items():
+        if value not in known_images:
+            problems.add(f"image {value!r} is in no cohort's manifest; use the manifest's `image` value", line=_line(i))
+    duplicated = table.duplicated(["reader", "image"], keep="first")
+    for i in table.index[duplicated]:
+        problems.add(f"reader {table.at[i, 'reader']!r} calls image {table.at[i, 'image']!r} twice", line=_line(i))
+    problems.raise_if_any(what)
+
+    table = table.copy()
+    table["call"] = table["call"].str.strip().astype(int)
+    table["cohort"] = table["image"].map(known_images)
+    return table

@@ -1,0 +1,74 @@
+"""Patient-level, label-stratified split of the development cohort.
+
+Every image of a patient lands in one set, so the internal test never sees a
+lesion (or the other view of it) that was trained on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
+
+SETS = ("train", "validation", "internal_test", "external_test")
+
+
+def _hold_out(labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of about `fraction` of the groups, stratified by label."""
+    n_splits = max(2, int(round(1.0 / fraction)))
+    n_groups = len(np.unique(groups))
+    if n_groups < n_splits:
+        raise ValueError(
+            f"cannot hold out {fraction:.0%} of {n_groups} patients; the development cohort is too small"
+        )
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    _, held = next(folds.split(np.zeros(len(labels)), labels, groups))
+    mask = np.zeros(len(labels), dtype=bool)
+    mask[held] = True
+    return mask
+
+
+def split_cohorts(
+    development: pd.DataFrame,
+    external: pd.DataFrame,
+    *,
+    internal_test_fraction: float = 0.1,
+    validation_fraction: float = 0.1,
+    seed: int = 2019,
+) -> pd.DataFrame:
+    """Assign every image to train, validation, internal_test or external_test.
+
+    Parameters
+    ----------
+    development, external : preprocessed manifests with columns id, patient, label.
+    internal_test_fraction : share of development patients for the internal test.
+    validation_fraction : share of development patients for validation
+        (model selection and the operating threshold).
+    seed : fixes the assignment.
+
+    Returns
+    -------
+    DataFrame with columns id, patient, cohort, set; development rows first,
+    in manifest order.
+
+    Raises
+    ------
+    ValueError
+        If a set would lack a class, or the cohort has too few patients.
+    """
+    dev = development[["id", "patient", "label"]].reset_index(drop=True)
+    labels, groups = dev["label"].to_numpy(), dev["patient"].to_numpy()
+    test = _hold_out(labels, groups, internal_test_fraction, seed)
+    rest = np.flatnonzero(~test)
+    # Validation is a share of the whole cohort, taken from what the test left.
+    validation_share = validation_fraction / (1.0 - internal_test_fraction)
+    validation = np.zeros(len(dev), dtype=bool)
+    validation[rest[_hold_out(labels[rest], groups[rest], validation_share, seed + 1)]] = True
+    dev["set"] = np.where(test, "internal_test", np.where(validation, "validation", "train"))
+    dev["cohort"] = "development"
+    ext = external[["id", "patient", "label"]].reset_index(drop=True).assign(cohort="external", set="external_test")
+    splits = pd.concat([dev, ext], ignore_index=True)
+    for name, rows in splits.groupby("set"):
+        if rows["label"].nunique() < 2:
+            raise ValueError(f"the {name} set has only label {rows['label'].iloc[0]}; the cohort is too small or too unbalanced to split")
+    return splits[["id", "patient", "cohort", "set"]]

@@ -1,0 +1,179 @@
+"""File-level jobs of the workflow: each reads the pipeline's files, calls the
+library and writes the contract's outputs. The entry scripts call these."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import timm
+import torch
+from safetensors.torch import load_model, save_model
+
+import alnus
+from alnus.data import augmentation, load_images
+from alnus.models import ARCHITECTURES, build_model
+from alnus.train import TrainSettings, fit, predict_probabilities, resolve_device, resolve_precision
+
+log = logging.getLogger(__name__)
+
+PREDICTION_SETS = ("validation", "internal_test", "external_test")
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def labelled_splits(splits_csv: str | Path, manifests: dict[str, str | Path]) -> pd.DataFrame:
+    """splits.csv joined with each cohort's preprocessed manifest: id, patient,
+    cohort, set, label, in splits order.
+
+    Raises
+    ------
+    ValueError
+        If an id of the splits has no row in its cohort's manifest (stale files).
+    """
+    splits = pd.read_csv(splits_csv, dtype={"id": str, "patient": str})
+    labels = pd.concat(
+        [pd.read_csv(path, dtype={"id": str})[["id", "label"]].assign(cohort=cohort) for cohort, path in manifests.items()]
+    )
+    table = splits.merge(labels, on=["id", "cohort"], how="left", validate="one_to_one")
+    if table["label"].isna().any():
+        missing = table.loc[table["label"].isna(), "id"].head(3).tolist()
+        raise ValueError(f"ids {missing} of {splits_csv} are in no preprocessed manifest; rerun the split rule")
+    table["label"] = table["label"].astype(int)
+    return table
+
+
+def image_paths(rows: pd.DataFrame, image_dirs: dict[str, str | Path]) -> list[Path]:
+    """Path of each row's preprocessed PNG, from its cohort and id."""
+    return [Path(image_dirs[cohort]) / f"{image_id}.png" for cohort, image_id in zip(rows["cohort"], rows["id"])]
+
+
+def _setup_torch(threads: int, device: str, precision: str):
+    torch.set_num_threads(max(1, threads))
+    resolved = resolve_device(device)
+    return resolved, resolve_precision(precision, resolved)
+
+
+def train_job(
+    *,
+    arch: str,
+    splits_csv: str,
+    manifests: dict[str, str],
+    image_dirs: dict[str, str],
+    preset: dict,
+    seed: int,
+    pretrained: str,
+    device: str,
+    precision: str,
+    threads: int,
+    config: dict,
+    out_weights: str,
+    out_card: str,
+    out_history: str,
+) -> None:
+    """Train `arch` on the train set, select on validation, write weights
+    (safetensors), the model card (JSON) and the history (TSV)."""
+    table = labelled_splits(splits_csv, manifests)
+    size = preset["input_size"][arch]
+    train, val = table[table["set"] == "train"], table[table["set"] == "validation"]
+    log.info("%s: %d training and %d validation images at %d px", arch, len(train), len(val), size)
+    torch_device, autocast_dtype = _setup_torch(threads, device, precision)
+    settings = TrainSettings(
+        epochs=preset["epochs"],
+        batch_size=preset["batch_size"],
+        learning_rate=preset["learning_rate"],
+        weight_decay=preset["weight_decay"],
+        warmup_epochs=preset["warmup_epochs"],
+        patience=preset["patience"],
+        seed=seed,
+    )
+    torch.manual_seed(seed)  # the random initialisation is part of the run
+    model = build_model(arch, num_classes=1, pretrained=pretrained)
+    model, history = fit(
+        model,
+        load_images(image_paths(train, image_dirs), size),
+        train["label"].to_numpy(),
+        load_images(image_paths(val, image_dirs), size),
+        val["label"].to_numpy(),
+        settings,
+        transform=augmentation(size),
+        device=torch_device,
+        autocast_dtype=autocast_dtype,
+    )
+    Path(out_weights).parent.mkdir(parents=True, exist_ok=True)
+    save_model(model.cpu(), out_weights, metadata={"architecture": arch, "input_size": str(size)})
+    history.to_csv(out_history, sep="\t", index=False, float_format="%.6g")
+    best = history[history["best"]].iloc[0]
+    card = {
+        "architecture": arch,
+        "timm_name": ARCHITECTURES[arch]["timm_name"],
+        "input_size": size,
+        "pretrained": pretrained,
+        "seed": seed,
+        "settings": settings.__dict__,
+        "device": str(torch_device),
+        "precision": str(autocast_dtype or "fp32"),
+        "best_epoch": int(best["epoch"]),
+        "best_validation_auc": float(best["val_auc"]),
+        "epochs_run": int(history["epoch"].max()),
+        "train_images": len(train),
+        "validation_images": len(val),
+        "data": {"splits_sha256": sha256_file(splits_csv)},
+        "versions": {
+            "alnus": alnus.__version__,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "timm": timm.__version__,
+        },
+        "config": config,
+    }
+    Path(out_card).write_text(json.dumps(card, indent=2, default=str) + "\n")
+
+
+def load_trained(arch: str, weights: str) -> torch.nn.Module:
+    """Rebuild `arch` and load its trained safetensors weights (no unpickling)."""
+    model = build_model(arch, num_classes=1, pretrained="none")
+    load_model(model, weights)
+    return model
+
+
+def predict_job(
+    *,
+    arch: str,
+    weights: str,
+    card: str,
+    splits_csv: str,
+    manifests: dict[str, str],
+    image_dirs: dict[str, str],
+    device: str,
+    precision: str,
+    threads: int,
+    outputs: dict[str, str],
+) -> None:
+    """Score every image of the validation and both test sets; write one CSV
+    (id, label, probability) per set."""
+    size = json.loads(Path(card).read_text())["input_size"]
+    table = labelled_splits(splits_csv, manifests)
+    torch_device, autocast_dtype = _setup_torch(threads, device, precision)
+    model = load_trained(arch, weights).to(torch_device).to(memory_format=torch.channels_last)
+    for set_name, out in outputs.items():
+        rows = table[table["set"] == set_name]
+        probabilities = predict_probabilities(
+            model, load_images(image_paths(rows, image_dirs), size), device=torch_device, autocast_dtype=autocast_dtype
+        )
+        frame = pd.DataFrame({"id": rows["id"].to_numpy(), "label": rows["label"].to_numpy(), "probability": probabilities})
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out, index=False, float_format="%.8f")
+        log.info("%s on %s: %d images scored", arch, set_name, len(frame))

@@ -1,0 +1,180 @@
+"""Training one network: `fit` runs epochs of `train_one_epoch` and `evaluate`,
+selecting the epoch with the best validation AUC (the test sets are never seen)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import roc_auc_score
+
+from alnus.data import ImageSet, normalise
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation settings of one run (config `training.<preset>`)."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 1
+    patience: int = 10
+    seed: int = 2019
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """auto -> CUDA, then Apple MPS, then CPU; otherwise the named device.
+
+    Raises
+    ------
+    ValueError
+        If the named device is not available on this machine.
+    """
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available.get(device, False):
+        raise ValueError(f"training.device is {device!r} but this machine has no {device}; use auto or cpu")
+    return torch.device(device)
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """Autocast dtype for `precision` (auto, fp32, bf16) on `device`; None = fp32."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+def warmup_cosine(optimizer, *, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up to the peak learning rate, then cosine decay to zero, per step."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _to_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return normalise(images).to(device).contiguous(memory_format=torch.channels_last)
+
+
+def train_one_epoch(model, loader, optimizer, scheduler, loss_fn, *, device, autocast_dtype) -> float:
+    """One pass over `loader`; returns the mean training loss."""
+    model.train()
+    total, count = 0.0, 0
+    for images, labels in loader:
+        inputs, labels = _to_input(images, device), labels.to(device)
+        with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+            logits = model(inputs).squeeze(1)
+        loss = loss_fn(logits.float(), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        total += loss.item() * len(labels)
+        count += len(labels)
+    return total / max(1, count)
+
+
+@torch.no_grad()
+def predict_probabilities(model, images: torch.Tensor, *, device, autocast_dtype=None, batch_size: int = 64) -> np.ndarray:
+    """Probabilities of metastasis, array of shape (n,), for uint8 images (n, 1, H, W)."""
+    model.eval()
+    out = []
+    for start in range(0, len(images), batch_size):
+        inputs = _to_input(images[start : start + batch_size], device)
+        with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+            logits = model(inputs).squeeze(1)
+        out.append(torch.sigmoid(logits.float()).cpu().numpy())
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def evaluate(model, images, labels, *, device, autocast_dtype=None) -> dict[str, float]:
+    """Validation loss and AUC of `model` on uint8 images and 0/1 labels."""
+    probabilities = predict_probabilities(model, images, device=device, autocast_dtype=autocast_dtype)
+    clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
+    loss = float(-np.mean(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped)))
+    return {"val_loss": loss, "val_auc": float(roc_auc_score(labels, probabilities))}
+
+
+def fit(
+    model: torch.nn.Module,
+    train_images: torch.Tensor,
+    train_labels: np.ndarray,
+    val_images: torch.Tensor,
+    val_labels: np.ndarray,
+    settings: TrainSettings,
+    *,
+    transform=None,
+    device: torch.device = torch.device("cpu"),
+    autocast_dtype: torch.dtype | None = None,
+) -> tuple[torch.nn.Module, pd.DataFrame]:
+    """Train `model` and return it at its best validation-AUC epoch.
+
+    Class imbalance is met with BCE's positive weight (negatives / positives);
+    AdamW with warm-up and cosine decay; early stopping after
+    `settings.patience` epochs without improvement.
+
+    Returns
+    -------
+    (model, history): the best-epoch model and one history row per epoch
+    (epoch, lr, train_loss, val_loss, val_auc, seconds, best).
+    """
+    torch.manual_seed(settings.seed)
+    generator = torch.Generator().manual_seed(settings.seed)
+    loader = torch.utils.data.DataLoader(
+        ImageSet(train_images, train_labels, transform),
+        batch_size=settings.batch_size,
+        shuffle=True,
+        drop_last=len(train_labels) > settings.batch_size,  # BatchNorm cannot take a batch of one
+        generator=generator,
+    )
+    model = model.to(device).to(memory_format=torch.channels_last)
+    positives = float(np.sum(train_labels))
+    pos_weight = torch.tensor((len(train_labels) - positives) / max(positives, 1.0), device=device)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    scheduler = warmup_cosine(
+        optimizer, warmup_steps=settings.warmup_epochs * len(loader), total_steps=settings.epochs * len(loader)
+    )
+    rows, best_auc, best_state, since_best = [], -1.0, None, 0
+    for epoch in range(1, settings.epochs + 1):
+        start = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        train_loss = train_one_epoch(
+            model, loader, optimizer, scheduler, loss_fn, device=device, autocast_dtype=autocast_dtype
+        )
+        scores = evaluate(model, val_images, val_labels, device=device, autocast_dtype=autocast_dtype)
+        improved = scores["val_auc"] > best_auc
+        if improved:
+            best_auc, best_state, since_best = scores["val_auc"], copy.deepcopy(model.state_dict()), 0
+        else:
+            since_best += 1
+        rows.append({"epoch": epoch, "lr": lr, "train_loss": train_loss, **scores,
+                     "seconds": time.perf_counter() - start, "best": improved})
+        log.info("epoch %d: train loss %.4f, val loss %.4f, val AUC %.3f%s", epoch, train_loss,
+                 scores["val_loss"], scores["val_auc"], " (best)" if improved else "")
+        if since_best >= settings.patience:
+            log.info("no improvement for %d epochs: stopping early", settings.patience)
+            break
+    model.load_state_dict(best_state)
+    history = pd.DataFrame(rows)
+    history["best"] = history["epoch"] == int(history.loc[history["val_auc"].idxmax(), "epoch"])
+    return model, history

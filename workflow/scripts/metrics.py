@@ -1,0 +1,15 @@
+"""Rule metrics: results/tables/metrics.csv from predictions and readers' calls."""
+
+from alnus.logs import logged
+from alnus.metrics import metrics_from_files
+
+with logged(snakemake.log[0]):
+    stats = snakemake.params.statistics
+    table = metrics_from_files(
+        snakemake.input.predictions,
+        snakemake.input.readers[0] if snakemake.input.readers else None,
+        threshold=stats["threshold"],
+        level=stats["level"],
+        method=stats["proportion_ci"],
+    )
+    table.to_csv(snakemake.output[0], index=False, float_format="%.6f")

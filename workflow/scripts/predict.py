@@ -1,0 +1,18 @@
+"""Rule predict: score the validation and both test sets with one trained model."""
+
+from alnus.logs import logged
+from alnus.study import PREDICTION_SETS, predict_job
+
+with logged(snakemake.log[0]):
+    predict_job(
+        arch=snakemake.wildcards.arch,
+        weights=snakemake.input.weights,
+        card=snakemake.input.card,
+        splits_csv=snakemake.input.splits,
+        manifests=dict(zip(("development", "external"), snakemake.input.manifests)),
+        image_dirs=dict(zip(("development", "external"), snakemake.input.images)),
+        device=snakemake.params.device,
+        precision=snakemake.params.precision,
+        threads=snakemake.threads,
+        outputs={name: snakemake.output[name] for name in PREDICTION_SETS},
+    )

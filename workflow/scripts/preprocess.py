@@ -1,0 +1,21 @@
+"""Rule preprocess: crop and de-identify one cohort."""
+
+from alnus.logs import logged
+from alnus.manifest import check_manifest
+from alnus.preprocess import preprocess_cohort
+from alnus.pseudonym import load_or_create_key
+
+with logged(snakemake.log[0]):
+    cohort = snakemake.wildcards.cohort
+    public, linkage = preprocess_cohort(
+        check_manifest(snakemake.input.manifest, snakemake.input.images, cohort=cohort),
+        snakemake.input.images,
+        cohort=cohort,
+        key=load_or_create_key(snakemake.params.key_file),
+        out_dir=snakemake.output.images,
+        crop=snakemake.params.crop,
+        bbox_margin=snakemake.params.bbox_margin,
+        threads=snakemake.threads,
+    )
+    public.to_csv(snakemake.output.manifest, index=False)
+    linkage.to_csv(snakemake.output.linkage, index=False)

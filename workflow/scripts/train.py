@@ -1,0 +1,22 @@
+"""Rule train: train one architecture, select its best epoch on validation."""
+
+from alnus.logs import logged
+from alnus.study import train_job
+
+with logged(snakemake.log[0]):
+    train_job(
+        arch=snakemake.wildcards.arch,
+        splits_csv=snakemake.input.splits,
+        manifests=dict(zip(("development", "external"), snakemake.input.manifests)),
+        image_dirs=dict(zip(("development", "external"), snakemake.input.images)),
+        preset=snakemake.params.preset,
+        seed=snakemake.params.seed,
+        pretrained=snakemake.params.pretrained,
+        device=snakemake.params.device,
+        precision=snakemake.params.precision,
+        threads=snakemake.threads,
+        config=snakemake.params.config,
+        out_weights=snakemake.output.weights,
+        out_card=snakemake.output.card,
+        out_history=snakemake.output.history,
+    )
