@@ -183,7 +183,7 @@ def _analyse(pixels: np.ndarray, note: str) -> CropBox:
     return CropBox(x0, y0, x1 - x0 + 1, y1 - y0 + 1, "image_analysis", note.rstrip("; "))
 
 
-def _foreground(pixels: np.ndarray, *, contrast: int = 2, tolerance: int = 3) -> np.ndarray:
+def _foreground(pixels: np.ndarray, *, contrast: int = 2, tolerance: int = 6) -> np.ndarray:
     """0/1 uint8 mask (H, W) of pixels that look like B-mode image, not scanner UI.
 
     Scanner UI is drawn in flat colours; speckle is never flat, even where it
@@ -201,6 +201,8 @@ def _foreground(pixels: np.ndarray, *, contrast: int = 2, tolerance: int = 3) ->
     if counts.max() < 0.03 * pixels.size:
         return cv2.erode(textured, kernel)
     background = int(counts.argmax())
+    if background < 16:  # a black UI: JPEG ringing is one-sided there and dark tissue must count
+        tolerance = min(tolerance, 2)
     return textured & (np.abs(pixels.astype(np.int16) - background) > tolerance)
 
 
@@ -241,16 +243,21 @@ def _snap(fg: np.ndarray, box: tuple[int, int, int, int], *, depth: int, ratio: 
     return x0 + left, y0 + top, x1 - right, y1 - bottom
 
 
-def _grow(fg: np.ndarray, box: tuple[int, int, int, int], *, ratio: float = 0.5, floor: float = 0.005) -> tuple[int, int, int, int]:
+def _grow(fg: np.ndarray, box: tuple[int, int, int, int], *, ratio: float = 0.5,
+          floor: float = 0.005) -> tuple[int, int, int, int]:
     """Move each side of `box` outward while the next line of pixels looks like image.
 
     The density map puts the box a little inside the image. A line (row or
-    column, over the box's current span) joins if its foreground share is at
-    least `floor`, at least `ratio` times the mean of the last 3 lines taken on
-    that side, and not a rise after a fall to sparse lines (once a share below
-    0.25 was taken, at most 1.5 times the smallest share taken + 0.05). The image's edge lines pass and sector images taper
-    gradually, while the gap before text, JPEG ringing in it, and the sparse
-    tick marks of a ruler stop the growth.
+    column, over the box's current span) joins if its foreground share is
+
+    - at least `floor`,
+    - at least `ratio` times the mean of the last 3 lines taken on that side,
+    - not a rise after a fall to sparse lines: once a share below 0.25 was
+      taken, at most 1.5 times the smallest share taken + 0.05.
+
+    The image's edge lines pass and sector images taper gradually, while the
+    gap before text (with any JPEG ringing in it) and the sparse tick marks of
+    a ruler stop the growth.
     """
     height, width = fg.shape
     total = cv2.integral(fg)  # total[y, x] = fg[:y, :x].sum()
@@ -268,7 +275,8 @@ def _grow(fg: np.ndarray, box: tuple[int, int, int, int], *, ratio: float = 0.5,
         for side in range(4):
             step = -1 if side < 2 else 1
             limit = width if side % 2 == 0 else height
-            taken = [share(side, bounds[side] - step * i) for i in range(3)]
+            inside = abs(bounds[side] - bounds[(side + 2) % 4]) + 1
+            taken = [share(side, bounds[side] - step * i) for i in range(min(3, inside))]
             low = min(taken)
             while 0 <= bounds[side] + step < limit:
                 s = share(side, bounds[side] + step)

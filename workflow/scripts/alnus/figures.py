@@ -37,7 +37,7 @@ def roc_figure(
     -------
     matplotlib Figure.
     """
-    fig, ax = style.figure()
+    fig, ax = style.figure(3.5, 5.2)
     with plt.rc_context(style.RC):
         ax.plot([0, 1], [0, 1], color="0.75", linewidth=0.8, linestyle="--", zorder=0)
         rows = metrics[(metrics["set"] == set_name)].set_index("model")
@@ -52,7 +52,7 @@ def roc_figure(
             for marker, (_, row) in zip(style.READER_MARKERS, readers.iterrows()):
                 ax.plot(1 - row.specificity, row.sensitivity, marker=marker, markersize=5, color="0.2",
                         fillstyle="none", linestyle="none",
-                        label=f"{row.model}: {_pct(row.sensitivity)} / {_pct(row.specificity)}")  # fmt: skip
+                        label=f"{row.model}: sensitivity {_pct(row.sensitivity)}, specificity {_pct(row.specificity)}")  # fmt: skip
         ax.set_xlim(-0.01, 1.01)
         ax.set_ylim(-0.01, 1.01)
         ax.set_aspect("equal")
@@ -60,5 +60,5 @@ def roc_figure(
         ax.set_ylabel("Sensitivity")
         n, positives = int(rows["n"].iloc[0]), int(rows["positives"].iloc[0])
         ax.set_title(f"{SET_TITLES.get(set_name, set_name)} (n = {n}, {positives} positive)")
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.45, -0.15), frameon=False, ncols=1)
     return fig

@@ -1,0 +1,156 @@
+"""End to end: the real Snakefile on a tiny simulated study (lint, dry run,
+full run, report, the contract's outputs, no PHI in results/)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "data" / "tiny.yaml"
+SETS = {"train", "validation", "internal_test", "external_test"}
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile", str(TINY),
+               "--directory", str(workdir), *args]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=1800)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """A finished tiny study and its report."""
+    workdir = tmp_path_factory.mktemp("study")
+    run = snakemake(workdir, "--cores", "2")
+    assert run.returncode == 0, run.stderr[-4000:]
+    report = snakemake(workdir, "--report", "results/report.html")
+    assert report.returncode == 0, report.stderr[-4000:]
+    return workdir
+
+
+def test_lint_is_clean(tmp_path):
+    run = snakemake(tmp_path, "--lint")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Congratulations" in run.stdout + run.stderr
+
+
+def test_dry_run_plans_every_stage(tmp_path):
+    run = snakemake(tmp_path, "--dry-run", "--quiet", "rules")
+    assert run.returncode == 0, run.stderr
+    for rule in ("simulate_demo", "validate_inputs", "preprocess", "split", "train", "predict", "metrics", "roc_figure"):
+        assert rule in run.stdout
+
+
+def test_splits_keep_patients_together(study):
+    splits = pd.read_csv(study / "results/splits.csv", dtype=str)
+    assert set(splits.columns) == {"id", "patient", "cohort", "set"}
+    assert set(splits["set"]) == SETS
+    assert splits.groupby("patient")["set"].nunique().max() == 1
+    assert splits["id"].is_unique
+
+
+@pytest.mark.parametrize("arch", ["inception_v3", "inception_resnet_v2", "resnet101"])
+def test_predictions_cover_each_set(study, arch):
+    splits = pd.read_csv(study / "results/splits.csv", dtype=str)
+    for set_name in ("validation", "internal_test", "external_test"):
+        frame = pd.read_csv(study / f"results/predictions/{arch}/{set_name}.csv", dtype={"id": str})
+        assert list(frame.columns) == ["id", "label", "probability"]
+        assert frame["probability"].between(0, 1).all()
+        assert set(frame["id"]) == set(splits.loc[splits["set"] == set_name, "id"])
+    card = json.loads((study / f"results/models/{arch}/model_card.json").read_text())
+    assert card["architecture"] == arch and card["best_epoch"] >= 1
+
+
+def test_metrics_table_has_the_contract_columns(study):
+    metrics = pd.read_csv(study / "results/tables/metrics.csv")
+    required = ["model", "set", "n", "positives", "auc", "auc_low", "auc_high", "threshold", "sensitivity",
+                "sensitivity_low", "sensitivity_high", "specificity", "specificity_low", "specificity_high",
+                "accuracy", "accuracy_low", "accuracy_high", "tp", "fp", "tn", "fn"]  # fmt: skip
+    assert set(required) <= set(metrics.columns)
+    models = metrics[metrics["kind"] == "model"]
+    assert len(models) == 3 * 2
+    assert not models[required].isna().any().any()
+    assert (models["auc_low"] <= models["auc"]).all() and (models["auc"] <= models["auc_high"]).all()
+    assert (models["tp"] + models["fp"] + models["tn"] + models["fn"] == models["n"]).all()
+    readers = metrics[metrics["kind"] == "reader"]
+    assert sorted(readers["model"]) == [f"reader_{i}" for i in range(1, 6)]
+
+
+@pytest.mark.parametrize("name", ["roc_internal_test.png", "roc_external_test.png"])
+def test_figures_are_pngs_that_open(study, name):
+    image = cv2.imread(str(study / "results/figures" / name))
+    assert image is not None and image.shape[0] > 500
+    assert (study / "results/figures" / name.replace(".png", ".pdf")).read_bytes().startswith(b"%PDF")
+
+
+def test_report_builds_with_figures(study):
+    html = (study / "results/report.html").read_text()
+    assert "roc_external_test.png" in html and "metrics.csv" in html
+
+
+def test_preprocessed_images_are_plain_grayscale(study):
+    images = sorted((study / "results/preprocessed/external/images").glob("*.png"))
+    assert images
+    for path in images[:5]:
+        data = path.read_bytes()
+        for chunk in (b"tEXt", b"iTXt", b"zTXt", b"eXIf", b"tIME"):
+            assert chunk not in data
+        assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).ndim == 2
+
+
+def test_no_phi_reaches_results(study):
+    """No simulated PHI string (names, ids, dates, institutions, source file
+    names) occurs in any file under results/, text or binary."""
+    phi = json.loads((study / "resources/demo/phi.json").read_text())
+    strings = {s for values in phi.values() for s in (values if isinstance(values, list) else [values]) if len(s) >= 6}
+    assert strings
+    leaks = []
+    for path in (study / "results").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            leaks += [f"{path}: {s}" for s in strings if s.encode() in data]
+    assert not leaks, leaks[:10]
+    assert not list((study / "results").rglob("*.key"))
+
+
+def test_second_run_has_nothing_to_do(study):
+    run = snakemake(study, "--cores", "2", "--dry-run")
+    assert run.returncode == 0
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_bad_manifest_stops_before_any_job(tmp_path):
+    """A user's manifest with several problems fails at start-up with one
+    message listing them all, and nothing is written under results/."""
+    images = tmp_path / "data" / "images"
+    images.mkdir(parents=True)
+    cv2.imwrite(str(images / "a.png"), np.random.default_rng(0).integers(0, 255, (32, 32), dtype=np.uint8))
+    manifest = tmp_path / "data" / "manifest.csv"
+    manifest.write_text("image,patient_id,label\na.png,P1,1\na.png,P1,0\nmissing.png,,2\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "cohorts:\n"
+        f"  development: {{manifest: {manifest}, images: {images}}}\n"
+        f"  external: {{manifest: {manifest}, images: {images}}}\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile", str(config),
+         "--directory", str(tmp_path), "--cores", "1"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "line 3" in output and "listed again" in output
+    assert "line 4" in output and "must be 0 or 1" in output and "patient_id" in output
+    assert "does not exist" in output
+    assert not (tmp_path / "results").exists()
