@@ -10,7 +10,7 @@ rule simulate_demo:
         readers=f"{DEMO_DIR}/readers.csv",
         phi=f"{DEMO_DIR}/phi.json",
     log:
-        "resources/logs/simulate_demo.log",
+        "logs/simulate_demo.log",
     params:
         seed=config["seed"],
         n_development=config["demo"]["n_development"],

@@ -14,7 +14,7 @@ rule roc_figure:
         ),
         pdf="results/figures/roc_{set}.pdf",
     log:
-        "results/logs/figures/roc_{set}.log",
+        "logs/figures/roc_{set}.log",
     wildcard_constraints:
         set="|".join(TEST_SETS),
     conda:

@@ -7,7 +7,7 @@ rule validate_inputs:
     output:
         "results/qc/input_check.tsv",
     log:
-        "results/logs/validate_inputs.log",
+        "logs/validate_inputs.log",
     conda:
         "../../envs/data.yaml"
     script:
@@ -23,7 +23,7 @@ rule preprocess:
         images=directory("results/preprocessed/{cohort}/images"),
         linkage="private/{cohort}/linkage.csv",
     log:
-        "results/logs/preprocess/{cohort}.log",
+        "logs/preprocess/{cohort}.log",
     params:
         key_file="private/pseudonym.key",
         crop=config["preprocess"]["crop"],

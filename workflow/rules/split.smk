@@ -7,7 +7,7 @@ rule split:
     output:
         report("results/splits.csv", caption="../report/splits.rst", category="Cohorts"),
     log:
-        "results/logs/split.log",
+        "logs/split.log",
     params:
         internal_test_fraction=config["split"]["internal_test_fraction"],
         validation_fraction=config["split"]["validation_fraction"],

@@ -11,7 +11,7 @@ rule readers:
     output:
         "results/tables/readers.csv",
     log:
-        "results/logs/readers.log",
+        "logs/readers.log",
     conda:
         "../../envs/data.yaml"
     script:
@@ -25,7 +25,7 @@ rule metrics:
     output:
         report("results/tables/metrics.csv", caption="../report/metrics.rst", category="Results"),
     log:
-        "results/logs/metrics.log",
+        "logs/metrics.log",
     params:
         architectures=ARCHITECTURES,
         statistics=config["statistics"],

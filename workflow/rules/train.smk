@@ -16,7 +16,7 @@ rule train:
             labels={"architecture": "{arch}"},
         ),
     log:
-        "results/logs/train/{arch}.log",
+        "logs/train/{arch}.log",
     params:
         preset=PRESET,
         seed=config["seed"],
@@ -44,7 +44,7 @@ rule predict:
     output:
         **{set_name: f"results/predictions/{{arch}}/{set_name}.csv" for set_name in PREDICTION_SETS},
     log:
-        "results/logs/predict/{arch}.log",
+        "logs/predict/{arch}.log",
     params:
         device=config["training"]["device"],
         precision=config["training"]["precision"],

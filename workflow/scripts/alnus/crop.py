@@ -46,11 +46,13 @@ def apply_crop(pixels: np.ndarray, box: CropBox) -> np.ndarray:
     """
     height, width = pixels.shape[:2]
     if box.w <= 0 or box.h <= 0 or box.x < 0 or box.y < 0 or box.x + box.w > width or box.y + box.h > height:
-        raise ValueError(f"crop box {box.x},{box.y},{box.w},{box.h} (x,y,w,h) is not inside the {width}x{height} image")
+        raise ValueError(f"crop box {box.x},{box.y},{box.w},{box.h} (x,y,w,h) is not inside "
+                         f"the {width}x{height} image")
     return pixels[box.y:box.y + box.h, box.x:box.x + box.w]
 
 
-def bbox_crop_box(bbox: str | Sequence[float], image_shape: tuple[int, ...], *, margin: float = 0.1) -> CropBox:
+def bbox_crop_box(bbox: str | Sequence[float], image_shape: tuple[int, ...], *,
+                  margin: float = 0.1) -> CropBox:
     """Crop box around a lesion box from the manifest, expanded and clipped.
 
     Parameters
@@ -78,7 +80,8 @@ def bbox_crop_box(bbox: str | Sequence[float], image_shape: tuple[int, ...], *, 
     x1 = min(width, int(np.ceil(x + w + margin * w)))
     y1 = min(height, int(np.ceil(y + h + margin * h)))
     if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"bbox {bbox!r} lies outside the {width}x{height} image; check that it is x,y,w,h in source pixels")
+        raise ValueError(f"bbox {bbox!r} lies outside the {width}x{height} image; "
+                         "check that it is x,y,w,h in source pixels")
     note = f"lesion bbox {x:g},{y:g},{w:g},{h:g} expanded by {margin:g} of its size per side"
     if x - margin * w < 0 or y - margin * h < 0 or x + w + margin * w > width or y + h + margin * h > height:
         note += ", clipped to the image"
@@ -87,11 +90,8 @@ def bbox_crop_box(bbox: str | Sequence[float], image_shape: tuple[int, ...], *, 
 
 def _parse_bbox(bbox: str | Sequence[float]) -> tuple[float, float, float, float]:
     expected = 'expected "x,y,w,h" (or "[x, y, w, h]") with w and h > 0, in source pixels'
-    if isinstance(bbox, str):
-        parts = re.sub(r"^\s*[\[(]|[\])]\s*$", "", bbox).split(",")
-    else:
-        parts = list(bbox)
     try:
+        parts = re.sub(r"^\s*[\[(]|[\])]\s*$", "", bbox).split(",") if isinstance(bbox, str) else list(bbox)
         values = tuple(float(p) for p in parts)
     except (TypeError, ValueError):
         values = ()
@@ -104,9 +104,12 @@ def find_bmode_box(pixels: np.ndarray, regions: Sequence[UltrasoundRegion] = ())
     """Bounding box of the B-mode image on an ultrasound screen. Never fails.
 
     With DICOM ultrasound regions, the largest 2-D tissue region is taken.
-    Otherwise the screen is analysed (`_analyse`): the B-mode image is the
-    largest area densely covered by non-background pixels; text, rulers,
-    colour bars and logos are too sparse or too small to count.
+    Otherwise the screen is analysed: the B-mode image is the largest area
+    densely covered by textured, non-background pixels (`_foreground`); text,
+    rulers, colour bars and logos are too sparse, too flat or too small to
+    count, and the empty gap around them stops the box (`_snap`, `_grow`).
+    An image that reaches three edges of the picture is taken as already
+    cropped and kept whole.
 
     Parameters
     ----------
@@ -116,23 +119,25 @@ def find_bmode_box(pixels: np.ndarray, regions: Sequence[UltrasoundRegion] = ())
     Returns
     -------
     CropBox
-        method "dicom_region", "image_analysis" or, when nothing plausible
-        (at least 10% of the screen) is found, "full_image".
+        method "dicom_region", "image_analysis" or "full_image" (already
+        cropped, or nothing plausible: no region of at least 10% of the
+        screen); ``note`` says which, and whether there were several regions.
 
     Raises
     ------
     ValueError
-        If `pixels` is not a non-empty 2-D array.
+        If `pixels` is not a non-empty 2-D uint8 array.
     """
     pixels = np.asarray(pixels)
     if pixels.ndim != 2 or pixels.size == 0 or pixels.dtype != np.uint8:
-        raise ValueError(f"`pixels` must be a non-empty (H, W) uint8 array, got shape {pixels.shape} dtype {pixels.dtype}")
+        raise ValueError(f"`pixels` must be a non-empty (H, W) uint8 array, "
+                         f"got shape {pixels.shape} dtype {pixels.dtype}")
     tissue = [r for r in regions if r.data_type == TISSUE and r.spatial_format == SPATIAL_2D]
     if tissue:
         box = _region_box(tissue, pixels.shape)
         if box is not None:
             return box
-    note = "no 2-D tissue region in the DICOM; " if regions else ""
+    note = "no usable 2-D tissue region in the DICOM; " if regions else ""
     return _analyse(pixels, note)
 
 
@@ -153,14 +158,15 @@ def _region_box(tissue: list[UltrasoundRegion], shape: tuple[int, int]) -> CropB
 def _analyse(pixels: np.ndarray, note: str) -> CropBox:
     height, width = pixels.shape
     full = CropBox(0, 0, width, height, "full_image", note + "no plausible B-mode region found; kept the full image")
-    k = int(np.clip(min(height, width) // 32, 7, 41)) | 1
+    k = int(np.clip(min(height, width) // 32, 7, 41)) | 1  # 25 px on a 1024x768 screen
     if min(height, width) < 2 * k:
         return full
     fg = _foreground(pixels)
     # Density of foreground in a k x k window: speckle is dense (>0.7); text, tick
     # marks and thin bars are sparse, and the gap between them and the image
     # lowers the density there, so they separate from the image.
-    core = (cv2.blur(fg * np.uint8(255), (k, k), borderType=cv2.BORDER_REPLICATE) >= 0.7 * 255).astype(np.uint8)
+    density = cv2.blur(fg * np.uint8(255), (k, k), borderType=cv2.BORDER_REPLICATE)
+    core = (density >= 0.7 * 255).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=4)
     if n < 2:
         return full
@@ -177,7 +183,8 @@ def _analyse(pixels: np.ndarray, note: str) -> CropBox:
         # A screen has UI on at least two sides; an image that reaches three
         # edges was cropped already, and what the fourth side lacks is usually
         # dark image (deep tissue, shadow), not UI.
-        return CropBox(0, 0, width, height, "full_image", note + "B-mode region reaches 3 edges: already cropped; kept the full image")
+        return CropBox(0, 0, width, height, "full_image",
+                       note + "B-mode region reaches 3 edges: already cropped; kept the full image")
     if views > 1:
         note += f"dual-view screen: {views} B-mode regions, took the largest"
     return CropBox(x0, y0, x1 - x0 + 1, y1 - y0 + 1, "image_analysis", note.rstrip("; "))
@@ -224,7 +231,8 @@ def _split_at_gaps(fg: np.ndarray, box: tuple[int, int, int, int]) -> list[tuple
     return pieces or [box]
 
 
-def _snap(fg: np.ndarray, box: tuple[int, int, int, int], *, depth: int, ratio: float = 0.5) -> tuple[int, int, int, int]:
+def _snap(fg: np.ndarray, box: tuple[int, int, int, int], *, depth: int,
+          ratio: float = 0.5) -> tuple[int, int, int, int]:
     """Move each side of `box` inward past any sparse line within `depth` of it.
 
     Text a few pixels from the image can pull the density map across the gap;

@@ -22,7 +22,10 @@ from PIL import Image
 RASTER_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"BM": "bmp"}
 DICOM_SUFFIXES = {".dcm", ".dicom"}
 PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
-DECODER_HINT = "install a decoder for it (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg) or export uncompressed DICOM"
+DECODER_HINT = ("install a decoder for it (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg) "
+                "or export uncompressed DICOM")
+WHERE = "check the manifest's `image` column and the cohort's `images` folder"
+FIXES = {"file not found": WHERE, "not a file": WHERE, "file is empty": "re-export it or remove it from the manifest"}
 
 
 class ImageReadError(ValueError):
@@ -144,10 +147,11 @@ def read_image(path: str | os.PathLike) -> SourceImage:
     path = Path(path)
     problem = _problem(path)
     if problem:
-        raise ImageReadError(f"{path}: {problem}; check the manifest's `image` column and the cohort's `images` folder")
+        raise ImageReadError(f"{path}: {problem}; {FIXES[problem]}")
     fmt = _sniff(path)
     if fmt is None:
-        raise ImageReadError(f"{path}: not a PNG/JPEG/BMP or DICOM file (by its content); convert it to PNG or remove it from the manifest")
+        raise ImageReadError(f"{path}: not a PNG/JPEG/BMP or DICOM file (by its content); "
+                             "convert it to PNG or remove it from the manifest")
     if fmt == "dicom":
         pixels, regions, notes = _read_dicom(path)
         return SourceImage(pixels, regions, fmt, notes)
@@ -185,13 +189,20 @@ def _minmax8(arr: np.ndarray) -> np.ndarray:
     return np.rint((arr - lo) * (255.0 / (hi - lo))).astype(np.uint8)
 
 
+def _brief(exc: Exception, limit: int = 200) -> str:
+    """An exception's message on one line, cut to `limit` characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _read_dicom(path: Path) -> tuple[np.ndarray, tuple[UltrasoundRegion, ...], tuple[str, ...]]:
     try:
         ds = pydicom.dcmread(path, force=True)
     except Exception as exc:  # pydicom raises many types on corrupt files
-        raise ImageReadError(f"{path}: cannot parse DICOM ({exc}); re-export the file") from exc
+        raise ImageReadError(f"{path}: cannot parse DICOM ({_brief(exc)}); re-export the file") from exc
     if not any(tag in ds for tag in PIXEL_TAGS):
-        raise ImageReadError(f"{path}: DICOM has no pixel data (a report or structured document?); export the image itself")
+        raise ImageReadError(f"{path}: DICOM has no pixel data (a report or structured document?); "
+                             "export the image itself")
     pixels, notes = _dicom_pixels(ds, path)
     return pixels, _regions(ds), notes
 
@@ -205,7 +216,8 @@ def _dicom_pixels(ds: pydicom.Dataset, path: Path) -> tuple[np.ndarray, tuple[st
         arr = pydicom.pixels.pixel_array(ds, index=0 if frames > 1 else None)
     except Exception as exc:
         ts = ds.file_meta.get("TransferSyntaxUID", "unknown") if hasattr(ds, "file_meta") else "unknown"
-        raise ImageReadError(f"{path}: cannot decode DICOM pixel data (transfer syntax {ts}: {exc}); {DECODER_HINT}") from exc
+        raise ImageReadError(f"{path}: cannot decode DICOM pixel data (transfer syntax {ts}: {_brief(exc)}); "
+                             f"{DECODER_HINT}") from exc
     if frames > 1:
         notes.append(f"multi-frame DICOM: took frame 0 of {frames}")
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
@@ -237,7 +249,7 @@ def _regions(ds: pydicom.Dataset) -> tuple[UltrasoundRegion, ...]:
 
     regions = []
     for item in ds.get("SequenceOfUltrasoundRegions", []):
-        bounds = [item.get(n) for n in ("RegionLocationMinX0", "RegionLocationMinY0", "RegionLocationMaxX1", "RegionLocationMaxY1")]
+        bounds = [item.get(f"RegionLocation{n}") for n in ("MinX0", "MinY0", "MaxX1", "MaxY1")]
         if any(b is None for b in bounds):
             continue
         regions.append(UltrasoundRegion(
@@ -279,7 +291,7 @@ def check_readable(path: str | os.PathLike) -> str | None:
             with Image.open(path) as im:
                 im.verify()
         except Exception as exc:
-            return f"corrupt {fmt.upper()} file ({exc})"
+            return f"corrupt {fmt.upper()} file ({_brief(exc)})"
         return None
     return _check_dicom(path)
 
@@ -288,27 +300,28 @@ def _check_dicom(path: Path) -> str | None:
     try:
         ds = pydicom.dcmread(path, force=True, defer_size="4 KB")
     except Exception as exc:
-        return f"cannot parse DICOM ({exc})"
+        return f"cannot parse DICOM ({_brief(exc)})"
     tag = next((t for t in PIXEL_TAGS if t in ds), None)
     if tag is None:
         return "DICOM has no pixel data"
     if "Rows" not in ds or "Columns" not in ds:
         return "DICOM has no Rows/Columns"
     ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
-    if ts is not None and ts.is_compressed:
+    if ts is not None and (not ts.is_transfer_syntax or ts.is_compressed):
         try:
             available = pydicom.pixels.get_decoder(ts).is_available
         except NotImplementedError:
             available = False
         return None if available else f"no decoder installed for transfer syntax {ts.name}; {DECODER_HINT}"
-    # Uncompressed: a truncated file shows as fewer bytes left than the pixel data needs.
-    raw = ds.get_item(tag)
+    # Uncompressed: a truncated file holds fewer bytes than the pixel data needs.
     expected = (ds.Rows * ds.Columns * int(ds.get("SamplesPerPixel", 1)) * int(ds.get("NumberOfFrames", 1) or 1)
                 * int(ds.get("BitsAllocated", 8))) // 8
-    start = getattr(raw, "value_tell", None)
-    if start is not None and path.stat().st_size - start < expected:
-        return "DICOM pixel data is truncated"
-    return None
+    raw = ds.get_item(tag)
+    if getattr(raw, "value", b"") is None:  # deferred: only its position in the file was read
+        available = path.stat().st_size - raw.value_tell
+    else:
+        available = len(ds[tag].value)
+    return "DICOM pixel data is truncated" if available < expected else None
 
 
 def write_png(path: str | os.PathLike, pixels: np.ndarray) -> None:
@@ -333,7 +346,8 @@ def write_png(path: str | os.PathLike, pixels: np.ndarray) -> None:
     """
     pixels = np.asarray(pixels)
     if pixels.ndim != 2 or pixels.dtype != np.uint8 or pixels.size == 0:
-        raise ValueError(f"`pixels` must be a non-empty (H, W) uint8 array, got shape {pixels.shape} dtype {pixels.dtype}")
+        raise ValueError(f"`pixels` must be a non-empty (H, W) uint8 array, "
+                         f"got shape {pixels.shape} dtype {pixels.dtype}")
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(pixels))
     if not ok:
         raise OSError(f"{path}: PNG encoding failed")

@@ -101,7 +101,8 @@ def _check_image_path(value: str, images_dir: Path, problems: Problems, line: in
             line=line,
         )
         return None
-    if relative.suffix.lower() not in IMAGE_SUFFIXES:
+    suffix = relative.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES and not suffix[1:].isdigit():  # digits: a DICOM named by its UID
         problems.add(
             f"`image` {value!r} has an unsupported extension; use .png, .jpg, .bmp or DICOM (.dcm or none)",
             line=line,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import timm
 import torch
+from safetensors.torch import load_file
 
 # Architecture name in config -> timm model name, and the block whose
 # activations Grad-CAM explains (the last convolutional stage).
@@ -48,12 +49,43 @@ def build_model(name: str, *, num_classes: int = 1, pretrained: str = "none") ->
     if not path.is_file():
         raise ValueError(f"pretrained weights file {path} does not exist (config training.pretrained, for {name})")
     model = timm.create_model(spec["timm_name"], pretrained=False, num_classes=num_classes)
-    try:
-        # timm loads safetensors and weights-only torch files; nothing is unpickled.
-        timm.models.load_checkpoint(model, str(path), strict=False, filter_fn=None)
-    except (RuntimeError, KeyError, ValueError) as error:
-        raise ValueError(f"pretrained weights {path} do not fit architecture {name}: {error}") from None
+    load_weights(model, path, name=name)
     return model
+
+
+def load_weights(model: torch.nn.Module, path: str | Path, *, name: str) -> None:
+    """Load a safetensors or torch state-dict file into `model`, keeping the
+    model's own classifier head where the file's has another number of classes
+    (e.g. ImageNet's 1,000). Nothing is unpickled (torch.load weights_only).
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read, or its tensors do not fit the architecture
+        (missing or mis-shaped weights outside the classifier).
+    """
+    path = Path(path)
+    try:
+        if path.suffix == ".safetensors":
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            for wrapper in ("state_dict", "model", "state_dict_ema"):
+                if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+                    state = state[wrapper]
+                    break
+    except Exception as error:  # a corrupt or pickled file: say which, not why torch choked
+        raise ValueError(f"cannot read weights file {path} ({type(error).__name__}: {error})") from None
+    own = model.state_dict()
+    head = model.default_cfg.get("classifier", "fc")
+    fitted = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    problems = [k for k in own if k not in fitted and not k.startswith(head + ".")]
+    if problems:
+        raise ValueError(
+            f"weights file {path} does not fit architecture {name}: {len(problems)} of its tensors are missing or "
+            f"mis-shaped (e.g. {', '.join(problems[:3])}); give a checkpoint of {name}"
+        )
+    model.load_state_dict(fitted, strict=False)
 
 
 def cam_layer(model: torch.nn.Module, name: str) -> torch.nn.Module:

@@ -31,8 +31,14 @@ def load_or_create_key(path: str | Path, *, env_var: str = KEY_ENV_VAR) -> bytes
         If the key file exists but is empty or shorter than 16 bytes.
     """
     from_env = os.environ.get(env_var)
-    if from_env:
-        return from_env.strip().encode()
+    if from_env is not None:
+        key = from_env.strip().encode()
+        if len(key) < 16:
+            raise ValueError(
+                f"{env_var} is set but empty or shorter than 16 characters; "
+                "set it to your backed-up key or unset it to use the key file"
+            )
+        return key
     path = Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

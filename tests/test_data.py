@@ -1,0 +1,59 @@
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from alnus.data import IMAGENET_MEAN, IMAGENET_STD, ImageSet, augmentation, letterbox, load_images, normalise
+
+
+@pytest.mark.parametrize(("height", "width"), [(100, 200), (200, 100), (64, 64), (31, 300)])
+def test_letterbox_keeps_aspect_and_centres(height, width):
+    pixels = np.full((height, width), 200, dtype=np.uint8)
+    out = letterbox(pixels, 64)
+    assert out.shape == (64, 64) and out.dtype == np.uint8
+    rows, cols = np.nonzero(out)
+    assert abs((rows.max() - rows.min() + 1) / (cols.max() - cols.min() + 1) - height / width) < 0.1 + 2 / 64
+    assert abs((rows.min() + rows.max()) / 2 - 31.5) <= 1 and abs((cols.min() + cols.max()) / 2 - 31.5) <= 1
+
+
+def test_load_images_reads_pngs(tmp_path):
+    paths = []
+    for i in range(3):
+        path = tmp_path / f"{i}.png"
+        cv2.imwrite(str(path), np.full((40, 60), 10 * i, dtype=np.uint8))
+        paths.append(path)
+    images = load_images(paths, 32)
+    assert images.shape == (3, 1, 32, 32) and images.dtype == torch.uint8
+    assert images[2].max() == 20
+
+
+def test_load_images_names_a_broken_file(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    with pytest.raises(ValueError, match="bad.png"):
+        load_images([bad], 32)
+
+
+def test_normalise_repeats_grey_into_imagenet_channels():
+    batch = torch.full((2, 1, 4, 4), 255, dtype=torch.uint8)
+    out = normalise(batch)
+    assert out.shape == (2, 3, 4, 4)
+    for channel in range(3):
+        expected = (1.0 - IMAGENET_MEAN[channel]) / IMAGENET_STD[channel]
+        assert torch.allclose(out[:, channel], torch.tensor(expected))
+
+
+def test_augmentation_never_flips_depth():
+    """Vertical structure (a bright top row, as the skin line) stays on top."""
+    image = torch.zeros((1, 64, 64), dtype=torch.uint8)
+    image[:, :8] = 255
+    torch.manual_seed(0)
+    transform = augmentation(64)
+    for _ in range(20):
+        out = transform(image).float()
+        assert out[:, :16].mean() > out[:, 48:].mean()
+
+
+def test_image_set_checks_lengths():
+    with pytest.raises(ValueError, match="3 images but 2 labels"):
+        ImageSet(torch.zeros((3, 1, 8, 8), dtype=torch.uint8), np.array([0, 1]))

@@ -1,0 +1,214 @@
+"""Tests for alnus.preprocess: crop, convert and pseudonymise one cohort."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from alnus.preprocess import LINKAGE_COLUMNS, preprocess_cohort
+from alnus.pseudonym import pseudonym
+
+KEY = b"test-key-0123456789abcdef"
+HEIGHT, WIDTH = 120, 160
+# source image -> speckle rectangle (x, y, w, h) on a dark 160x120 screen
+SCREENS = {
+    "s1.png": (30, 20, 100, 80),
+    "s2.png": (10, 30, 120, 70),
+    "sub/s3.bmp": (40, 10, 90, 90),
+    "colour.png": (20, 25, 110, 75),  # written as a 3-channel BGR image
+}
+
+
+def screen(rect: tuple[int, int, int, int], seed: int) -> np.ndarray:
+    """A dark, flat scanner screen with a speckled B-mode rectangle."""
+    x, y, w, h = rect
+    pixels = np.full((HEIGHT, WIDTH), 12, np.uint8)
+    pixels[y:y + h, x:x + w] = np.random.default_rng(seed).integers(40, 230, (h, w), dtype=np.uint8)
+    return pixels
+
+
+@pytest.fixture
+def images(tmp_path) -> Path:
+    folder = tmp_path / "images"
+    for seed, (name, rect) in enumerate(SCREENS.items()):
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pixels = screen(rect, seed)
+        if name == "colour.png":
+            pixels = cv2.merge([pixels, pixels, pixels])
+        assert cv2.imwrite(str(path), pixels)
+    return folder
+
+
+@pytest.fixture
+def manifest() -> pd.DataFrame:
+    """A checked manifest (as alnus.manifest.check_manifest returns it)."""
+    return pd.DataFrame({
+        "image": list(SCREENS),
+        "patient_id": ["007", "007", "P2", "P3"],
+        "label": [1, 1, 0, 1],
+        "site": ["A", "A", "B", "A"],
+        "bbox": ["35,25,50,40", "", "[50, 20, 30, 30]", "20,25,110,75"],
+    })  # fmt: skip
+
+
+def run(manifest, images, tmp_path, **options):
+    options = {"cohort": "development", "key": KEY, "out_dir": tmp_path / "out", **options}
+    return preprocess_cohort(manifest, images, **options)
+
+
+def read_png(path: Path) -> np.ndarray:
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+
+
+# --- outputs -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("crop", ["auto", "none"])
+def test_pngs_named_by_pseudonym_8bit_single_channel(tmp_path, images, manifest, crop):
+    public, linkage = run(manifest, images, tmp_path, crop=crop)
+    expected_ids = [pseudonym(KEY, "development", "image", image) for image in SCREENS]
+    assert list(public["id"]) == expected_ids
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(f"{i}.png" for i in expected_ids)
+    for row in linkage.itertuples():
+        png = read_png(tmp_path / "out" / f"{row.id}.png")
+        assert png.dtype == np.uint8 and png.ndim == 2
+        assert png.shape == (row.crop_h, row.crop_w)
+
+
+def test_auto_crop_finds_the_bmode_rectangle(tmp_path, images, manifest):
+    _, linkage = run(manifest, images, tmp_path, crop="auto")
+    assert set(linkage["crop_method"]) == {"image_analysis"}
+    for row in linkage.itertuples():
+        box = (row.crop_x, row.crop_y, row.crop_w, row.crop_h)
+        assert box == pytest.approx(SCREENS[row.image], abs=2)
+
+
+def test_auto_crop_keeps_source_pixels(tmp_path, images, manifest):
+    _, linkage = run(manifest.iloc[:1], images, tmp_path, crop="auto")
+    row = linkage.iloc[0]
+    source = read_png(images / row["image"])
+    expected = source[row["crop_y"]:row["crop_y"] + row["crop_h"], row["crop_x"]:row["crop_x"] + row["crop_w"]]
+    np.testing.assert_array_equal(read_png(tmp_path / "out" / f"{row['id']}.png"), expected)
+
+
+def test_crop_none_keeps_the_full_image(tmp_path, images, manifest):
+    _, linkage = run(manifest, images, tmp_path, crop="none")
+    assert set(linkage["crop_method"]) == {"full_image"}
+    assert (linkage[["crop_x", "crop_y", "crop_w", "crop_h"]].to_numpy() == [0, 0, WIDTH, HEIGHT]).all()
+
+
+@pytest.mark.parametrize(
+    "bbox, margin, box",
+    [
+        pytest.param("35,25,50,40", 0.0, (35, 25, 50, 40), id="no margin"),
+        pytest.param("35,25,50,40", 0.1, (30, 21, 60, 48), id="10% margin"),
+        pytest.param("[50, 20, 30, 30]", 0.0, (50, 20, 30, 30), id="BUS-BRA style"),
+        pytest.param("140,100,40,40", 0.0, (140, 100, 20, 20), id="clipped to the image"),
+    ],
+)
+def test_bbox_crop(tmp_path, images, manifest, bbox, margin, box):
+    one = manifest.iloc[:1].assign(bbox=bbox)
+    _, linkage = run(one, images, tmp_path, crop="bbox", bbox_margin=margin)
+    row = linkage.iloc[0]
+    assert (row["crop_x"], row["crop_y"], row["crop_w"], row["crop_h"]) == box
+    assert row["crop_method"] == "bbox"
+    assert read_png(tmp_path / "out" / f"{row['id']}.png").shape == (box[3], box[2])
+
+
+@pytest.mark.parametrize("site", [True, False])
+def test_public_frame_has_pseudonyms_and_no_source_names(tmp_path, images, manifest, site):
+    if not site:
+        manifest = manifest.drop(columns="site")
+    public, _ = run(manifest, images, tmp_path, crop="none")
+    assert list(public.columns) == ["id", "patient", "label"] + (["site"] if site else [])
+    assert list(public["patient"]) == [pseudonym(KEY, "development", "patient", p) for p in manifest["patient_id"]]
+    assert public["patient"].iloc[0] == public["patient"].iloc[1]  # two images of patient 007
+    assert list(public["label"]) == [1, 1, 0, 1]
+    cells = set(public.astype(str).to_numpy().ravel())
+    assert not cells & (set(manifest["image"]) | set(manifest["patient_id"]))
+
+
+def test_linkage_has_source_names_and_crop_boxes(tmp_path, images, manifest):
+    public, linkage = run(manifest, images, tmp_path, crop="none")
+    assert list(linkage.columns) == LINKAGE_COLUMNS
+    assert list(linkage["image"]) == list(manifest["image"])
+    assert list(linkage["id"]) == list(public["id"])
+    assert linkage.loc[linkage["image"] == "colour.png", "source_notes"].iloc[0] != ""  # the conversion is noted
+
+
+def test_cohort_is_part_of_every_pseudonym(tmp_path, images, manifest):
+    development, _ = run(manifest, images, tmp_path, crop="none", cohort="development")
+    external, _ = run(manifest, images, tmp_path, crop="none", cohort="external", out_dir=tmp_path / "ext")
+    assert not set(development["id"]) & set(external["id"])
+    assert not set(development["patient"]) & set(external["patient"])
+
+
+def test_threads_give_the_same_result(tmp_path, images, manifest):
+    one = run(manifest, images, tmp_path, crop="auto", threads=1, out_dir=tmp_path / "one")
+    four = run(manifest, images, tmp_path, crop="auto", threads=4, out_dir=tmp_path / "four")
+    for a, b in zip(one, four):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_dicom_ultrasound_region_is_used(tmp_path, manifest):
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, UltrasoundImageStorage, generate_uid
+
+    pixels = screen((30, 20, 100, 80), seed=9)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UltrasoundImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = pixels.tobytes()
+    region = Dataset()
+    region.RegionLocationMinX0, region.RegionLocationMinY0 = 32, 22
+    region.RegionLocationMaxX1, region.RegionLocationMaxY1 = 121, 91
+    region.RegionDataType, region.RegionSpatialFormat = 1, 1
+    ds.SequenceOfUltrasoundRegions = pydicom.Sequence([region])
+    images = tmp_path / "images"
+    images.mkdir()
+    ds.save_as(images / "IM0001", enforce_file_format=True)
+
+    one = manifest.iloc[:1].assign(image="IM0001")
+    _, linkage = run(one, images, tmp_path, crop="auto")
+    row = linkage.iloc[0]
+    assert row["crop_method"] == "dicom_region"
+    assert (row["crop_x"], row["crop_y"], row["crop_w"], row["crop_h"]) == (32, 22, 90, 70)
+    np.testing.assert_array_equal(read_png(tmp_path / "out" / f"{row['id']}.png"), pixels[22:92, 32:122])
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("drop_column", [False, True], ids=["empty bbox", "no bbox column"])
+def test_bbox_crop_without_bbox_names_the_file(tmp_path, images, manifest, drop_column):
+    if drop_column:
+        manifest = manifest.drop(columns="bbox")
+    expected = (rf"development image {re.escape(str(images / 's2.png'))}: "
+                r"preprocess.crop is bbox but this image has no `bbox` in the manifest")  # fmt: skip
+    with pytest.raises(ValueError, match=expected):
+        run(manifest.iloc[1:2], images, tmp_path, crop="bbox")
+
+
+def test_unknown_crop_mode(tmp_path, images, manifest):
+    with pytest.raises(ValueError, match=r"preprocess.crop must be auto, bbox or none, got 'roi'"):
+        run(manifest, images, tmp_path, crop="roi")
+
+
+def test_unreadable_image_names_the_file(tmp_path, images, manifest):
+    (images / "s2.png").write_text("not an image")
+    with pytest.raises(ValueError, match=rf"development image {re.escape(str(images / 's2.png'))}: "):
+        run(manifest, images, tmp_path, crop="auto")

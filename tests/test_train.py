@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+import torch
+
+from alnus.train import TrainSettings, fit, predict_probabilities, resolve_device, resolve_precision, warmup_cosine
+
+
+def tiny_model() -> torch.nn.Module:
+    """A small CNN with BatchNorm: fit() takes any module with one logit."""
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, stride=2), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 1),
+    )  # fmt: skip
+
+
+def toy_images(n: int, seed: int):
+    """Bright square for positives, dark for negatives: learnable in a few steps."""
+    rng = np.random.default_rng(seed)
+    labels = np.tile([0, 1], n // 2)
+    images = rng.integers(0, 60, (n, 1, 80, 80)).astype(np.uint8)
+    images[labels == 1, :, 20:60, 20:60] += 150
+    return torch.from_numpy(images), labels
+
+
+def test_fit_selects_the_best_validation_epoch_and_is_deterministic():
+    train_x, train_y = toy_images(16, 0)
+    val_x, val_y = toy_images(8, 1)
+    settings = TrainSettings(epochs=2, batch_size=8, learning_rate=1e-3, warmup_epochs=0, patience=5, seed=3)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        model, history = fit(tiny_model(), train_x, train_y, val_x, val_y, settings)
+        runs.append(predict_probabilities(model, val_x, device=torch.device("cpu")))
+    assert list(history.columns) == ["epoch", "lr", "train_loss", "val_loss", "val_auc", "seconds", "best"]
+    assert history["best"].sum() == 1
+    assert history.loc[history["best"], "val_auc"].item() == history["val_auc"].max()
+    assert np.array_equal(runs[0], runs[1])
+    assert ((runs[0] >= 0) & (runs[0] <= 1)).all()
+
+
+def test_fit_stops_early():
+    train_x, train_y = toy_images(8, 0)
+    settings = TrainSettings(epochs=5, batch_size=4, learning_rate=0.0, warmup_epochs=0, patience=1, seed=0)
+    torch.manual_seed(0)
+    _, history = fit(tiny_model(), train_x, train_y, train_x, train_y, settings)
+    assert len(history) == 2  # lr 0: epoch 2 cannot improve on epoch 1
+
+
+def test_warmup_cosine_shape():
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = warmup_cosine(optimizer, warmup_steps=2, total_steps=10)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[0] == pytest.approx(0.5) and rates[1] == pytest.approx(1.0)
+    assert rates[2] > rates[5] > rates[9] >= 0
+
+
+def test_devices_and_precision():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
+    assert resolve_precision("auto", torch.device("cpu")) is None
+    assert resolve_precision("bf16", torch.device("cpu")) is torch.bfloat16
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no cuda; use auto or cpu"):
+            resolve_device("cuda")
