@@ -183,7 +183,8 @@ def region(x0, y0, x1, y1, data_type=1, spatial_format=1):
     [
         ([region(100, 50, 699, 549)], (100, 50, 600, 500), ""),
         ([region(100, 50, 699, 549), region(300, 100, 500, 300, data_type=2)], (100, 50, 600, 500), ""),
-        ([region(10, 50, 409, 549), region(420, 50, 949, 549)], (420, 50, 530, 500), "2 tissue regions; took the largest"),
+        ([region(10, 50, 409, 549), region(420, 50, 949, 549)], (420, 50, 530, 500),
+         "2 tissue regions; took the largest"),
         ([region(-5, 50, 1100, 549)], (0, 50, 1024, 500), "region clipped to the image"),
         ([region(0, 0, 99, 99, spatial_format=2), region(100, 50, 699, 549)], (100, 50, 600, 500), ""),
     ],

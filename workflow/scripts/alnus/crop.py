@@ -8,8 +8,8 @@ Three sources of a crop, in order of trust: the DICOM ultrasound regions
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -156,6 +156,7 @@ def _region_box(tissue: list[UltrasoundRegion], shape: tuple[int, int]) -> CropB
 
 
 def _analyse(pixels: np.ndarray, note: str) -> CropBox:
+    """Image-analysis path of `find_bmode_box`; `note` is prefixed to the box's note."""
     height, width = pixels.shape
     full = CropBox(0, 0, width, height, "full_image", note + "no plausible B-mode region found; kept the full image")
     k = int(np.clip(min(height, width) // 32, 7, 41)) | 1  # 25 px on a 1024x768 screen
