@@ -15,7 +15,21 @@ COHORTS = ["development", "external"]
 ARCHITECTURES = config["architectures"]
 PREDICTION_SETS = ["validation", "internal_test", "external_test"]
 TEST_SETS = ["internal_test", "external_test"]
-PRESET = config["training"][config["training"]["preset"]]
+
+
+def training_preset():
+    """The chosen training preset; keys the config leaves out come from that
+    preset's default in the schema, so `training: {demo: {epochs: 3}}` works."""
+    import yaml
+
+    schema = yaml.safe_load(open(workflow.source_path("../schemas/config.schema.yaml")))
+    name = config["training"]["preset"]
+    defaults = schema["properties"]["training"]["properties"][name]["default"]
+    given = config["training"][name]
+    return {**defaults, **given, "input_size": {**defaults["input_size"], **given.get("input_size", {})}}
+
+
+PRESET = training_preset()
 DEMO_DIR = "resources/demo"
 
 
@@ -97,6 +111,7 @@ def all_targets():
         *expand("results/models/{arch}/model.safetensors", arch=ARCHITECTURES),
         *all_predictions(),
         "results/tables/metrics.csv",
+        *expand("results/tables/{table}", table=["comparisons.csv", "calibration.csv", "decision_curve.csv", "table2.md", "table2.tex"]),
         *readers_table(),
         *expand("results/figures/roc_{set}.{ext}", set=TEST_SETS, ext=["png", "pdf"]),
     ]

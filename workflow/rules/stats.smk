@@ -1,4 +1,5 @@
-# The results table: AUC, sensitivity, specificity and accuracy with 95% CIs.
+# The results tables: metrics with 95% CIs, comparisons (models with each other
+# and with the readers), calibration, decision curve, and the paper's Table 2.
 
 
 rule readers:
@@ -29,7 +30,81 @@ rule metrics:
     params:
         architectures=ARCHITECTURES,
         statistics=config["statistics"],
+        seed=config["seed"],
     conda:
         "../../envs/stats.yaml"
     script:
         "../scripts/metrics.py"
+
+
+rule comparisons:
+    input:
+        predictions=all_predictions(),
+        readers=readers_table(),
+    output:
+        report("results/tables/comparisons.csv", caption="../report/comparisons.rst", category="Results"),
+    log:
+        "logs/comparisons.log",
+    params:
+        statistics=config["statistics"],
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/comparisons.py"
+
+
+rule calibration:
+    input:
+        predictions=all_predictions(),
+    output:
+        report("results/tables/calibration.csv", caption="../report/calibration.rst", category="Results"),
+    log:
+        "logs/calibration.log",
+    params:
+        statistics=config["statistics"],
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/calibration.py"
+
+
+rule decision_curve:
+    input:
+        predictions=all_predictions(),
+    output:
+        report("results/tables/decision_curve.csv", caption="../report/decision_curve.rst", category="Results"),
+    log:
+        "logs/decision_curve.log",
+    params:
+        statistics=config["statistics"],
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/decision_curve.py"
+
+
+rule table2:
+    input:
+        metrics="results/tables/metrics.csv",
+        comparisons="results/tables/comparisons.csv",
+    output:
+        markdown=report(
+            "results/tables/table2.md",
+            caption="../report/table2.rst",
+            category="Results",
+            labels={"table": "Table 2", "format": "Markdown"},
+        ),
+        latex=report(
+            "results/tables/table2.tex",
+            caption="../report/table2.rst",
+            category="Results",
+            labels={"table": "Table 2", "format": "LaTeX"},
+        ),
+    log:
+        "logs/table2.log",
+    params:
+        statistics=config["statistics"],
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/table2.py"

@@ -11,5 +11,10 @@ with logged(snakemake.log[0]):
         threshold=stats["threshold"],
         level=stats["level"],
         method=stats["proportion_ci"],
+        auc_ci=stats["auc_ci"],
+        n_resamples=stats["bootstrap_resamples"],
+        seed=snakemake.params.seed,
+        ensemble=stats["ensemble"],
+        ties=stats["majority_ties"],
     )
     table.to_csv(snakemake.output[0], index=False, float_format="%.6f")

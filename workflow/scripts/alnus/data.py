@@ -47,25 +47,59 @@ def load_images(paths: list[str | Path], size: int) -> torch.Tensor:
     return out
 
 
-def augmentation(size: int) -> v2.Transform:
+class RandomGamma(torch.nn.Module):
+    """Random gamma on a uint8 image: mimics another scanner's grey map,
+    which torchvision's ColorJitter (linear brightness/contrast) does not."""
+
+    def __init__(self, low: float = 0.7, high: float = 1.4):
+        super().__init__()
+        self.low, self.high = low, high
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        gamma = float(torch.empty(1).uniform_(self.low, self.high))
+        return (255.0 * (image.float() / 255.0) ** gamma).round().clamp(0, 255).to(torch.uint8)
+
+
+def augmentation(size: int, *, strength: float = 1.0) -> v2.Transform:
     """Training augmentation suited to ultrasound: horizontal flip, small
-    rotation/scale/shift and gain changes; no vertical flip, since depth has a
-    direction (shadowing falls below a lesion)."""
-    return v2.Compose(
-        [
-            v2.RandomHorizontalFlip(),
-            v2.RandomAffine(degrees=10, translate=(0.05, 0.05), scale=(0.9, 1.1)),
-            v2.ColorJitter(brightness=0.2, contrast=0.2),
+    rotation/scale/shift and gain (brightness, contrast, gamma) changes; no
+    vertical flip, since depth has a direction (shadowing falls below a lesion).
+
+    strength scales the gain changes (0 = geometry only); 1 = +-30% brightness
+    and contrast, gamma 0.7-1.4, which covers the gain differences between
+    scanners and sites.
+    """
+    steps = [v2.RandomHorizontalFlip(), v2.RandomAffine(degrees=10, translate=(0.05, 0.05), scale=(0.9, 1.1))]
+    if strength > 0:
+        steps += [
+            v2.ColorJitter(brightness=0.3 * strength, contrast=0.3 * strength),
+            RandomGamma(1.0 - 0.3 * strength, 1.0 + 0.4 * strength),
         ]
-    )
+    return v2.Compose(steps)
 
 
-def normalise(batch: torch.Tensor) -> torch.Tensor:
+NORMALISATIONS = ("imagenet", "per_image")
+
+
+def normalise(batch: torch.Tensor, mode: str = "imagenet") -> torch.Tensor:
     """uint8 (n, 1, H, W) -> float (n, 3, H, W), grey repeated into the three
-    ImageNet-normalised channels that the networks' stems expect."""
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (batch.float().div(255.0).expand(-1, 3, -1, -1) - mean) / std
+    channels that the networks' stems expect.
+
+    mode "imagenet" uses ImageNet's channel means and deviations (what
+    pretrained weights expect); "per_image" standardises each image to zero
+    mean and unit deviation, which removes most of the overall gain
+    difference between scanners.
+    """
+    images = batch.float().div(255.0).expand(-1, 3, -1, -1)
+    if mode == "imagenet":
+        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        return (images - mean) / std
+    if mode == "per_image":
+        mean = images.mean(dim=(1, 2, 3), keepdim=True)
+        std = images.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
+        return (images - mean) / std
+    raise ValueError(f"normalisation must be one of {', '.join(NORMALISATIONS)}, got {mode!r}")
 
 
 class ImageSet(torch.utils.data.Dataset):
@@ -74,7 +108,8 @@ class ImageSet(torch.utils.data.Dataset):
     def __init__(self, images: torch.Tensor, labels: np.ndarray, transform: v2.Transform | None = None):
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
-        self.images, self.labels, self.transform = images, torch.as_tensor(labels, dtype=torch.float32), transform
+        self.images, self.transform = images, transform
+        self.labels = torch.tensor(np.asarray(labels, dtype=np.float32))
 
     def __len__(self) -> int:
         return len(self.images)

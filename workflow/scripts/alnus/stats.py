@@ -51,6 +51,30 @@ def _check_count(k, n, k_name="k", n_name="n"):
     return int(k), int(n)
 
 
+def check_binary_scores(labels, scores, *, name=None):
+    """Check labels and scores as every AUC function here does.
+
+    Parameters
+    ----------
+    labels : array-like of {0, 1}, shape (n_cases,)
+    scores : array-like of float, shape (n_cases,)
+    name : str, optional
+        Prefixed to error messages, e.g. "inception_v3 on external_test".
+
+    Returns
+    -------
+    (positive, scores) : bool array and float array, each of shape (n_cases,)
+
+    Raises
+    ------
+    ValueError
+        If labels are not 0/1, scores are not finite, lengths differ, or
+        only one class is present.
+    """
+    positive, stacked = _check_binary(labels, scores, name=name)
+    return positive, stacked[0]
+
+
 def _check_binary(labels, *score_arrays, name=None):
     """Validate labels (0/1) and scores (finite, same length, both classes).
 
@@ -158,16 +182,41 @@ def compare_proportions(k1, n1, k2, n2, test="chi2"):
     ValueError
         If a count is invalid (see `proportion_ci`) or the test is unknown.
     """
+    return proportion_test(k1, n1, k2, n2, test=test)[1]
+
+
+def proportion_test(k1, n1, k2, n2, *, test="chi2"):
+    """`compare_proportions` with the test statistic too.
+
+    Parameters
+    ----------
+    k1, n1, k2, n2 : int
+        Successes and trials of each group.
+    test : {"chi2", "chi2_yates", "fisher"}, default "chi2"
+        As `compare_proportions`.
+
+    Returns
+    -------
+    (statistic, p) : tuple of float
+        statistic is Pearson's X^2 (1 degree of freedom; with Yates'
+        correction for "chi2_yates"), 0.0 for a degenerate table, and NaN for
+        "fisher", an exact test with no test statistic.
+
+    Raises
+    ------
+    ValueError
+        As `compare_proportions`.
+    """
     _check_choice(test, PROPORTION_TESTS, "test")
     k1, n1 = _check_count(k1, n1, "k1", "n1")
     k2, n2 = _check_count(k2, n2, "k2", "n2")
     table = np.array([[k1, n1 - k1], [k2, n2 - k2]])
     if test == "fisher":
-        return float(sps.fisher_exact(table).pvalue)
+        return math.nan, float(sps.fisher_exact(table).pvalue)
     if (table.sum(axis=0) == 0).any():
-        return 1.0
+        return 0.0, 1.0
     result = sps.chi2_contingency(table, correction=test == "chi2_yates")
-    return float(result.pvalue)
+    return float(result.statistic), float(result.pvalue)
 
 
 def mcnemar_test(correct_a, correct_b):
@@ -380,3 +429,39 @@ def youden_threshold(labels, scores, *, name=None):
     # Thresholds decrease, so argmax's first hit is the highest tied one.
     best = 1 + int(np.argmax(tpr[1:] - fpr[1:]))
     return float(thresholds[best])
+
+
+def sensitivity_threshold(labels, scores, *, target, name=None):
+    """Highest score threshold whose sensitivity reaches `target`.
+
+    A case is called positive when score >= threshold, as in
+    `youden_threshold`. The highest such threshold keeps specificity as high
+    as the target allows. Meant for the validation set.
+
+    Parameters
+    ----------
+    labels : array-like of {0, 1}, shape (n_cases,)
+    scores : array-like of float, shape (n_cases,)
+    target : float
+        Wanted sensitivity, in (0, 1]; e.g. 0.9.
+    name : str, optional
+        Prefixed to error messages.
+
+    Returns
+    -------
+    threshold : float
+        One of the observed scores of a positive case. With ties the reached
+        sensitivity may exceed the target.
+
+    Raises
+    ------
+    ValueError
+        If target is outside (0, 1], and as `delong_ci`.
+    """
+    if isinstance(target, bool) or not 0 < target <= 1:
+        raise ValueError(f"`target` sensitivity must lie in (0, 1], got {target!r}")
+    positive, stacked = _check_binary(labels, scores, name=name)
+    _, tpr, thresholds = roc_curve(positive, stacked[0], drop_intermediate=False)
+    # tpr rises as the threshold falls; the first point reaching the target is
+    # the highest threshold. The tolerance absorbs k/n rounding (0.7 * 10).
+    return float(thresholds[int(np.argmax(tpr >= target - 1e-12))])

@@ -98,7 +98,14 @@ def train_job(
         warmup_epochs=preset["warmup_epochs"],
         patience=preset["patience"],
         seed=seed,
+        normalisation=preset.get("normalisation", "imagenet"),
     )
+    data_hashes = {"splits.csv": sha256_file(splits_csv)}
+    data_hashes |= {f"{cohort}/manifest.csv": sha256_file(path) for cohort, path in manifests.items()}
+    fingerprint = hashlib.sha256(
+        json.dumps([arch, size, settings.__dict__, pretrained, precision, data_hashes], sort_keys=True).encode()
+    ).hexdigest()
+    checkpoint = Path(out_weights).with_name("checkpoint.pt")
     torch.manual_seed(seed)  # the random initialisation is part of the run
     model = build_model(arch, num_classes=1, pretrained=pretrained)
     model, history = fit(
@@ -108,9 +115,11 @@ def train_job(
         load_images(image_paths(val, image_dirs), size),
         val["label"].to_numpy(),
         settings,
-        transform=augmentation(size),
+        transform=augmentation(size, strength=preset.get("augmentation", 1.0)),
         device=torch_device,
         autocast_dtype=autocast_dtype,
+        checkpoint=checkpoint,
+        fingerprint=fingerprint,
     )
     Path(out_weights).parent.mkdir(parents=True, exist_ok=True)
     save_model(model.cpu(), out_weights, metadata={"architecture": arch, "input_size": str(size)})
@@ -130,7 +139,7 @@ def train_job(
         "epochs_run": int(history["epoch"].max()),
         "train_images": len(train),
         "validation_images": len(val),
-        "data": {"splits_sha256": sha256_file(splits_csv)},
+        "data_sha256": data_hashes,
         "versions": {
             "alnus": alnus.__version__,
             "python": platform.python_version(),
@@ -140,6 +149,7 @@ def train_job(
         "config": config,
     }
     Path(out_card).write_text(json.dumps(card, indent=2, default=str) + "\n")
+    checkpoint.unlink(missing_ok=True)  # the run is complete; nothing to resume
 
 
 def load_trained(arch: str, weights: str) -> torch.nn.Module:
@@ -164,14 +174,19 @@ def predict_job(
 ) -> None:
     """Score every image of the validation and both test sets; write one CSV
     (id, label, probability) per set."""
-    size = json.loads(Path(card).read_text())["input_size"]
+    card = json.loads(Path(card).read_text())
+    size, normalisation = card["input_size"], card["settings"]["normalisation"]
     table = labelled_splits(splits_csv, manifests)
     torch_device, autocast_dtype = _setup_torch(threads, device, precision)
     model = load_trained(arch, weights).to(torch_device).to(memory_format=torch.channels_last)
     for set_name, out in outputs.items():
         rows = table[table["set"] == set_name]
         probabilities = predict_probabilities(
-            model, load_images(image_paths(rows, image_dirs), size), device=torch_device, autocast_dtype=autocast_dtype
+            model,
+            load_images(image_paths(rows, image_dirs), size),
+            device=torch_device,
+            autocast_dtype=autocast_dtype,
+            normalisation=normalisation,
         )
         frame = pd.DataFrame({"id": rows["id"].to_numpy(), "label": rows["label"].to_numpy(), "probability": probabilities})
         Path(out).parent.mkdir(parents=True, exist_ok=True)

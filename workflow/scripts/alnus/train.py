@@ -3,11 +3,12 @@ selecting the epoch with the best validation AUC (the test sets are never seen).
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ class TrainSettings:
     warmup_epochs: int = 1
     patience: int = 10
     seed: int = 2019
+    normalisation: str = "imagenet"
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -71,16 +73,18 @@ def warmup_cosine(optimizer, *, warmup_steps: int, total_steps: int) -> torch.op
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def _to_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    return normalise(images).to(device).contiguous(memory_format=torch.channels_last)
+def _to_input(images: torch.Tensor, device: torch.device, normalisation: str) -> torch.Tensor:
+    return normalise(images, normalisation).to(device).contiguous(memory_format=torch.channels_last)
 
 
-def train_one_epoch(model, loader, optimizer, scheduler, loss_fn, *, device, autocast_dtype) -> float:
+def train_one_epoch(
+    model, loader, optimizer, scheduler, loss_fn, *, device, autocast_dtype, normalisation="imagenet"
+) -> float:
     """One pass over `loader`; returns the mean training loss."""
     model.train()
     total, count = 0.0, 0
     for images, labels in loader:
-        inputs, labels = _to_input(images, device), labels.to(device)
+        inputs, labels = _to_input(images, device, normalisation), labels.to(device)
         with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
             logits = model(inputs).squeeze(1)
         loss = loss_fn(logits.float(), labels)
@@ -94,24 +98,56 @@ def train_one_epoch(model, loader, optimizer, scheduler, loss_fn, *, device, aut
 
 
 @torch.no_grad()
-def predict_probabilities(model, images: torch.Tensor, *, device, autocast_dtype=None, batch_size: int = 64) -> np.ndarray:
+def predict_probabilities(
+    model, images: torch.Tensor, *, device, autocast_dtype=None, normalisation="imagenet", batch_size: int = 64
+) -> np.ndarray:
     """Probabilities of metastasis, array of shape (n,), for uint8 images (n, 1, H, W)."""
     model.eval()
     out = []
     for start in range(0, len(images), batch_size):
-        inputs = _to_input(images[start : start + batch_size], device)
+        inputs = _to_input(images[start : start + batch_size], device, normalisation)
         with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
             logits = model(inputs).squeeze(1)
         out.append(torch.sigmoid(logits.float()).cpu().numpy())
     return np.concatenate(out) if out else np.empty(0)
 
 
-def evaluate(model, images, labels, *, device, autocast_dtype=None) -> dict[str, float]:
+def evaluate(model, images, labels, *, device, autocast_dtype=None, normalisation="imagenet") -> dict[str, float]:
     """Validation loss and AUC of `model` on uint8 images and 0/1 labels."""
-    probabilities = predict_probabilities(model, images, device=device, autocast_dtype=autocast_dtype)
+    probabilities = predict_probabilities(
+        model, images, device=device, autocast_dtype=autocast_dtype, normalisation=normalisation
+    )
     clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
     loss = float(-np.mean(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped)))
     return {"val_loss": loss, "val_auc": float(roc_auc_score(labels, probabilities))}
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """Write a training checkpoint atomically (a kill mid-write leaves the
+    previous one intact). Only tensors and plain containers are stored, so
+    it loads with torch.load(weights_only=True): nothing is unpickled."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path, fingerprint: str) -> dict | None:
+    """The checkpoint at `path` if it belongs to this run (same fingerprint of
+    settings and data), else None; an unreadable checkpoint is ignored."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a torn or foreign file: start afresh rather than fail
+        log.warning("ignoring unreadable checkpoint %s (%s)", path, error)
+        return None
+    if state.get("fingerprint") != fingerprint:
+        log.info("checkpoint %s is from other settings or data; starting afresh", path)
+        return None
+    return state
 
 
 def fit(
@@ -125,12 +161,19 @@ def fit(
     transform=None,
     device: torch.device = torch.device("cpu"),
     autocast_dtype: torch.dtype | None = None,
+    checkpoint: str | Path | None = None,
+    fingerprint: str = "",
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train `model` and return it at its best validation-AUC epoch.
 
     Class imbalance is met with BCE's positive weight (negatives / positives);
     AdamW with warm-up and cosine decay; early stopping after
     `settings.patience` epochs without improvement.
+
+    With `checkpoint`, the full training state (model, optimizer, scheduler,
+    RNG states, best epoch so far, history) is saved after every epoch, and a
+    run killed midway resumes from it when `fit` is called again with the same
+    `fingerprint`; on the CPU the result equals an uninterrupted run's.
 
     Returns
     -------
@@ -154,27 +197,47 @@ def fit(
     scheduler = warmup_cosine(
         optimizer, warmup_steps=settings.warmup_epochs * len(loader), total_steps=settings.epochs * len(loader)
     )
-    rows, best_auc, best_state, since_best = [], -1.0, None, 0
-    for epoch in range(1, settings.epochs + 1):
+    run = {"epoch": 0, "best_auc": -1.0, "since_best": 0, "rows": [], "best_state": None}
+    resumed = load_checkpoint(checkpoint, fingerprint) if checkpoint else None
+    if resumed:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        scheduler.load_state_dict(resumed["scheduler"])
+        torch.set_rng_state(resumed["torch_rng"])
+        generator.set_state(resumed["loader_rng"])
+        run = resumed["run"]
+        log.info("resumed from %s after epoch %d", checkpoint, run["epoch"])
+    for epoch in range(run["epoch"] + 1, settings.epochs + 1):
+        if run["since_best"] >= settings.patience:
+            break
         start = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         train_loss = train_one_epoch(
-            model, loader, optimizer, scheduler, loss_fn, device=device, autocast_dtype=autocast_dtype
-        )
-        scores = evaluate(model, val_images, val_labels, device=device, autocast_dtype=autocast_dtype)
-        improved = scores["val_auc"] > best_auc
+            model, loader, optimizer, scheduler, loss_fn,
+            device=device, autocast_dtype=autocast_dtype, normalisation=settings.normalisation,
+        )  # fmt: skip
+        scores = evaluate(model, val_images, val_labels, device=device, autocast_dtype=autocast_dtype,
+                          normalisation=settings.normalisation)  # fmt: skip
+        improved = scores["val_auc"] > run["best_auc"]
         if improved:
-            best_auc, best_state, since_best = scores["val_auc"], copy.deepcopy(model.state_dict()), 0
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            run.update(best_auc=scores["val_auc"], best_state=best_state, since_best=0)
         else:
-            since_best += 1
-        rows.append({"epoch": epoch, "lr": lr, "train_loss": train_loss, **scores,
-                     "seconds": time.perf_counter() - start, "best": improved})
+            run["since_best"] += 1
+        run["epoch"] = epoch
+        run["rows"].append({"epoch": epoch, "lr": lr, "train_loss": train_loss, **scores,
+                            "seconds": time.perf_counter() - start})  # fmt: skip
         log.info("epoch %d: train loss %.4f, val loss %.4f, val AUC %.3f%s", epoch, train_loss,
-                 scores["val_loss"], scores["val_auc"], " (best)" if improved else "")
-        if since_best >= settings.patience:
+                 scores["val_loss"], scores["val_auc"], " (best)" if improved else "")  # fmt: skip
+        if checkpoint:
+            save_checkpoint(checkpoint, {
+                "fingerprint": fingerprint, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
+                "loader_rng": generator.get_state(), "run": run,
+            })  # fmt: skip
+        if run["since_best"] >= settings.patience:
             log.info("no improvement for %d epochs: stopping early", settings.patience)
-            break
-    model.load_state_dict(best_state)
-    history = pd.DataFrame(rows)
+    model.load_state_dict(run["best_state"])
+    history = pd.DataFrame(run["rows"])
     history["best"] = history["epoch"] == int(history.loc[history["val_auc"].idxmax(), "epoch"])
     return model, history

@@ -1,0 +1,66 @@
+"""Validation and external AUC, and training throughput, of one architecture
+under training variants (precision, normalisation, augmentation strength),
+on an already preprocessed study.
+
+Usage (after `snakemake --cores all` has preprocessed and split the demo):
+    python benchmarks/bench_training_variants.py --results results --arch inception_v3 \
+        --size 112 --epochs 8 --variant fp32:imagenet:1 --variant bf16:imagenet:1
+A variant is precision:normalisation:augmentation-strength.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+from sklearn.metrics import roc_auc_score
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+from alnus.data import augmentation, load_images  # noqa: E402
+from alnus.models import build_model  # noqa: E402
+from alnus.study import image_paths, labelled_splits  # noqa: E402
+from alnus.train import TrainSettings, fit, predict_probabilities  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--arch", default="inception_v3")
+    parser.add_argument("--size", type=int, default=112)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=2019)
+    parser.add_argument("--variant", action="append", default=[])
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cohorts = ("development", "external")
+    table = labelled_splits(
+        args.results / "splits.csv", {c: args.results / f"preprocessed/{c}/manifest.csv" for c in cohorts}
+    )
+    dirs = {c: args.results / f"preprocessed/{c}/images" for c in cohorts}
+    sets = {name: table[table["set"] == name] for name in ("train", "validation", "external_test")}
+    images = {name: load_images(image_paths(rows, dirs), args.size) for name, rows in sets.items()}
+    labels = {name: rows["label"].to_numpy() for name, rows in sets.items()}
+    print("| arch | size | precision | normalisation | augmentation | train img/s | val AUC (best) | external AUC |")
+    print("|---|---|---|---|---|---|---|---|")
+    for variant in args.variant or ["fp32:imagenet:1"]:
+        precision, normalisation, strength = variant.split(":")
+        dtype = torch.bfloat16 if precision == "bf16" else None
+        settings = TrainSettings(epochs=args.epochs, batch_size=32, learning_rate=1e-3, warmup_epochs=1,
+                                 patience=args.epochs, seed=args.seed, normalisation=normalisation)  # fmt: skip
+        torch.manual_seed(args.seed)
+        model, history = fit(build_model(args.arch), images["train"], labels["train"], images["validation"],
+                             labels["validation"], settings, transform=augmentation(args.size, strength=float(strength)),
+                             autocast_dtype=dtype)  # fmt: skip
+        seconds = history["seconds"].sum()
+        rate = args.epochs * len(labels["train"]) / seconds
+        external = predict_probabilities(model, images["external_test"], device=torch.device("cpu"),
+                                         autocast_dtype=dtype, normalisation=normalisation)  # fmt: skip
+        print(f"| {args.arch} | {args.size} | {precision} | {normalisation} | {strength} | {rate:.1f} | "
+              f"{history['val_auc'].max():.3f} | {roc_auc_score(labels['external_test'], external):.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Comparisons for results/tables/comparisons.csv.
+
+Model against model: DeLong's paired test of the AUCs for each pair of
+architectures (and the ensemble) on each test set. Model against reader (and
+against the readers' majority vote), on the cases that reader read, at the
+model's frozen threshold: sensitivity on the positives and specificity on the
+negatives, by the independent two-proportion test the paper used (Pearson
+chi-square by default) and by McNemar's exact test, the right one for paired
+readings. Holm-adjusted P values are added within each family of tests of
+one kind on one set (same set, measure and test).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.multitest import multipletests
+
+from alnus.metrics import (
+    MAJORITY,
+    TEST_SETS,
+    align_predictions,
+    frozen_thresholds,
+    model_predictions,
+    read_predictions,
+    read_readers,
+    study_readers,
+)
+from alnus.stats import delong_ci, delong_test, mcnemar_test, proportion_test
+
+COMPARISON_COLUMNS = [
+    "set", "a", "b", "measure", "statistic", "p", "p_holm", "test",
+    "n", "a_value", "b_value", "difference", "detail",
+]  # fmt: skip
+HOLM_FAMILY = ["set", "measure", "test"]
+
+
+def model_pair_rows(frames: dict[str, pd.DataFrame], *, set_name: str) -> list[dict]:
+    """DeLong's paired test for each pair of models on one set.
+
+    Parameters
+    ----------
+    frames : model -> checked DataFrame(id, label, probability) on this set.
+    set_name : the set, for the rows and error messages.
+
+    Returns
+    -------
+    list of dict, one per pair (in the order of `frames`), measure "auc",
+    statistic z, test "delong".
+
+    Raises
+    ------
+    ValueError
+        If the models cover different cases (see `alnus.metrics.align_predictions`).
+    """
+    table = align_predictions(frames, set_name=set_name)
+    labels = table["label"].to_numpy()
+    auc = {m: delong_ci(labels, table[m].to_numpy(), name=f"{m} on {set_name}")[0] for m in frames}
+    detail = f"{int(labels.sum())} positives, {int((labels == 0).sum())} negatives"
+    rows = []
+    for a, b in combinations(frames, 2):
+        z, p = delong_test(labels, table[a].to_numpy(), table[b].to_numpy(), name=f"{a} vs {b} on {set_name}")
+        rows.append({"set": set_name, "a": a, "b": b, "measure": "auc", "statistic": z, "p": p, "test": "delong",
+                     "n": len(labels), "a_value": auc[a], "b_value": auc[b], "difference": auc[a] - auc[b],
+                     "detail": detail})  # fmt: skip
+    return rows
+
+
+def paired_calls(frame: pd.DataFrame, threshold: float, calls: pd.DataFrame, *, model: str, reader: str,
+                 set_name: str) -> pd.DataFrame:  # fmt: skip
+    """A model's calls at its threshold beside a reader's, on the reader's cases.
+
+    Parameters
+    ----------
+    frame : the model's checked DataFrame(id, label, probability) on the set.
+    threshold : the model's frozen threshold (probability >= threshold: positive).
+    calls : the reader's DataFrame(id, call, label) on the set.
+
+    Returns
+    -------
+    DataFrame(id, label, model, reader) with 0/1 calls, shape (n_read, 4).
+
+    Raises
+    ------
+    ValueError
+        If the reader read a case the model has no prediction for.
+    """
+    cases = calls[["id", "label", "call"]].merge(frame[["id", "probability"]], on="id", how="left")
+    if cases["probability"].isna().any():
+        raise ValueError(
+            f"{model} on {set_name}: no prediction for case {cases['id'][cases['probability'].isna()].iloc[0]!r} "
+            f"that {reader} read; rerun rules predict and readers"
+        )
+    model_calls = (cases["probability"].to_numpy() >= threshold).astype(int)
+    return pd.DataFrame({"id": cases["id"], "label": cases["label"], "model": model_calls, "reader": cases["call"]})
+
+
+def reader_comparison_rows(cases: pd.DataFrame, *, model: str, reader: str, set_name: str,
+                           test: str = "chi2") -> list[dict]:  # fmt: skip
+    """Sensitivity and specificity of a model against a reader on the same cases.
+
+    Parameters
+    ----------
+    cases : DataFrame(id, label, model, reader) from `paired_calls`.
+    test : the independent two-proportion test of `alnus.stats.proportion_test`.
+
+    Returns
+    -------
+    list of four dict: sensitivity by `test` and by McNemar, then specificity.
+    a is the model, b the reader; statistic is X^2 for the chi-square tests and
+    NaN for the exact tests.
+
+    Raises
+    ------
+    ValueError
+        If the reader read no positive (negative) case, so that sensitivity
+        (specificity) is undefined.
+    """
+    rows = []
+    for measure, truth in (("sensitivity", 1), ("specificity", 0)):
+        subset = cases[cases["label"] == truth]
+        n = len(subset)
+        if n == 0:
+            kind = "positive" if truth else "negative"
+            raise ValueError(f"{reader} on {set_name}: read no {kind} case, so {measure} cannot be compared")
+        right_a, right_b = subset["model"].to_numpy() == truth, subset["reader"].to_numpy() == truth
+        k_a, k_b = int(right_a.sum()), int(right_b.sum())
+        common = {"set": set_name, "a": model, "b": reader, "measure": measure, "n": n,
+                  "a_value": k_a / n, "b_value": k_b / n, "difference": (k_a - k_b) / n}  # fmt: skip
+        statistic, p = proportion_test(k_a, n, k_b, n, test=test)
+        rows.append(common | {"statistic": statistic, "p": p, "test": test, "detail": f"{k_a}/{n} vs {k_b}/{n}"})
+        only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+        rows.append(common | {"statistic": np.nan, "p": mcnemar_test(right_a, right_b), "test": "mcnemar",
+                              "detail": f"discordant: {only_a} a right, {only_b} b right"})  # fmt: skip
+    return rows
+
+
+def add_holm(table: pd.DataFrame) -> pd.DataFrame:
+    """Fill p_holm: Holm's step-down adjustment within each (set, measure,
+    test) family, by statsmodels' multipletests."""
+    adjusted = table.groupby(HOLM_FAMILY, sort=False)["p"].transform(lambda p: multipletests(p, method="holm")[1])
+    return table.assign(p_holm=adjusted)
+
+
+def comparisons_table(
+    predictions: dict[str, dict[str, pd.DataFrame]],
+    readers: pd.DataFrame | None = None,
+    *,
+    threshold="youden",
+    proportion_test: str = "chi2",
+    ensemble: bool = True,
+    ties: str = "positive",
+) -> pd.DataFrame:
+    """Build results/tables/comparisons.csv.
+
+    Parameters
+    ----------
+    predictions : model -> set -> DataFrame(id, label, probability).
+    readers : DataFrame(id, reader, call, label, set), or None.
+    threshold : threshold policy, as `alnus.metrics.metrics_table`: each
+        model's threshold is chosen on its validation predictions alone, by
+        the same code and so to the same value as in metrics.csv (which
+        prints it rounded).
+    proportion_test : {"chi2", "chi2_yates", "fisher"}, default "chi2" (the paper's).
+    ensemble, ties : as `alnus.metrics.metrics_table`.
+
+    Returns
+    -------
+    DataFrame with COMPARISON_COLUMNS, one row per comparison: per test set,
+    the model pairs (DeLong), then each reader (the majority vote last)
+    against each model.
+
+    Raises
+    ------
+    ValueError
+        For bad predictions or readers' calls, naming model (reader) and set.
+    """
+    models = model_predictions(predictions, ensemble=ensemble)
+    thresholds = frozen_thresholds(models, policy=threshold)
+    calls = study_readers(readers, models, ties=ties)
+    rows = []
+    for set_name in TEST_SETS:
+        rows += model_pair_rows({m: sets[set_name] for m, sets in models.items()}, set_name=set_name)
+        if calls is None:
+            continue
+        here = calls[calls["set"] == set_name]
+        names = sorted(set(here["reader"]) - {MAJORITY}) + ([MAJORITY] if (here["reader"] == MAJORITY).any() else [])
+        for reader in names:
+            for model, sets in models.items():
+                cases = paired_calls(sets[set_name], thresholds[model], here[here["reader"] == reader],
+                                     model=model, reader=reader, set_name=set_name)  # fmt: skip
+                rows += reader_comparison_rows(cases, model=model, reader=reader, set_name=set_name,
+                                               test=proportion_test)  # fmt: skip
+    return add_holm(pd.DataFrame(rows, columns=COMPARISON_COLUMNS))
+
+
+def comparisons_from_files(prediction_csvs: list[str], readers_csv: str | None, **options) -> pd.DataFrame:
+    """comparisons_table over results/predictions/{model}/{set}.csv and the
+    readers' table; options as for comparisons_table."""
+    return comparisons_table(read_predictions(prediction_csvs), read_readers(readers_csv), **options)
+

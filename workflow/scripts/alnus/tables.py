@@ -1,0 +1,287 @@
+"""Table 2 of the study, laid out as Radiology prints results tables.
+
+Built from results/tables/metrics.csv and comparisons.csv only, rendered
+twice from one structure: Markdown (results/tables/table2.md) and LaTeX with
+booktabs (table2.tex). Cells read "0.89 (0.83, 0.95)" for an AUC and
+"85% (35/41; 70%, 94%)" for a proportion; P values follow Radiology's style
+(".17", ".004", "<.001", ">.99").
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pandas as pd
+
+SET_TITLES = {"internal_test": "Internal test set", "external_test": "External test set"}
+DISPLAY_NAMES = {
+    "inception_v3": "Inception V3",
+    "inception_resnet_v2": "Inception-ResNet V2",
+    "resnet101": "ResNet-101",
+    "ensemble": "Ensemble (mean probability)",
+    "readers_majority": "Radiologists (majority vote)",
+}
+KIND_ORDER = {"model": 0, "ensemble": 1, "majority": 2, "reader": 3}
+CI_TEXT = {
+    "wilson_cc": "Wilson score intervals with continuity correction",
+    "wilson": "Wilson score intervals",
+    "exact": "Clopper-Pearson exact intervals",
+}
+AUC_CI_TEXT = {"delong": "DeLong's method", "bootstrap": "a stratified percentile bootstrap"}
+TEST_NAMES = {"chi2": "χ²", "chi2_yates": "χ² (Yates)", "fisher": "Fisher", "mcnemar": "McNemar"}
+TEST_TEXT = {
+    "chi2": "Pearson's χ² test without continuity correction (as in the original study)",
+    "chi2_yates": "the χ² test with Yates' continuity correction",
+    "fisher": "Fisher's exact test",
+}
+POLICY_TEXT = {"youden": "maximizing the Youden index", "fixed": "as a fixed probability"}
+
+
+# --------------------------------------------------------------------------
+# Cells
+# --------------------------------------------------------------------------
+def round_half_up(x: float, digits: int = 0, *, scale: int = 1) -> Decimal:
+    """`x * scale` rounded half up at `digits` decimals, as the paper rounds
+    (72.5% -> 73%). Python's round() rounds halves to even and works on the
+    binary value (round(0.725, 2) == 0.72); this works on the shortest
+    decimal that represents x, so 29/40 -> 73%."""
+    return (Decimal(repr(float(x))) * scale).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def format_percent(x: float) -> str:
+    """0.725 -> "73%"."""
+    return f"{round_half_up(x, scale=100)}%"
+
+
+def format_proportion(k: int, n: int, low: float, high: float) -> str:
+    """(35, 41, 0.70, 0.94) -> "85% (35/41; 70%, 94%)"."""
+    return f"{format_percent(k / n)} ({int(k)}/{int(n)}; {format_percent(low)}, {format_percent(high)})"
+
+
+def format_auc(auc: float, low: float, high: float) -> str:
+    """(0.891, 0.83, 0.951) -> "0.89 (0.83, 0.95)"."""
+    return f"{round_half_up(auc, 2)} ({round_half_up(low, 2)}, {round_half_up(high, 2)})"
+
+
+def format_p(p: float) -> str:
+    """Radiology's style: two decimals, three below .01, "<.001", ">.99"; no
+    leading zero. Raises ValueError for a P value outside [0, 1] or NaN."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"a P value must lie in [0, 1], got {p!r}")
+    if p < 0.001:
+        return "<.001"
+    rounded = round_half_up(p, 3)
+    if rounded >= Decimal("0.01"):  # three decimals only below .01, so .0095 -> .01
+        rounded = round_half_up(p, 2)
+    return ">.99" if rounded >= 1 else str(rounded).removeprefix("0")
+
+
+def format_difference(x: float) -> str:
+    """-0.214 -> "−0.21" (a true minus sign, as typeset)."""
+    rounded = round_half_up(x, 2)
+    return f"−{-rounded}" if rounded < 0 else str(abs(rounded))
+
+
+def display_name(model: str) -> str:
+    """Printed name of a model or reader ("resnet101" -> "ResNet-101")."""
+    return DISPLAY_NAMES.get(model, model)
+
+
+# --------------------------------------------------------------------------
+# Structure: a block is (title, header, rows); a row is a list of cells, or a
+# str for a section heading spanning the table.
+# --------------------------------------------------------------------------
+def performance_rows(metrics: pd.DataFrame) -> list:
+    """Per test set a heading, then models, ensemble, majority vote and readers."""
+    rows = []
+    for set_name in [s for s in SET_TITLES if s in set(metrics["set"])]:
+        here = metrics[metrics["set"] == set_name]
+        here = here.assign(order=here["kind"].map(KIND_ORDER)).sort_values("order", kind="stable")
+        size = here.iloc[0]
+        rows.append(f"{SET_TITLES[set_name]} (n = {int(size['n_in_set'])}; {int(size['positives'])} positive)")
+        for _, r in here.iterrows():
+            name = display_name(r["model"])
+            if r["n"] < r["n_in_set"]:
+                name += f" (read {int(r['n'])} of {int(r['n_in_set'])})"
+            auc = format_auc(r["auc"], r["auc_low"], r["auc_high"]) if r["kind"] in ("model", "ensemble") else "NA"
+            rows.append([
+                name, auc,
+                format_proportion(r["tp"], r["tp"] + r["fn"], r["sensitivity_low"], r["sensitivity_high"]),
+                format_proportion(r["tn"], r["tn"] + r["fp"], r["specificity_low"], r["specificity_high"]),
+                format_proportion(r["tp"] + r["tn"], r["n"], r["accuracy_low"], r["accuracy_high"]),
+            ])  # fmt: skip
+    return rows
+
+
+def reader_p_block(comparisons: pd.DataFrame):
+    """Models against the readers' majority vote: P for sensitivity and
+    specificity by each test; None when there are no readers."""
+    rows_in = comparisons[comparisons["b"] == "readers_majority"]
+    if rows_in.empty:
+        return None
+    tests = list(dict.fromkeys(rows_in["test"]))
+    header = ["Model"] + [f"{m.capitalize()}, P ({TEST_NAMES.get(t, t)})" for m in ("sensitivity", "specificity")
+                          for t in tests]  # fmt: skip
+    rows = []
+    for set_name in [s for s in SET_TITLES if s in set(rows_in["set"])]:
+        here = rows_in[rows_in["set"] == set_name].set_index(["a", "measure", "test"])["p"]
+        rows.append(SET_TITLES[set_name])
+        for model in dict.fromkeys(here.index.get_level_values("a")):
+            rows.append([display_name(model)] + [format_p(here[(model, m, t)]) for m in ("sensitivity", "specificity")
+                                                 for t in tests])  # fmt: skip
+    return ("Models compared with the radiologists' majority vote on the same cases", header, rows)
+
+
+def auc_p_block(comparisons: pd.DataFrame):
+    """Pairs of models: AUC difference and DeLong P, raw and Holm-adjusted;
+    None with fewer than two models."""
+    pairs = comparisons[comparisons["test"] == "delong"]
+    if pairs.empty:
+        return None
+    header = ["Comparison", "Difference in AUC", "P (DeLong)", "P (Holm)"]
+    rows = []
+    for set_name in [s for s in SET_TITLES if s in set(pairs["set"])]:
+        rows.append(SET_TITLES[set_name])
+        for _, r in pairs[pairs["set"] == set_name].iterrows():
+            rows.append([f"{display_name(r['a'])} vs {display_name(r['b'])}", format_difference(r["difference"]),
+                         format_p(r["p"]), format_p(r["p_holm"])])  # fmt: skip
+    return ("AUCs of the models compared pairwise", header, rows)
+
+
+def table2_notes(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: float, proportion_ci: str,
+                 auc_ci: str, ties: str = "positive") -> list[str]:  # fmt: skip
+    """The footnote sentences: what the cells are and how they were computed."""
+    pct = f"{round_half_up(level, scale=100)}%"
+    models = metrics[metrics["kind"].isin(["model", "ensemble"])].drop_duplicates("model")
+    policy = models["threshold_policy"].iloc[0] if len(models) else "youden"
+    policy_text = POLICY_TEXT.get(policy, f"as the highest threshold reaching {policy.replace('>=', ' ≥ ')}")
+    cuts = ", ".join(f"{display_name(m)} {t:.3f}" for m, t in zip(models["model"], models["threshold"]))
+    notes = [
+        f"Data in parentheses are {pct} CIs; for proportions, the numerator and denominator precede them.",
+        f"AUC intervals by {AUC_CI_TEXT.get(auc_ci, auc_ci)}; proportions with {CI_TEXT.get(proportion_ci, proportion_ci)}.",
+        f"Each model's probability threshold was chosen on the validation set {policy_text} and frozen before "
+        f"the test sets were scored: {cuts}.",
+    ]
+    if (metrics["kind"] == "ensemble").any():
+        notes.append("The ensemble averages the models' probabilities case by case.")
+    if (metrics["kind"] == "majority").any():
+        notes.append(
+            "The radiologists' majority vote takes the call of most radiologists who read a case; an even split is "
+            f"called {ties}. NA = not applicable (a binary call has no ROC curve)."
+        )
+    tests = [t for t in dict.fromkeys(comparisons["test"]) if t in TEST_TEXT]
+    if tests:
+        notes.append(
+            f"P values compare each model with the radiologists' majority vote on the cases read, by "
+            f"{TEST_TEXT[tests[0]]} and by McNemar's exact test for paired readings; they are unadjusted."
+        )
+    if (comparisons["test"] == "delong").any():
+        notes.append("AUCs are compared by DeLong's paired test, with Holm's adjustment across the model pairs of each set.")
+    if len(comparisons):
+        notes.append("Every comparison, each radiologist's included, is in comparisons.csv with Holm-adjusted P values.")
+    return notes
+
+
+def table2_blocks(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> list:
+    """The blocks of Table 2: performance, then P values where there are any."""
+    blocks = [("Diagnostic performance of the models and radiologists on the test sets",
+               ["Model or reader", "AUC", "Sensitivity", "Specificity", "Accuracy"], performance_rows(metrics))]  # fmt: skip
+    return blocks + [b for b in (reader_p_block(comparisons), auc_p_block(comparisons)) if b is not None]
+
+
+# --------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------
+def to_markdown(blocks: list, notes: list[str]) -> str:
+    """Pipe tables, one per block, section headings in bold, then the note."""
+    lines = []
+    for i, (title, header, rows) in enumerate(blocks):
+        lines += [f"**Table 2{'abcdefg'[i - 1] if i else ''}: {title}**", ""]
+        lines += ["| " + " | ".join(header) + " |", "|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|"]
+        for row in rows:
+            cells = [f"**{row}**"] + [""] * (len(header) - 1) if isinstance(row, str) else row
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("")
+    lines.append("Note.—" + " ".join(notes))
+    return "\n".join(lines) + "\n"
+
+
+TEX_ESCAPES = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+    "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", ">": r"$>$",
+    "χ": r"$\chi$", "²": r"\textsuperscript{2}", "≥": r"$\geq$", "—": "---", "−": r"$-$",
+}  # fmt: skip
+
+
+def tex_escape(text: str) -> str:
+    """Plain text -> LaTeX text-mode source."""
+    return "".join(TEX_ESCAPES.get(c, c) for c in text)
+
+
+def to_latex(blocks: list, notes: list[str]) -> str:
+    """One booktabs `table` per block; the note under the last."""
+    out = []
+    for i, (title, header, rows) in enumerate(blocks):
+        ncol = len(header)
+        label = f"2{'abcdefg'[i - 1] if i else ''}"
+        out += [r"\begin{table}[htbp]", r"\centering", rf"\caption{{{tex_escape(title)}}}", rf"\label{{tab:table{label}}}",
+                r"\begin{tabular}{l" + "r" * (ncol - 1) + "}", r"\toprule",
+                " & ".join(tex_escape(h) for h in header) + r" \\", r"\midrule"]  # fmt: skip
+        for row in rows:
+            if isinstance(row, str):
+                out.append(rf"\multicolumn{{{ncol}}}{{l}}{{\textit{{{tex_escape(row)}}}}} \\")
+            else:
+                out.append(" & ".join(tex_escape(c) for c in row) + r" \\")
+        out += [r"\bottomrule", r"\end{tabular}"]
+        if i == len(blocks) - 1:
+            out += [r"\par\smallskip", r"\begin{minipage}{\linewidth}\footnotesize",
+                    "Note.---" + tex_escape(" ".join(notes)), r"\end{minipage}"]  # fmt: skip
+        out += [r"\end{table}", ""]
+    return "\n".join(out)
+
+
+def table2(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: float = 0.95,
+           proportion_ci: str = "wilson_cc", auc_ci: str = "delong", ties: str = "positive") -> tuple[str, str]:  # fmt: skip
+    """Table 2 as (Markdown, LaTeX).
+
+    Parameters
+    ----------
+    metrics : results/tables/metrics.csv.
+    comparisons : results/tables/comparisons.csv.
+    level, proportion_ci, auc_ci, ties : what the intervals are and how the
+        majority vote breaks ties, for the note.
+
+    Returns
+    -------
+    (markdown, latex) : tuple of str
+
+    Raises
+    ------
+    ValueError
+        If metrics holds a NaN where a cell needs a number (it never should:
+        the rules that write it fail instead).
+    """
+    needed = ["auc", "auc_low", "auc_high", "sensitivity_low", "sensitivity_high", "specificity_low",
+              "specificity_high", "accuracy_low", "accuracy_high", "tp", "fp", "tn", "fn"]  # fmt: skip
+    scored = metrics[metrics["kind"].isin(["model", "ensemble"])]
+    for frame, columns in ((scored, needed), (metrics, needed[3:])):
+        bad = frame[columns].isna().any(axis=1)
+        if bad.any():
+            row = frame[bad].iloc[0]
+            raise ValueError(f"metrics.csv: {row['model']} on {row['set']} has an empty value; rerun rule metrics")
+    if comparisons["p"].isna().any() or not comparisons["p"].map(math.isfinite).all():
+        raise ValueError("comparisons.csv holds an empty or non-finite P value; rerun rule comparisons")
+    blocks = table2_blocks(metrics, comparisons)
+    notes = table2_notes(metrics, comparisons, level=level, proportion_ci=proportion_ci, auc_ci=auc_ci, ties=ties)
+    return to_markdown(blocks, notes), to_latex(blocks, notes)
+
+
+def table2_from_files(metrics_csv: str, comparisons_csv: str, *, markdown: str, latex: str, **options) -> None:
+    """Write table2.md and table2.tex from the two tables; options as for table2."""
+    metrics = pd.read_csv(metrics_csv, keep_default_na=False, na_values=[""])
+    comparisons = pd.read_csv(comparisons_csv, keep_default_na=False, na_values=[""])
+    md, tex = table2(metrics, comparisons, **options)
+    Path(markdown).write_text(md)
+    Path(latex).write_text(tex)
