@@ -42,3 +42,29 @@ def test_build_model_refuses_weights_of_another_architecture(tmp_path):
     save_model(build_model("inception_v3"), str(path))
     with pytest.raises(ValueError, match="does not fit architecture resnet101"):
         build_model("resnet101", pretrained=str(path))
+
+
+def test_fetch_imagenet_weights_explains_how_to_work_offline(tmp_path, monkeypatch):
+    import alnus.models
+
+    def offline(*args, **kwargs):
+        raise OSError("We couldn't connect to 'https://huggingface.co'")
+
+    monkeypatch.setattr(alnus.models.timm, "create_model", offline)
+    out = tmp_path / "inception_v3.safetensors"
+    with pytest.raises(RuntimeError, match="cannot download ImageNet weights of inception_v3.*put a safetensors file at"):
+        alnus.models.fetch_imagenet_weights("inception_v3", out)
+    assert not out.exists()
+
+
+def test_imagenet_head_is_replaced_by_a_one_logit_head(tmp_path):
+    """A 1,000-class checkpoint loads into the 1-logit model: all but the head."""
+    import timm
+
+    torch.manual_seed(2)
+    imagenet_like = timm.create_model("resnet101", num_classes=1000)
+    path = tmp_path / "resnet101.safetensors"
+    save_model(imagenet_like, str(path))
+    model = build_model("resnet101", pretrained=str(path))
+    assert model.fc.out_features == 1
+    assert torch.equal(model.conv1.weight, imagenet_like.conv1.weight)

@@ -66,3 +66,16 @@ def test_devices_and_precision():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no cuda; use auto or cpu"):
             resolve_device("cuda")
+
+
+def test_flip_tta_averages_an_image_and_its_mirror():
+    images, _ = toy_images(6, 4)
+    images[:, :, :, :30] = 0  # asymmetric, so the mirror image scores differently
+    torch.manual_seed(0)
+    model = tiny_model().eval()
+    cpu = torch.device("cpu")
+    plain = predict_probabilities(model, images, device=cpu)
+    mirrored = predict_probabilities(model, torch.flip(images, dims=[3]), device=cpu)
+    averaged = predict_probabilities(model, images, device=cpu, flip_tta=True)
+    assert np.allclose(averaged, (plain + mirrored) / 2, atol=1e-6)
+    assert not np.allclose(plain, mirrored)

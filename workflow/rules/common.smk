@@ -115,3 +115,16 @@ def all_targets():
         *readers_table(),
         *expand("results/figures/roc_{set}.{ext}", set=TEST_SETS, ext=["png", "pdf"]),
     ]
+
+
+def pretrained_input(wildcards):
+    """The local ImageNet weights file of an architecture when training starts
+    from ImageNet (fetched once by rule fetch_weights), else nothing."""
+    if config["training"]["pretrained"] == "imagenet":
+        return [f"resources/weights/{wildcards.arch}.safetensors"]
+    return []
+
+
+def pretrained_param(wildcards, input):
+    """What build_model gets: the fetched or configured weights file, or none."""
+    return input.pretrained[0] if input.pretrained else config["training"]["pretrained"]

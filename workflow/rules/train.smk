@@ -1,11 +1,27 @@
 # One training job per architecture, then its predictions on every evaluation set.
 
 
+localrules:
+    fetch_weights,
+
+
+rule fetch_weights:
+    output:
+        "resources/weights/{arch}.safetensors",
+    log:
+        "logs/fetch_weights/{arch}.log",
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/fetch_weights.py"
+
+
 rule train:
     input:
         splits="results/splits.csv",
         manifests=list(preprocessed("manifest").values()),
         images=list(preprocessed("images").values()),
+        pretrained=pretrained_input,
     output:
         weights="results/models/{arch}/model.safetensors",
         card="results/models/{arch}/model_card.json",
@@ -20,7 +36,7 @@ rule train:
     params:
         preset=PRESET,
         seed=config["seed"],
-        pretrained=config["training"]["pretrained"],
+        pretrained=pretrained_param,
         device=config["training"]["device"],
         precision=config["training"]["precision"],
         config=config,
@@ -48,6 +64,7 @@ rule predict:
     params:
         device=config["training"]["device"],
         precision=config["training"]["precision"],
+        flip_tta=config["training"]["flip_tta"],
     threads: 4
     resources:
         mem_mb=8000,

@@ -14,5 +14,6 @@ with logged(snakemake.log[0]):
         device=snakemake.params.device,
         precision=snakemake.params.precision,
         threads=snakemake.threads,
+        flip_tta=snakemake.params.flip_tta,
         outputs={name: snakemake.output[name] for name in PREDICTION_SETS},
     )

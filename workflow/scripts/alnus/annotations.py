@@ -356,6 +356,7 @@ TEXT_CONTRAST = 40  # grey levels above the local background
 STROKE = 20  # ridge height of a stroke pixel
 CHAR_HEIGHT = (5, 30)  # px
 MIN_CHARS = 3
+MIN_LINE_HEIGHT, MIN_STROKE_PIXELS = 7, 40  # smaller groups of strokes are too often speckle
 MIN_INSIDE, MAX_MARGIN, MIN_VERTICAL, MIN_ALIGNED = 0.08, 0.3, 0.45, 0.6
 
 
@@ -416,11 +417,11 @@ def _looks_like_text(members, box, stats, strokes, vertical) -> bool:
     x0, y0, x1, y1 = box
     h = y1 - y0
     chars = sum(max(1, round(stats[i, 2] / (0.75 * stats[i, 3]))) for i in members)
-    if chars < MIN_CHARS or x1 - x0 < 2.5 * h:
+    if chars < MIN_CHARS or h < MIN_LINE_HEIGHT or x1 - x0 < 2.5 * h:
         return False
     inside = strokes[y0:y1, x0:x1]
     density = inside.mean()
-    if density < MIN_INSIDE or not inside.any():
+    if density < MIN_INSIDE or inside.sum() < MIN_STROKE_PIXELS:
         return False
     above = strokes[max(0, y0 - 5):max(0, y0 - 1), x0:x1]
     below = strokes[y1 + 1:y1 + 5, x0:x1]

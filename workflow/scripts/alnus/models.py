@@ -6,7 +6,7 @@ from pathlib import Path
 
 import timm
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_model
 
 # Architecture name in config -> timm model name, and the block whose
 # activations Grad-CAM explains (the last convolutional stage).
@@ -86,6 +86,28 @@ def load_weights(model: torch.nn.Module, path: str | Path, *, name: str) -> None
             f"mis-shaped (e.g. {', '.join(problems[:3])}); give a checkpoint of {name}"
         )
     model.load_state_dict(fitted, strict=False)
+
+
+def fetch_imagenet_weights(name: str, out: str | Path) -> None:
+    """Download timm's ImageNet weights of architecture `name` (through the
+    Hugging Face cache) and save them as safetensors at `out`.
+
+    Raises
+    ------
+    RuntimeError
+        If the weights cannot be downloaded, saying how to provide them offline.
+    """
+    spec = _check_name(name)
+    try:
+        model = timm.create_model(spec["timm_name"], pretrained=True)
+    except Exception as error:  # network errors come in many types (OSError, HTTPError, LocalEntryNotFoundError)
+        raise RuntimeError(
+            f"cannot download ImageNet weights of {name} ({type(error).__name__}: {error}). Run the workflow once "
+            f"where the internet is reachable (fetch_weights is a local rule), or put a safetensors file at {out}, "
+            "or set training.pretrained to a local weights file or to none."
+        ) from None
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    save_model(model, str(out), metadata={"architecture": name, "source": f"timm {timm.__version__} ImageNet"})
 
 
 def cam_layer(model: torch.nn.Module, name: str) -> torch.nn.Module:

@@ -171,6 +171,7 @@ def predict_job(
     precision: str,
     threads: int,
     outputs: dict[str, str],
+    flip_tta: bool = False,
 ) -> None:
     """Score every image of the validation and both test sets; write one CSV
     (id, label, probability) per set."""
@@ -187,6 +188,7 @@ def predict_job(
             device=torch_device,
             autocast_dtype=autocast_dtype,
             normalisation=normalisation,
+            flip_tta=flip_tta,
         )
         frame = pd.DataFrame({"id": rows["id"].to_numpy(), "label": rows["label"].to_numpy(), "probability": probabilities})
         Path(out).parent.mkdir(parents=True, exist_ok=True)

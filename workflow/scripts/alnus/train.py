@@ -99,16 +99,30 @@ def train_one_epoch(
 
 @torch.no_grad()
 def predict_probabilities(
-    model, images: torch.Tensor, *, device, autocast_dtype=None, normalisation="imagenet", batch_size: int = 64
+    model,
+    images: torch.Tensor,
+    *,
+    device,
+    autocast_dtype=None,
+    normalisation="imagenet",
+    flip_tta: bool = False,
+    batch_size: int = 64,
 ) -> np.ndarray:
-    """Probabilities of metastasis, array of shape (n,), for uint8 images (n, 1, H, W)."""
+    """Probabilities of metastasis, array of shape (n,), for uint8 images (n, 1, H, W).
+
+    flip_tta averages the probabilities of each image and its mirror image
+    (test-time augmentation with the one flip used in training).
+    """
     model.eval()
     out = []
     for start in range(0, len(images), batch_size):
         inputs = _to_input(images[start : start + batch_size], device, normalisation)
-        with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
-            logits = model(inputs).squeeze(1)
-        out.append(torch.sigmoid(logits.float()).cpu().numpy())
+        views = [inputs, torch.flip(inputs, dims=[3])] if flip_tta else [inputs]
+        probabilities = 0.0
+        for view in views:
+            with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+                probabilities = probabilities + torch.sigmoid(model(view).squeeze(1).float())
+        out.append((probabilities / len(views)).cpu().numpy())
     return np.concatenate(out) if out else np.empty(0)
 
 
