@@ -347,6 +347,7 @@ def test_reader_with_missing_calls_is_reported(caplog):
     assert (table.loc[("R2", "external_test"), "n"], table.loc[("R2", "external_test"), "n_in_set"]) == (5, 7)
     assert (table.loc[("R1", "external_test"), "n"], table.loc[("R1", "external_test"), "n_in_set"]) == (7, 7)
     assert "reader R2 read 5 of the 7 external_test cases" in caplog.text
+    assert "reader R2 made no calls on internal_test, which other readers read" in caplog.text
 
 
 # --- bad input ----------------------------------------------------------------------

@@ -227,6 +227,7 @@ GAPS = {
 }
 ARM_LENGTH = 3  # px of each arm that must pass (marks have arms of 3 to 8 px)
 RIDGE_MIN, RIDGE_MEAN = 5, 30  # a bright mark: every arm pixel a ridge, on average by 30 grey levels
+THIN_MIN, THIN_SHARE = 8, 0.6  # ... and most of that step is taken within 1 px of the arm
 FLAT_TOLERANCE, FLAT_MIN, FLAT_MEAN, FLAT_FLOOR = 2, 6, 15, 40  # a mark of one exact grey level
 FLAT_GAP = 12  # grey levels each gap differs from that level by, on average
 GAP_MIN = 15  # grey levels the arms exceed the pixels between them by
@@ -236,13 +237,15 @@ def _caliper_centers(image: _Views) -> list[tuple[int, int]]:
     """Centres (y, x) of "+", "x" and "*" marks, one per connected group of hits."""
     hits = np.zeros(image.shape, bool)
     for shape, arms in ARMS.items():
-        ridge, value, differs = [], [], []
+        ridge, value, differs, thin = [], [], [], []
         for (sx, sy), (px, py) in arms:
             for d in range(1, ARM_LENGTH + 1):
                 ax, ay = sx * d, sy * d
                 v = image.at(ax, ay, 0)
                 side_a, side_b = image.at(ax + px, ay + py), image.at(ax - px, ay - py)
                 ridge.append(v - np.maximum(side_a, side_b))
+                near = np.minimum(image.at(ax + px // 2, ay + py // 2), image.at(ax - px // 2, ay - py // 2))
+                thin.append(v - near)
                 value.append(v)
                 low_a, low_b = image.at(ax + px, ay + py, 0), image.at(ax - px, ay - py, 0)
                 differs.append(np.abs(2 * v - low_a - low_b) // 2)
@@ -255,7 +258,9 @@ def _caliper_centers(image: _Views) -> list[tuple[int, int]]:
         separated = arm_mean - gaps >= np.maximum(GAP_MIN, 0.5 * (arm_mean - image.background))
         # A mark of one grey level: each gap differs from that level on average.
         apart = np.min([np.abs(g - image.value).mean(axis=0) for g in gap_pixels], axis=0) >= FLAT_GAP
-        bright = (ridge.min(axis=0) >= RIDGE_MIN) & (ridge.mean(axis=0) >= RIDGE_MEAN)
+        # Thin arms (1-2 px): a side pixel next to the arm is already darker.
+        thin = np.stack(thin).mean(axis=0) >= np.maximum(THIN_MIN, THIN_SHARE * ridge.mean(axis=0))
+        bright = (ridge.min(axis=0) >= RIDGE_MIN) & (ridge.mean(axis=0) >= RIDGE_MEAN) & thin
         flat = ((np.abs(value - image.value).max(axis=0) <= FLAT_TOLERANCE)
                 & (np.sort(differs, axis=0)[2] >= FLAT_MIN) & (differs.mean(axis=0) >= FLAT_MEAN)
                 & (image.value >= FLAT_FLOOR))  # fmt: skip

@@ -253,14 +253,14 @@ def check_reader_calls(readers: pd.DataFrame, set_cases: dict[str, pd.DataFrame]
         raise ValueError(f"readers' calls lack column(s) {', '.join(missing)}; expected {', '.join(READER_COLUMNS)}")
     readers = readers.assign(id=readers["id"].astype(str))
     calls = pd.to_numeric(readers["call"], errors="coerce")
-    for name, bad, problem in [
-        ("call", ~calls.isin([0, 1]), "call must be 0 or 1, got {call}"),
-        ("set", ~readers["set"].isin(TEST_SETS), "set must be internal_test or external_test, got {set!r}"),
-        ("id", readers.duplicated(["reader", "id"]), "case {id!r} is read twice"),
+    for bad, problem in [
+        (~calls.isin([0, 1]), "call must be 0 or 1, got {call}"),
+        (~readers["set"].isin(TEST_SETS), "set must be internal_test or external_test, got {set!r}"),
+        (readers.duplicated(["reader", "id"]), "case {id!r} is read twice"),
     ]:
         if bad.any():
             row = readers[bad.to_numpy()].iloc[0]
-            raise ValueError(f"reader {row['reader']} on {row['set']}: " + problem.format(**row) + f" ({name})")
+            raise ValueError(f"reader {row['reader']} on {row['set']}: " + problem.format(**row))
     readers = readers.assign(call=calls.astype(int))
     for (reader, set_name), rows in readers.groupby(["reader", "set"], sort=True):
         cases = set_cases[set_name].set_index("id")["label"]
@@ -279,8 +279,12 @@ def check_reader_calls(readers: pd.DataFrame, set_cases: dict[str, pd.DataFrame]
         if len(rows) < len(cases):
             log.warning("reader %s read %d of the %d %s cases; their rows and comparisons cover those only",
                         reader, len(rows), len(cases), set_name)  # fmt: skip
-    for set_name in sorted(set(TEST_SETS) - set(readers["set"])):
-        log.info("no reader read %s; it has no reader rows", set_name)
+    for set_name in TEST_SETS:
+        here = set(readers.loc[readers["set"] == set_name, "reader"])
+        if not here:
+            log.info("no reader read %s; it has no reader rows", set_name)
+        for reader in sorted(set(readers["reader"]) - here if here else ()):
+            log.warning("reader %s made no calls on %s, which other readers read", reader, set_name)
     return readers[list(READER_COLUMNS)].reset_index(drop=True)
 
 
