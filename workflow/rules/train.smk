@@ -39,7 +39,7 @@ rule train:
         pretrained=pretrained_param,
         device=config["training"]["device"],
         precision=config["training"]["precision"],
-        config=config,
+        config=training_config(),
     threads: 8
     resources:
         mem_mb=12000,

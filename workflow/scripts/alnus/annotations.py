@@ -226,7 +226,8 @@ GAPS = {
                for sx, sy in ((1, 0), (-1, 0), (0, 1), (0, -1))),
 }
 ARM_LENGTH = 3  # px of each arm that must pass (marks have arms of 3 to 8 px)
-RIDGE_MIN, RIDGE_MEAN = 5, 30  # a bright mark: every arm pixel a ridge, on average by 30 grey levels
+RIDGE_MIN, RIDGE_MEAN, RIDGE_ARM = 5, 30, 20  # a bright mark: every arm pixel a ridge, on average by 30
+# grey levels, and each arm by at least 20 (crossing tissue bands have a strong and a weak pair)
 THIN_MIN, THIN_SHARE = 8, 0.6  # ... and most of that step is taken within 1 px of the arm
 FLAT_TOLERANCE, FLAT_MIN, FLAT_MEAN, FLAT_FLOOR = 2, 6, 15, 40  # a mark of one exact grey level
 FLAT_GAP = 12  # grey levels each gap differs from that level by, on average
@@ -259,8 +260,11 @@ def _caliper_centers(image: _Views) -> list[tuple[int, int]]:
         # A mark of one grey level: each gap differs from that level on average.
         apart = np.min([np.abs(g - image.value).mean(axis=0) for g in gap_pixels], axis=0) >= FLAT_GAP
         # Thin arms (1-2 px): a side pixel next to the arm is already darker.
-        thin = np.stack(thin).mean(axis=0) >= np.maximum(THIN_MIN, THIN_SHARE * ridge.mean(axis=0))
-        bright = (ridge.min(axis=0) >= RIDGE_MIN) & (ridge.mean(axis=0) >= RIDGE_MEAN) & thin
+        thin = (np.stack(thin).reshape(4, ARM_LENGTH, *image.shape).mean(axis=1)
+                >= np.maximum(THIN_MIN, THIN_SHARE * ridge.reshape(4, ARM_LENGTH, *image.shape).mean(axis=1))).all(axis=0)
+        per_arm = ridge.reshape(4, ARM_LENGTH, *image.shape).mean(axis=1).min(axis=0)
+        bright = ((ridge.min(axis=0) >= RIDGE_MIN) & (ridge.mean(axis=0) >= RIDGE_MEAN)
+                  & (per_arm >= RIDGE_ARM) & thin)  # fmt: skip
         flat = ((np.abs(value - image.value).max(axis=0) <= FLAT_TOLERANCE)
                 & (np.sort(differs, axis=0)[2] >= FLAT_MIN) & (differs.mean(axis=0) >= FLAT_MEAN)
                 & (image.value >= FLAT_FLOOR))  # fmt: skip

@@ -1,0 +1,526 @@
+"""PHI audit: collect every identifying string of the inputs, then search every
+file under results/ for them, byte by byte.
+
+What is collected (`collect_phi`), each with its *kind* (what it is, never what
+it says, is what reaches results/):
+
+* from every DICOM input, headers only: each attribute that the DICOM basic
+  application confidentiality profile (PS3.15 E.1-1) removes or replaces and
+  that carries text: every person name (VR PN, anywhere in the data set,
+  sequences included, also split into its components), patient, study and
+  accession ids, institution, department, station, address, telephone,
+  comments, every date (VR DA; also written as YYYY-MM-DD) and every instance
+  UID (registered class and transfer-syntax UIDs are generic and skipped);
+* from each manifest: ``patient_id`` and ``study_id``;
+* from each manifest ``image`` path: the whole path, each folder name, the
+  file name with and without extension, and the letter and digit runs of
+  those names (exports name folders after the patient);
+* the pseudonym key (from the environment variable or the key file), and the
+  lines of an optional private file of further strings (e.g. a RIS export).
+
+Skipped, because they match by chance and would fail runs for nothing
+(counted in the strings table): strings shorter than `min_length` (5)
+characters, pure numbers of fewer than `min_digits` (6) digits, times (VR TM),
+free-text descriptions (StudyDescription and the like, which are protocol
+names), and path parts that occur in the paths of at least half the patients
+(and at least three), such as "images" or "US_0001.dcm", or are in
+GENERIC_WORDS. Numbers must stand alone (no digit before or after them) and
+name parts and path tokens must be whole words (no letter before or after), so
+that "20170315" is not found inside "0.201703151" and "ROSE" not in "ROSETTE".
+Matching is case-insensitive (ASCII).
+
+How files are searched (`PhiScanner`): one pass per file in chunks of 8 MiB;
+every 4-byte window is hashed (numpy) into a bit table of the strings' first
+four bytes, and only the rare windows that hit are compared with the strings
+(exact bytes, boundaries). PNG text chunks (zTXt, iTXt compressed), PDF
+FlateDecode streams and the members of zip containers are also inflated and
+searched. Path names under results/ are searched too.
+
+Not covered, and said so in docs/annotations.md: text burned into pixels
+(the crop and `alnus.annotations` deal with it), glyph-encoded text in PDFs,
+and non-ASCII case folding.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import zipfile
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+KEY_ENV_VAR = "ALNUS_PSEUDONYM_KEY"
+CHUNK = 8 << 20
+ANCHOR = 4  # bytes hashed per window; every string is at least this long
+TABLE_BITS = 22
+_LOWER = np.arange(256, dtype=np.uint8)  # ASCII upper -> lower case, every other byte unchanged
+_LOWER[65:91] += 32
+_MULT = np.uint32(2654435761)  # Knuth's multiplicative hash
+_SHIFT = np.uint32(32 - TABLE_BITS)
+GENERIC_WORDS = frozenset({
+    "image", "images", "export", "exports", "study", "studies", "series", "dicom", "breast", "ultrasound",
+    "patient", "patients", "left", "right", "data", "scan", "scans", "mama", "direita", "esquerda",
+    "folder", "files", "original", "anonymized", "anonymised", "jpeg", "bitmap", "screen", "capture",
+})  # fmt: skip
+# Person names, ids and places the confidentiality profile removes (besides
+# every PN anywhere, every DA and every instance UID, taken by VR).
+DICOM_PHI_KEYWORDS = frozenset({
+    "PatientID", "OtherPatientIDs", "IssuerOfPatientID", "AccessionNumber", "StudyID", "MedicalRecordLocator",
+    "PatientAddress", "PatientTelephoneNumbers", "InstitutionName", "InstitutionAddress",
+    "InstitutionalDepartmentName", "StationName", "DeviceSerialNumber", "RequestedProcedureID",
+    "PerformedProcedureStepID", "ScheduledProcedureStepID", "AdmissionID", "IssuerOfAdmissionID",
+    "PatientComments", "AdditionalPatientHistory", "ImageComments", "Occupation", "RegionOfResidence",
+    "ReferringPhysicianAddress", "ReferringPhysicianTelephoneNumbers", "InsurancePlanIdentification",
+    "CurrentPatientLocation", "PatientInstitutionResidence", "RequestingService", "ReasonForStudy",
+    "PerformedLocation", "ScheduledStudyLocation", "ServiceEpisodeID", "FillerOrderNumberImagingServiceRequest",
+    "PlacerOrderNumberImagingServiceRequest", "ContentCreatorName", "VerifyingObserverName",
+})  # fmt: skip
+
+
+TEXT_VRS = frozenset({"PN", "DA", "UI", "LO", "SH", "ST", "LT", "UT", "UC", "CS", "AE"})
+
+
+class PhiFound(RuntimeError):
+    """PHI strings were found under results/; the message names files and kinds only."""
+
+
+@dataclass(frozen=True)
+class Needle:
+    """One string to search for: ``text`` lower-cased ASCII bytes, ``kind``
+    says what it is (written to results/ instead of the value), ``boundary``
+    is "" (anywhere), "digits" (no digit before or after) or "word" (no
+    letter or digit before or after)."""
+
+    text: bytes
+    kind: str
+    boundary: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    kind: str
+    offset: int
+    text: bytes
+    where: str = ""  # "", "file name", "PNG zTXt chunk", "PDF stream", "zip member NAME"
+
+
+# ---------------------------------------------------------------- collecting
+class PhiCollector:
+    """Turn identifying values into needles, counting what is skipped and why."""
+
+    def __init__(self, *, min_length: int = 5, min_digits: int = 6):
+        if min_length < ANCHOR or min_digits < ANCHOR:
+            raise ValueError(f"`min_length` and `min_digits` must be at least {ANCHOR}, "
+                             f"got {min_length} and {min_digits}")
+        self.min_length, self.min_digits = min_length, min_digits
+        self.needles: dict[tuple[bytes, str], Needle] = {}
+        self.stats: dict[str, Counter] = defaultdict(Counter)
+
+    def add(self, value, kind: str, *, boundary: str = "") -> None:
+        text = str(value).strip()
+        if not text:
+            return
+        data = _LOWER[np.frombuffer(text.encode("utf-8"), np.uint8)].tobytes()  # ASCII letters folded, as scanned
+        if data.isdigit():
+            if len(data) < self.min_digits:
+                self.stats[kind]["skipped_short"] += 1
+                return
+            boundary = "digits"
+        elif len(data) < self.min_length:
+            self.stats[kind]["skipped_short"] += 1
+            return
+        key = (data, boundary)
+        if key not in self.needles:
+            self.needles[key] = Needle(data, kind, boundary)
+            self.stats[kind]["searched"] += 1
+
+    def skip(self, kind: str, reason: str = "skipped_generic") -> None:
+        self.stats[kind][reason] += 1
+
+    def add_name(self, value, kind: str) -> None:
+        """A DICOM person name: whole, in reading orders, and each component as a word."""
+        parts = [p for p in re.split(r"[\^=,]+", str(value)) if p.strip()]
+        self.add(value, kind)
+        if len(parts) >= 2:
+            self.add(" ".join(parts), kind)
+            self.add(" ".join(reversed(parts[:2])), kind)
+            self.add(", ".join(parts[:2]), kind)
+        for word in {w for p in parts for w in re.split(r"[\s.]+", p)}:
+            self.add(word, kind + " (part)", boundary="word")
+
+    def table(self) -> pd.DataFrame:
+        """Counts per kind: searched, skipped_short, skipped_generic (no values)."""
+        rows = [{"kind": kind, "searched": c["searched"], "skipped_short": c["skipped_short"],
+                 "skipped_generic": c["skipped_generic"]} for kind, c in sorted(self.stats.items())]  # fmt: skip
+        return pd.DataFrame(rows, columns=["kind", "searched", "skipped_short", "skipped_generic"])
+
+
+def collect_phi(
+    cohorts: dict[str, dict[str, str]],
+    *,
+    key: bytes | None = None,
+    extra_file: str | Path | None = None,
+    min_length: int = 5,
+    min_digits: int = 6,
+) -> tuple[list[Needle], pd.DataFrame]:
+    """Every identifying string of the study's inputs.
+
+    Parameters
+    ----------
+    cohorts : cohort -> {"manifest": path, "images": folder} (config `cohorts`).
+    key : the pseudonym key, searched for as well; None if there is none yet.
+    extra_file : optional text file, one further identifying string per line
+        (lines starting with # are comments).
+    min_length, min_digits : shorter strings, and pure numbers with fewer
+        digits, are not searched (they match by chance).
+
+    Returns
+    -------
+    (needles, table): the strings to search for, and per kind the number of
+    strings searched and skipped (never the strings themselves).
+
+    Raises
+    ------
+    ValueError
+        If a manifest cannot be read or `extra_file` does not exist.
+    """
+    from alnus.imageio import is_dicom
+    from alnus.manifest import InputError, read_csv
+
+    collector = PhiCollector(min_length=min_length, min_digits=min_digits)
+    paths: list[tuple[str, str]] = []  # (patient, image path)
+    for cohort, where in cohorts.items():
+        try:
+            manifest = read_csv(where["manifest"], what=f"The {cohort} manifest")
+        except InputError as error:
+            raise ValueError(str(error)) from None
+        for column, kind in (("patient_id", "manifest patient_id"), ("study_id", "manifest study_id")):
+            if column in manifest.columns:
+                for value in manifest[column]:
+                    collector.add(value, kind)
+        images = Path(where["images"])
+        for patient, image in zip(manifest.get("patient_id", [""] * len(manifest)), manifest["image"]):
+            paths.append((patient, image))
+            source = images / image
+            if source.is_file() and is_dicom(source):
+                _collect_dicom(collector, source)
+    _collect_paths(collector, paths)
+    if key:
+        collector.add(key.decode("utf-8", "replace"), "pseudonym key")
+    if extra_file:
+        extra = Path(extra_file)
+        if not extra.is_file():
+            raise ValueError(f"privacy.phi_audit.extra_strings: {extra} does not exist")
+        for line in extra.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                collector.add(line, f"listed in {extra.name}")
+    return list(collector.needles.values()), collector.table()
+
+
+def _collect_dicom(collector: PhiCollector, path: Path) -> None:
+    import pydicom
+    from pydicom.uid import UID
+
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception:  # an unreadable header has no PHI to collect; validate_inputs reports it
+        return
+    elements = list(ds.iterall())
+    if hasattr(ds, "file_meta"):
+        elements += list(ds.file_meta.iterall())
+    for element in elements:
+        if element.VR not in TEXT_VRS or element.value is None or element.value == "":
+            continue
+        values = element.value if element.VM > 1 else [element.value]
+        kind = f"DICOM {element.keyword or element.tag}"
+        for value in values:
+            if element.VR == "PN":
+                collector.add_name(value, kind)
+            elif element.VR == "DA":
+                text = str(value).strip()
+                collector.add(text, kind)
+                if re.fullmatch(r"\d{8}", text):
+                    collector.add(f"{text[:4]}-{text[4:6]}-{text[6:]}", kind)
+            elif element.VR == "UI":
+                if UID(str(value)).name == str(value):  # not a registered (generic) UID
+                    collector.add(value, kind)
+            elif element.keyword in DICOM_PHI_KEYWORDS:
+                collector.add(value, kind)
+
+
+def _collect_paths(collector: PhiCollector, paths: list[tuple[str, str]]) -> None:
+    """Source paths, their folder and file names, and the words in them; parts
+    common to half the patients (and at least three) are generic."""
+    candidates: list[tuple[str, str, str, str]] = []  # (patient, value, kind, boundary)
+    for patient, image in paths:
+        parts = PurePosixPath(image.replace("\\", "/")).parts
+        candidates.append((patient, image, "source path", ""))
+        names = [(p, "source folder name") for p in parts[:-1]] + [(parts[-1], "source file name")] if parts else []
+        for name, kind in names:
+            candidates.append((patient, name, kind, ""))
+            stem = name.rsplit(".", 1)[0] if kind == "source file name" else name
+            if stem != name:
+                candidates.append((patient, stem, kind, ""))
+            for word in re.findall(r"[A-Za-z]+|\d+", stem):
+                if word != stem:
+                    candidates.append((patient, word, kind + " (part)", "word"))
+    patients_of: dict[str, set] = defaultdict(set)
+    for patient, value, _, _ in candidates:
+        patients_of[value.lower()].add(patient)
+    n_patients = len({p for p, _ in paths})
+    common = max(3, 0.5 * n_patients)
+    seen = set()
+    for _, value, kind, boundary in candidates:
+        if (value, kind) in seen:
+            continue
+        seen.add((value, kind))
+        if value.lower() in GENERIC_WORDS or len(patients_of[value.lower()]) >= common:
+            collector.skip(kind)
+        else:
+            collector.add(value, kind, boundary=boundary)
+
+
+def read_key(key_file: str | Path, *, env_var: str = KEY_ENV_VAR) -> bytes | None:
+    """The pseudonym key as alnus.pseudonym reads it, or None; never creates one."""
+    from_env = os.environ.get(env_var)
+    if from_env:
+        return from_env.strip().encode()
+    path = Path(key_file)
+    return path.read_text().strip().encode() if path.is_file() else None
+
+
+# ---------------------------------------------------------------- searching
+
+
+class PhiScanner:
+    """Search bytes for many strings at once (see the module docstring)."""
+
+    def __init__(self, needles: Iterable[Needle]):
+        self.needles = list(needles)
+        short = [n.kind for n in self.needles if len(n.text) < ANCHOR]
+        if short:
+            raise ValueError(f"every needle must be at least {ANCHOR} bytes long; {len(short)} of kind "
+                             f"{short[0]!r} and others are shorter")
+        self.longest = max((len(n.text) for n in self.needles), default=ANCHOR)
+        self.by_anchor: dict[bytes, list[Needle]] = defaultdict(list)
+        for n in self.needles:
+            self.by_anchor[n.text[:ANCHOR]].append(n)
+        anchors = np.array(sorted(int.from_bytes(a, "little") for a in self.by_anchor), dtype=np.uint32)
+        self.anchors = anchors
+        self.table = np.zeros(1 << TABLE_BITS, bool)
+        self.table[(anchors * _MULT) >> _SHIFT] = True
+
+    def scan(self, data: bytes | memoryview) -> list[tuple[int, Needle]]:
+        """(offset, needle) of every match in `data`."""
+        found = []
+        for start in range(0, len(data), CHUNK):
+            lo = max(0, start - 1)
+            piece = bytes(data[lo:start + CHUNK + self.longest + 1])
+            found += [(lo + at, n) for at, n in self._scan_piece(piece, start - lo, min(CHUNK, len(data) - start))]
+        return found
+
+    def scan_stream(self, handle, *, chunk: int = CHUNK) -> Iterator[tuple[int, Needle]]:
+        """Like `scan`, reading a binary file object chunk by chunk (bounded memory)."""
+        keep = self.longest + 1  # a match and the byte after it
+        buffer, origin, first = b"", 0, 0  # origin: file offset of buffer[0]; first: next start to decide
+        while True:
+            block = handle.read(chunk)
+            buffer += block
+            end = len(buffer) if not block else len(buffer) - keep  # starts that can be decided now
+            if end > first:
+                for at, needle in self._scan_piece(buffer, first, end - first):
+                    yield origin + at, needle
+                buffer, origin, first = buffer[end - 1:], origin + end - 1, 1  # keep one byte before
+            if not block:
+                return
+
+    def _scan_piece(self, piece: bytes, begin: int, count: int) -> list[tuple[int, Needle]]:
+        """Matches starting at piece[begin:begin + count]; bytes around are context."""
+        if count <= 0 or not self.needles:
+            return []
+        lowered = _LOWER[np.frombuffer(piece, np.uint8)]
+        text = lowered.tobytes()
+        found = []
+        for phase in range(ANCHOR):
+            n = (len(lowered) - phase) // ANCHOR
+            if n <= 0:
+                continue
+            words = lowered[phase:phase + n * ANCHOR].view("<u4")
+            positions = np.flatnonzero(self.table[(words * _MULT) >> _SHIFT])
+            if positions.size == 0:
+                continue
+            values = words[positions]
+            positions = positions[np.isin(values, self.anchors)] * ANCHOR + phase
+            for at in positions.tolist():
+                if begin <= at < begin + count:
+                    found += [(at, nd) for nd in self.by_anchor[text[at:at + ANCHOR]] if _matches(text, at, nd)]
+        found.sort(key=lambda item: item[0])
+        return found
+
+
+def _matches(text: bytes, at: int, needle: Needle) -> bool:
+    end = at + len(needle.text)
+    if text[at:end] != needle.text:
+        return False
+    if not needle.boundary:
+        return True
+    before = text[at - 1:at] if at else b""
+    after = text[end:end + 1]
+    if needle.boundary == "digits":
+        return not (before.isdigit() or after.isdigit())
+    return not (before.isalnum() or after.isalnum())
+
+
+# ---------------------------------------------------------------- auditing
+def audit_tree(root: str | Path, scanner: PhiScanner, *, exclude: Iterable[str | Path] = ()) -> tuple[pd.DataFrame, list[Finding]]:
+    """Search every file under `root` (contents and path) with `scanner`.
+
+    Parameters
+    ----------
+    root : folder to audit (results/).
+    scanner : PhiScanner built from `collect_phi`'s needles.
+    exclude : files not to read (the audit's own outputs).
+
+    Returns
+    -------
+    (summary, findings): summary has one row per folder directly holding
+    files (folder, files, bytes, findings) and a last row "total"; findings
+    name the file and the kind of each match.
+    """
+    root = Path(root)
+    skip = {Path(p).resolve() for p in exclude}
+    per_folder: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    findings: list[Finding] = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.resolve() in skip:
+            continue
+        shown = path.as_posix()
+        found = [Finding(shown, n.kind, at, n.text, "file name")
+                 for at, n in scanner.scan(path.relative_to(root).as_posix().encode())]  # fmt: skip
+        found += scan_file(path, scanner)
+        folder = path.parent.as_posix()
+        per_folder[folder][0] += 1
+        per_folder[folder][1] += path.stat().st_size
+        per_folder[folder][2] += len(found)
+        findings += found
+    rows = [{"folder": k, "files": v[0], "bytes": v[1], "findings": v[2]} for k, v in sorted(per_folder.items())]
+    total = {"folder": "total", "files": sum(r["files"] for r in rows), "bytes": sum(r["bytes"] for r in rows),
+             "findings": len(findings)}  # fmt: skip
+    return pd.DataFrame(rows + [total], columns=["folder", "files", "bytes", "findings"]), findings
+
+
+def scan_file(path: str | Path, scanner: PhiScanner) -> list[Finding]:
+    """Matches in one file: its bytes, then any compressed text inside it
+    (PNG zTXt/iTXt chunks, PDF FlateDecode streams, zip members)."""
+    path = Path(path)
+    shown = path.as_posix()
+    with open(path, "rb") as handle:
+        found = [Finding(shown, n.kind, at, n.text) for at, n in scanner.scan_stream(handle)]
+        handle.seek(0)
+        head = handle.read(8)
+    for where, data in _inflated_parts(path, head):
+        found += [Finding(shown, n.kind, at, n.text, where) for at, n in scanner.scan(data)]
+    return found
+
+
+def _inflated_parts(path: Path, head: bytes) -> Iterator[tuple[str, bytes]]:
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        for chunk_type, data in png_chunks(path.read_bytes()):
+            if chunk_type in (b"zTXt", b"iTXt", b"iCCP"):
+                text = _inflate_text_chunk(chunk_type, data)
+                if text:
+                    yield f"PNG {chunk_type.decode()} chunk", text
+    elif head.startswith(b"%PDF"):
+        raw = path.read_bytes()
+        for match in re.finditer(rb"stream\r?\n", raw):
+            end = raw.find(b"endstream", match.end())
+            if end < 0:
+                break
+            try:
+                yield "PDF stream", zlib.decompressobj().decompress(raw[match.end():end], 1 << 28)
+            except zlib.error:
+                continue
+    elif head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    if info.compress_type != zipfile.ZIP_STORED and info.file_size < (1 << 30):
+                        yield f"zip member {info.filename}", archive.read(info)
+        except (zipfile.BadZipFile, OSError, NotImplementedError):
+            return
+
+
+def _inflate_text_chunk(chunk_type: bytes, data: bytes) -> bytes:
+    try:
+        if chunk_type in (b"zTXt", b"iCCP"):
+            keyword, _, rest = data.partition(b"\0")
+            return keyword + b"\0" + zlib.decompress(rest[1:])
+        keyword, _, rest = data.partition(b"\0")  # iTXt: flag, method, language\0, translated\0, text
+        compressed, rest = rest[0], rest[2:]
+        language, _, rest = rest.partition(b"\0")
+        translated, _, text = rest.partition(b"\0")
+        return b"\0".join([keyword, language, translated, zlib.decompress(text) if compressed else text])
+    except (zlib.error, IndexError):
+        return b""
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, data) of every chunk of a PNG file, in order.
+
+    Raises
+    ------
+    ValueError
+        If `data` is not a PNG or a chunk runs past the end.
+    """
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError("not a PNG file")
+    chunks, at = [], 8
+    while at + 8 <= len(data):
+        length, chunk_type = struct.unpack(">I4s", data[at:at + 8])
+        if at + 12 + length > len(data):
+            raise ValueError(f"PNG chunk {chunk_type!r} at byte {at} runs past the end of the file")
+        chunks.append((chunk_type, data[at + 8:at + 8 + length]))
+        at += 12 + length
+    return chunks
+
+
+IMAGE_CHUNKS = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND"})
+
+
+def metadata_chunks(folder: str | Path) -> list[str]:
+    """'file: chunk types' for every PNG in `folder` (recursively) that carries
+    any chunk besides the image's own (IHDR, PLTE, IDAT, IEND): text, time,
+    EXIF, physical size, colour profile..."""
+    problems = []
+    for path in sorted(Path(folder).rglob("*.png")):
+        extra = sorted({t.decode("latin-1") for t, _ in png_chunks(path.read_bytes())} - {t.decode() for t in IMAGE_CHUNKS})
+        if extra:
+            problems.append(f"{path.as_posix()}: {', '.join(extra)}")
+    return problems
+
+
+def failure_message(findings: list[Finding], *, limit: int = 50) -> str:
+    """The error for results/ and logs: files and kinds, never the strings."""
+    lines = [f"PHI audit failed: {len(findings)} identifying string(s) of the inputs found under results/:"]
+    for f in findings[:limit]:
+        where = f" ({f.where})" if f.where else ""
+        lines.append(f"  - {f.path}{where}: {f.kind} at byte {f.offset}")
+    if len(findings) > limit:
+        lines.append(f"  ... and {len(findings) - limit} more")
+    lines.append("Find what wrote it (a column copied from the manifest, a DICOM value, a source file name), "
+                 "fix it, delete the file and rerun. The strings themselves are printed above on the terminal only.")
+    return "\n".join(lines)
+
+
+def detail_lines(findings: list[Finding], *, limit: int = 50) -> list[str]:
+    """The same list with the matched strings, for the terminal only."""
+    return [f"{f.path}{' (' + f.where + ')' if f.where else ''}: {f.kind} = {f.text.decode('utf-8', 'replace')!r}"
+            for f in findings[:limit]]  # fmt: skip
