@@ -39,6 +39,10 @@ def training_config():
     training = {k: v for k, v in config["training"].items() if k not in ("paper", "demo", "flip_tta")}
     return {"seed": config["seed"], "training": training, "resolved_preset": PRESET}
 DEMO_DIR = "resources/demo"
+BUS_BRA_DIR = "resources/bus-bra"
+# Folders whose manifests a rule of this workflow writes (rules simulate_demo,
+# convert_busbra): they need not exist when the workflow starts.
+GENERATED_INPUTS = (f"{DEMO_DIR}/", f"{BUS_BRA_DIR}/")
 
 
 wildcard_constraints:
@@ -59,7 +63,7 @@ def _quick_check_manifests():
                 check_manifest(paths["manifest"], paths["images"], cohort=cohort)
             except InputError as error:
                 problems.append(str(error))
-        elif not paths["manifest"].startswith(DEMO_DIR):
+        elif not paths["manifest"].startswith(GENERATED_INPUTS):
             problems.append(
                 f"The {cohort} manifest {paths['manifest']} does not exist; "
                 f"fix `cohorts: {cohort}: manifest` in the config."

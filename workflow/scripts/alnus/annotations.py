@@ -200,16 +200,14 @@ class _Views:
         height, width = self.shape
         return self._padded[fill][PAD + dy:PAD + dy + height, PAD + dx:PAD + dx + width]
 
-    def ridges(self) -> tuple[np.ndarray, np.ndarray]:
-        """How much each pixel exceeds the brighter of the pixels RIDGE_OFFSET
-        above and below it (a horizontal stroke) and left and right of it (a
-        vertical stroke)."""
-        if not hasattr(self, "_ridges"):
-            o = RIDGE_OFFSET
-            horizontal = self.value - np.maximum(self.at(0, o), self.at(0, -o))
-            vertical = self.value - np.maximum(self.at(o, 0), self.at(-o, 0))
-            self._ridges = (horizontal, vertical)
-        return self._ridges
+    def ridges(self, offsets: tuple[int, ...] = (RIDGE_OFFSET,)) -> tuple[np.ndarray, np.ndarray]:
+        """How much each pixel exceeds the brighter of the pixels `offset` above
+        and below it (a horizontal stroke) and left and right of it (a vertical
+        stroke), the larger over `offsets` (2 px finds strokes of 1 to 3 px,
+        3 px bold ones of up to 5 px)."""
+        horizontal = np.max([self.value - np.maximum(self.at(0, o), self.at(0, -o)) for o in offsets], axis=0)
+        vertical = np.max([self.value - np.maximum(self.at(o, 0), self.at(-o, 0)) for o in offsets], axis=0)
+        return horizontal, vertical
 
 
 # ------------------------------------------------------------------ calipers
@@ -363,6 +361,7 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 # ------------------------------------------------------------------ text
 TEXT_CONTRAST = 40  # grey levels above the local background
 STROKE = 20  # ridge height of a stroke pixel
+TEXT_OFFSETS = (2, 3)  # px; ridges of thin and of bold fonts
 CHAR_HEIGHT = (5, 30)  # px
 MIN_CHARS = 3
 MIN_LINE_HEIGHT, MIN_STROKE_PIXELS = 7, 40  # smaller groups of strokes are too often speckle
@@ -371,7 +370,7 @@ MIN_INSIDE, MAX_MARGIN, MIN_VERTICAL, MIN_ALIGNED = 0.08, 0.3, 0.45, 0.6
 
 def _text_lines(image: _Views) -> list[np.ndarray]:
     """Lines of typed text; one mask per line (the strokes, grown by 1 px)."""
-    horizontal, vertical = image.ridges()
+    horizontal, vertical = image.ridges(TEXT_OFFSETS)
     strokes = (image.contrast >= TEXT_CONTRAST) & ((horizontal >= STROKE) | (vertical >= STROKE))
     grown = cv2.dilate(strokes.astype(np.uint8), np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)

@@ -53,6 +53,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import cv2
 import numpy as np
 import pandas as pd
 
@@ -346,7 +347,7 @@ class PhiScanner:
         """Matches starting at piece[begin:begin + count]; bytes around are context."""
         if count <= 0 or not self.needles:
             return []
-        lowered = _LOWER[np.frombuffer(piece, np.uint8)]
+        lowered = cv2.LUT(np.frombuffer(piece, np.uint8), _LOWER).ravel()
         text = lowered.tobytes()
         found = []
         for phase in range(ANCHOR):
