@@ -10,7 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alnus.preprocess import LINKAGE_COLUMNS, preprocess_cohort
+from alnus.preprocess import (
+    ANNOTATION_COLUMNS,
+    LINKAGE_COLUMNS,
+    check_identical_images,
+    find_identical_images,
+    pick_examples,
+    preprocess_cohort,
+)
 from alnus.pseudonym import pseudonym
 
 KEY = b"test-key-0123456789abcdef"
@@ -57,9 +64,14 @@ def manifest() -> pd.DataFrame:
     })  # fmt: skip
 
 
-def run(manifest, images, tmp_path, **options):
+def run_full(manifest, images, tmp_path, **options):
     options = {"cohort": "development", "key": KEY, "out_dir": tmp_path / "out", **options}
     return preprocess_cohort(manifest, images, **options)
+
+
+def run(manifest, images, tmp_path, **options):
+    """(public, linkage), as most tests need."""
+    return run_full(manifest, images, tmp_path, **options)[:2]
 
 
 def read_png(path: Path) -> np.ndarray:
@@ -212,3 +224,151 @@ def test_unreadable_image_names_the_file(tmp_path, images, manifest):
     (images / "s2.png").write_text("not an image")
     with pytest.raises(ValueError, match=rf"development image {re.escape(str(images / 's2.png'))}: "):
         run(manifest, images, tmp_path, crop="auto")
+
+
+# --- burned-in annotations -------------------------------------------------------------
+
+
+def annotated_screen(seed: int, *, mark: bool) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A dark screen with a simulated B-mode image pasted at (40, 30); with `mark`,
+    a caliper "+" burned into the image as scanners do."""
+    from alnus import simulate as sim
+
+    rng = np.random.default_rng(seed)
+    b = sim.render_bmode(rng, sim.sample_lesion(rng, 1), (240, 200))
+    image = b.pixels.copy()
+    if mark:
+        cv2.line(image, (96, 60), (104, 60), 235, 1)
+        cv2.line(image, (100, 56), (100, 64), 235, 1)
+    screen = np.full((280, 320), 8, np.uint8)
+    screen[30:230, 40:280] = image
+    return screen, (40, 30, 240, 200)
+
+
+@pytest.fixture
+def marked(tmp_path) -> tuple[Path, pd.DataFrame]:
+    folder = tmp_path / "marked"
+    folder.mkdir()
+    for name, seed, mark in (("a.png", 1, True), ("b.png", 2, False), ("c.png", 3, True)):
+        assert cv2.imwrite(str(folder / name), annotated_screen(seed, mark=mark)[0])
+    manifest = pd.DataFrame({"image": ["a.png", "b.png", "c.png"], "patient_id": ["P1", "P2", "P3"], "label": [1, 0, 1]})
+    return folder, manifest
+
+
+def test_annotations_are_removed_and_audited(tmp_path, marked):
+    folder, manifest = marked
+    result = run_full(manifest, folder, tmp_path, crop="auto")
+    table = result.annotations.set_index("id")
+    assert list(result.annotations.columns) == ANNOTATION_COLUMNS
+    assert list(table.index) == list(result.public["id"])
+    ids = dict(zip(manifest["image"], result.public["id"]))
+    assert table.loc[ids["a.png"], "caliper"] == 1 and table.loc[ids["c.png"], "caliper"] == 1
+    assert table.loc[ids["b.png"], ["text", "caliper", "line", "pixels_changed"]].sum() == 0
+    assert table.loc[ids["a.png"], "pixels_changed"] > 0 and table.loc[ids["a.png"], "mode"] == "remove"
+    assert table.loc[ids["a.png"], "found"].startswith("caliper ")
+    for image, image_id in ids.items():
+        source, (x, y, w, h) = annotated_screen({"a.png": 1, "b.png": 2, "c.png": 3}[image], mark=image != "b.png")
+        written = read_png(tmp_path / "out" / f"{image_id}.png")
+        crop = source[y:y + h, x:x + w]
+        changed = int(np.count_nonzero(written != crop))
+        assert changed == table.loc[image_id, "pixels_changed"]
+        if image != "b.png":
+            assert written[60 - y + 30, 100 - x + 40] != 235  # the caliper's centre is gone
+
+
+@pytest.mark.parametrize("mode", ["detect", "off", False])
+def test_annotation_modes_leave_pixels(tmp_path, marked, mode):
+    folder, manifest = marked
+    result = run_full(manifest, folder, tmp_path, crop="auto", annotations={"mode": mode})
+    assert (result.annotations["pixels_changed"] == 0).all()
+    expected = 2 if mode == "detect" else 0
+    assert int((result.annotations["caliper"] > 0).sum()) == expected
+    assert set(result.annotations["mode"]) == {"off" if mode is False else mode}
+
+
+def test_examples_are_the_annotated_images(tmp_path, marked):
+    folder, manifest = marked
+    result = run_full(manifest, folder, tmp_path, crop="auto", examples=4)
+    ids = dict(zip(manifest["image"], result.public["id"]))
+    assert set(result.examples) == {ids["a.png"], ids["c.png"]}
+    before, after, mask = result.examples[ids["a.png"]]
+    assert before.shape == after.shape == mask.shape == (200, 240) and mask.dtype == bool
+    np.testing.assert_array_equal(after, read_png(tmp_path / "out" / f"{ids['a.png']}.png"))
+    assert run_full(manifest, folder, tmp_path, crop="auto", examples=0, out_dir=tmp_path / "o2").examples == {}
+
+
+def test_pick_examples_prefers_more_kinds_then_more_pixels_then_id():
+    table = pd.DataFrame({"id": ["b", "a", "c", "d", "e"], "text": [1, 1, 0, 0, 0], "caliper": [2, 2, 1, 0, 3],
+                          "line": [0, 0, 0, 0, 1], "mask_pixels": [50, 50, 900, 0, 10]})  # fmt: skip
+    assert pick_examples(table, 3) == ["a", "b", "e"]  # two kinds each; then pixels, then id
+    assert pick_examples(table, 0) == [] and pick_examples(table, 10) == ["a", "b", "e", "c"]
+
+
+def test_invalid_annotation_options_fail_before_any_image(tmp_path, marked):
+    folder, manifest = marked
+    with pytest.raises(ValueError, match=r"preprocess.annotations has unknown key\(s\) colour; valid keys are mode"):
+        run_full(manifest, folder, tmp_path, annotations={"colour": True})
+    with pytest.raises(ValueError, match=r"`mode` must be one of remove, detect, off, got 'blur'"):
+        run_full(manifest, folder, tmp_path, annotations={"mode": "blur"})
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_outputs_carry_no_metadata_and_no_source_names(tmp_path, marked):
+    from alnus.phi_audit import png_chunks
+
+    folder, manifest = marked
+    result = run_full(manifest, folder, tmp_path, crop="auto")
+    for png in (tmp_path / "out").iterdir():
+        assert {t for t, _ in png_chunks(png.read_bytes())} == {b"IHDR", b"IDAT", b"IEND"}
+    public_text = result.public.to_csv() + result.annotations.to_csv()
+    for value in [*manifest["image"], *manifest["patient_id"], str(folder)]:
+        assert value not in public_text
+
+
+# --- identical images ------------------------------------------------------------------
+
+
+def write_cohort(folder: Path, images: dict[str, tuple[str, int]]) -> pd.DataFrame:
+    """PNGs named by id, each from a seed (same seed, same bytes); returns the public manifest."""
+    from alnus.imageio import write_png
+
+    for image_id, (_, seed) in images.items():
+        write_png(folder / f"{image_id}.png", np.random.default_rng(seed).integers(0, 255, (16, 16), dtype=np.uint8))
+    return pd.DataFrame({"id": list(images), "patient": [p for p, _ in images.values()]})
+
+
+@pytest.mark.parametrize(
+    "development, external, groups, warnings",
+    [
+        pytest.param({"d1": ("p1", 1), "d2": ("p2", 2)}, {"e1": ("q1", 3)}, 0, 0, id="all unique"),
+        pytest.param({"d1": ("p1", 1), "d2": ("p1", 1)}, {"e1": ("q1", 3)}, 1, 0, id="one patient twice"),
+        pytest.param({"d1": ("p1", 1), "d2": ("p2", 1)}, {"e1": ("q1", 3)}, 1, 1, id="two patients"),
+    ],
+)
+def test_identical_images_within_a_cohort(tmp_path, development, external, groups, warnings):
+    cohorts = {"development": (write_cohort(tmp_path / "d", development), tmp_path / "d"),
+               "external": (write_cohort(tmp_path / "e", external), tmp_path / "e")}  # fmt: skip
+    table = find_identical_images(cohorts)
+    assert list(table.columns) == ["group", "cohort", "id", "patient"]
+    assert table["group"].nunique() == groups
+    assert len(check_identical_images(table)) == warnings
+
+
+def test_identical_image_in_both_cohorts_is_refused(tmp_path):
+    cohorts = {"development": (write_cohort(tmp_path / "d", {"d1": ("p1", 1), "d2": ("p2", 2)}), tmp_path / "d"),
+               "external": (write_cohort(tmp_path / "e", {"e1": ("q1", 2)}), tmp_path / "e")}  # fmt: skip
+    table = find_identical_images(cohorts)
+    assert sorted(table["id"]) == ["d2", "e1"]
+    with pytest.raises(ValueError, match=r"(?s)1 image\(s\) occur in more than one cohort.*group 1: development/d2, external/e1"
+                       r".*identical_across_cohorts: warn"):  # fmt: skip
+        check_identical_images(table)
+    assert len(check_identical_images(table, across_cohorts="warn")) == 1
+    with pytest.raises(ValueError, match=r"`across_cohorts` must be error or warn, got 'ignore'"):
+        check_identical_images(table, across_cohorts="ignore")
+
+
+def test_identical_images_needs_every_png(tmp_path):
+    manifest = write_cohort(tmp_path / "d", {"d1": ("p1", 1)})
+    (tmp_path / "d" / "d1.png").unlink()
+    with pytest.raises(ValueError, match=r"development image d1 is in its manifest but not in"):
+        find_identical_images({"development": (manifest, tmp_path / "d")})

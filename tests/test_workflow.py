@@ -27,15 +27,8 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=1800)
 
 
-@pytest.fixture(scope="module")
-def study(tmp_path_factory) -> Path:
-    """A finished tiny study and its report."""
-    workdir = tmp_path_factory.mktemp("study")
-    run = snakemake(workdir, "--cores", "2")
-    assert run.returncode == 0, run.stderr[-4000:]
-    report = snakemake(workdir, "--report", "results/report.html")
-    assert report.returncode == 0, report.stderr[-4000:]
-    return workdir
+# `study` (a finished tiny study and its report, built once per session) is in
+# tests/conftest.py, shared with tests/test_report.py and tests/test_slurm.py.
 
 
 def test_lint_is_clean(tmp_path):

@@ -125,8 +125,30 @@ def all_targets():
         "results/tables/metrics.csv",
         *expand("results/tables/{table}", table=["comparisons.csv", "calibration.csv", "decision_curve.csv", "table2.md", "table2.tex"]),
         *readers_table(),
-        *expand("results/figures/roc_{set}.{ext}", set=TEST_SETS, ext=["png", "pdf"]),
+        "results/tables/cohorts.csv",
+        "results/tables/training_history.csv",
+        *figure_targets(heatmaps=True),
+        "results/report/software_versions.csv",
+        *expand("results/qc/{cohort}_annotations.csv", cohort=COHORTS), "results/qc/identical_images.tsv",
+        "results/figures/annotation_removal.png", "results/qc/phi_audit.tsv",
     ]
+
+
+def figure_targets(*, heatmaps=False):
+    """The figures. Without heatmaps, those drawn from results/predictions,
+    results/tables and results/splits.csv alone: the reviewers' `snakemake
+    figures` target; the heat maps also need the models and the images."""
+    figures = [
+        *expand("results/figures/roc_{set}.{ext}", set=TEST_SETS, ext=["png", "pdf"]),
+        *expand(
+            "results/figures/{name}.{ext}",
+            name=["confusion_matrices", "forest_plot", "calibration", "decision_curve", "training_curves", "cohort_flow"],
+            ext=["png", "pdf"],
+        ),
+    ]
+    if heatmaps:
+        figures += expand("results/figures/heatmaps/{name}_{set}.png", name=[*ARCHITECTURES, "architectures"], set=TEST_SETS)
+    return figures
 
 
 def pretrained_input(wildcards):

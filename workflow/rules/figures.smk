@@ -1,23 +1,311 @@
-# Figures drawn from predictions and tables only (the reviewers' path).
+# Figures, and the report's provenance. Every figure except the heat maps is
+# drawn from results/predictions, results/tables and results/splits.csv alone.
+# The heat maps also need the trained models and the preprocessed images.
+#
+# The reviewers' path: run on its own, this file redraws those figures from
+# those files and holds no rule that could retrain or rescore anything, whatever
+# the files' modification times (README, "Reviewers: regenerate the figures"):
+#     snakemake -s workflow/rules/figures.smk --cores 1 --forceall
+if "figure_targets" not in globals():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))  # the library, as common.smk expects it
+
+    configfile: "config.yaml"
+
+    include: "common.smk"
+
+
+localrules:
+    figures,
+    cohort_table,
+    training_history,
+    roc_figure,
+    confusion_matrices,
+    forest_plot,
+    calibration_figure,
+    decision_curve_figure,
+    training_curves,
+    cohort_flow,
+    software_versions,
+
+
+rule figures:
+    input:
+        figure_targets(),
+
+
+# --- the tables behind the figures -------------------------------------------
+
+
+rule cohort_table:
+    input:
+        splits="results/splits.csv",
+        **preprocessed("manifest"),
+        readers=readers_table(),
+    output:
+        report(
+            "results/tables/cohorts.csv",
+            caption="../report/cohorts.rst",
+            category="Cohorts",
+            subcategory="Flow",
+            labels={"item": "Table"},
+        ),
+    log:
+        "logs/figures/cohort_table.log",
+    params:
+        cohorts=COHORTS,
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/cohort_table.py"
+
+
+rule training_history:
+    input:
+        expand("results/models/{arch}/history.tsv", arch=ARCHITECTURES),
+    output:
+        report(
+            "results/tables/training_history.csv",
+            caption="../report/training_history.rst",
+            category="Training",
+            subcategory="All architectures",
+            labels={"item": "Table"},
+        ),
+    log:
+        "logs/figures/training_history.log",
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/training_history.py"
+
+
+# --- the reviewers' figures ---------------------------------------------------
 
 
 rule roc_figure:
     input:
-        unpack(predictions_of_set),
+        predictions=all_predictions(),
         metrics="results/tables/metrics.csv",
     output:
         png=report(
             "results/figures/roc_{set}.png",
             caption="../report/roc.rst",
-            category="Results",
-            labels={"figure": "ROC", "set": "{set}"},
+            category="Figures",
+            subcategory="Diagnostic performance",
+            labels={"figure": "ROC curves", "set": "{set}"},
         ),
         pdf="results/figures/roc_{set}.pdf",
     log:
         "logs/figures/roc_{set}.log",
     wildcard_constraints:
         set="|".join(TEST_SETS),
+    params:
+        ensemble=config["statistics"]["ensemble"],
+        band=config["figures"]["roc_band"],
+        n_resamples=config["figures"]["bootstrap_resamples"],
+        level=config["statistics"]["level"],
+        seed=config["seed"],
     conda:
         "../../envs/stats.yaml"
     script:
         "../scripts/roc_figure.py"
+
+
+rule confusion_matrices:
+    input:
+        metrics="results/tables/metrics.csv",
+    output:
+        png=report(
+            "results/figures/confusion_matrices.png",
+            caption="../report/confusion_matrices.rst",
+            category="Figures",
+            subcategory="Diagnostic performance",
+            labels={"figure": "Confusion matrices", "set": "both test sets"},
+        ),
+        pdf="results/figures/confusion_matrices.pdf",
+    log:
+        "logs/figures/confusion_matrices.log",
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/confusion_matrices.py"
+
+
+rule forest_plot:
+    input:
+        metrics="results/tables/metrics.csv",
+    output:
+        png=report(
+            "results/figures/forest_plot.png",
+            caption="../report/forest_plot.rst",
+            category="Figures",
+            subcategory="Diagnostic performance",
+            labels={"figure": "Sensitivity and specificity", "set": "both test sets"},
+        ),
+        pdf="results/figures/forest_plot.pdf",
+    log:
+        "logs/figures/forest_plot.log",
+    params:
+        level=config["statistics"]["level"],
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/forest_plot.py"
+
+
+rule calibration_figure:
+    input:
+        predictions=all_predictions(),
+        calibration="results/tables/calibration.csv",
+    output:
+        png=report(
+            "results/figures/calibration.png",
+            caption="../report/calibration_figure.rst",
+            category="Figures",
+            subcategory="Calibration and clinical utility",
+            labels={"figure": "Calibration plots"},
+        ),
+        pdf="results/figures/calibration.pdf",
+    log:
+        "logs/figures/calibration.log",
+    params:
+        ensemble=config["statistics"]["ensemble"],
+        bins=config["figures"]["calibration_bins"],
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/calibration_figure.py"
+
+
+rule decision_curve_figure:
+    input:
+        "results/tables/decision_curve.csv",
+    output:
+        png=report(
+            "results/figures/decision_curve.png",
+            caption="../report/decision_curve_figure.rst",
+            category="Figures",
+            subcategory="Calibration and clinical utility",
+            labels={"figure": "Decision curves"},
+        ),
+        pdf="results/figures/decision_curve.pdf",
+    log:
+        "logs/figures/decision_curve.log",
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/decision_curve_figure.py"
+
+
+rule training_curves:
+    input:
+        "results/tables/training_history.csv",
+    output:
+        png=report(
+            "results/figures/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="Training",
+            subcategory="All architectures",
+            labels={"item": "Figure"},
+        ),
+        pdf="results/figures/training_curves.pdf",
+    log:
+        "logs/figures/training_curves.log",
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/training_curves.py"
+
+
+rule cohort_flow:
+    input:
+        "results/tables/cohorts.csv",
+    output:
+        png=report(
+            "results/figures/cohort_flow.png",
+            caption="../report/cohort_flow.rst",
+            category="Cohorts",
+            subcategory="Flow",
+            labels={"item": "Figure"},
+        ),
+        pdf="results/figures/cohort_flow.pdf",
+    log:
+        "logs/figures/cohort_flow.log",
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/cohort_flow.py"
+
+
+# --- heat maps (models and images needed) -------------------------------------
+
+
+rule heatmaps:
+    input:
+        predictions=all_predictions(),
+        splits="results/splits.csv",
+        images=list(preprocessed("images").values()),
+        weights=expand("results/models/{arch}/model.safetensors", arch=ARCHITECTURES),
+        cards=expand("results/models/{arch}/model_card.json", arch=ARCHITECTURES),
+    output:
+        **{
+            arch: report(
+                f"results/figures/heatmaps/{arch}_{{set}}.png",
+                caption="../report/heatmaps.rst",
+                category="Heat maps",
+                subcategory="{set}",
+                labels={"figure": "Gallery", "architecture": arch},
+            )
+            for arch in ARCHITECTURES
+        },
+        across=report(
+            "results/figures/heatmaps/architectures_{set}.png",
+            caption="../report/heatmaps_architectures.rst",
+            category="Heat maps",
+            subcategory="{set}",
+            labels={"figure": "Same cases, every architecture", "architecture": "all"},
+        ),
+    log:
+        "logs/figures/heatmaps_{set}.log",
+    wildcard_constraints:
+        set="|".join(TEST_SETS),
+    params:
+        architectures=ARCHITECTURES,
+        cohorts=COHORTS,
+        threshold=config["statistics"]["threshold"],
+        ensemble=config["statistics"]["ensemble"],
+        heatmaps=config["figures"]["heatmaps"],
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=60,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/heatmaps.py"
+
+
+# --- provenance -----------------------------------------------------------------
+
+
+rule software_versions:
+    input:
+        metrics="results/tables/metrics.csv",
+        cards=expand("results/models/{arch}/model_card.json", arch=ARCHITECTURES),
+    output:
+        report(
+            "results/report/software_versions.csv",
+            caption="../report/software_versions.rst",
+            category="Provenance",
+        ),
+    log:
+        "logs/figures/software_versions.log",
+    params:
+        architectures=ARCHITECTURES,
+        requirements=workflow.source_path("../../requirements.txt"),
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/software_versions.py"

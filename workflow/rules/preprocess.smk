@@ -1,4 +1,10 @@
-# Input checks, then cropping and de-identification of each cohort.
+# Input checks; cropping, annotation removal and de-identification of each
+# cohort; the identical-image guard; and the PHI audit of everything under
+# results/, which runs last.
+
+
+localrules:
+    annotation_figure,
 
 
 rule validate_inputs:
@@ -22,16 +28,101 @@ rule preprocess:
         manifest="results/preprocessed/{cohort}/manifest.csv",
         images=directory("results/preprocessed/{cohort}/images"),
         linkage="private/{cohort}/linkage.csv",
+        annotations=report(
+            "results/qc/{cohort}_annotations.csv",
+            caption="../report/annotations.rst",
+            category="Quality control",
+            labels={"table": "burned-in annotations", "cohort": "{cohort}"},
+        ),
+        examples="results/qc/{cohort}_annotation_examples.npz",
     log:
         "logs/preprocess/{cohort}.log",
     params:
         key_file="private/pseudonym.key",
         crop=config["preprocess"]["crop"],
         bbox_margin=config["preprocess"]["bbox_margin"],
+        annotations=config["preprocess"]["annotations"],
+        examples=config["preprocess"]["examples"],
     threads: 2
     resources:
-        mem_mb=2000,
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=60,
     conda:
         "../../envs/data.yaml"
     script:
         "../scripts/preprocess.py"
+
+
+rule annotation_figure:
+    input:
+        examples="results/qc/development_annotation_examples.npz",
+    output:
+        png=report(
+            "results/figures/annotation_removal.png",
+            caption="../report/annotation_removal.rst",
+            category="Quality control",
+            labels={"figure": "annotation removal"},
+        ),
+    log:
+        "logs/figures/annotation_removal.log",
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/annotation_figure.py"
+
+
+rule identical_images:
+    input:
+        **{f"{c}_manifest": f"results/preprocessed/{c}/manifest.csv" for c in COHORTS},
+        **{f"{c}_images": f"results/preprocessed/{c}/images" for c in COHORTS},
+    output:
+        report(
+            "results/qc/identical_images.tsv",
+            caption="../report/identical_images.rst",
+            category="Quality control",
+            labels={"table": "identical images"},
+        ),
+    log:
+        "logs/identical_images.log",
+    params:
+        cohorts=COHORTS,
+        across_cohorts=config["preprocess"]["identical_across_cohorts"],
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/identical_images.py"
+
+
+PHI_AUDIT = {"summary": "results/qc/phi_audit.tsv", "strings": "results/qc/phi_audit_strings.tsv"}
+PHI_EXTRA = config["privacy"]["phi_audit"]["extra_strings"]
+
+
+rule phi_audit:
+    input:
+        # Every other target of the default run, so that the audit runs last and
+        # sees their files (a function: all_targets() is complete only once every
+        # rule file is read); then the inputs whose identifying strings it collects.
+        targets=lambda wildcards: [t for t in all_targets() if t not in PHI_AUDIT.values()],
+        **all_cohort_inputs(),
+        **({"extra_strings": PHI_EXTRA} if PHI_EXTRA else {}),
+    output:
+        summary=report(
+            PHI_AUDIT["summary"],
+            caption="../report/phi_audit.rst",
+            category="Quality control",
+            labels={"table": "PHI audit"},
+        ),
+        strings=PHI_AUDIT["strings"],
+    log:
+        "logs/phi_audit.log",
+    params:
+        key_file="private/pseudonym.key",
+        extra_strings=PHI_EXTRA,
+        min_length=config["privacy"]["phi_audit"]["min_length"],
+        min_digits=config["privacy"]["phi_audit"]["min_digits"],
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/phi_audit.py"

@@ -1,6 +1,10 @@
 # Patient-level split of the development cohort; the external cohort is test only.
 
 
+localrules:
+    split,
+
+
 rule split:
     input:
         **preprocessed("manifest"),

@@ -2,6 +2,15 @@
 # and with the readers), calibration, decision curve, and the paper's Table 2.
 
 
+localrules:
+    readers,
+    metrics,
+    comparisons,
+    calibration,
+    decision_curve,
+    table2,
+
+
 rule readers:
     input:
         **all_cohort_inputs(),

@@ -42,8 +42,9 @@ rule train:
         config=training_config(),
     threads: 8
     resources:
-        mem_mb=12000,
+        mem_mb=lambda wildcards, attempt: 12000 * attempt,
         runtime=24 * 60,
+        gpu=0 if config["training"]["device"] == "cpu" else 1,
     conda:
         "../../envs/torch.yaml"
     script:
@@ -67,7 +68,7 @@ rule predict:
         flip_tta=config["training"]["flip_tta"],
     threads: 4
     resources:
-        mem_mb=8000,
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=60,
     conda:
         "../../envs/torch.yaml"

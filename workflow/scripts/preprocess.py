@@ -1,5 +1,6 @@
-"""Rule preprocess: crop and de-identify one cohort."""
+"""Rule preprocess: crop, clean and de-identify one cohort."""
 
+from alnus.annotations import save_examples
 from alnus.logs import logged
 from alnus.manifest import check_manifest
 from alnus.preprocess import preprocess_cohort
@@ -7,7 +8,7 @@ from alnus.pseudonym import load_or_create_key
 
 with logged(snakemake.log[0]):
     cohort = snakemake.wildcards.cohort
-    public, linkage = preprocess_cohort(
+    result = preprocess_cohort(
         check_manifest(snakemake.input.manifest, snakemake.input.images, cohort=cohort),
         snakemake.input.images,
         cohort=cohort,
@@ -15,7 +16,11 @@ with logged(snakemake.log[0]):
         out_dir=snakemake.output.images,
         crop=snakemake.params.crop,
         bbox_margin=snakemake.params.bbox_margin,
+        annotations=snakemake.params.annotations,
+        examples=snakemake.params.examples,
         threads=snakemake.threads,
     )
-    public.to_csv(snakemake.output.manifest, index=False)
-    linkage.to_csv(snakemake.output.linkage, index=False)
+    result.public.to_csv(snakemake.output.manifest, index=False)
+    result.linkage.to_csv(snakemake.output.linkage, index=False)
+    result.annotations.to_csv(snakemake.output.annotations, index=False)
+    save_examples(snakemake.output.examples, result.examples)

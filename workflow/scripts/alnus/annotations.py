@@ -160,9 +160,9 @@ def detect_annotations(pixels: np.ndarray, *, kinds=KINDS) -> tuple[np.ndarray, 
     image = _Views(pixels)
     centers: list[tuple[int, int]] = []
     if "caliper" in kinds or "line" in kinds:
-        for cy, cx in _caliper_centers(image):
-            part = _caliper_mask(image, cy, cx)
-            centers.append((cy, cx))
+        for mark in _caliper_centers(image):
+            part = _caliper_mask(image, mark)
+            centers.append((mark.y, mark.x))
             if "caliper" in kinds:
                 findings.append(_finding("caliper", part))
                 mask |= part
@@ -230,11 +230,24 @@ THIN_MIN, THIN_SHARE = 8, 0.6  # ... and most of that step is taken within 1 px 
 FLAT_TOLERANCE, FLAT_MIN, FLAT_MEAN, FLAT_FLOOR = 2, 6, 15, 40  # a mark of one exact grey level
 FLAT_GAP = 12  # grey levels each gap differs from that level by, on average
 GAP_MIN = 15  # grey levels the arms exceed the pixels between them by
+SPREAD_SHARE = 0.5  # arms' grey levels vary by at most half their ridge height (measured on BUS-BRA: <= 0.42)
 
 
-def _caliper_centers(image: _Views) -> list[tuple[int, int]]:
-    """Centres (y, x) of "+", "x" and "*" marks, one per connected group of hits."""
+@dataclass(frozen=True)
+class _Mark:
+    y: int
+    x: int
+    level: float  # median grey level of its arms
+    flat: bool  # found as a mark of one exact grey level
+
+
+def _caliper_centers(image: _Views) -> list[_Mark]:
+    """"+", "x" and "*" marks, one per connected group of hits, centred on the
+    group's pixel with the brightest arms."""
     hits = np.zeros(image.shape, bool)
+    score = np.full(image.shape, -1.0, np.float32)
+    level = np.zeros(image.shape, np.float32)
+    flat_hit = np.zeros(image.shape, bool)
     for shape, arms in ARMS.items():
         ridge, value, differs, thin = [], [], [], []
         for (sx, sy), (px, py) in arms:
@@ -249,47 +262,79 @@ def _caliper_centers(image: _Views) -> list[tuple[int, int]]:
                 low_a, low_b = image.at(ax + px, ay + py, 0), image.at(ax - px, ay - py, 0)
                 differs.append(np.abs(2 * v - low_a - low_b) // 2)
         ridge, value, differs = np.stack(ridge), np.stack(value), np.stack(differs)
+        per_arm = (4, ARM_LENGTH, *image.shape)
+        arm_mean, ridge_mean = value.mean(axis=0), ridge.mean(axis=0)
         # Thin arms: every gap between them is darker than the arms by half their
         # height above the background (a round blob is as bright between its "arms").
-        arm_mean = value.mean(axis=0)
         gap_pixels = [np.stack([image.at(dx, dy) for dx, dy in gap]) for gap in GAPS[shape]]
         gaps = np.max([g.mean(axis=0) for g in gap_pixels], axis=0)
         separated = arm_mean - gaps >= np.maximum(GAP_MIN, 0.5 * (arm_mean - image.background))
+        # Thin arms (1-2 px): a side pixel next to the arm is already darker.
+        thin = (np.stack(thin).reshape(per_arm).mean(axis=1)
+                >= np.maximum(THIN_MIN, THIN_SHARE * ridge.reshape(per_arm).mean(axis=1))).all(axis=0)
+        # One mark: arms of similar grey level, and a centre as bright as they are
+        # (noise can put bright arms around a dark pixel).
+        whole = ((value.std(axis=0) <= SPREAD_SHARE * ridge_mean)
+                 & (image.value >= arm_mean - 0.5 * ridge_mean))  # fmt: skip
+        bright = ((ridge.min(axis=0) >= RIDGE_MIN) & (ridge_mean >= RIDGE_MEAN)
+                  & (ridge.reshape(per_arm).mean(axis=1).min(axis=0) >= RIDGE_ARM)
+                  & thin & whole & separated)  # fmt: skip
         # A mark of one grey level: each gap differs from that level on average.
         apart = np.min([np.abs(g - image.value).mean(axis=0) for g in gap_pixels], axis=0) >= FLAT_GAP
-        # Thin arms (1-2 px): a side pixel next to the arm is already darker.
-        thin = (np.stack(thin).reshape(4, ARM_LENGTH, *image.shape).mean(axis=1)
-                >= np.maximum(THIN_MIN, THIN_SHARE * ridge.reshape(4, ARM_LENGTH, *image.shape).mean(axis=1))).all(axis=0)
-        per_arm = ridge.reshape(4, ARM_LENGTH, *image.shape).mean(axis=1).min(axis=0)
-        bright = ((ridge.min(axis=0) >= RIDGE_MIN) & (ridge.mean(axis=0) >= RIDGE_MEAN)
-                  & (per_arm >= RIDGE_ARM) & thin)  # fmt: skip
         flat = ((np.abs(value - image.value).max(axis=0) <= FLAT_TOLERANCE)
-                & (np.sort(differs, axis=0)[2] >= FLAT_MIN) & (differs.mean(axis=0) >= FLAT_MEAN)
-                & (image.value >= FLAT_FLOOR))  # fmt: skip
-        hits |= (bright & separated) | (flat & apart)
-    n, labels, stats, centroids = cv2.connectedComponentsWithStats(hits.astype(np.uint8), connectivity=8)
-    return [(int(round(centroids[i][1])), int(round(centroids[i][0]))) for i in range(1, n)]
+                & (np.partition(differs, 2, axis=0)[2] >= FLAT_MIN) & (differs.mean(axis=0) >= FLAT_MEAN)
+                & (image.value >= FLAT_FLOOR) & apart)  # fmt: skip
+        found = bright | flat
+        better = found & (arm_mean > score)
+        score[better], level[better], flat_hit[better] = arm_mean[better], arm_mean[better], flat[better]
+        hits |= found
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(hits.astype(np.uint8), connectivity=8)
+    marks = []
+    for i in range(1, n):
+        x0, y0, w, h = stats[i, :4]
+        ys, xs = np.nonzero(labels[y0:y0 + h, x0:x0 + w] == i)
+        ys, xs = ys + y0, xs + x0
+        best = int(np.argmax(score[ys, xs]))
+        y, x = int(ys[best]), int(xs[best])
+        marks.append(_Mark(y, x, float(level[y, x]), bool(flat_hit[y, x])))
+    return marks
 
 
-CALIPER_RADIUS = 8  # px; a mark's arms are taken up to this far from its centre
+CALIPER_RADIUS = 8  # px; a mark's arms are followed up to this far from its centre
+DIRECTIONS = 16  # rays followed from a mark's centre ("+", "x" and the 60-degree arms of "*")
 
 
-def _caliper_mask(image: _Views, cy: int, cx: int) -> np.ndarray:
-    """The mark around one centre: pixels within CALIPER_RADIUS that stand out
-    from the background by at least a third of the centre's contrast, or
-    share its grey level, and connect to the centre."""
+def _caliper_mask(image: _Views, mark: _Mark) -> np.ndarray:
+    """The mark's pixels: its centre and every ray from it that stays on the
+    mark for at least 2 px (brighter than half-way from the background to the
+    arms' level and than the pixels 2 px to its sides; for a mark of one grey
+    level, that level), followed up to CALIPER_RADIUS."""
     height, width = image.shape
-    r = CALIPER_RADIUS
-    y0, y1, x0, x1 = max(0, cy - r), min(height, cy + r + 1), max(0, cx - r), min(width, cx + r + 1)
-    window = image.value[y0:y1, x0:x1]
-    contrast = image.contrast[y0:y1, x0:x1]
-    centre = int(image.value[cy, cx])
-    level = max(12, int(image.contrast[cy, cx]) // 3)
-    candidate = ((contrast >= level) | (np.abs(window - centre) <= FLAT_TOLERANCE)).astype(np.uint8)
-    candidate[cy - y0, cx - x0] = 1
-    _, labels = cv2.connectedComponents(candidate, connectivity=8)
     part = np.zeros(image.shape, bool)
-    part[y0:y1, x0:x1] = labels == labels[cy - y0, cx - x0]
+    part[mark.y, mark.x] = True
+    background = float(image.background[mark.y, mark.x])
+    half = background + 0.5 * (mark.level - background)
+    for k in range(DIRECTIONS):
+        angle = 2 * math.pi * k / DIRECTIONS
+        ux, uy = math.cos(angle), math.sin(angle)
+        ray = []
+        for d in range(1, CALIPER_RADIUS + 1):
+            x, y = mark.x + round(d * ux), mark.y + round(d * uy)
+            if not (0 <= x < width and 0 <= y < height):
+                break
+            value = float(image.value[y, x])
+            if mark.flat:
+                on = abs(value - mark.level) <= FLAT_TOLERANCE
+            else:
+                sides = [image.value[min(height - 1, max(0, y + round(2 * s * ux))),
+                                     min(width - 1, max(0, x - round(2 * s * uy)))] for s in (-1, 1)]  # fmt: skip
+                on = value >= half and value - 0.5 * (float(sides[0]) + float(sides[1])) >= 0.25 * (mark.level - background)
+            if not on:
+                break
+            ray.append((y, x))
+        if len(ray) >= 2:
+            for y, x in ray:
+                part[y, x] = True
     return part
 
 
@@ -299,26 +344,30 @@ LINE_CONTRAST = 15  # grey levels a dot or line pixel exceeds the pixels 3 px to
 
 
 def _measurement_lines(image: _Views, centers: list[tuple[int, int]]) -> list[np.ndarray]:
-    """Dotted or solid lines joining two calipers; one mask per line."""
-    parts = []
+    """Dotted or solid lines joining two calipers, and dotted lines leaving a
+    caliper whose partner was not found; one mask per line."""
+    parts, joined = [], set()
     for i, (ay, ax) in enumerate(centers):
-        for by, bx in centers[i + 1:]:
+        for k, (by, bx) in enumerate(centers[i + 1:], start=i + 1):
             length = math.hypot(bx - ax, by - ay)
-            if length < LINE_MIN_LENGTH:
-                continue
-            part = _line_between(image, (ax, ay), (bx, by), length)
-            if part is not None:
-                parts.append(part)
-    return parts
+            if length >= LINE_MIN_LENGTH:
+                part = _line_between(image, (ax, ay), (bx, by), length)
+                if part is not None:
+                    parts.append(part)
+                    joined |= {i, k}
+    for i, (ay, ax) in enumerate(centers):
+        if i not in joined:
+            parts += _dotted_rays(image, (ax, ay))
+    return _merge_overlapping(parts)
 
 
-def _line_between(image: _Views, a, b, length: float) -> np.ndarray | None:
+def _profile(image: _Views, a, unit, t: np.ndarray):
+    """Samples along a + t * unit: the on-line samples (offsets -1, 0, 1 across
+    the line) as (values, (y, x)) and which samples are lit (the brightest of
+    the three exceeds the pixels 3 and 4 px to either side by LINE_CONTRAST)."""
     height, width = image.shape
-    ux, uy = (b[0] - a[0]) / length, (b[1] - a[1]) / length
+    ux, uy = unit
     nx, ny = -uy, ux  # unit normal
-    t = np.arange(CALIPER_RADIUS - 2, length - CALIPER_RADIUS + 2)
-    if t.size < 4:
-        return None
     px, py = a[0] + t * ux, a[1] + t * uy
 
     def sample(offset):
@@ -329,60 +378,241 @@ def _line_between(image: _Views, a, b, length: float) -> np.ndarray | None:
     on = [sample(k) for k in (-1, 0, 1)]
     on_value = np.max([v for v, _ in on], axis=0)
     off_value = np.max([sample(k)[0] for k in (-3, 3, -4, 4)], axis=0)
-    lit = on_value - off_value >= LINE_CONTRAST
-    if lit.mean() >= 0.8:
-        kind_ok = True  # a solid line
-    else:
-        runs = _runs(lit)
-        if len(runs) < 3:
-            return None
-        starts = np.array([s for s, _ in runs], float)
-        spacing = np.diff(starts)
-        kind_ok = (spacing.std() <= 0.35 * spacing.mean() and spacing.mean() <= 12
-                   and starts[0] <= 1.5 * spacing.mean() and t.size - 1 - starts[-1] <= 1.5 * spacing.mean()
-                   and max(e - s for s, e in runs) <= 3)  # fmt: skip
-    if not kind_ok:
-        return None
+    return on, off_value, on_value - off_value >= LINE_CONTRAST
+
+
+def _line_mask(image: _Views, on, off_value, dots: np.ndarray, grid: np.ndarray | None) -> np.ndarray | None:
     part = np.zeros(image.shape, bool)
     floor = off_value + LINE_CONTRAST // 2
     for value, (y, x) in on:
-        keep = lit & (value >= floor)
+        keep = dots & (value >= floor)
         part[y[keep], x[keep]] = True
+    if part.any() and grid is not None:
+        # Dots over tissue as bright as they are: the grid positions that have
+        # the lit dots' exact grey level (scanners draw them in one colour).
+        level = np.median(image.value[part])
+        for value, (y, x) in on:
+            keep = grid & (np.abs(value - level) <= FLAT_TOLERANCE)
+            part[y[keep], x[keep]] = True
     return part if part.any() else None
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) index pairs, inclusive, of the runs of True in a 1-D bool array."""
-    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return [(int(s), int(e) - 1) for s, e in zip(edges[::2], edges[1::2])]
+def _line_between(image: _Views, a, b, length: float) -> np.ndarray | None:
+    """The dots (or the solid line) on the segment a-b, or None.
+
+    Samples every pixel of the segment outside the two marks (`_profile`). A
+    solid line lights 80% of the samples; a dotted line lights, for some
+    spacing and phase, at least 80% of the positions on that grid (and at
+    least 3), while at most a third of the samples between them are lit
+    (`_dot_grid`). Speckle lights samples at random and fails both.
+    """
+    t = np.arange(CALIPER_RADIUS - 2, length - CALIPER_RADIUS + 2)
+    if t.size < 4:
+        return None
+    unit = ((b[0] - a[0]) / length, (b[1] - a[1]) / length)
+    on, off_value, lit = _profile(image, a, unit, t)
+    if lit.mean() >= 0.8:
+        return _line_mask(image, on, off_value, lit, None)
+    found = _dot_grid(lit)
+    return None if found is None else _line_mask(image, on, off_value, *found)
+
+
+RAY_START = 30  # samples in which a dotted line leaving a caliper must show its spacing
+RAY_DIRECTIONS = 8
+RAY_DOT_SPREAD, RAY_DOT_CONTRAST, RAY_BETWEEN = 12, 30, 0.15  # one grey level, bright, clear gaps
+
+
+def _dotted_rays(image: _Views, a) -> list[np.ndarray]:
+    """Dotted lines leaving a caliper whose partner was not found (it sits on
+    tissue as bright as it is), in any of RAY_DIRECTIONS directions: the first
+    RAY_START samples must hold a row of dots of one grey level (spread at
+    most RAY_DOT_SPREAD) standing RAY_DOT_CONTRAST above their sides with at
+    most RAY_BETWEEN of the samples between them lit; the line is then
+    followed while its grid positions stay lit (one miss in a row allowed)."""
+    height, width = image.shape
+    parts = []
+    for k in range(RAY_DIRECTIONS):
+        angle = 2 * math.pi * k / RAY_DIRECTIONS
+        unit = (math.cos(angle), math.sin(angle))
+        t = np.arange(CALIPER_RADIUS - 2, max(height, width), dtype=float)
+        x, y = a[0] + t * unit[0], a[1] + t * unit[1]
+        t = t[(x >= 0) & (x < width) & (y >= 0) & (y < height)]
+        if t.size < RAY_START:
+            continue
+        on, off_value, lit = _profile(image, a, unit, t)
+        head = lit[:RAY_START]
+        if not 0.1 <= head.mean() <= 0.6:
+            continue
+        found = _dot_grid(head, spacing_and_phase=True, between=RAY_BETWEEN)
+        if found is None:
+            continue
+        dots = np.max([v[:RAY_START] for v, _ in on], axis=0)[head].astype(float)
+        if dots.std() > RAY_DOT_SPREAD or (dots - off_value[:RAY_START][head]).mean() < RAY_DOT_CONTRAST:
+            continue
+        spacing, phase = found
+        positions = np.rint(np.arange(phase, lit.size, spacing)).astype(int)
+        positions = positions[positions < lit.size]
+        hit = lit | np.roll(lit, 1) | np.roll(lit, -1)
+        end, misses = 0, 0
+        for position in positions:
+            if hit[position]:
+                end, misses = position, 0
+            else:
+                misses += 1
+                if misses > 1:
+                    break
+        grid = np.zeros(lit.size, bool)
+        for shift in (-1, 0, 1):
+            grid[np.clip(positions + shift, 0, lit.size - 1)] = True
+        grid[end + 2:] = False
+        part = _line_mask(image, on, off_value, grid & lit, grid)
+        if part is not None:
+            parts.append(part)
+    return parts
+
+
+def _dot_grid(lit: np.ndarray, *, spacing_and_phase: bool = False, between: float = 1 / 3):
+    """A regular row of dots in `lit` (1-D bool): (its lit samples, the grid
+    positions with their neighbours), or with `spacing_and_phase` the grid's
+    (spacing, phase); None if there is none. Spacings from 3 to 12 samples in
+    quarter steps (scanners space dots evenly over the measured length, so
+    the spacing is rarely a whole number of pixels)."""
+    best = None
+    hit = lit | np.roll(lit, 1) | np.roll(lit, -1)  # a dot may land one sample off the grid
+    for spacing in np.arange(3.0, 12.01, 0.25):
+        if lit.size < 3 * spacing:
+            break
+        for phase in range(int(np.ceil(spacing))):
+            positions = np.rint(np.arange(phase, lit.size, spacing)).astype(int)
+            positions = positions[positions < lit.size]
+            share = hit[positions].mean()
+            if positions.size < 3 or share < 0.8 or (best is not None and share <= best[0]):
+                continue
+            near = np.zeros(lit.size, bool)
+            for shift in (-1, 0, 1):
+                near[np.clip(positions + shift, 0, lit.size - 1)] = True
+            lit_between = lit[~near].mean() if (~near).any() else 0.0
+            if lit_between <= between:
+                best = (share, near & lit, near, spacing, phase)
+    if best is None:
+        return None
+    return best[3:] if spacing_and_phase else best[1:3]
 
 
 # ------------------------------------------------------------------ text
 TEXT_CONTRAST = 40  # grey levels above the local background
 STROKE = 20  # ridge height of a stroke pixel
-TEXT_OFFSETS = (2, 3)  # px; ridges of thin and of bold fonts
 CHAR_HEIGHT = (5, 30)  # px
 MIN_CHARS = 3
-MIN_LINE_HEIGHT, MIN_STROKE_PIXELS = 7, 40  # smaller groups of strokes are too often speckle
+MIN_LINE_HEIGHT = 7  # px
+# Stroke density in the line's box, in the rows just outside it (relative),
+# share of vertical strokes (speckle grains are wide laterally, so their
+# strokes are horizontal) and share of characters on a common top or bottom.
 MIN_INSIDE, MAX_MARGIN, MIN_VERTICAL, MIN_ALIGNED = 0.08, 0.3, 0.45, 0.6
+# Two passes: ridges 2 px wide find fonts with strokes of 1 to 3 px; ridges of
+# 3 px find bold fonts (strokes up to 5 px) but also coarse speckle grains, so
+# that pass asks for much brighter strokes and more of them (measured: speckle
+# lines had a median stroke contrast of 45 to 50 and 40 to 56 stroke pixels;
+# bold scanner text 100 to 200 and 195 or more).
+TEXT_PASSES = (  # (ridge offsets, least median stroke contrast, least stroke pixels)
+    ((2,), 0, 40),
+    ((3,), 80, 100),
+)
+# Once a line is found, the image's other text is in the same font: groups of
+# 2 or more characters of that height (within SAME_FONT_HEIGHT) and stroke
+# grey level (within SAME_FONT_LEVEL) beside it or at the image's border
+# (`_beside`) count as text too.
+SAME_FONT_HEIGHT, SAME_FONT_LEVEL, SAME_FONT_PIXELS = 1.35, 25, 20
+SAME_FONT_VERTICAL, SAME_FONT_DENSITY = 0.35, 0.12  # bold E, S, Q have few vertical strokes
+
+
+@dataclass
+class _Group:
+    members: list[int]
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
+    part: np.ndarray  # bool mask of its stroke pixels
+    chars: int
+    height: float  # median component height
+    level: float  # median grey level of its strokes
+    contrast: float  # median stroke contrast
+    pixels: int
+    shape_ok: bool  # width, density, clear margins (not the character count)
+    vertical: float  # share of its stroke pixels that are vertical strokes
+    density: float  # stroke pixels per pixel of its box
+    aligned: bool
 
 
 def _text_lines(image: _Views) -> list[np.ndarray]:
-    """Lines of typed text; one mask per line (the strokes, grown by 1 px)."""
-    horizontal, vertical = image.ridges(TEXT_OFFSETS)
+    """Lines of typed text; one mask per line (the characters' bodies)."""
+    found, rest = [], []
+    for offsets, least_contrast, least_pixels in TEXT_PASSES:
+        for group in _text_groups(image, offsets):
+            if (group.shape_ok and group.aligned and group.chars >= MIN_CHARS and group.vertical >= MIN_VERTICAL
+                    and group.box[3] - group.box[1] >= MIN_LINE_HEIGHT
+                    and group.contrast >= least_contrast and group.pixels >= least_pixels):
+                found.append(group)
+            else:
+                rest.append(group)
+    lines = list(found)
+    for group in rest:
+        if (group.shape_ok and group.chars >= 2 and group.pixels >= SAME_FONT_PIXELS
+                and group.vertical >= SAME_FONT_VERTICAL and group.density >= SAME_FONT_DENSITY
+                and any(_same_font(group, line) and group.contrast >= 0.5 * line.contrast
+                        and _beside(group, line, image.shape) for line in lines)):
+            found.append(group)
+    return _merge_overlapping([_character_bodies(image, g) for g in found])
+
+
+def _same_font(group: _Group, line: _Group) -> bool:
+    return (max(group.height, line.height) <= SAME_FONT_HEIGHT * min(group.height, line.height)
+            and abs(group.level - line.level) <= SAME_FONT_LEVEL)  # fmt: skip
+
+
+def _beside(group: _Group, line: _Group, shape: tuple[int, int]) -> bool:
+    """On the line's rows or within 2.5 line heights above or below it, and
+    at most 8 line heights to its side; or at the image's border (logos,
+    depth labels)."""
+    height, width = shape
+    gx0, gy0, gx1, gy1 = group.box
+    if gx0 <= 3 or gy0 <= 3 or gx1 >= width - 3 or gy1 >= height - 3:
+        return True
+    lx0, ly0, lx1, ly1 = line.box
+    h = ly1 - ly0
+    rows = abs((gy0 + gy1) / 2 - (ly0 + ly1) / 2) <= 2.5 * h
+    columns = max(lx0 - gx1, gx0 - lx1, 0) <= 8 * h
+    return rows and columns
+
+
+def _text_groups(image: _Views, offsets: tuple[int, ...]) -> list[_Group]:
+    horizontal, vertical = image.ridges(offsets)
     strokes = (image.contrast >= TEXT_CONTRAST) & ((horizontal >= STROKE) | (vertical >= STROKE))
+    vertical = vertical >= STROKE
     grown = cv2.dilate(strokes.astype(np.uint8), np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
     low, high = CHAR_HEIGHT
     pieces = [i for i in range(1, n) if low <= stats[i, 3] <= high and stats[i, 4] >= 6]
-    parts = []
+    groups = []
     for members in _group_into_lines(pieces, stats):
-        box = _line_box(members, stats)
-        if _looks_like_text(members, box, stats, strokes, vertical >= STROKE):
-            part = np.isin(labels, members)
-            parts.append(part)
-    return parts
+        x0, y0, x1, y1 = _line_box(members, stats)
+        inside = strokes[y0:y1, x0:x1]
+        chars = sum(max(1, round(stats[i, 2] / (0.75 * stats[i, 3]))) for i in members)
+        if chars < 2 or not inside.any() or not _text_shape(strokes, (x0, y0, x1, y1)):
+            continue  # no rule in `_text_lines` accepts it: skip the costlier measures
+        part = np.zeros(image.shape, bool)
+        part[y0:y1, x0:x1] = np.isin(labels[y0:y1, x0:x1], members) & inside
+        heights = np.array([stats[i, 3] for i in members])
+        groups.append(_Group(
+            members=members, box=(x0, y0, x1, y1), part=part,
+            chars=chars,
+            height=float(np.median(heights)),
+            level=float(np.median(image.value[part])), contrast=float(np.median(image.contrast[part])),
+            pixels=int(part.sum()),
+            shape_ok=True,
+            vertical=float(vertical[y0:y1, x0:x1][inside].mean()),
+            density=float(inside.mean()),
+            aligned=_aligned(members, stats),
+        ))  # fmt: skip
+    return groups
 
 
 def _group_into_lines(pieces: list[int], stats: np.ndarray) -> list[list[int]]:
@@ -420,16 +650,17 @@ def _line_box(members: list[int], stats: np.ndarray) -> tuple[int, int, int, int
     return int(x0), int(y0), int(x1), int(y1)
 
 
-def _looks_like_text(members, box, stats, strokes, vertical) -> bool:
-    """The tests that tell a text line from a band of bright speckle."""
+def _text_shape(strokes: np.ndarray, box) -> bool:
+    """What tells a line of text from a band of bright speckle: wider than
+    1.4 line heights (two characters), strokes dense inside the box and sparse in the rows
+    just above and below it. (Also asked: many vertical strokes, see
+    `_text_lines`.)"""
     x0, y0, x1, y1 = box
-    h = y1 - y0
-    chars = sum(max(1, round(stats[i, 2] / (0.75 * stats[i, 3]))) for i in members)
-    if chars < MIN_CHARS or h < MIN_LINE_HEIGHT or x1 - x0 < 2.5 * h:
+    if x1 - x0 < 1.4 * (y1 - y0):
         return False
     inside = strokes[y0:y1, x0:x1]
     density = inside.mean()
-    if density < MIN_INSIDE or inside.sum() < MIN_STROKE_PIXELS:
+    if density < MIN_INSIDE:
         return False
     above = strokes[max(0, y0 - 5):max(0, y0 - 1), x0:x1]
     below = strokes[y1 + 1:y1 + 5, x0:x1]
@@ -437,10 +668,102 @@ def _looks_like_text(members, box, stats, strokes, vertical) -> bool:
         margin = (above.sum() + below.sum()) / (above.size + below.size)
         if margin > MAX_MARGIN * density:
             return False
-    if vertical[y0:y1, x0:x1][inside].mean() < MIN_VERTICAL:
-        return False
+    return True
+
+
+def _aligned(members: list[int], stats: np.ndarray) -> bool:
+    """Most components share the line's top or bottom (capitals and digits do)."""
     tops = np.array([stats[i, 1] for i in members])
     bottoms = tops + np.array([stats[i, 3] for i in members])
     tolerance = max(1.0, 0.12 * float(np.median([stats[i, 3] for i in members])))
     aligned = (np.abs(tops - np.median(tops)) <= tolerance) | (np.abs(bottoms - np.median(bottoms)) <= tolerance)
-    return aligned.mean() >= MIN_ALIGNED
+    return bool(aligned.mean() >= MIN_ALIGNED)
+
+
+def _character_bodies(image: _Views, group: _Group) -> np.ndarray:
+    """The whole characters of a line, not only their ridge pixels: pixels
+    within 2 px of a stroke that stand out from the background by at least
+    0.3 times the strokes' median contrast and connect to a stroke (bold
+    strokes and anti-aliased edges included, tissue further away not)."""
+    x0, y0, x1, y1 = group.box
+    height, width = image.shape
+    x0, y0, x1, y1 = max(0, x0 - 3), max(0, y0 - 3), min(width, x1 + 3), min(height, y1 + 3)
+    strokes = group.part[y0:y1, x0:x1]
+    near = cv2.dilate(strokes.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    bright = (near & (image.contrast[y0:y1, x0:x1] >= max(15.0, 0.3 * group.contrast))) | strokes
+    _, labels = cv2.connectedComponents(bright.astype(np.uint8), connectivity=8)
+    keep = np.unique(labels[strokes])
+    part = np.zeros(image.shape, bool)
+    part[y0:y1, x0:x1] = np.isin(labels, keep[keep > 0])
+    return part
+
+
+def _merge_overlapping(parts: list[np.ndarray]) -> list[np.ndarray]:
+    """Join masks that overlap (a line found in both passes counts once)."""
+    merged: list[np.ndarray] = []
+    for part in parts:
+        for k, other in enumerate(merged):
+            if (part & other).any():
+                merged[k] = other | part
+                break
+        else:
+            merged.append(part)
+    return merged
+
+
+# ------------------------------------------------------------------ examples and figure
+def save_examples(path, examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    """Write before/after/mask arrays by pseudonym to a compressed .npz
+    (arrays only: no file names, no crop boxes)."""
+    arrays = {}
+    for image_id, (before, after, mask) in examples.items():
+        arrays[f"{image_id}__before"], arrays[f"{image_id}__after"] = before, after
+        arrays[f"{image_id}__mask"] = mask.astype(bool)
+    np.savez_compressed(path, **arrays)
+
+
+def load_examples(path) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Inverse of `save_examples`, in the order the examples were saved."""
+    with np.load(path) as data:
+        ids = list(dict.fromkeys(key.rsplit("__", 1)[0] for key in data.files))
+        return {i: (data[f"{i}__before"], data[f"{i}__after"], data[f"{i}__mask"]) for i in ids}
+
+
+def annotation_figure(examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]):
+    """Before/after panel: one row per image (labelled by pseudonym), columns
+    original, annotations found (outlined in orange) and cleaned.
+
+    Returns
+    -------
+    matplotlib Figure; a short note instead of images when `examples` is empty.
+    """
+    import matplotlib.pyplot as plt
+
+    from alnus import style
+
+    rows = max(1, len(examples))
+    with plt.rc_context(style.RC):
+        fig, axes = plt.subplots(rows, 3, figsize=(7.0, 2.3 * rows), squeeze=False)
+        if not examples:
+            for ax in axes.ravel():
+                ax.axis("off")
+            axes[0, 1].text(0.5, 0.5, "No burned-in annotations were found\nin the development cohort.",
+                            ha="center", va="center", transform=axes[0, 1].transAxes)
+            return fig
+        for index, (row, (image_id, (before, after, mask))) in enumerate(zip(axes, examples.items())):
+            outline = np.dstack([before] * 3).astype(np.float32) / 255
+            edge = mask & ~cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+            outline[edge] = (0.90, 0.62, 0.0)  # Okabe-Ito orange
+            changed = int(np.count_nonzero(after != before))
+            for ax, image, title in zip(row, (before, outline, after),
+                                        ("Exported", "Annotations found", "Inpainted")):
+                ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+                if index == 0:
+                    ax.set_title(title, fontsize=8)
+            row[0].set_ylabel(f"{image_id}\n{changed} px changed", fontsize=7)
+        fig.tight_layout()
+    return fig

@@ -14,7 +14,9 @@ it says, is what reaches results/):
 * from each manifest: ``patient_id`` and ``study_id``;
 * from each manifest ``image`` path: the whole path, each folder name, the
   file name with and without extension, and the letter and digit runs of
-  those names (exports name folders after the patient);
+  those names (exports name folders after the patient); a whole folder or
+  file name found under two or more patients is the export's own naming
+  ("US_0001.dcm") and is skipped;
 * the pseudonym key (from the environment variable or the key file), and the
   lines of an optional private file of further strings (e.g. a RIS export).
 
@@ -22,9 +24,8 @@ Skipped, because they match by chance and would fail runs for nothing
 (counted in the strings table): strings shorter than `min_length` (5)
 characters, pure numbers of fewer than `min_digits` (6) digits, times (VR TM),
 free-text descriptions (StudyDescription and the like, which are protocol
-names), and path parts that occur in the paths of at least half the patients
-(and at least three), such as "images" or "US_0001.dcm", or are in
-GENERIC_WORDS. Numbers must stand alone (no digit before or after them) and
+names), words of path names that occur in the paths of at least half the
+patients (and at least three), and words in GENERIC_WORDS ("images"). Numbers must stand alone (no digit before or after them) and
 name parts and path tokens must be whole words (no letter before or after), so
 that "20170315" is not found inside "0.201703151" and "ROSE" not in "ROSETTE".
 Matching is case-insensitive (ASCII).
@@ -36,7 +37,7 @@ four bytes, and only the rare windows that hit are compared with the strings
 FlateDecode streams and the members of zip containers are also inflated and
 searched. Path names under results/ are searched too.
 
-Not covered, and said so in docs/annotations.md: text burned into pixels
+Not covered: text burned into pixels
 (the crop and `alnus.annotations` deal with it), glyph-encoded text in PDFs,
 and non-ASCII case folding.
 """
@@ -85,6 +86,7 @@ DICOM_PHI_KEYWORDS = frozenset({
 })  # fmt: skip
 
 
+GENERIC_UID_SUFFIXES = ("ClassUID", "TransferSyntaxUID", "ImplementationClassUID", "CodingSchemeUID")
 TEXT_VRS = frozenset({"PN", "DA", "UI", "LO", "SH", "ST", "LT", "UT", "UC", "CS", "AE"})
 
 
@@ -251,7 +253,10 @@ def _collect_dicom(collector: PhiCollector, path: Path) -> None:
                 if re.fullmatch(r"\d{8}", text):
                     collector.add(f"{text[:4]}-{text[4:6]}-{text[6:]}", kind)
             elif element.VR == "UI":
-                if UID(str(value)).name == str(value):  # not a registered (generic) UID
+                # Instance UIDs identify; registered UIDs (SOP classes, transfer
+                # syntaxes) and the writing software's own UID are generic.
+                generic = UID(str(value)).name != str(value) or element.keyword.endswith(GENERIC_UID_SUFFIXES)
+                if not generic:
                     collector.add(value, kind)
             elif element.keyword in DICOM_PHI_KEYWORDS:
                 collector.add(value, kind)
@@ -283,7 +288,12 @@ def _collect_paths(collector: PhiCollector, paths: list[tuple[str, str]]) -> Non
         if (value, kind) in seen:
             continue
         seen.add((value, kind))
-        if value.lower() in GENERIC_WORDS or len(patients_of[value.lower()]) >= common:
+        sharing = len(patients_of[value.lower()])
+        # A whole folder or file name under two patients is an export's own
+        # naming ("US_0001.dcm"); a word in names must be common to be generic
+        # (two patients may share a surname).
+        generic = sharing >= common if kind.endswith("(part)") else sharing >= 2
+        if value.lower() in GENERIC_WORDS or generic:
             collector.skip(kind)
         else:
             collector.add(value, kind, boundary=boundary)
@@ -508,16 +518,50 @@ def metadata_chunks(folder: str | Path) -> list[str]:
     return problems
 
 
-def failure_message(findings: list[Finding], *, limit: int = 50) -> str:
+def run_audit(
+    cohorts: dict[str, dict[str, str]],
+    results: str | Path = "results",
+    *,
+    key: bytes | None = None,
+    extra_file: str | Path | None = None,
+    min_length: int = 5,
+    min_digits: int = 6,
+    exclude: Iterable[str | Path] = (),
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Finding], list[str]]:
+    """The whole audit of `results`.
+
+    Returns
+    -------
+    (summary, strings, findings, problems): per-folder counts (`audit_tree`),
+    per-kind counts of the strings searched (`collect_phi`), the matches, and
+    other problems: preprocessed PNGs with metadata chunks, and key files
+    (``*.key``) under `results`.
+    """
+    needles, strings = collect_phi(cohorts, key=key, extra_file=extra_file,
+                                   min_length=min_length, min_digits=min_digits)  # fmt: skip
+    summary, findings = audit_tree(results, PhiScanner(needles), exclude=exclude)
+    results = Path(results)
+    problems = metadata_chunks(results / "preprocessed") if (results / "preprocessed").is_dir() else []
+    problems = [f"{p} (PNG metadata chunks; preprocessed images must carry pixels only)" for p in problems]
+    problems += [f"{p.as_posix()}: a key file under results/" for p in sorted(results.rglob("*.key"))]
+    return summary, strings, findings, problems
+
+
+def failure_message(findings: list[Finding], problems: Iterable[str] = (), *, limit: int = 50) -> str:
     """The error for results/ and logs: files and kinds, never the strings."""
-    lines = [f"PHI audit failed: {len(findings)} identifying string(s) of the inputs found under results/:"]
+    problems = list(problems)
+    lines = [f"PHI audit failed: {len(findings)} identifying string(s) of the inputs found under results/"
+             + (f", and {len(problems)} other problem(s)" if problems else "") + ":"]
     for f in findings[:limit]:
         where = f" ({f.where})" if f.where else ""
         lines.append(f"  - {f.path}{where}: {f.kind} at byte {f.offset}")
     if len(findings) > limit:
         lines.append(f"  ... and {len(findings) - limit} more")
-    lines.append("Find what wrote it (a column copied from the manifest, a DICOM value, a source file name), "
-                 "fix it, delete the file and rerun. The strings themselves are printed above on the terminal only.")
+    lines += [f"  - {p}" for p in problems[:limit]]
+    if findings:
+        lines.append("Find what wrote it (a column copied from the manifest, a DICOM value, a source file name), "
+                     "fix it, delete the file and rerun. The strings themselves are printed above, on the "
+                     "terminal only.")
     return "\n".join(lines)
 
 

@@ -1,18 +1,25 @@
-"""Crop and de-identify one cohort: source exports in, pseudonymised PNGs out.
+"""Crop, clean and de-identify one cohort: source exports in, pseudonymised PNGs out.
 
 What reaches results/ is only the cropped B-mode pixels (8-bit grayscale PNG,
-no metadata) named by keyed pseudonyms; the link back to the source files and
-the crop boxes go to the private linkage table outside results/.
+no metadata), with burned-in annotations (text, calipers, measurement lines)
+inpainted, named by keyed pseudonyms; the link back to the source files and
+the crop boxes go to the private linkage table outside results/. Per image,
+what the annotation detector found and how many pixels it changed goes to an
+audit table by pseudonym (`annotation_table`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
+from alnus.annotations import KINDS, Cleaned, clean_annotations
 from alnus.crop import CropBox, apply_crop, bbox_crop_box, find_bmode_box
 from alnus.imageio import read_image, write_png
 from alnus.pseudonym import pseudonym
@@ -20,6 +27,24 @@ from alnus.pseudonym import pseudonym
 log = logging.getLogger(__name__)
 
 LINKAGE_COLUMNS = ["image", "id", "crop_x", "crop_y", "crop_w", "crop_h", "crop_method", "crop_note", "source_notes"]
+ANNOTATION_COLUMNS = ["id", "mode", *KINDS, "mask_pixels", "pixels_changed", "share_changed", "found"]
+DEFAULT_ANNOTATIONS = {"mode": "remove", "kinds": list(KINDS), "inpaint_radius": 3, "dilate": 1}
+
+
+class CohortResult(NamedTuple):
+    """What `preprocess_cohort` returns.
+
+    public : id, patient, label (and site): may be written under results/.
+    linkage : LINKAGE_COLUMNS: must stay in private/.
+    annotations : ANNOTATION_COLUMNS, by pseudonym: may be written under results/.
+    examples : pseudonym -> (before, after, mask) arrays of a few cleaned
+        images, for the before/after figure (see `pick_examples`).
+    """
+
+    public: pd.DataFrame
+    linkage: pd.DataFrame
+    annotations: pd.DataFrame
+    examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def choose_crop(pixels, regions, *, mode: str, bbox: str | None, bbox_margin: float) -> CropBox:
@@ -36,11 +61,29 @@ def choose_crop(pixels, regions, *, mode: str, bbox: str | None, bbox_margin: fl
     raise ValueError(f"preprocess.crop must be auto, bbox or none, got {mode!r}")
 
 
-def _process_one(source: Path, out_png: Path, *, mode: str, bbox: str | None, bbox_margin: float):
+def _crop_and_clean(source: Path, *, mode: str, bbox: str | None, bbox_margin: float, annotations: dict):
     image = read_image(source)
     box = choose_crop(image.pixels, image.regions, mode=mode, bbox=bbox, bbox_margin=bbox_margin)
-    write_png(out_png, apply_crop(image.pixels, box))
-    return box, image.notes
+    before = np.ascontiguousarray(apply_crop(image.pixels, box))
+    return box, image.notes, before, clean_annotations(before, **annotations)
+
+
+def check_annotation_options(options: dict | None) -> dict:
+    """`options` (config preprocess.annotations) completed with the defaults.
+
+    Raises
+    ------
+    ValueError
+        On an unknown key.
+    """
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(DEFAULT_ANNOTATIONS))
+    if unknown:
+        raise ValueError(f"preprocess.annotations has unknown key(s) {', '.join(unknown)}; "
+                         f"valid keys are {', '.join(DEFAULT_ANNOTATIONS)}")
+    if options.get("mode") is False:  # YAML 1.1 reads an unquoted `off` as false
+        options["mode"] = "off"
+    return {**DEFAULT_ANNOTATIONS, **options}
 
 
 def preprocess_cohort(
@@ -52,9 +95,11 @@ def preprocess_cohort(
     out_dir: str | Path,
     crop: str = "auto",
     bbox_margin: float = 0.1,
+    annotations: dict | None = None,
+    examples: int = 0,
     threads: int = 1,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Crop, convert and rename every image of a checked manifest.
+) -> CohortResult:
+    """Crop, clean, convert and rename every image of a checked manifest.
 
     Parameters
     ----------
@@ -65,35 +110,40 @@ def preprocess_cohort(
     key : pseudonym key (alnus.pseudonym.load_or_create_key).
     out_dir : folder that receives `{id}.png`.
     crop, bbox_margin : see config `preprocess`.
+    annotations : options of alnus.annotations.clean_annotations (mode, kinds,
+        inpaint_radius, dilate); defaults DEFAULT_ANNOTATIONS.
+    examples : number of images with annotations to return before/after
+        arrays of (for the figure); 0 for none.
     threads : images processed in parallel.
 
     Returns
     -------
-    (public, linkage): public has columns id, patient, label (and site where
-    given) and may be written under results/; linkage has LINKAGE_COLUMNS and
-    must stay in private/.
+    CohortResult
 
     Raises
     ------
     ValueError
-        If two images get the same pseudonym (a corrupt key), or an image
-        cannot be read or cropped (naming the file).
+        If two images get the same pseudonym (a corrupt key), an option is
+        invalid, or an image cannot be read or cropped (naming the file).
     """
     images_dir, out_dir = Path(images_dir), Path(out_dir)
+    options = check_annotation_options(annotations)
+    clean_annotations(np.zeros((1, 1), np.uint8), **options)  # an invalid option fails before any image
     out_dir.mkdir(parents=True, exist_ok=True)
     ids = [pseudonym(key, cohort, "image", image) for image in manifest["image"]]
     if len(set(ids)) != len(ids):
         raise ValueError(f"pseudonym collision in cohort {cohort}; the pseudonym key is too short or corrupt")
-    bboxes = manifest["bbox"] if "bbox" in manifest.columns else [None] * len(manifest)
+    bboxes = list(manifest["bbox"]) if "bbox" in manifest.columns else [None] * len(manifest)
 
     def work(args):
         image, image_id, bbox = args
         try:
-            return _process_one(
-                images_dir / image, out_dir / f"{image_id}.png", mode=crop, bbox=bbox or None, bbox_margin=bbox_margin
-            )
+            box, notes, _, cleaned = _crop_and_clean(images_dir / image, mode=crop, bbox=bbox or None,
+                                                     bbox_margin=bbox_margin, annotations=options)  # fmt: skip
         except ValueError as error:
             raise ValueError(f"{cohort} image {images_dir / image}: {error}") from None
+        write_png(out_dir / f"{image_id}.png", cleaned.pixels)
+        return box, notes, _summary(cleaned)
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         results = list(pool.map(work, zip(manifest["image"], ids, bboxes)))
@@ -107,20 +157,159 @@ def preprocess_cohort(
     )
     if "site" in manifest.columns:
         public["site"] = manifest["site"].to_numpy()
+    boxes = [box for box, _, _ in results]
     linkage = pd.DataFrame(
         {
             "image": manifest["image"].to_numpy(),
             "id": ids,
-            "crop_x": [box.x for box, _ in results],
-            "crop_y": [box.y for box, _ in results],
-            "crop_w": [box.w for box, _ in results],
-            "crop_h": [box.h for box, _ in results],
-            "crop_method": [box.method for box, _ in results],
-            "crop_note": [box.note for box, _ in results],
-            "source_notes": ["; ".join(notes) for _, notes in results],
+            "crop_x": [box.x for box in boxes],
+            "crop_y": [box.y for box in boxes],
+            "crop_w": [box.w for box in boxes],
+            "crop_h": [box.h for box in boxes],
+            "crop_method": [box.method for box in boxes],
+            "crop_note": [box.note for box in boxes],
+            "source_notes": ["; ".join(notes) for _, notes, _ in results],
         },
         columns=LINKAGE_COLUMNS,
     )
-    methods = linkage["crop_method"].value_counts().to_dict()
-    log.info("%s: %d images cropped (%s)", cohort, len(linkage), methods)
-    return public, linkage
+    table = annotation_table(ids, [summary for _, _, summary in results], mode=options["mode"])
+    log.info("%s: %d images cropped (%s)", cohort, len(linkage), linkage["crop_method"].value_counts().to_dict())
+    log.info("%s: annotations (%s): %s", cohort, options["mode"], annotation_counts(table))
+    chosen = pick_examples(table, examples)
+    pairs = {}
+    for image_id in chosen:  # computed again (deterministic): holding every image's arrays would not scale
+        row = ids.index(image_id)
+        _, _, before, cleaned = _crop_and_clean(images_dir / manifest["image"].iloc[row], mode=crop,
+                                                bbox=bboxes[row] or None, bbox_margin=bbox_margin,
+                                                annotations={**options, "mode": "remove"})  # fmt: skip
+        pairs[image_id] = (before, cleaned.pixels, cleaned.mask)
+    return CohortResult(public, linkage, table, pairs)
+
+
+def _summary(cleaned: Cleaned) -> dict:
+    return {
+        **cleaned.counts(),
+        "mask_pixels": int(cleaned.mask.sum()),
+        "pixels_changed": cleaned.pixels_changed,
+        "share_changed": round(cleaned.pixels_changed / cleaned.mask.size, 6),
+        "found": "; ".join(f"{f.kind} {f.x},{f.y},{f.w},{f.h}" for f in cleaned.findings),
+    }
+
+
+def annotation_table(ids: list[str], summaries: list[dict], *, mode: str) -> pd.DataFrame:
+    """The per-image audit table (ANNOTATION_COLUMNS): pseudonym, mode, the
+    number of findings of each kind, mask pixels, pixels changed and their
+    share of the image, and the findings' boxes ("kind x,y,w,h" in the
+    cropped image's pixels)."""
+    table = pd.DataFrame(summaries, columns=[c for c in ANNOTATION_COLUMNS if c not in ("id", "mode")])
+    table.insert(0, "mode", mode)
+    table.insert(0, "id", ids)
+    return table[ANNOTATION_COLUMNS]
+
+
+def annotation_counts(table: pd.DataFrame) -> dict:
+    """Images with findings of each kind, images with any, and pixels changed."""
+    counts = {kind: int((table[kind] > 0).sum()) for kind in KINDS}
+    counts["any"] = int((table[list(KINDS)].sum(axis=1) > 0).sum())
+    counts["images"] = len(table)
+    counts["pixels_changed"] = int(table["pixels_changed"].sum())
+    return counts
+
+
+def pick_examples(table: pd.DataFrame, n: int) -> list[str]:
+    """Pseudonyms of up to `n` images to show before and after cleaning:
+    those with the most kinds of annotation, then the most pixels masked;
+    ties broken by pseudonym, so the choice is deterministic and says
+    nothing about manifest order."""
+    if n <= 0 or table.empty:
+        return []
+    found = table[table[list(KINDS)].sum(axis=1) > 0].copy()
+    found["kinds_found"] = (found[list(KINDS)] > 0).sum(axis=1)
+    found = found.sort_values(["kinds_found", "mask_pixels", "id"], ascending=[False, False, True])
+    return found["id"].head(n).tolist()
+
+
+# ---------------------------------------------------------------- leakage guard
+IDENTICAL_COLUMNS = ["group", "cohort", "id", "patient"]
+
+
+def find_identical_images(cohorts: dict[str, tuple[pd.DataFrame, str | Path]]) -> pd.DataFrame:
+    """Groups of byte-identical preprocessed PNGs across and within cohorts.
+
+    The PNGs are written by one encoder with fixed settings, so identical
+    bytes mean identical pixels and vice versa.
+
+    Parameters
+    ----------
+    cohorts : cohort -> (public manifest with id and patient, its images folder).
+
+    Returns
+    -------
+    DataFrame with IDENTICAL_COLUMNS, one row per image in a group of two
+    or more, groups numbered from 1 in order of their first image.
+
+    Raises
+    ------
+    ValueError
+        If an image of a manifest is missing from its folder.
+    """
+    seen: dict[str, list[tuple[str, str, str]]] = {}
+    for cohort, (manifest, folder) in cohorts.items():
+        for image_id, patient in zip(manifest["id"], manifest["patient"]):
+            path = Path(folder) / f"{image_id}.png"
+            if not path.is_file():
+                raise ValueError(f"{cohort} image {image_id} is in its manifest but not in {folder}; "
+                                 "rerun the preprocess rule")
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            seen.setdefault(digest, []).append((cohort, image_id, patient))
+    rows, group = [], 0
+    for members in seen.values():
+        if len(members) > 1:
+            group += 1
+            rows += [{"group": group, "cohort": c, "id": i, "patient": p} for c, i, p in members]
+    return pd.DataFrame(rows, columns=IDENTICAL_COLUMNS)
+
+
+def check_identical_images(table: pd.DataFrame, *, across_cohorts: str = "error") -> list[str]:
+    """Judge the groups of `find_identical_images`.
+
+    The same image in two cohorts (a development image in the external test
+    set) is an error unless `across_cohorts` is "warn"; the same image under
+    two patients of one cohort (a duplicate export filed under a second
+    patient) is a warning; one patient's repeated image is only reported.
+
+    Returns
+    -------
+    list of str
+        Warnings (already logged).
+
+    Raises
+    ------
+    ValueError
+        Naming the groups, if images are shared across cohorts and
+        `across_cohorts` is "error".
+    """
+    if across_cohorts not in ("error", "warn"):
+        raise ValueError(f"`across_cohorts` must be error or warn, got {across_cohorts!r}")
+    warnings, shared = [], []
+    for group, members in table.groupby("group", sort=True):
+        ids = ", ".join(f"{c}/{i}" for c, i in zip(members["cohort"], members["id"]))
+        if members["cohort"].nunique() > 1:
+            shared.append(f"group {group}: {ids}")
+        elif members["patient"].nunique() > 1:
+            warnings.append(f"identical images under {members['patient'].nunique()} different patients "
+                            f"(a duplicate export?), group {group}: {ids}")
+        else:
+            log.info("one patient's image stored more than once, group %s: %s", group, ids)
+    message = (f"{len(shared)} image(s) occur in more than one cohort, so the external test would score "
+               "images the model was developed on:\n  " + "\n  ".join(shared) +
+               "\nRemove them from one manifest (private/{cohort}/linkage.csv maps the pseudonyms to your "
+               "files), or set preprocess.identical_across_cohorts: warn to accept it.")  # fmt: skip
+    if shared and across_cohorts == "error":
+        raise ValueError(message)
+    if shared:
+        warnings.append(message)
+    for text in warnings:
+        log.warning(text)
+    log.info("identical images: %d group(s), %d across cohorts", table["group"].nunique(), len(shared))
+    return warnings

@@ -12,10 +12,12 @@ font, a size, a colour or a resolution.
 from __future__ import annotations
 
 import functools
+import logging
 
 import matplotlib
 
 matplotlib.use("Agg")  # figures are files; no display on a cluster node
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # its font subsetting for the PDFs floods the logs
 
 import matplotlib.pyplot as plt  # noqa: E402
 
