@@ -1,9 +1,8 @@
 """The cluster path, proven on a real SLURM: a single-node cluster on this
 machine (tests/slurm_cluster.py) runs the tiny study, as far as its tables,
 through Snakemake's SLURM executor plugin with profiles/slurm, and gives the
-same tables as a local run;
-a failed job is retried with more memory, and one that keeps failing is
-reported and leaves no output behind.
+same tables as a local run; a failed job is retried with more memory, and
+one that keeps failing is reported and leaves no output behind.
 
 Skipped where SLURM and munge are not installed (.ci/run installs them) or
 where this machine already has a SLURM configuration of its own."""
@@ -11,6 +10,7 @@ where this machine already has a SLURM configuration of its own."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,14 +36,16 @@ def cluster(tmp_path_factory):
 
 
 def on_slurm(cluster: SingleNodeSlurm, workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """Snakemake with the SLURM profile, started in `workdir`, as a user would.
-    Two things only fit the test cluster: the first status query after 1 s
-    rather than 40 s, and no job asking for more threads than the local
-    reference run used (2) or more memory than the node has."""
-    env = {k: v for k, v in cluster.env.items() if k not in ("SBATCH_ACCOUNT", "SBATCH_PARTITION", "ALNUS_GPU_PARTITION")}
-    command = [sys.executable, "-m", "snakemake", "--profile", str(PROFILE), "--executor", "slurm", "--jobs", "2",
-               "--slurm-init-seconds-before-status-checks", "1",
-               "--max-threads", str(min(2, cluster.cpus)), "--resources", f"mem_mb={cluster.memory_mb}", *args]  # fmt: skip
+    """Snakemake with `args` (targets first) and the SLURM profile, started in
+    `workdir`, as a user would.
+    Added for the test cluster only: the first status query after 1 s rather
+    than 40 s, and no job asking for more threads than the local reference
+    run used (2) or more memory than the node has; and none of the user's
+    account or partition settings."""
+    env = {k: v for k, v in cluster.env.items() if not k.startswith(("SBATCH_", "ALNUS_GPU_"))}
+    command = [sys.executable, "-m", "snakemake", *args, "--profile", str(PROFILE), "--executor", "slurm",
+               "--jobs", "2", "--slurm-init-seconds-before-status-checks", "1",
+               "--max-threads", str(min(2, cluster.cpus)), "--resources", f"mem_mb={cluster.memory_mb}"]  # fmt: skip
     return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=1800)
 
 
@@ -61,13 +63,17 @@ def rule_of(job: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def slurm_study(cluster, tmp_path_factory):
+def slurm_study(cluster, study, tmp_path_factory):
     """The tiny study run through SLURM as far as its tables of results
     (the figures and report are the local run's business): its folder,
-    Snakemake's output, and the SLURM jobs of that run."""
+    Snakemake's output, and the SLURM jobs of that run. It uses the local
+    run's pseudonym key, as a rerun of the same study would, so that its
+    pseudonyms, and with them the split and the training, are the same."""
     workdir = tmp_path_factory.mktemp("slurm_study")
+    (workdir / "private").mkdir()
+    shutil.copy2(study / "private" / "pseudonym.key", workdir / "private" / "pseudonym.key")
     targets = ["results/tables/metrics.csv", "results/tables/comparisons.csv"]
-    run = on_slurm(cluster, workdir, "-s", str(ROOT / "Snakefile"), "--configfile", str(TINY), *targets)
+    run = on_slurm(cluster, workdir, *targets, "-s", str(ROOT / "Snakefile"), "--configfile", str(TINY))
     assert run.returncode == 0, run.stderr[-6000:] + cluster.logs()
     jobs = [job for job in cluster.jobs() if job["name"] == run_id(run)]
     return workdir, run.stdout + run.stderr, jobs

@@ -304,7 +304,6 @@ rule software_versions:
         "logs/figures/software_versions.log",
     params:
         architectures=ARCHITECTURES,
-        requirements=workflow.source_path("../../requirements.txt"),
     conda:
         "../../envs/stats.yaml"
     script:

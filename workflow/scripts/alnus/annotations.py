@@ -237,7 +237,7 @@ SPREAD_SHARE = 0.5  # arms' grey levels vary by at most half their ridge height 
 class _Mark:
     y: int
     x: int
-    level: float  # median grey level of its arms
+    level: float  # mean grey level of its arms
     flat: bool  # found as a mark of one exact grey level
 
 
@@ -328,7 +328,8 @@ def _caliper_mask(image: _Views, mark: _Mark) -> np.ndarray:
             else:
                 sides = [image.value[min(height - 1, max(0, y + round(2 * s * ux))),
                                      min(width - 1, max(0, x - round(2 * s * uy)))] for s in (-1, 1)]  # fmt: skip
-                on = value >= half and value - 0.5 * (float(sides[0]) + float(sides[1])) >= 0.25 * (mark.level - background)
+                ridge = value - 0.5 * (float(sides[0]) + float(sides[1]))
+                on = value >= half and ridge >= 0.25 * (mark.level - background)
             if not on:
                 break
             ray.append((y, x))

@@ -214,16 +214,18 @@ def roc_figure(set_name: str, models: dict[str, pd.DataFrame], metrics: pd.DataF
         if pd.notna(row.get("threshold", np.nan)):
             ax.plot(1 - row.specificity, row.sensitivity, marker=style.OPERATING_POINT_MARKER, markersize=5,
                     color=color, markeredgecolor="white", markeredgewidth=0.8, linestyle="none", zorder=4)  # fmt: skip
-    handles.append(Line2D([], [], marker=style.OPERATING_POINT_MARKER, markersize=5, color="0.3", markeredgecolor="white",
-                          linestyle="none", label="Operating point (threshold frozen on validation)"))  # fmt: skip
+    handles.append(Line2D([], [], marker=style.OPERATING_POINT_MARKER, markersize=5, color="0.3",
+                          markeredgecolor="white", linestyle="none",
+                          label="Operating point (threshold frozen on validation)"))  # fmt: skip
     if banded:
         handles.append(plt.Rectangle((0, 0), 1, 1, color="0.3", alpha=style.BAND_ALPHA, linewidth=0,
                                      label=_band_label(banded, level)))  # fmt: skip
     readers = rows[rows["kind"] == "reader"].reset_index()
     for i, row in readers.iterrows():
-        reader_handles += ax.plot(1 - row.specificity, row.sensitivity, marker=style.READER_MARKERS[i % len(style.READER_MARKERS)],
-                           markersize=4.5, color=style.READER_COLOR, fillstyle="none", markeredgewidth=0.9,
-                           linestyle="none", zorder=5, label=_reader_label(row, level))  # fmt: skip
+        marker = style.READER_MARKERS[i % len(style.READER_MARKERS)]
+        reader_handles += ax.plot(1 - row.specificity, row.sensitivity, marker=marker, markersize=4.5,
+                                  color=style.READER_COLOR, fillstyle="none", markeredgewidth=0.9, linestyle="none",
+                                  zorder=5, label=_reader_label(row, level))  # fmt: skip
     for _, row in rows[rows["kind"] == "majority"].reset_index().iterrows():
         color = style.model_color(row.model)
         reader_handles.append(ax.errorbar(
@@ -345,7 +347,8 @@ def forest_figure(metrics: pd.DataFrame, *, level: float = 0.95):
     for ax, measure in zip(axes, ("sensitivity", "specificity")):
         for yy, r in rows:
             reader = r.kind == "reader"
-            color = style.READER_COLOR if reader else style.model_color(r.model, models.index(r.model) if r.model in models else 0)
+            index = models.index(r.model) if r.model in models else 0
+            color = style.READER_COLOR if reader else style.model_color(r.model, index)
             marker = {"reader": "o", "majority": style.MAJORITY_MARKER}.get(r.kind, "s")
             value = r[measure]
             ax.errorbar(value, yy, xerr=[[value - r[f"{measure}_low"]], [r[f"{measure}_high"] - value]], marker=marker,
@@ -423,7 +426,8 @@ def calibration_figure(models: dict[str, dict[str, pd.DataFrame]], calibration: 
                                color=style.model_color(model, i), label=_calibration_label(model, row))  # fmt: skip
         frame = next(iter(models.values()))[set_name]
         ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), aspect="equal", xlabel="Predicted probability",
-               ylabel="Observed proportion positive", title=_set_heading(set_name, len(frame), int(frame["label"].sum())))  # fmt: skip
+               ylabel="Observed proportion positive")  # fmt: skip
+        ax.set_title(_set_heading(set_name, len(frame), int(frame["label"].sum())))
         _legend_below(ax, handles, offset=0.16, title="Calibration intercept / slope (n/e: not estimable)",
                       title_fontsize=7, alignment="left")  # fmt: skip
     return fig
@@ -505,7 +509,8 @@ def training_figure(history: pd.DataFrame):
     handles = []
     for i, (model, h) in enumerate(history.groupby("model", sort=False)):
         color, marker = style.model_color(model, i), "o" if h["epoch"].nunique() <= 15 else None
-        handles += loss_ax.plot(h["epoch"], h["train_loss"], color=color, marker=marker, markersize=2.5, label=label(model))
+        handles += loss_ax.plot(h["epoch"], h["train_loss"], color=color, marker=marker, markersize=2.5,
+                                label=label(model))  # fmt: skip
         loss_ax.plot(h["epoch"], h["val_loss"], color=color, linestyle="--", marker=marker, markersize=2.5)
         auc_ax.plot(h["epoch"], h["val_auc"], color=color, marker=marker, markersize=2.5)
         best = h[h["best"].astype(str).str.lower() == "true"]
@@ -552,16 +557,19 @@ def cohort_table(splits: pd.DataFrame, manifests: dict[str, pd.DataFrame], reade
     table = splits.astype({"id": str}).merge(labels.astype({"id": str}), on=["cohort", "id"], how="left")
     if table["label"].isna().any():
         missing = table.loc[table["label"].isna(), "id"].head(3).tolist()
-        raise ValueError(f"ids {missing} of splits.csv are in no preprocessed manifest of their cohort; rerun rule split")
+        raise ValueError(f"ids {missing} of splits.csv are in no preprocessed manifest of their cohort; "
+                         "rerun rule split")  # fmt: skip
     read = readers.groupby("set")["reader"].nunique() if readers is not None and len(readers) else pd.Series(dtype=int)
+    cohorts = [c for c in COHORT_TITLES if c in set(table["cohort"])] + sorted(set(table["cohort"]) - set(COHORT_TITLES))
     rows = []
-    for cohort in [c for c in COHORT_TITLES if c in set(table["cohort"])] + sorted(set(table["cohort"]) - set(COHORT_TITLES)):
+    for cohort in cohorts:
         here = table[table["cohort"] == cohort]
         sets = [s for s in SET_ORDER if s in set(here["set"])]
         for set_name, part in [("all", here)] + [(s, here[here["set"] == s]) for s in sets]:
+            readers_here = read.reindex(sets if set_name == "all" else [set_name]).fillna(0)
             rows.append({"cohort": cohort, "set": set_name, "images": len(part), "patients": part["patient"].nunique(),
                          "positives": int((part["label"] == 1).sum()), "negatives": int((part["label"] == 0).sum()),
-                         "readers": int(read.get(set_name, 0)) if set_name != "all" else int(read.reindex(sets).fillna(0).max() if sets else 0)})  # fmt: skip
+                         "readers": int(readers_here.max()) if len(readers_here) else 0})  # fmt: skip
     return pd.DataFrame(rows, columns=COHORT_COLUMNS)
 
 
@@ -574,8 +582,8 @@ def cohort_table_from_files(splits_csv: str, manifests: dict[str, str], readers_
 
 def _box(ax, x, y, width, height, title, body, *, face=style.BOX_FACE):
     """A rounded box centred at (x, y) (inches) with a bold title and a body."""
-    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0,rounding_size=0.05",
-                                facecolor=face, edgecolor="0.25", linewidth=0.7))  # fmt: skip
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, facecolor=face, edgecolor="0.25",
+                                boxstyle="round,pad=0,rounding_size=0.05", linewidth=0.7))  # fmt: skip
     ax.text(x, y + height / 2 - 0.09, title, ha="center", va="top", fontweight="bold")
     ax.text(x, y + height / 2 - 0.29, body, ha="center", va="top", fontsize=7, linespacing=1.35)
 
@@ -729,6 +737,18 @@ def _show(ax, pixels, caption: str | None = None, title: str | None = None):
         ax.text(0.5, -0.03, caption, transform=ax.transAxes, ha="center", va="top", fontsize=6.5)
 
 
+def _probability(p: float, threshold: float | None = None) -> str:
+    """"p = 0.47", with as many decimals as it takes to tell p from the threshold."""
+    digits = 2
+    while threshold is not None and digits < 6 and round(p, digits) == round(threshold, digits) and p != threshold:
+        digits += 1
+    return f"p = {p:.{digits}f}"
+
+
+def _map_note(cam: np.ndarray) -> str | None:
+    return "empty map" if not np.any(cam > 0) else None
+
+
 def _empty(ax, text):
     ax.axis("off")
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=7, color="0.4", transform=ax.transAxes)
@@ -736,13 +756,14 @@ def _empty(ax, text):
 
 @style.styled
 def heatmap_gallery(cases: pd.DataFrame, images: dict[str, np.ndarray], maps: dict[str, np.ndarray], *, title: str,
-                    method: str = "gradcam", opacity: float = 0.6):  # fmt: skip
+                    method: str = "gradcam", opacity: float = 0.6, threshold: float | None = None):  # fmt: skip
     """One model's representative cases on one set: per outcome (rows: TP,
     FN, FP, TN) each case's ultrasound image beside its heat-map overlay,
-    with a colour bar.
+    with a colour bar. A map without any positive value is marked "empty map".
 
     cases : as returned by `select_cases`; images, maps : id -> grey uint8
-    image (H, W) and map (H, W) in [0, 1] of the same shape.
+    image (H, W) and map (H, W) in [0, 1] of the same shape; threshold : the
+    model's, so that probabilities are printed precisely enough to compare.
     """
     per_row = max(1, int(cases.groupby("category").size().max()) if len(cases) else 1)
     fig, axes = style.figure(2 * per_row * 1.45 + 0.9, len(CATEGORIES) * 1.2 + 0.5, nrows=len(CATEGORIES),
@@ -759,8 +780,8 @@ def heatmap_gallery(cases: pd.DataFrame, images: dict[str, np.ndarray], maps: di
                 continue
             case = here.iloc[k]
             titles = ("Ultrasound image", "Heat map") if i == 0 else (None, None)
-            _show(image_ax, images[case.id], f"p = {case.probability:.2f}", titles[0])
-            _show(map_ax, overlay(images[case.id], maps[case.id], opacity=opacity), None, titles[1])
+            _show(image_ax, images[case.id], _probability(case.probability, threshold), titles[0])
+            _show(map_ax, overlay(images[case.id], maps[case.id], opacity=opacity), _map_note(maps[case.id]), titles[1])
     _colorbar(fig, axes, method)
     fig.suptitle(title, fontsize=8.5, fontweight="bold")
     return fig
@@ -769,14 +790,18 @@ def heatmap_gallery(cases: pd.DataFrame, images: dict[str, np.ndarray], maps: di
 @style.styled
 def heatmap_architectures(cases: pd.DataFrame, images: dict[str, np.ndarray], maps: dict[str, dict[str, np.ndarray]],
                           probabilities: dict[str, dict[str, float]], *, title: str, method: str = "gradcam",
-                          opacity: float = 0.6):  # fmt: skip
+                          opacity: float = 0.6, thresholds: dict[str, float] | None = None,
+                          chosen_by: str | None = None):  # fmt: skip
     """The same cases (rows) across the architectures (columns): the
     ultrasound image, then each architecture's heat-map overlay with its
     probability.
 
     cases : as returned by `select_cases` (on the model that chose them);
-    maps, probabilities : architecture -> id -> map / probability.
+    maps, probabilities : architecture -> id -> map / probability;
+    thresholds : model -> threshold, for the printed precision; chosen_by :
+    the model that chose the cases, whose probability the image column gives.
     """
+    thresholds = thresholds or {}
     archs = list(maps)
     fig, axes = style.figure(1.45 * (1 + len(archs)) + 0.9, 1.2 * max(len(cases), 1) + 0.5, nrows=max(len(cases), 1),
                              ncols=1 + len(archs), squeeze=False, gridspec_kw={"wspace": 0.04, "hspace": 0.3})  # fmt: skip
@@ -784,10 +809,14 @@ def heatmap_architectures(cases: pd.DataFrame, images: dict[str, np.ndarray], ma
         name = CATEGORIES[case.category][0]
         axes[i, 0].text(-0.08, 0.5, name.replace(" ", "\n"), transform=axes[i, 0].transAxes, ha="right", va="center",
                         fontweight="bold")  # fmt: skip
-        _show(axes[i, 0], images[case.id], f"p = {case.probability:.2f}", "Ultrasound image" if i == 0 else None)
+        caption = _probability(case.probability, thresholds.get(chosen_by))
+        _show(axes[i, 0], images[case.id], f"{label(chosen_by).split(' (')[0]}: {caption}" if chosen_by else caption,
+              "Ultrasound image" if i == 0 else None)  # fmt: skip
         for j, arch in enumerate(archs, start=1):
-            _show(axes[i, j], overlay(images[case.id], maps[arch][case.id], opacity=opacity),
-                  f"p = {probabilities[arch][case.id]:.2f}", label(arch) if i == 0 else None)  # fmt: skip
+            cam = maps[arch][case.id]
+            probability = _probability(probabilities[arch][case.id], thresholds.get(arch))
+            caption = "; ".join(filter(None, [probability, _map_note(cam)]))
+            _show(axes[i, j], overlay(images[case.id], cam, opacity=opacity), caption, label(arch) if i == 0 else None)
     if cases.empty:
         _empty(axes[0, 0], "no cases")
     _colorbar(fig, axes, method)
@@ -796,21 +825,35 @@ def heatmap_architectures(cases: pd.DataFrame, images: dict[str, np.ndarray], ma
 
 
 def _case_maps(arch: str, weights: str, card: dict, rows: pd.DataFrame, image_dirs: dict[str, str], *, method: str,
-               classes) -> dict[str, np.ndarray]:  # fmt: skip
-    """id -> heat map over each case's preprocessed image (native size)."""
+               classes) -> tuple[dict[str, np.ndarray], str]:  # fmt: skip
+    """id -> heat map over each case's preprocessed image (native size), and
+    what the maps are made of ("last block Mixed_7c: 2 × 2 feature map at 112 px input")."""
+    import torch
+
     import cv2
 
     from alnus.cam import grad_cam
     from alnus.data import load_images, normalise
-    from alnus.models import cam_layer
+    from alnus.models import ARCHITECTURES, cam_layer
     from alnus.study import image_paths, load_trained
 
     paths = image_paths(rows, image_dirs)
     model = load_trained(arch, weights)
     inputs = normalise(load_images(paths, card["input_size"]), card["settings"].get("normalisation", "imagenet"))
-    maps = grad_cam(model, inputs, layer=cam_layer(model, arch), method=method, classes=classes)
+    layer = cam_layer(model, arch)
+    grid = []
+    hook = layer.register_forward_hook(lambda module, args, output: grid.append(tuple(output.shape[-2:])))
+    with torch.no_grad():
+        model.eval()(inputs[:1])
+    hook.remove()
+    name = ARCHITECTURES[arch]["cam_layer"]
+    source = f"last block {name}: {grid[0][0]} \u00d7 {grid[0][1]} feature map at {card['input_size']} px input"
+    if grid[0][0] * grid[0][1] == 1:
+        log.warning("%s: the feature map of %s is 1 x 1 at %d px input, so its maps show no place; "
+                    "use a larger input_size", arch, name, card["input_size"])  # fmt: skip
+    maps = grad_cam(model, inputs, layer=layer, method=method, classes=classes)
     shapes = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE).shape for p in paths]
-    return {i: unletterbox(m, s) for i, m, s in zip(rows["id"], maps, shapes)}
+    return {i: unletterbox(m, s) for i, m, s in zip(rows["id"], maps, shapes)}, source
 
 
 def heatmaps_job(*, set_name: str, prediction_csvs: list[str], splits_csv: str, image_dirs: dict[str, str],
@@ -850,23 +893,29 @@ def heatmaps_job(*, set_name: str, prediction_csvs: list[str], splits_csv: str, 
     shared = select_cases(models[chooser][set_name], thresholds[chooser], rule=selection, per_category=per_category)
     chosen = {arch: select_cases(models[arch][set_name], thresholds[arch], rule=selection, per_category=per_category)
               for arch in weights}  # fmt: skip
-    maps, probabilities, images = {}, {}, {}
+    maps, probabilities, images, sources = {}, {}, {}, {}
     for arch, path in weights.items():
         frame = models[arch][set_name].set_index("id")
         ids = list(dict.fromkeys([*chosen[arch]["id"], *shared["id"]]))
         rows = pd.DataFrame({"id": ids, "cohort": splits.loc[ids, "cohort"].to_numpy()})
         calls = (frame.loc[ids, "probability"] >= thresholds[arch]).astype(int).to_numpy()
-        maps[arch] = _case_maps(arch, path, json.loads(Path(cards[arch]).read_text()), rows, image_dirs, method=method,
-                                classes=calls if target == "predicted" else None)  # fmt: skip
+        card = json.loads(Path(cards[arch]).read_text())
+        maps[arch], sources[arch] = _case_maps(arch, path, card, rows, image_dirs, method=method,
+                                               classes=calls if target == "predicted" else None)  # fmt: skip
         probabilities[arch] = frame.loc[ids, "probability"].to_dict()
         for i, cohort in zip(ids, rows["cohort"]):
             images.setdefault(i, cv2.imread(str(Path(image_dirs[cohort]) / f"{i}.png"), cv2.IMREAD_GRAYSCALE))
-        log.info("%s on %s: %s maps of %d cases", arch, set_name, method, len(ids))
+        log.info("%s on %s: %s maps of %d cases (%s)", arch, set_name, method, len(ids), sources[arch])
     for arch, png in galleries.items():
-        title = f"{label(arch)}, {SET_NAMES[set_name].lower()}: threshold {thresholds[arch]:.2f}"
-        style.save(heatmap_gallery(chosen[arch], images, maps[arch], title=title, method=method, opacity=opacity), png)
-    title = f"Cases chosen by the {label(chooser).lower() if chooser == ENSEMBLE else label(chooser)}, {SET_NAMES[set_name].lower()}"
-    fig = heatmap_architectures(shared, images, maps, probabilities, title=title, method=method, opacity=opacity)
+        title = (f"{label(arch)}, {SET_NAMES[set_name].lower()} (threshold {thresholds[arch]:.3f})\n"
+                 f"{sources[arch]}")  # fmt: skip
+        fig = heatmap_gallery(chosen[arch], images, maps[arch], title=title, method=method, opacity=opacity,
+                              threshold=thresholds[arch])  # fmt: skip
+        style.save(fig, png)
+    chooser_name = "the ensemble" if chooser == ENSEMBLE else label(chooser)
+    title = f"Cases chosen by {chooser_name}, {SET_NAMES[set_name].lower()}"
+    fig = heatmap_architectures(shared, images, maps, probabilities, title=title, method=method, opacity=opacity,
+                                thresholds=thresholds, chosen_by=chooser)  # fmt: skip
     style.save(fig, across)
 
 
@@ -908,5 +957,6 @@ def software_versions(requirements: str, cards: dict[str, str] | None = None) ->
         table[f"trained ({arch})"] = table["package"].map(versions).fillna("")
         extra = [k for k in versions if k not in set(table["package"])]
         for name in extra:
-            table.loc[len(table)] = {"package": name, "pinned": "", "installed": "", f"trained ({arch})": versions[name]}
+            table.loc[len(table)] = {"package": name, "pinned": "", "installed": "",
+                                     f"trained ({arch})": versions[name]}  # fmt: skip
     return table.fillna("")

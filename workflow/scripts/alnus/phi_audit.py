@@ -22,24 +22,29 @@ it says, is what reaches results/):
 
 Skipped, because they match by chance and would fail runs for nothing
 (counted in the strings table): strings shorter than `min_length` (5)
-characters, pure numbers of fewer than `min_digits` (6) digits, times (VR TM),
-free-text descriptions (StudyDescription and the like, which are protocol
-names), words of path names that occur in the paths of at least half the
-patients (and at least three), and words in GENERIC_WORDS ("images"). Numbers must stand alone (no digit before or after them) and
-name parts and path tokens must be whole words (no letter before or after), so
-that "20170315" is not found inside "0.201703151" and "ROSE" not in "ROSETTE".
-Matching is case-insensitive (ASCII).
+characters, pure numbers of fewer than `min_digits` (6) digits, times (VR
+TM), free-text descriptions (StudyDescription and the like, which are
+protocol names), words of path names that occur in the paths of at least
+half the patients (and at least three), and words in GENERIC_WORDS
+("images"). Numbers must stand alone (no digit before or after them) and
+name parts and path words must be whole words (no letter or digit before or
+after), so that "20170315" is not found inside "0.201703151" and "ROSE" not
+in "ROSETTE". Matching is case-insensitive (ASCII letters).
 
 How files are searched (`PhiScanner`): one pass per file in chunks of 8 MiB;
-every 4-byte window is hashed (numpy) into a bit table of the strings' first
-four bytes, and only the rare windows that hit are compared with the strings
-(exact bytes, boundaries). PNG text chunks (zTXt, iTXt compressed), PDF
-FlateDecode streams and the members of zip containers are also inflated and
-searched. Path names under results/ are searched too.
+every 4-byte window is hashed (numpy) into a table of the strings' first
+four bytes, and only the rare windows that hit are compared with the
+strings (exact bytes, boundaries). Measured: 6.6 s per GiB of random bytes
+with 5,000 strings on one core; the tiny demo study's 498 MB of results
+(models included) in 8 s on a loaded 2-core machine. PNG text chunks
+(zTXt, iTXt compressed), PDF FlateDecode streams and the members of zip
+containers are also inflated and searched, and so are the path names under
+results/.
 
-Not covered: text burned into pixels
-(the crop and `alnus.annotations` deal with it), glyph-encoded text in PDFs,
-and non-ASCII case folding.
+Not covered: text burned into pixels (the crop and `alnus.annotations` deal
+with it), text that a PDF writes as glyph indices, non-ASCII case folding,
+the log files under logs/ (not results; error messages there may name a
+source file), and the report, which is built after the audit.
 """
 
 from __future__ import annotations
@@ -391,7 +396,9 @@ def _matches(text: bytes, at: int, needle: Needle) -> bool:
 
 
 # ---------------------------------------------------------------- auditing
-def audit_tree(root: str | Path, scanner: PhiScanner, *, exclude: Iterable[str | Path] = ()) -> tuple[pd.DataFrame, list[Finding]]:
+def audit_tree(
+    root: str | Path, scanner: PhiScanner, *, exclude: Iterable[str | Path] = ()
+) -> tuple[pd.DataFrame, list[Finding]]:
     """Search every file under `root` (contents and path) with `scanner`.
 
     Parameters
@@ -512,7 +519,8 @@ def metadata_chunks(folder: str | Path) -> list[str]:
     EXIF, physical size, colour profile..."""
     problems = []
     for path in sorted(Path(folder).rglob("*.png")):
-        extra = sorted({t.decode("latin-1") for t, _ in png_chunks(path.read_bytes())} - {t.decode() for t in IMAGE_CHUNKS})
+        types = {t for t, _ in png_chunks(path.read_bytes())}
+        extra = sorted(t.decode("latin-1") for t in types - IMAGE_CHUNKS)
         if extra:
             problems.append(f"{path.as_posix()}: {', '.join(extra)}")
     return problems
