@@ -12,6 +12,8 @@ if "figure_targets" not in globals():
 
     sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))  # the library, as common.smk expects it
 
+    REVIEWER_PATH = True  # tells common.smk not to ask for the source manifests
+
     configfile: "config.yaml"
 
     include: "common.smk"
