@@ -20,16 +20,29 @@ that speckle and lesion edges fail.
   three characters whose tops or bottoms align, with many vertical strokes
   (speckle grains are wide laterally, so their strokes are horizontal) and
   clear background in the rows just above and below. Bright tissue bands
-  carry strokes above and below as well, and fail.
-* **Measurement lines** (`_measurement_lines`): only between two calipers
-  found above, and only if the segment carries a row of regularly spaced dots
-  or a solid thin line. The mask is the dots or line pixels, never the
-  segment's tissue in between.
+  carry strokes above and below as well, and fail. A second pass finds bold
+  fonts; shorter words in the same font beside a line found (or at the
+  image's border: logos, depth labels) count too.
+* **Measurement lines** (`_measurement_lines`): between two calipers found
+  above, a row of regularly spaced dots or a solid thin line; from a caliper
+  whose partner was missed, a row of dots of one grey level. The mask is the
+  dots or line pixels, never the segment's tissue in between.
 
 Everything works on 8-bit grayscale at the screen's own pixel size (scanners
 draw marks in screen pixels, whatever the image depth or probe).
-Measured on simulated images with known masks and on the BUS-BRA images:
-docs/annotations.md.
+
+Measured (this version; scripts in the issue note):
+
+* False positives on tissue: on 300 simulated B-mode images without
+  annotations (`alnus.simulate.render_bmode`: speckle, Cooper's ligaments,
+  spiculated and calcified lesions, both sites, linear and sector probes)
+  nothing was found: 0 images, 0 pixels. The unit tests add uniform noise and
+  a bright calcification.
+* True positives, simulated: on 300 screens drawn by
+  `alnus.simulate.draw_screen` (calipers, dotted lines, typed notes), cropped
+  to the B-mode region, RESULT_SIM.
+* BUS-BRA (1,875 real images of four scanners, most with burned-in text and
+  calipers; no annotation masks exist): RESULT_BUSBRA
 """
 
 from __future__ import annotations
@@ -504,6 +517,7 @@ def _dot_grid(lit: np.ndarray, *, spacing_and_phase: bool = False, between: floa
 TEXT_CONTRAST = 40  # grey levels above the local background
 STROKE = 20  # ridge height of a stroke pixel
 CHAR_HEIGHT = (5, 30)  # px
+TEXT_LEVEL_DROP = 40  # grey levels; see `_brightest_members`
 MIN_CHARS = 3
 MIN_LINE_HEIGHT = 7  # px
 # Stroke density in the line's box, in the rows just outside it (relative),
@@ -532,6 +546,7 @@ class _Group:
     members: list[int]
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
     part: np.ndarray  # bool mask of its stroke pixels
+    core: np.ndarray  # the same, less members much darker than the brightest (`_brightest_members`)
     chars: int
     height: float  # median component height
     level: float  # median grey level of its strokes
@@ -601,9 +616,12 @@ def _text_groups(image: _Views, offsets: tuple[int, ...]) -> list[_Group]:
             continue  # no rule in `_text_lines` accepts it: skip the costlier measures
         part = np.zeros(image.shape, bool)
         part[y0:y1, x0:x1] = np.isin(labels[y0:y1, x0:x1], members) & inside
+        core = np.zeros(image.shape, bool)
+        kept = _brightest_members(members, labels, stats, image.value, strokes)
+        core[y0:y1, x0:x1] = np.isin(labels[y0:y1, x0:x1], kept) & inside
         heights = np.array([stats[i, 3] for i in members])
         groups.append(_Group(
-            members=members, box=(x0, y0, x1, y1), part=part,
+            members=members, box=(x0, y0, x1, y1), part=part, core=core,
             chars=chars,
             height=float(np.median(heights)),
             level=float(np.median(image.value[part])), contrast=float(np.median(image.contrast[part])),
@@ -614,6 +632,23 @@ def _text_groups(image: _Views, offsets: tuple[int, ...]) -> list[_Group]:
             aligned=_aligned(members, stats),
         ))  # fmt: skip
     return groups
+
+
+def _brightest_members(members: list[int], labels, stats, value, strokes) -> list[int]:
+    """Components whose strokes are not much darker (by TEXT_LEVEL_DROP) than
+    the brightest member's. Used for the mask of a line already accepted as a
+    whole (pruning before the tests would let speckle pick its text-like
+    subset): text is drawn in one colour, a tissue streak in line with it, a
+    character's width away, is not."""
+    if len(members) < 2:
+        return members
+    levels = []
+    for i in members:
+        x, y, w, h = stats[i, :4]
+        own = (labels[y:y + h, x:x + w] == i) & strokes[y:y + h, x:x + w]
+        levels.append(float(np.median(value[y:y + h, x:x + w][own])) if own.any() else 0.0)
+    top = max(levels)
+    return [i for i, level in zip(members, levels) if level >= top - TEXT_LEVEL_DROP]
 
 
 def _group_into_lines(pieces: list[int], stats: np.ndarray) -> list[list[int]]:
@@ -689,7 +724,7 @@ def _character_bodies(image: _Views, group: _Group) -> np.ndarray:
     x0, y0, x1, y1 = group.box
     height, width = image.shape
     x0, y0, x1, y1 = max(0, x0 - 3), max(0, y0 - 3), min(width, x1 + 3), min(height, y1 + 3)
-    strokes = group.part[y0:y1, x0:x1]
+    strokes = group.core[y0:y1, x0:x1]
     near = cv2.dilate(strokes.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     bright = (near & (image.contrast[y0:y1, x0:x1] >= max(15.0, 0.3 * group.contrast))) | strokes
     _, labels = cv2.connectedComponents(bright.astype(np.uint8), connectivity=8)
