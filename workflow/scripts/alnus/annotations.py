@@ -47,6 +47,7 @@ Measured (this version; scripts in the issue note):
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -237,9 +238,12 @@ GAPS = {
                for sx, sy in ((1, 0), (-1, 0), (0, 1), (0, -1))),
 }
 ARM_LENGTH = 3  # px of each arm that must pass (marks have arms of 3 to 8 px)
+# Arms are tested from 1 px and from 2 px out: in a mark drawn 2 px thick, the
+# first pixel of each arm lies on the other arm's second row.
+ARM_STARTS = (1, 2)
 RIDGE_MIN, RIDGE_MEAN, RIDGE_ARM = 5, 30, 20  # a bright mark: every arm pixel a ridge, on average by 30
 # grey levels, and each arm by at least 20 (crossing tissue bands have a strong and a weak pair)
-THIN_MIN, THIN_SHARE = 8, 0.6  # ... and most of that step is taken within 1 px of the arm
+THIN_MIN, THIN_SHARE = 8, 0.5  # ... and most of that step is taken within 1 px of the arm
 FLAT_TOLERANCE, FLAT_MIN, FLAT_MEAN, FLAT_FLOOR = 2, 6, 15, 40  # a mark of one exact grey level
 FLAT_GAP = 12  # grey levels each gap differs from that level by, on average
 GAP_MIN = 15  # grey levels the arms exceed the pixels between them by
@@ -261,10 +265,10 @@ def _caliper_centers(image: _Views) -> list[_Mark]:
     score = np.full(image.shape, -1.0, np.float32)
     level = np.zeros(image.shape, np.float32)
     flat_hit = np.zeros(image.shape, bool)
-    for shape, arms in ARMS.items():
+    for (shape, arms), start in itertools.product(ARMS.items(), ARM_STARTS):
         ridge, value, differs, thin = [], [], [], []
         for (sx, sy), (px, py) in arms:
-            for d in range(1, ARM_LENGTH + 1):
+            for d in range(start, start + ARM_LENGTH):
                 ax, ay = sx * d, sy * d
                 v = image.at(ax, ay, 0)
                 side_a, side_b = image.at(ax + px, ay + py), image.at(ax - px, ay - py)
@@ -277,10 +281,11 @@ def _caliper_centers(image: _Views) -> list[_Mark]:
         ridge, value, differs = np.stack(ridge), np.stack(value), np.stack(differs)
         per_arm = (4, ARM_LENGTH, *image.shape)
         arm_mean, ridge_mean = value.mean(axis=0), ridge.mean(axis=0)
-        # Thin arms: every gap between them is darker than the arms by half their
+        # Thin arms: the gaps between them are darker than the arms by half their
         # height above the background (a round blob is as bright between its "arms").
         gap_pixels = [np.stack([image.at(dx, dy) for dx, dy in gap]) for gap in GAPS[shape]]
-        gaps = np.max([g.mean(axis=0) for g in gap_pixels], axis=0)
+        # One gap may hold the mark's label ("3+"): the second brightest gap counts.
+        gaps = np.sort(np.stack([g.mean(axis=0) for g in gap_pixels]), axis=0)[-2]
         separated = arm_mean - gaps >= np.maximum(GAP_MIN, 0.5 * (arm_mean - image.background))
         # Thin arms (1-2 px): a side pixel next to the arm is already darker.
         thin = (np.stack(thin).reshape(per_arm).mean(axis=1)
