@@ -241,9 +241,10 @@ ARM_LENGTH = 3  # px of each arm that must pass (marks have arms of 3 to 8 px)
 # Arms are tested from 1 px and from 2 px out: in a mark drawn 2 px thick, the
 # first pixel of each arm lies on the other arm's second row.
 ARM_STARTS = (1, 2)
+THICK_STRENGTH = 1.5  # arms tested from 2 px out skip the centre's neighbours, so they must stand out more
 RIDGE_MIN, RIDGE_MEAN, RIDGE_ARM = 5, 30, 20  # a bright mark: every arm pixel a ridge, on average by 30
 # grey levels, and each arm by at least 20 (crossing tissue bands have a strong and a weak pair)
-THIN_MIN, THIN_SHARE = 8, 0.5  # ... and most of that step is taken within 1 px of the arm
+THIN_MIN, THIN_SHARE = 8, 0.6  # ... and most of that step is taken within 1 px of the arm
 FLAT_TOLERANCE, FLAT_MIN, FLAT_MEAN, FLAT_FLOOR = 2, 6, 15, 40  # a mark of one exact grey level
 FLAT_GAP = 12  # grey levels each gap differs from that level by, on average
 GAP_MIN = 15  # grey levels the arms exceed the pixels between them by
@@ -294,8 +295,9 @@ def _caliper_centers(image: _Views) -> list[_Mark]:
         # (noise can put bright arms around a dark pixel).
         whole = ((value.std(axis=0) <= SPREAD_SHARE * ridge_mean)
                  & (image.value >= arm_mean - 0.5 * ridge_mean))  # fmt: skip
-        bright = ((ridge.min(axis=0) >= RIDGE_MIN) & (ridge_mean >= RIDGE_MEAN)
-                  & (ridge.reshape(per_arm).mean(axis=1).min(axis=0) >= RIDGE_ARM)
+        strength = 1.0 if start == 1 else THICK_STRENGTH
+        bright = ((ridge.min(axis=0) >= RIDGE_MIN) & (ridge_mean >= strength * RIDGE_MEAN)
+                  & (ridge.reshape(per_arm).mean(axis=1).min(axis=0) >= strength * RIDGE_ARM)
                   & thin & whole & separated)  # fmt: skip
         # A mark of one grey level: each gap differs from that level on average.
         apart = np.min([np.abs(g - image.value).mean(axis=0) for g in gap_pixels], axis=0) >= FLAT_GAP
