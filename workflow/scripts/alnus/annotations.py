@@ -362,6 +362,8 @@ def _caliper_mask(image: _Views, mark: _Mark) -> np.ndarray:
 # ------------------------------------------------------------------ measurement lines
 LINE_MIN_LENGTH = 12  # px between two calipers
 LINE_CONTRAST = 15  # grey levels a dot or line pixel exceeds the pixels 3 px to its sides by
+LINE_DOTS = 4  # lit samples a line needs at least
+LINE_LEVEL = 3  # grey levels by which a dot may miss the line's common level
 
 
 def _measurement_lines(image: _Views, centers: list[tuple[int, int]]) -> list[np.ndarray]:
@@ -433,23 +435,42 @@ def _line_between(image: _Views, a, b, length: float) -> np.ndarray | None:
     unit = ((b[0] - a[0]) / length, (b[1] - a[1]) / length)
     on, off_value, lit = _profile(image, a, unit, t)
     if lit.mean() >= 0.8:
-        return _line_mask(image, on, off_value, lit, None)
-    found = _dot_grid(lit)
-    return None if found is None else _line_mask(image, on, off_value, *found)
+        found = (lit, None)
+    else:
+        found = _dot_grid(lit)
+    if found is None or not _one_colour(on, off_value, found[0]):
+        return None
+    return _line_mask(image, on, off_value, *found)
+
+
+def _one_colour(on, off_value, dots: np.ndarray) -> bool:
+    """At least LINE_DOTS lit samples, 70% of which have (on the line or one
+    pixel across) the dots' common grey level within LINE_LEVEL, standing
+    RAY_DOT_CONTRAST above their sides on average: scanners draw a line in
+    one colour, and speckle is not one (except where it saturates)."""
+    if dots.sum() < LINE_DOTS:
+        return False
+    values = np.stack([v for v, _ in on])[:, dots].astype(float)  # (3, n)
+    brightest = values.max(axis=0)
+    level = np.median(brightest)
+    share = (np.abs(values - level) <= LINE_LEVEL).any(axis=0).mean()
+    return share >= 0.7 and (brightest - off_value[dots]).mean() >= RAY_DOT_CONTRAST
 
 
 RAY_START = 30  # samples in which a dotted line leaving a caliper must show its spacing
 RAY_DIRECTIONS = 8
-RAY_DOT_SPREAD, RAY_DOT_CONTRAST, RAY_BETWEEN = 12, 30, 0.15  # one grey level, bright, clear gaps
+RAY_DOT_CONTRAST, RAY_BETWEEN = 30, 0.15  # bright dots, clear gaps between them
+RAY_DOTS, RAY_SATURATED = 6, 250  # a ray needs 6 dots, not at the saturated grey level
 
 
 def _dotted_rays(image: _Views, a) -> list[np.ndarray]:
     """Dotted lines leaving a caliper whose partner was not found (it sits on
     tissue as bright as it is), in any of RAY_DIRECTIONS directions: the first
-    RAY_START samples must hold a row of dots of one grey level (spread at
-    most RAY_DOT_SPREAD) standing RAY_DOT_CONTRAST above their sides with at
-    most RAY_BETWEEN of the samples between them lit; the line is then
-    followed while its grid positions stay lit (one miss in a row allowed)."""
+    RAY_START samples must hold a row of dots of one grey level
+    (`_one_colour`, not saturated) standing RAY_DOT_CONTRAST above their sides
+    with at most RAY_BETWEEN of the samples between them lit; the line is then
+    followed while its grid positions stay lit (one miss in a row allowed)
+    and kept if it has RAY_DOTS dots."""
     height, width = image.shape
     parts = []
     for k in range(RAY_DIRECTIONS):
@@ -467,9 +488,11 @@ def _dotted_rays(image: _Views, a) -> list[np.ndarray]:
         found = _dot_grid(head, spacing_and_phase=True, between=RAY_BETWEEN)
         if found is None:
             continue
-        dots = np.max([v[:RAY_START] for v, _ in on], axis=0)[head].astype(float)
-        if dots.std() > RAY_DOT_SPREAD or (dots - off_value[:RAY_START][head]).mean() < RAY_DOT_CONTRAST:
+        head_on = [(v[:RAY_START], yx) for v, yx in on]
+        if not _one_colour(head_on, off_value[:RAY_START], head):
             continue
+        if np.median(np.max([v for v, _ in head_on], axis=0)[head]) >= RAY_SATURATED:
+            continue  # saturated speckle is one grey level too
         spacing, phase = found
         positions = np.rint(np.arange(phase, lit.size, spacing)).astype(int)
         positions = positions[positions < lit.size]
@@ -482,6 +505,8 @@ def _dotted_rays(image: _Views, a) -> list[np.ndarray]:
                 misses += 1
                 if misses > 1:
                     break
+        if int(hit[positions[positions <= end]].sum()) < RAY_DOTS:
+            continue
         grid = np.zeros(lit.size, bool)
         for shift in (-1, 0, 1):
             grid[np.clip(positions + shift, 0, lit.size - 1)] = True
