@@ -811,7 +811,7 @@ def annotation_figure(examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarr
 
     rows = max(1, len(examples))
     with plt.rc_context(style.RC):
-        fig, axes = plt.subplots(rows, 3, figsize=(7.0, 2.3 * rows), squeeze=False)
+        fig, axes = plt.subplots(rows, 3, figsize=(7.0, 2.0 * rows), squeeze=False)
         if not examples:
             for ax in axes.ravel():
                 ax.axis("off")
