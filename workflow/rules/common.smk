@@ -105,11 +105,6 @@ def preprocessed(kind):
     return {cohort: pattern.format(cohort=cohort) for cohort in COHORTS}
 
 
-def predictions_of_set(wildcards):
-    """Every architecture's predictions on the set of the wildcards."""
-    return {arch: f"results/predictions/{arch}/{wildcards.set}.csv" for arch in ARCHITECTURES}
-
-
 def all_predictions():
     return expand("results/predictions/{arch}/{set}.csv", arch=ARCHITECTURES, set=PREDICTION_SETS)
 

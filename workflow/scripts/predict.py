@@ -1,7 +1,8 @@
 """Rule predict: score the validation and both test sets with one trained model."""
 
 from alnus.logs import logged
-from alnus.study import PREDICTION_SETS, predict_job
+from alnus.metrics import PREDICTION_SETS
+from alnus.study import predict_job
 
 with logged(snakemake.log[0]):
     predict_job(

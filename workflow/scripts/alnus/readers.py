@@ -8,11 +8,11 @@ import logging
 import pandas as pd
 
 from alnus.manifest import check_manifest, check_readers
+from alnus.metrics import TEST_SETS
 from alnus.validate import known_images
 
 log = logging.getLogger(__name__)
 
-TEST_SETS = ("internal_test", "external_test")
 
 
 def pseudonymised_reader_calls(

@@ -22,8 +22,6 @@ from alnus.train import TrainSettings, fit, predict_probabilities, resolve_devic
 
 log = logging.getLogger(__name__)
 
-PREDICTION_SETS = ("validation", "internal_test", "external_test")
-
 
 def sha256_file(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes."""
