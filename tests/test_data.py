@@ -43,6 +43,16 @@ def test_normalise_repeats_grey_into_imagenet_channels():
         assert torch.allclose(out[:, channel], torch.tensor(expected))
 
 
+def test_normalise_for_a_one_channel_stem():
+    batch = torch.full((2, 1, 4, 4), 255, dtype=torch.uint8)
+    out = normalise(batch, channels=1)
+    expected = (1.0 - sum(IMAGENET_MEAN) / 3) / (sum(IMAGENET_STD) / 3)
+    assert out.shape == (2, 1, 4, 4) and torch.allclose(out, torch.tensor(expected))
+    assert normalise(batch, "per_image", channels=1).shape == (2, 1, 4, 4)
+    with pytest.raises(ValueError, match="input channels must be 1 or 3, got 2"):
+        normalise(batch, channels=2)
+
+
 def test_augmentation_never_flips_depth():
     """Vertical structure (a bright top row, as the skin line) stays on top."""
     image = torch.zeros((1, 64, 64), dtype=torch.uint8)

@@ -15,6 +15,7 @@ from pydicom.pixels import convert_color_space
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+from alnus import imageio
 from alnus.imageio import ImageReadError, UltrasoundRegion, check_readable, is_dicom, read_image, write_png
 
 US_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
@@ -299,3 +300,22 @@ def test_write_png_leaves_nothing_on_failure(tmp_path, monkeypatch):
 def test_write_png_rejects_non_gray8(tmp_path, pixels):
     with pytest.raises(ValueError, match=r"`pixels` must be a non-empty \(H, W\) uint8 array"):
         write_png(tmp_path / "a.png", pixels)
+
+
+@pytest.mark.parametrize("kind", ["png", "dicom"])
+def test_decompression_bomb_is_refused_before_decoding(tmp_path, kind, monkeypatch):
+    """A file declaring more pixels than MAX_PIXELS is refused by the cheap
+    check and by the reader, with its size, the limit and the fix."""
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 100 * 100)
+    path = tmp_path / f"big.{'png' if kind == 'png' else 'dcm'}"
+    pixels = np.zeros((120, 100), dtype=np.uint8)
+    if kind == "png":
+        cv2.imwrite(str(path), pixels)
+    else:
+        make_dicom(path, pixels)
+    problem = check_readable(path)
+    assert "100 x 120" in problem and "megapixels" in problem and "remove it from the manifest" in problem
+    with pytest.raises(ImageReadError, match=r"big\.(png|dcm): image declares 100 x 120"):
+        read_image(path)
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 120 * 100)
+    assert check_readable(path) is None and read_image(path).pixels.shape == (120, 100)

@@ -13,6 +13,7 @@ from alnus.metrics import (
     binary_metrics,
     choose_threshold,
     majority_vote,
+    SEED_COLUMNS,
     metrics_from_files,
     metrics_table,
     policy_label,
@@ -195,8 +196,36 @@ def test_metrics_from_files_reads_the_predictions_layout(tmp_path):
 
     table = metrics_from_files(files, str(readers_csv), threshold="youden", level=0.95, method="wilson_cc")
     expected = metrics_table({"inception_v3": MODEL, "resnet101": MODEL}, reader_calls())
-    pd.testing.assert_frame_equal(table, expected)
+    pd.testing.assert_frame_equal(table[METRICS_COLUMNS], expected)
+    assert list(table.columns) == METRICS_COLUMNS + SEED_COLUMNS
     assert "ensemble" in set(table["model"]) and "readers_majority" in set(table["model"])
+    models = table["kind"] == "model"
+    assert (table.loc[models, "seeds"] == 1).all() and table.loc[~models, "seeds"].isna().all()
+    assert (table.loc[models, "auc_seed_mean"] == table.loc[models, "auc"]).all()
+    assert table["auc_seed_sd"].isna().all()
+
+
+def test_metrics_report_the_auc_spread_over_seeds(tmp_path):
+    """Further seeds' predictions (results/predictions/{arch}/seed-{n}/) add
+    their AUCs to the spread columns; the main row stays the main seed's."""
+    root = tmp_path / "predictions"
+    flipped = {name: frame.assign(probability=1 - frame["probability"]) for name, frame in MODEL.items()}
+    files, seed_files = [], []
+    for folder, sets, into in (("inception_v3", MODEL, files), ("inception_v3/seed-1", flipped, seed_files),
+                               ("inception_v3/seed-2", MODEL, seed_files)):  # fmt: skip
+        for set_name, frame in sets.items():
+            path = root / folder / f"{set_name}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_csv(path, index=False)
+            into.append(str(path))
+    table = metrics_from_files(files, None, seed_prediction_csvs=seed_files).set_index("set")
+    for set_name in ("internal_test", "external_test"):
+        row, auc = table.loc[set_name], table.loc[set_name, "auc"]
+        aucs = np.array([auc, 1 - auc, auc])
+        assert row["seeds"] == 3 and row["auc_seed_min"] == pytest.approx(1 - auc)
+        assert row["auc_seed_mean"] == pytest.approx(aucs.mean())
+        assert row["auc_seed_sd"] == pytest.approx(aucs.std(ddof=1))
+        assert row["auc_seed_max"] == pytest.approx(auc)
 
 
 def test_metrics_from_files_without_readers(tmp_path):

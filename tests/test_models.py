@@ -68,3 +68,20 @@ def test_imagenet_head_is_replaced_by_a_one_logit_head(tmp_path):
     model = build_model("resnet101", pretrained=str(path))
     assert model.fc.out_features == 1
     assert torch.equal(model.conv1.weight, imagenet_like.conv1.weight)
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_one_channel_stem_takes_rgb_weights_summed(tmp_path, name):
+    """A grayscale stem loads three-channel weights (ImageNet's, say) with the
+    stem's filters summed over the colours, as timm adapts them."""
+    torch.manual_seed(4)
+    rgb = build_model(name)
+    path = tmp_path / f"{name}.safetensors"
+    save_model(rgb, str(path))
+    gray = build_model(name, pretrained=str(path), in_chans=1)
+    stem = rgb.pretrained_cfg["first_conv"] + ".weight"
+    rgb_stem, gray_stem = rgb.state_dict()[stem], gray.state_dict()[stem]
+    assert gray_stem.shape[1] == 1
+    torch.testing.assert_close(gray_stem, rgb_stem.sum(dim=1, keepdim=True))
+    with torch.no_grad():
+        assert gray.eval()(torch.randn(1, 1, 80, 80)).shape == (1, 1)

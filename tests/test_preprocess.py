@@ -13,8 +13,6 @@ import pytest
 from alnus.preprocess import (
     ANNOTATION_COLUMNS,
     LINKAGE_COLUMNS,
-    check_identical_images,
-    find_identical_images,
     pick_examples,
     preprocess_cohort,
 )
@@ -323,52 +321,3 @@ def test_outputs_carry_no_metadata_and_no_source_names(tmp_path, marked):
     public_text = result.public.to_csv() + result.annotations.to_csv()
     for value in [*manifest["image"], *manifest["patient_id"], str(folder)]:
         assert value not in public_text
-
-
-# --- identical images ------------------------------------------------------------------
-
-
-def write_cohort(folder: Path, images: dict[str, tuple[str, int]]) -> pd.DataFrame:
-    """PNGs named by id, each from a seed (same seed, same bytes); returns the public manifest."""
-    from alnus.imageio import write_png
-
-    for image_id, (_, seed) in images.items():
-        write_png(folder / f"{image_id}.png", np.random.default_rng(seed).integers(0, 255, (16, 16), dtype=np.uint8))
-    return pd.DataFrame({"id": list(images), "patient": [p for p, _ in images.values()]})
-
-
-@pytest.mark.parametrize(
-    "development, external, groups, warnings",
-    [
-        pytest.param({"d1": ("p1", 1), "d2": ("p2", 2)}, {"e1": ("q1", 3)}, 0, 0, id="all unique"),
-        pytest.param({"d1": ("p1", 1), "d2": ("p1", 1)}, {"e1": ("q1", 3)}, 1, 0, id="one patient twice"),
-        pytest.param({"d1": ("p1", 1), "d2": ("p2", 1)}, {"e1": ("q1", 3)}, 1, 1, id="two patients"),
-    ],
-)
-def test_identical_images_within_a_cohort(tmp_path, development, external, groups, warnings):
-    cohorts = {"development": (write_cohort(tmp_path / "d", development), tmp_path / "d"),
-               "external": (write_cohort(tmp_path / "e", external), tmp_path / "e")}  # fmt: skip
-    table = find_identical_images(cohorts)
-    assert list(table.columns) == ["group", "cohort", "id", "patient"]
-    assert table["group"].nunique() == groups
-    assert len(check_identical_images(table)) == warnings
-
-
-def test_identical_image_in_both_cohorts_is_refused(tmp_path):
-    cohorts = {"development": (write_cohort(tmp_path / "d", {"d1": ("p1", 1), "d2": ("p2", 2)}), tmp_path / "d"),
-               "external": (write_cohort(tmp_path / "e", {"e1": ("q1", 2)}), tmp_path / "e")}  # fmt: skip
-    table = find_identical_images(cohorts)
-    assert sorted(table["id"]) == ["d2", "e1"]
-    with pytest.raises(ValueError, match=r"(?s)1 image\(s\) occur in more than one cohort.*group 1: development/d2, external/e1"
-                       r".*identical_across_cohorts: warn"):  # fmt: skip
-        check_identical_images(table)
-    assert len(check_identical_images(table, across_cohorts="warn")) == 1
-    with pytest.raises(ValueError, match=r"`across_cohorts` must be error or warn, got 'ignore'"):
-        check_identical_images(table, across_cohorts="ignore")
-
-
-def test_identical_images_needs_every_png(tmp_path):
-    manifest = write_cohort(tmp_path / "d", {"d1": ("p1", 1)})
-    (tmp_path / "d" / "d1.png").unlink()
-    with pytest.raises(ValueError, match=r"development image d1 is in its manifest but not in"):
-        find_identical_images({"development": (manifest, tmp_path / "d")})

@@ -79,3 +79,34 @@ def test_flip_tta_averages_an_image_and_its_mirror():
     averaged = predict_probabilities(model, images, device=cpu, flip_tta=True)
     assert np.allclose(averaged, (plain + mirrored) / 2, atol=1e-6)
     assert not np.allclose(plain, mirrored)
+
+
+def test_one_channel_stem_trains_on_the_grey_image():
+    """input_channels=1 feeds (n, 1, H, W) to a one-channel stem."""
+    train_x, train_y = toy_images(8, 0)
+    model = tiny_model()
+    model[0] = torch.nn.Conv2d(1, 8, 3, stride=2)
+    settings = TrainSettings(epochs=1, batch_size=4, learning_rate=1e-3, warmup_epochs=0, input_channels=1)
+    model, history = fit(model, train_x, train_y, train_x, train_y, settings)
+    probabilities = predict_probabilities(model, train_x, device=torch.device("cpu"), channels=1)
+    assert probabilities.shape == (8,) and len(history) == 1
+
+
+def test_compile_switch_trains_through_torch_compile(monkeypatch):
+    """compile=True steps a torch.compile'd wrapper of the model (here the
+    compiler is replaced by a recorder, since compiling takes minutes), and
+    returns the model itself, whose weights the wrapper trained."""
+    compiled = []
+
+    def fake_compile(module):
+        compiled.append(module)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    train_x, train_y = toy_images(8, 0)
+    settings = TrainSettings(epochs=1, batch_size=4, learning_rate=1e-3, warmup_epochs=0, compile=True)
+    model = tiny_model()
+    before = model[0].weight.detach().clone()
+    trained, _ = fit(model, train_x, train_y, train_x, train_y, settings)
+    assert compiled == [model] and trained is model
+    assert not torch.equal(before, trained[0].weight)

@@ -15,6 +15,9 @@ COHORTS = ["development", "external"]
 ARCHITECTURES = config["architectures"]
 PREDICTION_SETS = ["validation", "internal_test", "external_test"]
 TEST_SETS = ["internal_test", "external_test"]
+# Further training runs of every architecture (training.seeds), beside the
+# main one with `seed`: results/models/{arch}/seed-{n}/, results/predictions/{arch}/seed-{n}/.
+EXTRA_SEEDS = [s for s in config["training"]["seeds"] if s != config["seed"]]
 
 
 def training_preset():
@@ -49,6 +52,8 @@ wildcard_constraints:
     cohort="|".join(COHORTS),
     arch="|".join(ARCHITECTURES),
     set="|".join(PREDICTION_SETS),
+    # A trained model: an architecture (the main seed) or {arch}/seed-{n}.
+    model=rf"({'|'.join(ARCHITECTURES)})(/seed-\d+)?",
 
 
 def _quick_check_manifests():
@@ -109,6 +114,23 @@ def all_predictions():
     return expand("results/predictions/{arch}/{set}.csv", arch=ARCHITECTURES, set=PREDICTION_SETS)
 
 
+def seed_predictions():
+    """Predictions of the further seeds' models (training.seeds)."""
+    return expand("results/predictions/{arch}/seed-{seed}/{set}.csv", arch=ARCHITECTURES, seed=EXTRA_SEEDS,
+                  set=PREDICTION_SETS)  # fmt: skip
+
+
+def arch_of(wildcards):
+    """The architecture of the `model` wildcard ("inception_v3/seed-3" -> "inception_v3")."""
+    return wildcards.model.split("/")[0]
+
+
+def seed_of(wildcards):
+    """The training seed of the `model` wildcard: its seed-{n}, else config `seed`."""
+    _, _, seed = wildcards.model.partition("/seed-")
+    return int(seed) if seed else config["seed"]
+
+
 def readers_table():
     """The pseudonymised readers' calls, when the study has readers."""
     return ["results/tables/readers.csv"] if config["readers"] else []
@@ -127,7 +149,7 @@ def all_targets():
         "results/tables/training_history.csv",
         *figure_targets(heatmaps=True),
         "results/report/software_versions.csv",
-        *expand("results/qc/{cohort}_annotations.csv", cohort=COHORTS), "results/qc/identical_images.tsv",
+        *expand("results/qc/{cohort}_annotations.csv", cohort=COHORTS), "results/qc/duplicates.tsv",
         "results/figures/annotation_removal.png", "results/qc/phi_audit.tsv",
     ]
 
@@ -153,7 +175,7 @@ def pretrained_input(wildcards):
     """The local ImageNet weights file of an architecture when training starts
     from ImageNet (fetched once by rule fetch_weights), else nothing."""
     if config["training"]["pretrained"] == "imagenet":
-        return [f"resources/weights/{wildcards.arch}.safetensors"]
+        return [f"resources/weights/{arch_of(wildcards)}.safetensors"]
     return []
 
 

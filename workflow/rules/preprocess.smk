@@ -1,5 +1,5 @@
 # Input checks; cropping, annotation removal and de-identification of each
-# cohort; the identical-image guard; and the PHI audit of everything under
+# cohort; the near-duplicate finder (judged by the split); and the PHI audit of everything under
 # results/, which runs last.
 
 
@@ -71,26 +71,28 @@ rule annotation_figure:
         "../scripts/annotation_figure.py"
 
 
-rule identical_images:
+rule duplicates:
     input:
         **{f"{c}_manifest": f"results/preprocessed/{c}/manifest.csv" for c in COHORTS},
         **{f"{c}_images": f"results/preprocessed/{c}/images" for c in COHORTS},
     output:
         report(
-            "results/qc/identical_images.tsv",
-            caption="../report/identical_images.rst",
+            "results/qc/duplicates.tsv",
+            caption="../report/duplicates.rst",
             category="Quality control",
-            labels={"table": "identical images"},
+            labels={"table": "near-duplicate images"},
         ),
     log:
-        "logs/identical_images.log",
+        "logs/duplicates.log",
     params:
         cohorts=COHORTS,
-        across_cohorts=config["preprocess"]["identical_across_cohorts"],
+        max_distance=config["preprocess"]["duplicates"]["max_distance"],
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
     conda:
         "../../envs/data.yaml"
     script:
-        "../scripts/identical_images.py"
+        "../scripts/duplicates.py"
 
 
 PHI_AUDIT = {"summary": "results/qc/phi_audit.tsv", "strings": "results/qc/phi_audit_strings.tsv"}

@@ -8,6 +8,7 @@ localrules:
 rule split:
     input:
         **preprocessed("manifest"),
+        duplicates="results/qc/duplicates.tsv",
     output:
         report("results/splits.csv", caption="../report/splits.rst", category="Cohorts"),
     log:
@@ -16,6 +17,7 @@ rule split:
         internal_test_fraction=config["split"]["internal_test_fraction"],
         validation_fraction=config["split"]["validation_fraction"],
         seed=config["seed"],
+        duplicates_across_sets=config["preprocess"]["duplicates"]["across_sets"],
     conda:
         "../../envs/data.yaml"
     script:

@@ -31,6 +31,7 @@ rule readers:
 rule metrics:
     input:
         predictions=all_predictions(),
+        seed_predictions=seed_predictions(),
         readers=readers_table(),
     output:
         report("results/tables/metrics.csv", caption="../report/metrics.rst", category="Results"),

@@ -1,4 +1,5 @@
-# One training job per architecture, then its predictions on every evaluation set.
+# One training job per architecture (and per further seed, training.seeds), then
+# its predictions on every evaluation set. `model` is {arch} or {arch}/seed-{n}.
 
 
 localrules:
@@ -23,22 +24,25 @@ rule train:
         images=list(preprocessed("images").values()),
         pretrained=pretrained_input,
     output:
-        weights="results/models/{arch}/model.safetensors",
-        card="results/models/{arch}/model_card.json",
+        weights="results/models/{model}/model.safetensors",
+        card="results/models/{model}/model_card.json",
         history=report(
-            "results/models/{arch}/history.tsv",
+            "results/models/{model}/history.tsv",
             caption="../report/history.rst",
             category="Training",
-            labels={"architecture": "{arch}"},
+            labels={"model": "{model}"},
         ),
     log:
-        "logs/train/{arch}.log",
+        "logs/train/{model}.log",
     params:
+        arch=arch_of,
         preset=PRESET,
-        seed=config["seed"],
+        seed=seed_of,
         pretrained=pretrained_param,
         device=config["training"]["device"],
         precision=config["training"]["precision"],
+        input_channels=config["training"]["input_channels"],
+        compile=config["training"]["compile"],
         config=training_config(),
     threads: 8
     resources:
@@ -53,16 +57,17 @@ rule train:
 
 rule predict:
     input:
-        weights="results/models/{arch}/model.safetensors",
-        card="results/models/{arch}/model_card.json",
+        weights="results/models/{model}/model.safetensors",
+        card="results/models/{model}/model_card.json",
         splits="results/splits.csv",
         manifests=list(preprocessed("manifest").values()),
         images=list(preprocessed("images").values()),
     output:
-        **{set_name: f"results/predictions/{{arch}}/{set_name}.csv" for set_name in PREDICTION_SETS},
+        **{set_name: f"results/predictions/{{model}}/{set_name}.csv" for set_name in PREDICTION_SETS},
     log:
-        "logs/predict/{arch}.log",
+        "logs/predict/{model}.log",
     params:
+        arch=arch_of,
         device=config["training"]["device"],
         precision=config["training"]["precision"],
         flip_tta=config["training"]["flip_tta"],

@@ -2,7 +2,7 @@
 
 import torch
 
-from alnus.figures import heatmaps_job
+from alnus.heatmaps import heatmaps_job
 from alnus.logs import logged
 
 with logged(snakemake.log[0]):

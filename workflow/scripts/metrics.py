@@ -8,6 +8,7 @@ with logged(snakemake.log[0]):
     table = metrics_from_files(
         snakemake.input.predictions,
         snakemake.input.readers[0] if snakemake.input.readers else None,
+        seed_prediction_csvs=snakemake.input.seed_predictions,
         threshold=stats["threshold"],
         level=stats["level"],
         method=stats["proportion_ci"],

@@ -6,7 +6,7 @@ from alnus.study import predict_job
 
 with logged(snakemake.log[0]):
     predict_job(
-        arch=snakemake.wildcards.arch,
+        arch=snakemake.params.arch,
         weights=snakemake.input.weights,
         card=snakemake.input.card,
         splits_csv=snakemake.input.splits,

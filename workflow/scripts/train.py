@@ -5,7 +5,7 @@ from alnus.study import train_job
 
 with logged(snakemake.log[0]):
     train_job(
-        arch=snakemake.wildcards.arch,
+        arch=snakemake.params.arch,
         splits_csv=snakemake.input.splits,
         manifests=dict(zip(("development", "external"), snakemake.input.manifests)),
         image_dirs=dict(zip(("development", "external"), snakemake.input.images)),
@@ -16,6 +16,8 @@ with logged(snakemake.log[0]):
         precision=snakemake.params.precision,
         threads=snakemake.threads,
         config=snakemake.params.config,
+        input_channels=snakemake.params.input_channels,
+        compile=snakemake.params.compile,
         out_weights=snakemake.output.weights,
         out_card=snakemake.output.card,
         out_history=snakemake.output.history,

@@ -81,20 +81,24 @@ def augmentation(size: int, *, strength: float = 1.0) -> v2.Transform:
 NORMALISATIONS = ("imagenet", "per_image")
 
 
-def normalise(batch: torch.Tensor, mode: str = "imagenet") -> torch.Tensor:
-    """uint8 (n, 1, H, W) -> float (n, 3, H, W), grey repeated into the three
-    channels that the networks' stems expect.
+def normalise(batch: torch.Tensor, mode: str = "imagenet", channels: int = 3) -> torch.Tensor:
+    """uint8 (n, 1, H, W) -> float (n, channels, H, W): with 3 channels, grey
+    repeated into the three that RGB stems expect; with 1, the grey image
+    for a grayscale stem (ImageNet statistics then averaged over colours).
 
     mode "imagenet" uses ImageNet's channel means and deviations (what
     pretrained weights expect); "per_image" standardises each image to zero
     mean and unit deviation, which removes most of the overall gain
     difference between scanners.
     """
-    images = batch.float().div(255.0).expand(-1, 3, -1, -1)
+    if channels not in (1, 3):
+        raise ValueError(f"input channels must be 1 or 3, got {channels!r}")
+    images = batch.float().div(255.0).expand(-1, channels, -1, -1)
     if mode == "imagenet":
-        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-        return (images - mean) / std
+        mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+        if channels == 1:
+            mean, std = mean.mean(dim=0, keepdim=True), std.mean(dim=0, keepdim=True)
+        return (images - mean.view(1, channels, 1, 1)) / std.view(1, channels, 1, 1)
     if mode == "per_image":
         mean = images.mean(dim=(1, 2, 3), keepdim=True)
         std = images.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)

@@ -24,6 +24,10 @@ DICOM_SUFFIXES = {".dcm", ".dicom"}
 PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 DECODER_HINT = ("install a decoder for it (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg) "
                 "or export uncompressed DICOM")
+# Decompression-bomb guard: a few kilobytes of PNG or DICOM can declare a
+# gigapixel image. Scanner screens are about 1 megapixel; 64 MP leaves room for
+# panoramic sweeps and stops a file before its pixels are allocated.
+MAX_PIXELS = 64 * 1024 * 1024
 WHERE = "check the manifest's `image` column and the cohort's `images` folder"
 FIXES = {"file not found": WHERE, "not a file": WHERE, "file is empty": "re-export it or remove it from the manifest"}
 
@@ -111,6 +115,26 @@ def is_dicom(path: str | os.PathLike) -> bool:
         return path.suffix.lower() in DICOM_SUFFIXES
 
 
+def _too_large(width: int, height: int, frames: int = 1) -> str | None:
+    """A problem string if the declared size exceeds MAX_PIXELS, else None."""
+    pixels = int(width) * int(height) * max(1, int(frames))
+    if pixels <= MAX_PIXELS:
+        return None
+    what = f"{width} x {height}" + (f" x {frames} frames" if frames > 1 else "")
+    return (f"image declares {what} = {pixels / 2**20:.0f} megapixels, over the limit of "
+            f"{MAX_PIXELS / 2**20:.0f} (a decompression bomb, or not an ultrasound image); "
+            "downscale it or remove it from the manifest")
+
+
+def _declared_size(path: Path, fmt: str) -> tuple[int, int, int]:
+    """(width, height, frames) from the file's header, without decoding pixels."""
+    if fmt == "dicom":
+        ds = pydicom.dcmread(path, force=True, stop_before_pixels=True)
+        return int(ds.get("Columns", 0) or 0), int(ds.get("Rows", 0) or 0), int(ds.get("NumberOfFrames", 1) or 1)
+    with Image.open(path) as im:  # PIL reads only the header here
+        return im.size[0], im.size[1], 1
+
+
 def _problem(path: Path) -> str | None:
     """File-level problems shared by `read_image` and `check_readable`."""
     if not path.exists():
@@ -152,6 +176,14 @@ def read_image(path: str | os.PathLike) -> SourceImage:
     if fmt is None:
         raise ImageReadError(f"{path}: not a PNG/JPEG/BMP or DICOM file (by its content); "
                              "convert it to PNG or remove it from the manifest")
+    try:
+        too_large = _too_large(*_declared_size(path, fmt))
+    except Image.DecompressionBombError as exc:  # PIL's own, far higher limit
+        too_large = f"{_brief(exc)}; downscale it or remove it from the manifest"
+    except Exception:  # an unreadable header is reported by the decoder below
+        too_large = None
+    if too_large:
+        raise ImageReadError(f"{path}: {too_large}")
     if fmt == "dicom":
         pixels, regions, notes = _read_dicom(path)
         return SourceImage(pixels, regions, fmt, notes)
@@ -289,7 +321,12 @@ def check_readable(path: str | os.PathLike) -> str | None:
     if fmt != "dicom":
         try:
             with Image.open(path) as im:
+                too_large = _too_large(*im.size)
+                if too_large:
+                    return too_large
                 im.verify()
+        except Image.DecompressionBombError as exc:
+            return f"{_brief(exc)}; downscale it or remove it from the manifest"
         except Exception as exc:
             return f"corrupt {fmt.upper()} file ({_brief(exc)})"
         return None
@@ -306,6 +343,9 @@ def _check_dicom(path: Path) -> str | None:
         return "DICOM has no pixel data"
     if "Rows" not in ds or "Columns" not in ds:
         return "DICOM has no Rows/Columns"
+    too_large = _too_large(ds.Columns, ds.Rows, int(ds.get("NumberOfFrames", 1) or 1))
+    if too_large:
+        return too_large
     ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     if ts is not None and (not ts.is_transfer_syntax or ts.is_compressed):
         try:

@@ -490,7 +490,53 @@ def read_readers(readers_csv: str | None) -> pd.DataFrame | None:
     return pd.read_csv(readers_csv, dtype={"id": str, "reader": str}) if readers_csv else None
 
 
-def metrics_from_files(prediction_csvs: list[str], readers_csv: str | None, **options) -> pd.DataFrame:
+SEED_COLUMNS = ["seeds", "auc_seed_mean", "auc_seed_sd", "auc_seed_min", "auc_seed_max"]
+
+
+def seed_spread(runs: dict[str, list[dict[str, pd.DataFrame]]]) -> pd.DataFrame:
+    """Spread of each architecture's test AUC over its training seeds.
+
+    Parameters
+    ----------
+    runs : architecture -> one {set name -> DataFrame(id, label, probability)}
+        per seed (the main seed's included).
+
+    Returns
+    -------
+    DataFrame with columns model, set and SEED_COLUMNS: the number of seeds,
+    mean, sample standard deviation (NaN for one seed), minimum and maximum
+    of the AUC on each test set.
+    """
+    rows = []
+    for arch, seeds in runs.items():
+        for set_name in TEST_SETS:
+            aucs = np.array([delong_ci(run[set_name]["label"].to_numpy(), run[set_name]["probability"].to_numpy())[0]
+                             for run in seeds])  # fmt: skip
+            rows.append({"model": arch, "set": set_name, "seeds": len(aucs), "auc_seed_mean": aucs.mean(),
+                         "auc_seed_sd": aucs.std(ddof=1) if len(aucs) > 1 else np.nan,
+                         "auc_seed_min": aucs.min(), "auc_seed_max": aucs.max()})  # fmt: skip
+    return pd.DataFrame(rows, columns=["model", "set", *SEED_COLUMNS])
+
+
+def read_seed_predictions(prediction_csvs: list[str]) -> dict[str, dict[str, dict[str, pd.DataFrame]]]:
+    """Files named results/predictions/{arch}/seed-{n}/{set}.csv -> arch -> "seed-{n}" -> set -> DataFrame."""
+    runs: dict[str, dict[str, dict[str, pd.DataFrame]]] = {}
+    for path in map(Path, prediction_csvs):
+        runs.setdefault(path.parent.parent.name, {}).setdefault(path.parent.name, {})[path.stem] = pd.read_csv(
+            path, dtype={"id": str})
+    return runs
+
+
+def metrics_from_files(prediction_csvs: list[str], readers_csv: str | None, seed_prediction_csvs: list[str] = (),
+                       **options) -> pd.DataFrame:  # fmt: skip
     """metrics_table over files named results/predictions/{model}/{set}.csv
-    and the pseudonymised readers' table; options as for metrics_table."""
-    return metrics_table(read_predictions(prediction_csvs), read_readers(readers_csv), **options)
+    and the pseudonymised readers' table, with the `seed_spread` columns
+    of each architecture over its main and further seeds
+    (results/predictions/{arch}/seed-{n}/{set}.csv); options as for
+    metrics_table."""
+    predictions = read_predictions(prediction_csvs)
+    table = metrics_table(predictions, read_readers(readers_csv), **options)
+    further = read_seed_predictions(seed_prediction_csvs)
+    runs = {arch: [sets, *further.get(arch, {}).values()] for arch, sets in predictions.items()}
+    table = table.merge(seed_spread(runs), on=["model", "set"], how="left")
+    return table.astype({"seeds": "Int64"})

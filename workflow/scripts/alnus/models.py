@@ -7,6 +7,7 @@ from pathlib import Path
 import timm
 import torch
 from safetensors.torch import load_file, save_model
+from timm.models import adapt_input_conv
 
 # Architecture name in config -> timm model name, and the block whose
 # activations Grad-CAM explains (the last convolutional stage).
@@ -25,7 +26,7 @@ def _check_name(name: str) -> dict[str, str]:
     return ARCHITECTURES[name]
 
 
-def build_model(name: str, *, num_classes: int = 1, pretrained: str = "none") -> torch.nn.Module:
+def build_model(name: str, *, num_classes: int = 1, pretrained: str = "none", in_chans: int = 3) -> torch.nn.Module:
     """Create one of the study's networks with a `num_classes` output head.
 
     Parameters
@@ -35,6 +36,9 @@ def build_model(name: str, *, num_classes: int = 1, pretrained: str = "none") ->
     pretrained : "none" (random initialisation), "imagenet" (timm's weights,
         needs them in the local cache or the network) or a path to a
         safetensors / torch state-dict file for this architecture.
+    in_chans : input channels of the stem: 3 (grey repeated into RGB, what
+        ImageNet weights expect) or 1 (a grayscale stem; pretrained stem
+        weights are summed over their three colour channels, as timm does).
 
     Raises
     ------
@@ -44,11 +48,12 @@ def build_model(name: str, *, num_classes: int = 1, pretrained: str = "none") ->
     """
     spec = _check_name(name)
     if pretrained in ("none", "imagenet"):
-        return timm.create_model(spec["timm_name"], pretrained=pretrained == "imagenet", num_classes=num_classes)
+        return timm.create_model(spec["timm_name"], pretrained=pretrained == "imagenet", num_classes=num_classes,
+                                 in_chans=in_chans)  # fmt: skip
     path = Path(pretrained)
     if not path.is_file():
         raise ValueError(f"pretrained weights file {path} does not exist (config training.pretrained, for {name})")
-    model = timm.create_model(spec["timm_name"], pretrained=False, num_classes=num_classes)
+    model = timm.create_model(spec["timm_name"], pretrained=False, num_classes=num_classes, in_chans=in_chans)
     load_weights(model, path, name=name)
     return model
 
@@ -77,6 +82,10 @@ def load_weights(model: torch.nn.Module, path: str | Path, *, name: str) -> None
     except Exception as error:  # a corrupt or pickled file: say which, not why torch choked
         raise ValueError(f"cannot read weights file {path} ({type(error).__name__}: {error})") from None
     own = model.state_dict()
+    stem = model.pretrained_cfg.get("first_conv", "") + ".weight"
+    if stem in own and stem in state and own[stem].shape[1] != state[stem].shape[1]:
+        # RGB weights into a grayscale stem (or the reverse): timm's own adaptation.
+        state = {**state, stem: adapt_input_conv(own[stem].shape[1], state[stem])}
     head = model.default_cfg.get("classifier", "fc")
     fitted = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     problems = [k for k in own if k not in fitted and not k.startswith(head + ".")]

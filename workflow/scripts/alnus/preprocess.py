@@ -10,7 +10,6 @@ audit table by pseudonym (`annotation_table`).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -227,89 +226,3 @@ def pick_examples(table: pd.DataFrame, n: int) -> list[str]:
     found["kinds_found"] = (found[list(KINDS)] > 0).sum(axis=1)
     found = found.sort_values(["kinds_found", "mask_pixels", "id"], ascending=[False, False, True])
     return found["id"].head(n).tolist()
-
-
-# ---------------------------------------------------------------- leakage guard
-IDENTICAL_COLUMNS = ["group", "cohort", "id", "patient"]
-
-
-def find_identical_images(cohorts: dict[str, tuple[pd.DataFrame, str | Path]]) -> pd.DataFrame:
-    """Groups of byte-identical preprocessed PNGs across and within cohorts.
-
-    The PNGs are written by one encoder with fixed settings, so identical
-    bytes mean identical pixels and vice versa.
-
-    Parameters
-    ----------
-    cohorts : cohort -> (public manifest with id and patient, its images folder).
-
-    Returns
-    -------
-    DataFrame with IDENTICAL_COLUMNS, one row per image in a group of two
-    or more, groups numbered from 1 in order of their first image.
-
-    Raises
-    ------
-    ValueError
-        If an image of a manifest is missing from its folder.
-    """
-    seen: dict[str, list[tuple[str, str, str]]] = {}
-    for cohort, (manifest, folder) in cohorts.items():
-        for image_id, patient in zip(manifest["id"], manifest["patient"]):
-            path = Path(folder) / f"{image_id}.png"
-            if not path.is_file():
-                raise ValueError(f"{cohort} image {image_id} is in its manifest but not in {folder}; "
-                                 "rerun the preprocess rule")
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            seen.setdefault(digest, []).append((cohort, image_id, patient))
-    rows, group = [], 0
-    for members in seen.values():
-        if len(members) > 1:
-            group += 1
-            rows += [{"group": group, "cohort": c, "id": i, "patient": p} for c, i, p in members]
-    return pd.DataFrame(rows, columns=IDENTICAL_COLUMNS)
-
-
-def check_identical_images(table: pd.DataFrame, *, across_cohorts: str = "error") -> list[str]:
-    """Judge the groups of `find_identical_images`.
-
-    The same image in two cohorts (a development image in the external test
-    set) is an error unless `across_cohorts` is "warn"; the same image under
-    two patients of one cohort (a duplicate export filed under a second
-    patient) is a warning; one patient's repeated image is only reported.
-
-    Returns
-    -------
-    list of str
-        Warnings (already logged).
-
-    Raises
-    ------
-    ValueError
-        Naming the groups, if images are shared across cohorts and
-        `across_cohorts` is "error".
-    """
-    if across_cohorts not in ("error", "warn"):
-        raise ValueError(f"`across_cohorts` must be error or warn, got {across_cohorts!r}")
-    warnings, shared = [], []
-    for group, members in table.groupby("group", sort=True):
-        ids = ", ".join(f"{c}/{i}" for c, i in zip(members["cohort"], members["id"]))
-        if members["cohort"].nunique() > 1:
-            shared.append(f"group {group}: {ids}")
-        elif members["patient"].nunique() > 1:
-            warnings.append(f"identical images under {members['patient'].nunique()} different patients "
-                            f"(a duplicate export?), group {group}: {ids}")
-        else:
-            log.info("one patient's image stored more than once, group %s: %s", group, ids)
-    message = (f"{len(shared)} image(s) occur in more than one cohort, so the external test would score "
-               "images the model was developed on:\n  " + "\n  ".join(shared) +
-               "\nRemove them from one manifest (private/{cohort}/linkage.csv maps the pseudonyms to your "
-               "files), or set preprocess.identical_across_cohorts: warn to accept it.")  # fmt: skip
-    if shared and across_cohorts == "error":
-        raise ValueError(message)
-    if shared:
-        warnings.append(message)
-    for text in warnings:
-        log.warning(text)
-    log.info("identical images: %d group(s), %d across cohorts", table["group"].nunique(), len(shared))
-    return warnings

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
 
 SETS = ("train", "validation", "internal_test", "external_test")
@@ -28,6 +30,31 @@ def _hold_out(labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int
     return mask
 
 
+def split_groups(patients: np.ndarray, ids: np.ndarray, together: list[tuple[str, str]] = ()) -> np.ndarray:
+    """Group label of each image: images of one patient share a group, and
+    so do the two images of each pair in `together` (near-duplicates kept in
+    one set), transitively.
+
+    Parameters
+    ----------
+    patients, ids : per image.
+    together : (id, id) pairs; ids not in `ids` are ignored.
+    """
+    patients, ids = np.asarray(patients).astype(str), np.asarray(ids).astype(str)
+    index = {image_id: k for k, image_id in enumerate(ids)}
+    edges = [(index[a], index[b]) for a, b in together if a in index and b in index]
+    if not edges:
+        return patients  # the patient is the group (the same split as without pairs)
+    _, patient_group = np.unique(patients, return_inverse=True)
+    # Nodes: images, then patients; an image joins its patient, a pair joins two images.
+    n = len(ids) + patient_group.max() + 1
+    rows = np.concatenate([np.arange(len(ids)), [a for a, _ in edges]])
+    cols = np.concatenate([len(ids) + patient_group, [b for _, b in edges]])
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    return component[: len(ids)]
+
+
 def split_cohorts(
     development: pd.DataFrame,
     external: pd.DataFrame,
@@ -35,6 +62,7 @@ def split_cohorts(
     internal_test_fraction: float = 0.1,
     validation_fraction: float = 0.1,
     seed: int = 2019,
+    together: list[tuple[str, str]] = (),
 ) -> pd.DataFrame:
     """Assign every image to train, validation, internal_test or external_test.
 
@@ -45,6 +73,9 @@ def split_cohorts(
     validation_fraction : share of development patients for validation
         (model selection and the operating threshold).
     seed : fixes the assignment.
+    together : (id, id) pairs of development images to keep in one set
+        (near-duplicates under two patients); each pair joins the two patients'
+        groups.
 
     Returns
     -------
@@ -57,7 +88,7 @@ def split_cohorts(
         If a set would lack a class, or the cohort has too few patients.
     """
     dev = development[["id", "patient", "label"]].reset_index(drop=True)
-    labels, groups = dev["label"].to_numpy(), dev["patient"].to_numpy()
+    labels, groups = dev["label"].to_numpy(), split_groups(dev["patient"], dev["id"], together)
     test = _hold_out(labels, groups, internal_test_fraction, seed)
     rest = np.flatnonzero(~test)
     # Validation is a share of the whole cohort, taken from what the test left.

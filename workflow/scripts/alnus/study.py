@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import timm
 import torch
@@ -60,6 +60,8 @@ def image_paths(rows: pd.DataFrame, image_dirs: dict[str, str | Path]) -> list[P
 
 def _setup_torch(threads: int, device: str, precision: str):
     torch.set_num_threads(max(1, threads))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    log.info("torch uses %d threads (%d CPUs available to this process)", torch.get_num_threads(), cpus)
     resolved = resolve_device(device)
     return resolved, resolve_precision(precision, resolved)
 
@@ -78,6 +80,8 @@ def train_job(
     threads: int,
     config: dict,
     out_weights: str,
+    input_channels: int = 3,
+    compile: bool = False,
     out_card: str,
     out_history: str,
 ) -> None:
@@ -97,6 +101,8 @@ def train_job(
         patience=preset["patience"],
         seed=seed,
         normalisation=preset.get("normalisation", "imagenet"),
+        input_channels=input_channels,
+        compile=compile,
     )
     data_hashes = {"splits.csv": sha256_file(splits_csv)}
     data_hashes |= {f"{cohort}/manifest.csv": sha256_file(path) for cohort, path in manifests.items()}
@@ -105,7 +111,7 @@ def train_job(
     ).hexdigest()
     checkpoint = Path(out_weights).with_name("checkpoint.pt")
     torch.manual_seed(seed)  # the random initialisation is part of the run
-    model = build_model(arch, num_classes=1, pretrained=pretrained)
+    model = build_model(arch, num_classes=1, pretrained=pretrained, in_chans=input_channels)
     model, history = fit(
         model,
         load_images(image_paths(train, image_dirs), size),
@@ -132,6 +138,9 @@ def train_job(
         "settings": settings.__dict__,
         "device": str(torch_device),
         "precision": str(autocast_dtype or "fp32"),
+        # CPU results depend on the thread count (oneDNN splits reductions by
+        # thread), so a rerun is bit-identical only with the same threads.
+        "torch_threads": torch.get_num_threads(),
         "best_epoch": int(best["epoch"]),
         "best_validation_auc": float(best["val_auc"]),
         "epochs_run": int(history["epoch"].max()),
@@ -150,9 +159,11 @@ def train_job(
     checkpoint.unlink(missing_ok=True)  # the run is complete; nothing to resume
 
 
-def load_trained(arch: str, weights: str) -> torch.nn.Module:
-    """Rebuild `arch` and load its trained safetensors weights (no unpickling)."""
-    model = build_model(arch, num_classes=1, pretrained="none")
+def load_trained(arch: str, weights: str, card: dict | None = None) -> torch.nn.Module:
+    """Rebuild `arch` as its model card describes it (input channels) and load
+    its trained safetensors weights (no unpickling)."""
+    in_chans = (card or {}).get("settings", {}).get("input_channels", 3)
+    model = build_model(arch, num_classes=1, pretrained="none", in_chans=in_chans)
     load_model(model, weights)
     return model
 
@@ -177,7 +188,7 @@ def predict_job(
     size, normalisation = card["input_size"], card["settings"]["normalisation"]
     table = labelled_splits(splits_csv, manifests)
     torch_device, autocast_dtype = _setup_torch(threads, device, precision)
-    model = load_trained(arch, weights).to(torch_device).to(memory_format=torch.channels_last)
+    model = load_trained(arch, weights, card).to(torch_device).to(memory_format=torch.channels_last)
     for set_name, out in outputs.items():
         rows = table[table["set"] == set_name]
         probabilities = predict_probabilities(
@@ -187,6 +198,7 @@ def predict_job(
             autocast_dtype=autocast_dtype,
             normalisation=normalisation,
             flip_tta=flip_tta,
+            channels=card["settings"].get("input_channels", 3),
         )
         frame = pd.DataFrame({"id": rows["id"].to_numpy(), "label": rows["label"].to_numpy(), "probability": probabilities})
         Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,8 @@ class TrainSettings:
     patience: int = 10
     seed: int = 2019
     normalisation: str = "imagenet"
+    input_channels: int = 3
+    compile: bool = False
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -73,18 +75,18 @@ def warmup_cosine(optimizer, *, warmup_steps: int, total_steps: int) -> torch.op
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def _to_input(images: torch.Tensor, device: torch.device, normalisation: str) -> torch.Tensor:
-    return normalise(images, normalisation).to(device).contiguous(memory_format=torch.channels_last)
+def _to_input(images: torch.Tensor, device: torch.device, normalisation: str, channels: int = 3) -> torch.Tensor:
+    return normalise(images, normalisation, channels).to(device).contiguous(memory_format=torch.channels_last)
 
 
 def train_one_epoch(
-    model, loader, optimizer, scheduler, loss_fn, *, device, autocast_dtype, normalisation="imagenet"
+    model, loader, optimizer, scheduler, loss_fn, *, device, autocast_dtype, normalisation="imagenet", channels=3
 ) -> float:
     """One pass over `loader`; returns the mean training loss."""
     model.train()
     total, count = 0.0, 0
     for images, labels in loader:
-        inputs, labels = _to_input(images, device, normalisation), labels.to(device)
+        inputs, labels = _to_input(images, device, normalisation, channels), labels.to(device)
         with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
             logits = model(inputs).squeeze(1)
         loss = loss_fn(logits.float(), labels)
@@ -107,6 +109,7 @@ def predict_probabilities(
     normalisation="imagenet",
     flip_tta: bool = False,
     batch_size: int = 64,
+    channels: int = 3,
 ) -> np.ndarray:
     """Probabilities of metastasis, array of shape (n,), for uint8 images (n, 1, H, W).
 
@@ -116,7 +119,7 @@ def predict_probabilities(
     model.eval()
     out = []
     for start in range(0, len(images), batch_size):
-        inputs = _to_input(images[start : start + batch_size], device, normalisation)
+        inputs = _to_input(images[start : start + batch_size], device, normalisation, channels)
         views = [inputs, torch.flip(inputs, dims=[3])] if flip_tta else [inputs]
         probabilities = 0.0
         for view in views:
@@ -126,10 +129,10 @@ def predict_probabilities(
     return np.concatenate(out) if out else np.empty(0)
 
 
-def evaluate(model, images, labels, *, device, autocast_dtype=None, normalisation="imagenet") -> dict[str, float]:
+def evaluate(model, images, labels, *, device, autocast_dtype=None, normalisation="imagenet", channels=3) -> dict[str, float]:
     """Validation loss and AUC of `model` on uint8 images and 0/1 labels."""
     probabilities = predict_probabilities(
-        model, images, device=device, autocast_dtype=autocast_dtype, normalisation=normalisation
+        model, images, device=device, autocast_dtype=autocast_dtype, normalisation=normalisation, channels=channels
     )
     clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
     loss = float(-np.mean(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped)))
@@ -204,6 +207,9 @@ def fit(
         generator=generator,
     )
     model = model.to(device).to(memory_format=torch.channels_last)
+    # torch.compile wraps the module; the wrapper shares its parameters, so the
+    # optimizer, checkpoints and the returned weights use `model` itself.
+    step_model = torch.compile(model) if settings.compile else model
     positives = float(np.sum(train_labels))
     pos_weight = torch.tensor((len(train_labels) - positives) / max(positives, 1.0), device=device)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
@@ -227,11 +233,11 @@ def fit(
         start = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         train_loss = train_one_epoch(
-            model, loader, optimizer, scheduler, loss_fn,
-            device=device, autocast_dtype=autocast_dtype, normalisation=settings.normalisation,
+            step_model, loader, optimizer, scheduler, loss_fn, device=device, autocast_dtype=autocast_dtype,
+            normalisation=settings.normalisation, channels=settings.input_channels,
         )  # fmt: skip
-        scores = evaluate(model, val_images, val_labels, device=device, autocast_dtype=autocast_dtype,
-                          normalisation=settings.normalisation)  # fmt: skip
+        scores = evaluate(step_model, val_images, val_labels, device=device, autocast_dtype=autocast_dtype,
+                          normalisation=settings.normalisation, channels=settings.input_channels)  # fmt: skip
         improved = scores["val_auc"] > run["best_auc"]
         if improved:
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}

@@ -1,0 +1,114 @@
+"""Rule heatmaps: Grad-CAM maps of the trained networks on chosen test
+cases, drawn by `alnus.figures` (the torch side of the heat-map figures, kept
+apart so that the figure module needs no torch)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import torch
+
+from alnus import style
+from alnus.cam import grad_cam
+from alnus.data import load_images, normalise
+from alnus.figures import (
+    CAM_TARGETS,
+    SET_NAMES,
+    heatmap_architectures,
+    heatmap_gallery,
+    label,
+    select_cases,
+    unletterbox,
+)
+from alnus.metrics import ENSEMBLE, frozen_thresholds, model_predictions, read_predictions
+from alnus.models import ARCHITECTURES, cam_layer
+from alnus.study import image_paths, load_trained
+
+log = logging.getLogger(__name__)
+
+
+def _case_maps(arch: str, weights: str, card: dict, rows: pd.DataFrame, image_dirs: dict[str, str], *, method: str,
+               classes) -> tuple[dict[str, np.ndarray], str]:  # fmt: skip
+    """id -> heat map over each case's preprocessed image (native size), and
+    what the maps are made of ("last block Mixed_7c: 2 × 2 feature map at 112 px input")."""
+    paths = image_paths(rows, image_dirs)
+    model = load_trained(arch, weights, card)
+    settings = card["settings"]
+    inputs = normalise(load_images(paths, card["input_size"]), settings.get("normalisation", "imagenet"),
+                       settings.get("input_channels", 3))  # fmt: skip
+    layer = cam_layer(model, arch)
+    grid = []
+    hook = layer.register_forward_hook(lambda module, args, output: grid.append(tuple(output.shape[-2:])))
+    with torch.no_grad():
+        model.eval()(inputs[:1])
+    hook.remove()
+    name = ARCHITECTURES[arch]["cam_layer"]
+    source = f"last block {name}: {grid[0][0]} \u00d7 {grid[0][1]} feature map at {card['input_size']} px input"
+    if grid[0][0] * grid[0][1] == 1:
+        log.warning("%s: the feature map of %s is 1 x 1 at %d px input, so its maps show no place; "
+                    "use a larger input_size", arch, name, card["input_size"])  # fmt: skip
+    maps = grad_cam(model, inputs, layer=layer, method=method, classes=classes)
+    shapes = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE).shape for p in paths]
+    return {i: unletterbox(m, s) for i, m, s in zip(rows["id"], maps, shapes)}, source
+
+
+def heatmaps_job(*, set_name: str, prediction_csvs: list[str], splits_csv: str, image_dirs: dict[str, str],
+                 weights: dict[str, str], cards: dict[str, str], threshold="youden", ensemble: bool = True,
+                 method: str = "gradcam", target: str = "metastasis", selection: str = "most_confident",
+                 per_category: int = 1, opacity: float = 0.6, galleries: dict[str, str], across: str) -> None:  # fmt: skip
+    """Write the heat-map figures of one test set.
+
+    For each architecture, a gallery of its representative TP, FN, FP and
+    TN cases (`select_cases` at its threshold frozen on validation, chosen
+    by `alnus.metrics.frozen_thresholds` exactly as in metrics.csv), and
+    one figure of the cases chosen on the ensemble (or the first
+    architecture without one) across all architectures.
+
+    target : "metastasis" explains the metastasis logit for every case;
+        "predicted" explains each architecture's own call (the negated logit
+        where it calls a case negative).
+
+    Raises
+    ------
+    ValueError
+        For an unknown target, selection or method, or bad predictions.
+    """
+    if target not in CAM_TARGETS:
+        raise ValueError(f"unknown heat-map `target` {target!r}; valid names are {', '.join(map(repr, CAM_TARGETS))} "
+                         "(config `figures: heatmaps: target`)")  # fmt: skip
+    models = model_predictions(read_predictions(prediction_csvs), ensemble=ensemble)
+    thresholds = frozen_thresholds(models, policy=threshold)
+    splits = pd.read_csv(splits_csv, dtype={"id": str, "patient": str}).set_index("id")
+    chooser = ENSEMBLE if ENSEMBLE in models else next(iter(weights))
+    shared = select_cases(models[chooser][set_name], thresholds[chooser], rule=selection, per_category=per_category)
+    chosen = {arch: select_cases(models[arch][set_name], thresholds[arch], rule=selection, per_category=per_category)
+              for arch in weights}  # fmt: skip
+    maps, probabilities, images, sources = {}, {}, {}, {}
+    for arch, path in weights.items():
+        frame = models[arch][set_name].set_index("id")
+        ids = list(dict.fromkeys([*chosen[arch]["id"], *shared["id"]]))
+        rows = pd.DataFrame({"id": ids, "cohort": splits.loc[ids, "cohort"].to_numpy()})
+        calls = (frame.loc[ids, "probability"] >= thresholds[arch]).astype(int).to_numpy()
+        card = json.loads(Path(cards[arch]).read_text())
+        maps[arch], sources[arch] = _case_maps(arch, path, card, rows, image_dirs, method=method,
+                                               classes=calls if target == "predicted" else None)  # fmt: skip
+        probabilities[arch] = frame.loc[ids, "probability"].to_dict()
+        for i, cohort in zip(ids, rows["cohort"]):
+            images.setdefault(i, cv2.imread(str(Path(image_dirs[cohort]) / f"{i}.png"), cv2.IMREAD_GRAYSCALE))
+        log.info("%s on %s: %s maps of %d cases (%s)", arch, set_name, method, len(ids), sources[arch])
+    for arch, png in galleries.items():
+        title = (f"{label(arch)}, {SET_NAMES[set_name].lower()} (threshold {thresholds[arch]:.3f})\n"
+                 f"{sources[arch]}")  # fmt: skip
+        fig = heatmap_gallery(chosen[arch], images, maps[arch], title=title, method=method, opacity=opacity,
+                              threshold=thresholds[arch])  # fmt: skip
+        style.save(fig, png)
+    chooser_name = "the ensemble" if chooser == ENSEMBLE else label(chooser)
+    title = f"Cases chosen by {chooser_name}, {SET_NAMES[set_name].lower()}"
+    fig = heatmap_architectures(shared, images, maps, probabilities, title=title, method=method, opacity=opacity,
+                                thresholds=thresholds, chosen_by=chooser)  # fmt: skip
+    style.save(fig, across)
