@@ -1,5 +1,6 @@
 # Config and input validation, and every input function of the workflow.
 
+import re
 import sys
 from pathlib import Path
 
@@ -127,8 +128,8 @@ def arch_of(wildcards):
 
 def seed_of(wildcards):
     """The training seed of the `model` wildcard: its seed-{n}, else config `seed`."""
-    _, _, seed = wildcards.model.partition("/seed-")
-    return int(seed) if seed else config["seed"]
+    further = re.search(r"seed-(\d+)$", wildcards.model)
+    return int(further.group(1)) if further else config["seed"]
 
 
 def readers_table():
