@@ -3,7 +3,17 @@ import numpy as np
 import pytest
 import torch
 
-from alnus.data import IMAGENET_MEAN, IMAGENET_STD, ImageSet, augmentation, letterbox, load_images, normalise
+from alnus.data import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImageSet,
+    augmentation,
+    build_image_cache,
+    letterbox,
+    load_images,
+    normalise,
+    read_image_cache,
+)
 
 
 @pytest.mark.parametrize(("height", "width"), [(100, 200), (200, 100), (64, 64), (31, 300)])
@@ -25,6 +35,32 @@ def test_load_images_reads_pngs(tmp_path):
     images = load_images(paths, 32)
     assert images.shape == (3, 1, 32, 32) and images.dtype == torch.uint8
     assert images[2].max() == 20
+
+
+def test_image_cache_equals_load_images_and_reads_chosen_rows(tmp_path):
+    """The cache file holds exactly what load_images gives, in path order;
+    rows are read through a memory map in the order asked for."""
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(7):
+        paths.append(tmp_path / f"{i}.png")
+        cv2.imwrite(str(paths[-1]), rng.integers(0, 256, (30 + 5 * i, 50), dtype=np.uint8))
+    out = tmp_path / "cache" / "development_32px.npy"
+    build_image_cache(paths, 32, out, threads=2)
+    assert torch.equal(read_image_cache(out), load_images(paths, 32))
+    assert torch.equal(read_image_cache(out, [5, 0, 5]), load_images([paths[5], paths[0], paths[5]], 32))
+    assert np.load(out, mmap_mode="r").shape == (7, 1, 32, 32)
+    assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary file left
+
+
+def test_image_cache_leaves_nothing_when_an_image_is_unreadable(tmp_path):
+    good, bad = tmp_path / "good.png", tmp_path / "bad.png"
+    cv2.imwrite(str(good), np.zeros((10, 10), dtype=np.uint8))
+    bad.write_text("not an image")
+    out = tmp_path / "cache" / "c_16px.npy"
+    with pytest.raises(ValueError, match="bad.png"):
+        build_image_cache([good, bad], 16, out)
+    assert list(out.parent.iterdir()) == []
 
 
 def test_load_images_names_a_broken_file(tmp_path):

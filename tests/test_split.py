@@ -111,3 +111,4 @@ def test_external_with_one_label_raises(development):
     external = pd.DataFrame({"id": ["e1", "e2"], "patient": ["q1", "q2"], "label": [1, 1]})
     with pytest.raises(ValueError, match="the external_test set has only label 1"):
         split_cohorts(development, external)
+

@@ -55,6 +55,7 @@ wildcard_constraints:
     set="|".join(PREDICTION_SETS),
     # A trained model: an architecture (the main seed) or {arch}/seed-{n}.
     model=rf"({'|'.join(ARCHITECTURES)})(/seed-\d+)?",
+    size=r"\d+",
 
 
 def _quick_check_manifests():
@@ -119,6 +120,13 @@ def seed_predictions():
     """Predictions of the further seeds' models (training.seeds)."""
     return expand("results/predictions/{arch}/seed-{seed}/{set}.csv", arch=ARCHITECTURES, seed=EXTRA_SEEDS,
                   set=PREDICTION_SETS)  # fmt: skip
+
+
+def image_caches(wildcards):
+    """Each cohort's image cache (rule cache_images) at the input size of the
+    `model` wildcard's architecture, in COHORTS order."""
+    size = PRESET["input_size"][arch_of(wildcards)]
+    return [f"results/cache/{cohort}_{size}px.npy" for cohort in COHORTS]
 
 
 def arch_of(wildcards):

@@ -1,5 +1,26 @@
 # One training job per architecture (and per further seed, training.seeds), then
 # its predictions on every evaluation set. `model` is {arch} or {arch}/seed-{n}.
+# Both read the cohorts' images from caches made once per input size.
+
+
+rule cache_images:
+    input:
+        manifest="results/preprocessed/{cohort}/manifest.csv",
+        images="results/preprocessed/{cohort}/images",
+    output:
+        "results/cache/{cohort}_{size}px.npy",
+    log:
+        "logs/cache_images/{cohort}_{size}px.log",
+    params:
+        size=lambda wildcards: int(wildcards.size),
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=30,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/cache_images.py"
 
 
 localrules:
@@ -21,7 +42,7 @@ rule train:
     input:
         splits="results/splits.csv",
         manifests=list(preprocessed("manifest").values()),
-        images=list(preprocessed("images").values()),
+        caches=image_caches,
         pretrained=pretrained_input,
     output:
         weights="results/models/{model}/model.safetensors",
@@ -61,7 +82,7 @@ rule predict:
         card="results/models/{model}/model_card.json",
         splits="results/splits.csv",
         manifests=list(preprocessed("manifest").values()),
-        images=list(preprocessed("images").values()),
+        caches=image_caches,
     output:
         **{set_name: f"results/predictions/{{model}}/{set_name}.csv" for set_name in PREDICTION_SETS},
     log:

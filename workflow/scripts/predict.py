@@ -11,7 +11,7 @@ with logged(snakemake.log[0]):
         card=snakemake.input.card,
         splits_csv=snakemake.input.splits,
         manifests=dict(zip(("development", "external"), snakemake.input.manifests)),
-        image_dirs=dict(zip(("development", "external"), snakemake.input.images)),
+        caches=dict(zip(("development", "external"), snakemake.input.caches)),
         device=snakemake.params.device,
         precision=snakemake.params.precision,
         threads=snakemake.threads,

@@ -8,7 +8,7 @@ with logged(snakemake.log[0]):
         arch=snakemake.params.arch,
         splits_csv=snakemake.input.splits,
         manifests=dict(zip(("development", "external"), snakemake.input.manifests)),
-        image_dirs=dict(zip(("development", "external"), snakemake.input.images)),
+        caches=dict(zip(("development", "external"), snakemake.input.caches)),
         preset=snakemake.params.preset,
         seed=snakemake.params.seed,
         pretrained=snakemake.params.pretrained,

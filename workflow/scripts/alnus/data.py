@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -40,11 +42,54 @@ def load_images(paths: list[str | Path], size: int) -> torch.Tensor:
     """
     out = torch.empty((len(paths), 1, size, size), dtype=torch.uint8)
     for i, path in enumerate(paths):
-        pixels = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if pixels is None:
-            raise ValueError(f"cannot read preprocessed image {path}; rerun the preprocess rule")
-        out[i, 0] = torch.from_numpy(letterbox(pixels, size))
+        out[i, 0] = torch.from_numpy(_letterboxed(path, size))
     return out
+
+
+def _letterboxed(path: str | Path, size: int) -> np.ndarray:
+    pixels = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if pixels is None:
+        raise ValueError(f"cannot read preprocessed image {path}; rerun the preprocess rule")
+    return letterbox(pixels, size)
+
+
+def build_image_cache(paths: list[str | Path], size: int, out: str | Path, *, threads: int = 1) -> None:
+    """Letterbox every image to (size, size) once and store them all as one
+    .npy file of shape (n, 1, size, size), uint8, in the order of `paths`.
+
+    Every training and prediction job of an input size reads this file
+    (memory-mapped, `read_image_cache`) instead of decoding the PNGs again.
+    The array is written through a memory map (the images never all sit in
+    memory at once) beside `out` and renamed over it when complete.
+
+    Raises
+    ------
+    ValueError
+        Naming the first file that cannot be read.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), 1, size, size))
+        # OpenCV releases the GIL while decoding and resizing: threads scale.
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            for i, pixels in enumerate(pool.map(lambda p: _letterboxed(p, size), paths)):
+                array[i, 0] = pixels
+        array.flush()
+        del array
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_image_cache(path: str | Path, positions=None) -> torch.Tensor:
+    """Images of a `build_image_cache` file as a uint8 tensor (n, 1, H, W):
+    all of them, or those at `positions` (in that order), read through a
+    memory map so that only they are loaded."""
+    array = np.load(path, mmap_mode="r")
+    chosen = array if positions is None else array[np.asarray(positions, dtype=np.int64)]
+    return torch.from_numpy(np.array(chosen, dtype=np.uint8))
 
 
 class RandomGamma(torch.nn.Module):

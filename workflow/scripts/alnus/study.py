@@ -10,13 +10,14 @@ import os
 import platform
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import timm
 import torch
 from safetensors.torch import load_model, save_model
 
 import alnus
-from alnus.data import augmentation, load_images
+from alnus.data import augmentation, read_image_cache
 from alnus.models import ARCHITECTURES, build_model
 from alnus.train import TrainSettings, fit, predict_probabilities, resolve_device, resolve_precision
 
@@ -58,6 +59,31 @@ def image_paths(rows: pd.DataFrame, image_dirs: dict[str, str | Path]) -> list[P
     return [Path(image_dirs[cohort]) / f"{image_id}.png" for cohort, image_id in zip(rows["cohort"], rows["id"])]
 
 
+def cached_images(rows: pd.DataFrame, manifests: dict[str, str], caches: dict[str, str]) -> torch.Tensor:
+    """uint8 images (n, 1, size, size) of `rows` (cohort, id), in row order,
+    from each cohort's image cache (rule cache_images: the cohort's images in
+    the order of its preprocessed manifest).
+
+    Raises
+    ------
+    ValueError
+        If a cache does not hold one image per manifest row (stale files).
+    """
+    out = None
+    for cohort, group in rows.groupby("cohort", sort=False):
+        ids = pd.read_csv(manifests[cohort], dtype={"id": str})["id"]
+        cached = np.load(caches[cohort], mmap_mode="r").shape[0]
+        if cached != len(ids):
+            raise ValueError(f"{caches[cohort]} holds {cached} images but {manifests[cohort]} lists {len(ids)}; "
+                             "delete the cache file and rerun")  # fmt: skip
+        position = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
+        images = read_image_cache(caches[cohort], position[group["id"]].to_numpy())
+        if out is None:
+            out = torch.empty((len(rows), *images.shape[1:]), dtype=torch.uint8)
+        out[np.flatnonzero((rows["cohort"] == cohort).to_numpy())] = images
+    return out if out is not None else torch.empty((0, 1, 1, 1), dtype=torch.uint8)
+
+
 def _setup_torch(threads: int, device: str, precision: str):
     torch.set_num_threads(max(1, threads))
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -71,7 +97,7 @@ def train_job(
     arch: str,
     splits_csv: str,
     manifests: dict[str, str],
-    image_dirs: dict[str, str],
+    caches: dict[str, str],
     preset: dict,
     seed: int,
     pretrained: str,
@@ -80,13 +106,14 @@ def train_job(
     threads: int,
     config: dict,
     out_weights: str,
-    input_channels: int = 3,
-    compile: bool = False,
     out_card: str,
     out_history: str,
+    input_channels: int = 3,
+    compile: bool = False,
 ) -> None:
     """Train `arch` on the train set, select on validation, write weights
-    (safetensors), the model card (JSON) and the history (TSV)."""
+    (safetensors), the model card (JSON) and the history (TSV). `caches`
+    maps each cohort to its image cache at this architecture's input size."""
     table = labelled_splits(splits_csv, manifests)
     size = preset["input_size"][arch]
     train, val = table[table["set"] == "train"], table[table["set"] == "validation"]
@@ -114,9 +141,9 @@ def train_job(
     model = build_model(arch, num_classes=1, pretrained=pretrained, in_chans=input_channels)
     model, history = fit(
         model,
-        load_images(image_paths(train, image_dirs), size),
+        cached_images(train, manifests, caches),
         train["label"].to_numpy(),
-        load_images(image_paths(val, image_dirs), size),
+        cached_images(val, manifests, caches),
         val["label"].to_numpy(),
         settings,
         transform=augmentation(size, strength=preset.get("augmentation", 1.0)),
@@ -175,7 +202,7 @@ def predict_job(
     card: str,
     splits_csv: str,
     manifests: dict[str, str],
-    image_dirs: dict[str, str],
+    caches: dict[str, str],
     device: str,
     precision: str,
     threads: int,
@@ -191,9 +218,13 @@ def predict_job(
     model = load_trained(arch, weights, card).to(torch_device).to(memory_format=torch.channels_last)
     for set_name, out in outputs.items():
         rows = table[table["set"] == set_name]
+        images = cached_images(rows, manifests, caches)
+        if images.shape[-1] != size:
+            raise ValueError(f"the image caches are at {images.shape[-1]} px but {arch} was trained at {size} px; "
+                             "rerun the train rule (snakemake --forcerun train)")  # fmt: skip
         probabilities = predict_probabilities(
             model,
-            load_images(image_paths(rows, image_dirs), size),
+            images,
             device=torch_device,
             autocast_dtype=autocast_dtype,
             normalisation=normalisation,
