@@ -6,10 +6,10 @@ between train and a test set inflates the test. Near-duplicates are found by
 a 256-bit perceptual hash (imagehash's DCT hash with hash_size 16, on the
 cropped, preprocessed image) and compared by Hamming distance; identical
 files by SHA-256. The 256-bit hash, not the usual 64: on real breast
-ultrasound (BUS-BRA), unrelated images come within 10 of 64 bits while
-re-exports of one frame drift up to 8, too close to call; with 256 bits,
-re-exports stay within 40 and unrelated images 70 or more apart
-(docs/benchmarks.md).
+ultrasound (BUS-BRA), two different images come within 8 of 64 bits while
+re-exports of one frame drift up to 6-8, too close to call; with 256 bits,
+re-exports stay within 30 and different images 68 or more apart
+(docs/benchmarks.md, benchmarks/bench_duplicates.py).
 
 `find_duplicates` lists the pairs; `split.split_cohorts` can keep a
 development pair in one set; `check_duplicates` judges the pairs once the
