@@ -5,7 +5,8 @@ on an already preprocessed study.
 Usage (after `snakemake --cores all` has preprocessed and split the demo):
     python benchmarks/bench_training_variants.py --results results --arch inception_v3 \
         --size 112 --epochs 8 --variant fp32:imagenet:1 --variant bf16:imagenet:1
-A variant is precision:normalisation:augmentation-strength.
+A variant is precision:normalisation:augmentation-strength, optionally
+followed by :precise_bn (BatchNorm statistics recomputed before each validation).
 """
 
 from __future__ import annotations
@@ -42,26 +43,31 @@ def main() -> None:
         args.results / "splits.csv", {c: args.results / f"preprocessed/{c}/manifest.csv" for c in cohorts}
     )
     dirs = {c: args.results / f"preprocessed/{c}/images" for c in cohorts}
-    sets = {name: table[table["set"] == name] for name in ("train", "validation", "external_test")}
+    sets = {name: table[table["set"] == name] for name in ("train", "validation", "internal_test", "external_test")}
     images = {name: load_images(image_paths(rows, dirs), args.size) for name, rows in sets.items()}
     labels = {name: rows["label"].to_numpy() for name, rows in sets.items()}
-    print("| arch | size | precision | normalisation | augmentation | train img/s | val AUC (best) | external AUC |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| arch | size | precision | normalisation | augmentation | precise BN | train img/s | val AUC (best) "
+          "| internal AUC | external AUC |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for variant in args.variant or ["fp32:imagenet:1"]:
-        precision, normalisation, strength = variant.split(":")
+        precision, normalisation, strength, *extra = variant.split(":")
+        precise_bn = extra == ["precise_bn"]
         dtype = torch.bfloat16 if precision == "bf16" else None
         settings = TrainSettings(epochs=args.epochs, batch_size=32, learning_rate=1e-3, warmup_epochs=1,
-                                 patience=args.epochs, seed=args.seed, normalisation=normalisation)  # fmt: skip
+                                 patience=args.epochs, seed=args.seed, normalisation=normalisation,
+                                 precise_bn=precise_bn)  # fmt: skip
         torch.manual_seed(args.seed)
         model, history = fit(build_model(args.arch), images["train"], labels["train"], images["validation"],
                              labels["validation"], settings, transform=augmentation(args.size, strength=float(strength)),
                              autocast_dtype=dtype)  # fmt: skip
         seconds = history["seconds"].sum()
         rate = args.epochs * len(labels["train"]) / seconds
-        external = predict_probabilities(model, images["external_test"], device=torch.device("cpu"),
-                                         autocast_dtype=dtype, normalisation=normalisation)  # fmt: skip
-        print(f"| {args.arch} | {args.size} | {precision} | {normalisation} | {strength} | {rate:.1f} | "
-              f"{history['val_auc'].max():.3f} | {roc_auc_score(labels['external_test'], external):.3f} |", flush=True)
+        auc = {name: roc_auc_score(labels[name], predict_probabilities(
+            model, images[name], device=torch.device("cpu"), autocast_dtype=dtype, normalisation=normalisation))
+            for name in ("internal_test", "external_test")}  # fmt: skip
+        print(f"| {args.arch} | {args.size} | {precision} | {normalisation} | {strength} | {'yes' if precise_bn else 'no'} "
+              f"| {rate:.1f} | {history['val_auc'].max():.3f} | {auc['internal_test']:.3f} | {auc['external_test']:.3f} |",
+              flush=True)
 
 
 if __name__ == "__main__":

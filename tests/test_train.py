@@ -110,3 +110,32 @@ def test_compile_switch_trains_through_torch_compile(monkeypatch):
     trained, _ = fit(model, train_x, train_y, train_x, train_y, settings)
     assert compiled == [model] and trained is model
     assert not torch.equal(before, trained[0].weight)
+
+
+def test_recompute_batchnorm_gives_the_exact_statistics():
+    """Precise BN: the running mean and variance become the mean of the
+    per-batch statistics of the first BatchNorm's input over the images."""
+    from alnus.data import normalise
+    from alnus.train import recompute_batchnorm
+
+    images, _ = toy_images(16, 0)
+    model = tiny_model()
+    recompute_batchnorm(model, images, device=torch.device("cpu"), batch_size=8)
+    with torch.no_grad():
+        features = [model[0](normalise(images[k : k + 8])) for k in (0, 8)]
+    means = torch.stack([f.mean(dim=(0, 2, 3)) for f in features]).mean(dim=0)
+    variances = torch.stack([f.var(dim=(0, 2, 3), unbiased=True) for f in features]).mean(dim=0)
+    torch.testing.assert_close(model[1].running_mean, means, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(model[1].running_var, variances, rtol=1e-4, atol=1e-5)
+    assert model[1].momentum == 0.1  # restored
+
+
+def test_fit_with_precise_bn_runs_and_stays_deterministic():
+    train_x, train_y = toy_images(16, 0)
+    settings = TrainSettings(epochs=2, batch_size=8, learning_rate=1e-3, warmup_epochs=0, seed=3, precise_bn=True)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        model, _ = fit(tiny_model(), train_x, train_y, train_x, train_y, settings)
+        runs.append(predict_probabilities(model, train_x, device=torch.device("cpu")))
+    assert np.array_equal(runs[0], runs[1])

@@ -130,6 +130,7 @@ def train_job(
         normalisation=preset.get("normalisation", "imagenet"),
         input_channels=input_channels,
         compile=compile,
+        precise_bn=preset.get("precise_bn", False),
     )
     data_hashes = {"splits.csv": sha256_file(splits_csv)}
     data_hashes |= {f"{cohort}/manifest.csv": sha256_file(path) for cohort, path in manifests.items()}

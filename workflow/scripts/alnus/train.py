@@ -34,6 +34,7 @@ class TrainSettings:
     normalisation: str = "imagenet"
     input_channels: int = 3
     compile: bool = False
+    precise_bn: bool = False
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -97,6 +98,21 @@ def train_one_epoch(
         total += loss.item() * len(labels)
         count += len(labels)
     return total / max(1, count)
+
+
+@torch.no_grad()
+def recompute_batchnorm(model, images: torch.Tensor, *, device, autocast_dtype=None, normalisation="imagenet",
+                        channels: int = 3, batch_size: int = 32) -> None:  # fmt: skip
+    """Replace the BatchNorm running statistics of `model` by the exact mean
+    and variance of its activations over `images` (uint8, not augmented):
+    "precise BN". After a few short epochs from scratch the running averages
+    (momentum 0.1) still lag far behind the weights, and evaluation mode then
+    sees other activations than training did. torch's `update_bn` does the
+    averaging; this feeds it normalised batches."""
+    batches = (_to_input(images[start : start + batch_size], device, normalisation, channels)
+               for start in range(0, len(images), batch_size))  # fmt: skip
+    with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+        torch.optim.swa_utils.update_bn(batches, model, device=device)
 
 
 @torch.no_grad()
@@ -236,6 +252,9 @@ def fit(
             step_model, loader, optimizer, scheduler, loss_fn, device=device, autocast_dtype=autocast_dtype,
             normalisation=settings.normalisation, channels=settings.input_channels,
         )  # fmt: skip
+        if settings.precise_bn:
+            recompute_batchnorm(model, train_images, device=device, autocast_dtype=autocast_dtype,
+                                normalisation=settings.normalisation, channels=settings.input_channels)  # fmt: skip
         scores = evaluate(step_model, val_images, val_labels, device=device, autocast_dtype=autocast_dtype,
                           normalisation=settings.normalisation, channels=settings.input_channels)  # fmt: skip
         improved = scores["val_auc"] > run["best_auc"]
