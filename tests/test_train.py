@@ -139,3 +139,26 @@ def test_fit_with_precise_bn_runs_and_stays_deterministic():
         model, _ = fit(tiny_model(), train_x, train_y, train_x, train_y, settings)
         runs.append(predict_probabilities(model, train_x, device=torch.device("cpu")))
     assert np.array_equal(runs[0], runs[1])
+
+
+def test_inference_halves_its_batch_when_memory_runs_out():
+    """A device that cannot take more than 3 images at once: predictions come
+    in smaller batches and equal those of a run with a fitting batch size."""
+
+    class SmallDevice(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.seen = tiny_model().eval(), []
+
+        def forward(self, x):
+            self.seen.append(len(x))
+            if len(x) > 3:
+                raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+            return self.net(x)
+
+    images, _ = toy_images(10, 0)
+    model = SmallDevice()
+    got = predict_probabilities(model, images, device=torch.device("cpu"), batch_size=16)
+    assert model.seen[:3] == [10, 8, 4] and max(model.seen[3:]) <= 3
+    expected = predict_probabilities(model.net, images, device=torch.device("cpu"), batch_size=2)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)

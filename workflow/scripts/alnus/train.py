@@ -115,6 +115,13 @@ def recompute_batchnorm(model, images: torch.Tensor, *, device, autocast_dtype=N
         torch.optim.swa_utils.update_bn(batches, model, device=device)
 
 
+def default_batch_size(device: torch.device) -> int:
+    """First inference batch size: 32 on the CPU (throughput is flat beyond it
+    and memory stays small); 256 on an accelerator, halved on running out of
+    memory (`predict_probabilities`)."""
+    return 32 if device.type == "cpu" else 256
+
+
 @torch.no_grad()
 def predict_probabilities(
     model,
@@ -124,25 +131,44 @@ def predict_probabilities(
     autocast_dtype=None,
     normalisation="imagenet",
     flip_tta: bool = False,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     channels: int = 3,
 ) -> np.ndarray:
     """Probabilities of metastasis, array of shape (n,), for uint8 images (n, 1, H, W).
 
     flip_tta averages the probabilities of each image and its mirror image
     (test-time augmentation with the one flip used in training).
+    batch_size None chooses it: `default_batch_size`, halved whenever the
+    device runs out of memory, down to 1.
     """
     model.eval()
-    out = []
-    for start in range(0, len(images), batch_size):
-        inputs = _to_input(images[start : start + batch_size], device, normalisation, channels)
-        views = [inputs, torch.flip(inputs, dims=[3])] if flip_tta else [inputs]
-        probabilities = 0.0
-        for view in views:
-            with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
-                probabilities = probabilities + torch.sigmoid(model(view).squeeze(1).float())
-        out.append((probabilities / len(views)).cpu().numpy())
+    batch_size = batch_size or default_batch_size(device)
+    out, start = [], 0
+    while start < len(images):
+        try:
+            out.append(_predict_batch(model, images[start : start + batch_size], device=device,
+                                      autocast_dtype=autocast_dtype, normalisation=normalisation,
+                                      flip_tta=flip_tta, channels=channels))  # fmt: skip
+        except torch.OutOfMemoryError:
+            if batch_size == 1:
+                raise
+            batch_size //= 2
+            log.info("out of memory: inference batch size lowered to %d", batch_size)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            continue
+        start += batch_size
     return np.concatenate(out) if out else np.empty(0)
+
+
+def _predict_batch(model, batch, *, device, autocast_dtype, normalisation, flip_tta, channels) -> np.ndarray:
+    inputs = _to_input(batch, device, normalisation, channels)
+    views = [inputs, torch.flip(inputs, dims=[3])] if flip_tta else [inputs]
+    probabilities = 0.0
+    for view in views:
+        with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+            probabilities = probabilities + torch.sigmoid(model(view).squeeze(1).float())
+    return (probabilities / len(views)).cpu().numpy()
 
 
 def evaluate(model, images, labels, *, device, autocast_dtype=None, normalisation="imagenet", channels=3) -> dict[str, float]:
