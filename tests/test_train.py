@@ -162,3 +162,25 @@ def test_inference_halves_its_batch_when_memory_runs_out():
     assert model.seen[:3] == [10, 8, 4] and max(model.seen[3:]) <= 3
     expected = predict_probabilities(model.net, images, device=torch.device("cpu"), batch_size=2)
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_determinism_switch_acts_on_cuda_only(monkeypatch):
+    from alnus.train import set_determinism
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
+              torch.backends.cudnn.benchmark)  # fmt: skip
+    try:
+        set_determinism(True, torch.device("cpu"))
+        assert torch.are_deterministic_algorithms_enabled() == before[0]
+        set_determinism(True, torch.device("cuda"))
+        assert torch.are_deterministic_algorithms_enabled() and torch.backends.cudnn.deterministic
+        assert not torch.backends.cudnn.benchmark
+        import os
+
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+        set_determinism(False, torch.device("cuda"))
+        assert not torch.are_deterministic_algorithms_enabled() and torch.backends.cudnn.benchmark
+    finally:
+        torch.use_deterministic_algorithms(before[0])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[1], before[2]

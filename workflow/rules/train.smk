@@ -64,6 +64,7 @@ rule train:
         precision=config["training"]["precision"],
         input_channels=config["training"]["input_channels"],
         compile=config["training"]["compile"],
+        deterministic=config["training"]["deterministic"],
         config=training_config(),
     threads: 8
     resources:

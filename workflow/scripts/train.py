@@ -18,6 +18,7 @@ with logged(snakemake.log[0]):
         config=snakemake.params.config,
         input_channels=snakemake.params.input_channels,
         compile=snakemake.params.compile,
+        deterministic=snakemake.params.deterministic,
         out_weights=snakemake.output.weights,
         out_card=snakemake.output.card,
         out_history=snakemake.output.history,

@@ -19,7 +19,14 @@ from safetensors.torch import load_model, save_model
 import alnus
 from alnus.data import augmentation, read_image_cache
 from alnus.models import ARCHITECTURES, build_model
-from alnus.train import TrainSettings, fit, predict_probabilities, resolve_device, resolve_precision
+from alnus.train import (
+    TrainSettings,
+    fit,
+    predict_probabilities,
+    resolve_device,
+    resolve_precision,
+    set_determinism,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +91,12 @@ def cached_images(rows: pd.DataFrame, manifests: dict[str, str], caches: dict[st
     return out if out is not None else torch.empty((0, 1, 1, 1), dtype=torch.uint8)
 
 
-def _setup_torch(threads: int, device: str, precision: str):
+def _setup_torch(threads: int, device: str, precision: str, deterministic: bool = False):
     torch.set_num_threads(max(1, threads))
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     log.info("torch uses %d threads (%d CPUs available to this process)", torch.get_num_threads(), cpus)
     resolved = resolve_device(device)
+    set_determinism(deterministic, resolved)
     return resolved, resolve_precision(precision, resolved)
 
 
@@ -110,6 +118,7 @@ def train_job(
     out_history: str,
     input_channels: int = 3,
     compile: bool = False,
+    deterministic: bool = False,
 ) -> None:
     """Train `arch` on the train set, select on validation, write weights
     (safetensors), the model card (JSON) and the history (TSV). `caches`
@@ -118,7 +127,7 @@ def train_job(
     size = preset["input_size"][arch]
     train, val = table[table["set"] == "train"], table[table["set"] == "validation"]
     log.info("%s: %d training and %d validation images at %d px", arch, len(train), len(val), size)
-    torch_device, autocast_dtype = _setup_torch(threads, device, precision)
+    torch_device, autocast_dtype = _setup_torch(threads, device, precision, deterministic)
     settings = TrainSettings(
         epochs=preset["epochs"],
         batch_size=preset["batch_size"],
@@ -169,6 +178,7 @@ def train_job(
         # CPU results depend on the thread count (oneDNN splits reductions by
         # thread), so a rerun is bit-identical only with the same threads.
         "torch_threads": torch.get_num_threads(),
+        "deterministic": deterministic if torch_device.type == "cuda" else "cpu: always, for these threads",
         "best_epoch": int(best["epoch"]),
         "best_validation_auc": float(best["val_auc"]),
         "epochs_run": int(history["epoch"].max()),

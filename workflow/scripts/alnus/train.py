@@ -64,6 +64,21 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     return None
 
 
+def set_determinism(deterministic: bool, device: torch.device) -> None:
+    """On CUDA, either make kernels deterministic (cuDNN's deterministic
+    algorithms, no autotuning, torch's deterministic mode with the cuBLAS
+    workspace it needs; slower) or let cuDNN pick the fastest (autotuning).
+    The CPU path is deterministic for a fixed thread count already, so CPU
+    and MPS runs are left as they are."""
+    if device.type != "cuda":
+        return
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = not deterministic
+    torch.use_deterministic_algorithms(deterministic)
+
+
 def warmup_cosine(optimizer, *, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warm-up to the peak learning rate, then cosine decay to zero, per step."""
 
