@@ -180,14 +180,17 @@ def table2_notes(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: flo
     if (comparisons["test"] == "delong").any():
         notes.append("AUCs are compared by DeLong's paired test, with Holm's adjustment across the model pairs of each set.")
     if len(comparisons):
-        notes.append("Every comparison, each radiologist's included, is in comparisons.csv with Holm-adjusted P values.")
+        readers = " each radiologist's included," if metrics["kind"].isin(["reader", "majority"]).any() else ""
+        notes.append(f"Every comparison,{readers} is in comparisons.csv with Holm-adjusted P values.")
     return notes
 
 
 def table2_blocks(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> list:
     """The blocks of Table 2: performance, then P values where there are any."""
-    blocks = [("Diagnostic performance of the models and radiologists on the test sets",
-               ["Model or reader", "AUC", "Sensitivity", "Specificity", "Accuracy"], performance_rows(metrics))]  # fmt: skip
+    readers = metrics["kind"].isin(["reader", "majority"]).any()
+    blocks = [(f"Diagnostic performance of the models{' and radiologists' if readers else ''} on the test sets",
+               ["Model or reader" if readers else "Model", "AUC", "Sensitivity", "Specificity", "Accuracy"],
+               performance_rows(metrics))]  # fmt: skip
     return blocks + [b for b in (reader_p_block(comparisons), auc_p_block(comparisons)) if b is not None]
 
 
