@@ -197,10 +197,15 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--quick", action="store_true", help="inception_v3 at 112 px, 2 steps: a smoke run")
+    parser.add_argument("--bf16", choices=("auto", "yes", "no"), default="auto",
+                        help="measure bf16 autocast too; auto: only where the CPU has native bf16 (AVX-512)")
     args = parser.parse_args()
     if args.quick:
         args.arch, args.sizes, args.steps, args.warmup = ["inception_v3"], "demo", 2, 1
     archs = args.arch or list(PAPER)
+    capability = torch.backends.cpu.get_cpu_capability()
+    bf16 = args.bf16 == "yes" or (args.bf16 == "auto" and capability.startswith("AVX512"))
+    dtypes = (None, torch.bfloat16) if bf16 else (None,)
     n = args.batch * (args.warmup + args.steps)
     with tempfile.TemporaryDirectory() as tmp:
         if args.images:
@@ -210,7 +215,8 @@ def main() -> None:
         labels = np.array([k % 2 for k in range(len(paths))], dtype=np.float32)
         print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} default threads, "
               f"torch {torch.__version__}; batch {args.batch}, {args.steps} timed batches after {args.warmup}; "
-              f"{len(paths)} {'files from ' + str(args.images) if args.images else 'simulated images'}")
+              f"{len(paths)} {'files from ' + str(args.images) if args.images else 'simulated images'}; "
+              f"CPU capability {capability}" + ("" if bf16 else ", bf16 not measured (no native bf16; --bf16 yes)"))
         print("| architecture | size | naive fp32 NCHW | pipeline fp32 | pipeline bf16 | speed-up fp32 / bf16 vs naive "
               "| model only fp32 / bf16 | pipeline share of model only fp32 / bf16 | inference fp32 img/s by batch |")
         print("|---|---:|---:|---:|---:|---|---|---|---|")
@@ -221,13 +227,18 @@ def main() -> None:
                 naive = naive_rate(arch, size, paths, labels, **common)
                 torch.set_num_threads(args.threads)
                 images = load_images(paths, size)
-                pipe = {d: pipeline_rate(arch, size, images, labels, dtype=d, **common) for d in (None, torch.bfloat16)}
-                alone = {d: model_only_rate(arch, size, dtype=d, **common) for d in (None, torch.bfloat16)}
+                pipe = {d: pipeline_rate(arch, size, images, labels, dtype=d, **common) for d in dtypes}
+                alone = {d: model_only_rate(arch, size, dtype=d, **common) for d in dtypes}
                 infer = inference_rates(arch, size, images, batch_sizes=(1, 16, 64), dtype=None)
-                fp32, bf16 = pipe[None], pipe[torch.bfloat16]
-                print(f"| {arch} | {size} | {naive:.1f} | {fp32:.1f} | {bf16:.1f} | {fp32 / naive:.2f}x / "
-                      f"{bf16 / naive:.2f}x | {alone[None]:.1f} / {alone[torch.bfloat16]:.1f} | "
-                      f"{fp32 / alone[None]:.0%} / {bf16 / alone[torch.bfloat16]:.0%} | "
+
+                def both(values, fmt):
+                    return " / ".join(fmt(v) for v in values) if len(values) > 1 else f"{fmt(values[0])} / -"
+
+                print(f"| {arch} | {size} | {naive:.1f} | {pipe[None]:.1f} | "
+                      f"{f'{pipe[torch.bfloat16]:.1f}' if bf16 else '-'} | "
+                      f"{both([pipe[d] / naive for d in dtypes], lambda v: f'{v:.2f}x')} | "
+                      f"{both([alone[d] for d in dtypes], lambda v: f'{v:.1f}')} | "
+                      f"{both([pipe[d] / alone[d] for d in dtypes], lambda v: f'{v:.0%}')} | "
                       + ", ".join(f"{b}: {r:.1f}" for b, r in infer.items()) + " |", flush=True)
 
 
