@@ -139,4 +139,4 @@ def test_split_keeps_pairs_together():
 def test_split_groups_are_transitive():
     groups = split_groups(["p1", "p2", "p3", "p4", "p1"], ["a", "b", "c", "d", "e"], [("b", "c"), ("c", "e"), ("x", "a")])
     assert groups[0] == groups[1] == groups[2] == groups[4] != groups[3]
-    assert list(split_groups(["p1", "p2"], ["a", "b"])) == ["p1", "p2"]
+    assert list(split_groups(["p9", "p1", "p9"], ["a", "b", "c"])) == [0, 1, 0]  # by first appearance

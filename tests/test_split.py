@@ -112,3 +112,14 @@ def test_external_with_one_label_raises(development):
     with pytest.raises(ValueError, match="the external_test set has only label 1"):
         split_cohorts(development, external)
 
+
+
+def test_split_does_not_depend_on_the_pseudonym_values():
+    """A new pseudonym key renames every patient and image but keeps the
+    manifest order: the split, set by set, must stay the same."""
+    development = cohort(60, two_image_patients=10, seed=3)
+    external = cohort(10, seed=4)
+    renamed = development.assign(patient="zz" + development["patient"].str[::-1], id="x" + development["id"].str[::-1])
+    first = split_cohorts(development, external, seed=5)
+    second = split_cohorts(renamed, external, seed=5)
+    assert list(first["set"]) == list(second["set"])

@@ -31,28 +31,33 @@ def _hold_out(labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int
 
 
 def split_groups(patients: np.ndarray, ids: np.ndarray, together: list[tuple[str, str]] = ()) -> np.ndarray:
-    """Group label of each image: images of one patient share a group, and
+    """Group number of each image: images of one patient share a group, and
     so do the two images of each pair in `together` (near-duplicates kept in
     one set), transitively.
 
+    Groups are numbered in order of first appearance, so the split depends on
+    the manifests' row order and the seed only, not on the values of the
+    pseudonyms: those change with the pseudonym key, and a rerun with a new
+    key (a fresh checkout, another site) must give the same split.
+
     Parameters
     ----------
-    patients, ids : per image.
+    patients, ids : per image, in manifest order.
     together : (id, id) pairs; ids not in `ids` are ignored.
     """
     patients, ids = np.asarray(patients).astype(str), np.asarray(ids).astype(str)
+    patient_group, _ = pd.factorize(patients)
     index = {image_id: k for k, image_id in enumerate(ids)}
     edges = [(index[a], index[b]) for a, b in together if a in index and b in index]
     if not edges:
-        return patients  # the patient is the group (the same split as without pairs)
-    _, patient_group = np.unique(patients, return_inverse=True)
+        return patient_group
     # Nodes: images, then patients; an image joins its patient, a pair joins two images.
     n = len(ids) + patient_group.max() + 1
     rows = np.concatenate([np.arange(len(ids)), [a for a, _ in edges]])
     cols = np.concatenate([len(ids) + patient_group, [b for _, b in edges]])
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     _, component = connected_components(graph, directed=False)
-    return component[: len(ids)]
+    return pd.factorize(component[: len(ids)])[0]
 
 
 def split_cohorts(
