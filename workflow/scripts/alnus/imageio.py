@@ -126,13 +126,22 @@ def _too_large(width: int, height: int, frames: int = 1) -> str | None:
             "downscale it or remove it from the manifest")
 
 
-def _declared_size(path: Path, fmt: str) -> tuple[int, int, int]:
-    """(width, height, frames) from the file's header, without decoding pixels."""
-    if fmt == "dicom":
-        ds = pydicom.dcmread(path, force=True, stop_before_pixels=True)
-        return int(ds.get("Columns", 0) or 0), int(ds.get("Rows", 0) or 0), int(ds.get("NumberOfFrames", 1) or 1)
-    with Image.open(path) as im:  # PIL reads only the header here
-        return im.size[0], im.size[1], 1
+def _raster_too_large(path: Path) -> str | None:
+    """`_too_large` of a PNG/JPEG/BMP from its header alone (PIL decodes
+    nothing at open), or None, also when the header cannot be read: the
+    decoder or verifier reports that."""
+    try:
+        with Image.open(path) as im:
+            return _too_large(*im.size)
+    except Image.DecompressionBombError as exc:  # PIL's own, far higher limit
+        return f"{_brief(exc)}; downscale it or remove it from the manifest"
+    except Exception:
+        return None
+
+
+def _frames(ds: pydicom.Dataset) -> int:
+    """NumberOfFrames of a DICOM dataset (1 when absent or empty)."""
+    return int(ds.get("NumberOfFrames", 1) or 1)
 
 
 def _problem(path: Path) -> str | None:
@@ -176,17 +185,12 @@ def read_image(path: str | os.PathLike) -> SourceImage:
     if fmt is None:
         raise ImageReadError(f"{path}: not a PNG/JPEG/BMP or DICOM file (by its content); "
                              "convert it to PNG or remove it from the manifest")
-    try:
-        too_large = _too_large(*_declared_size(path, fmt))
-    except Image.DecompressionBombError as exc:  # PIL's own, far higher limit
-        too_large = f"{_brief(exc)}; downscale it or remove it from the manifest"
-    except Exception:  # an unreadable header is reported by the decoder below
-        too_large = None
-    if too_large:
-        raise ImageReadError(f"{path}: {too_large}")
     if fmt == "dicom":
         pixels, regions, notes = _read_dicom(path)
         return SourceImage(pixels, regions, fmt, notes)
+    too_large = _raster_too_large(path)
+    if too_large:
+        raise ImageReadError(f"{path}: {too_large}")
     data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if data is None:
         raise ImageReadError(f"{path}: cannot decode this {fmt.upper()} file (truncated or corrupt); re-export it")
@@ -235,6 +239,10 @@ def _read_dicom(path: Path) -> tuple[np.ndarray, tuple[UltrasoundRegion, ...], t
     if not any(tag in ds for tag in PIXEL_TAGS):
         raise ImageReadError(f"{path}: DICOM has no pixel data (a report or structured document?); "
                              "export the image itself")
+    # Checked before the pixels are decoded (the header is all that is parsed so far).
+    too_large = _too_large(ds.get("Columns", 0) or 0, ds.get("Rows", 0) or 0, _frames(ds))
+    if too_large:
+        raise ImageReadError(f"{path}: {too_large}")
     pixels, notes = _dicom_pixels(ds, path)
     return pixels, _regions(ds), notes
 
@@ -242,7 +250,7 @@ def _read_dicom(path: Path) -> tuple[np.ndarray, tuple[UltrasoundRegion, ...], t
 def _dicom_pixels(ds: pydicom.Dataset, path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
     """Frame 0 of `ds` as (H, W) uint8, with notes on what was converted."""
     notes = []
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    frames = _frames(ds)
     try:
         # pixels.pixel_array converts YBR_FULL/YBR_FULL_422 to RGB by default (pydicom 3).
         arr = pydicom.pixels.pixel_array(ds, index=0 if frames > 1 else None)
@@ -319,14 +327,12 @@ def check_readable(path: str | os.PathLike) -> str | None:
     if fmt is None:
         return "not a PNG/JPEG/BMP or DICOM file"
     if fmt != "dicom":
+        too_large = _raster_too_large(path)
+        if too_large:
+            return too_large
         try:
             with Image.open(path) as im:
-                too_large = _too_large(*im.size)
-                if too_large:
-                    return too_large
                 im.verify()
-        except Image.DecompressionBombError as exc:
-            return f"{_brief(exc)}; downscale it or remove it from the manifest"
         except Exception as exc:
             return f"corrupt {fmt.upper()} file ({_brief(exc)})"
         return None
@@ -343,7 +349,7 @@ def _check_dicom(path: Path) -> str | None:
         return "DICOM has no pixel data"
     if "Rows" not in ds or "Columns" not in ds:
         return "DICOM has no Rows/Columns"
-    too_large = _too_large(ds.Columns, ds.Rows, int(ds.get("NumberOfFrames", 1) or 1))
+    too_large = _too_large(ds.Columns, ds.Rows, _frames(ds))
     if too_large:
         return too_large
     ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
@@ -354,7 +360,7 @@ def _check_dicom(path: Path) -> str | None:
             available = False
         return None if available else f"no decoder installed for transfer syntax {ts.name}; {DECODER_HINT}"
     # Uncompressed: a truncated file holds fewer bytes than the pixel data needs.
-    expected = (ds.Rows * ds.Columns * int(ds.get("SamplesPerPixel", 1)) * int(ds.get("NumberOfFrames", 1) or 1)
+    expected = (ds.Rows * ds.Columns * int(ds.get("SamplesPerPixel", 1)) * _frames(ds)
                 * int(ds.get("BitsAllocated", 8))) // 8
     raw = ds.get_item(tag)
     if getattr(raw, "value", b"") is None:  # deferred: only its position in the file was read
