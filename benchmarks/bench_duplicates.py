@@ -1,8 +1,9 @@
 """How far apart the near-duplicate hash puts copies of one frame and
 different images: the evidence for `preprocess: duplicates: max_distance`.
 
-Copies: each image re-exported as a scanner or PACS might (cut by a few
-pixels, resized by 0.9, JPEG at quality 80, brightness +6). Different images:
+Copies: each image re-exported as a scanner or PACS might
+(`alnus.simulate.re_export`: cut by a few pixels, resized by 0.9, JPEG at
+quality 80, brightness +6). Different images:
 every pair of distinct images. Both for 64-bit (hash_size 8, the usual
 choice) and 256-bit (hash_size 16, what `alnus.duplicates` uses) DCT hashes.
 
@@ -19,27 +20,11 @@ import time
 from pathlib import Path
 
 import cv2
-import imagehash
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-from alnus.duplicates import close_pairs  # noqa: E402
-from alnus.simulate import render_bmode, sample_lesion  # noqa: E402
-
-
-def re_export(pixels: np.ndarray) -> np.ndarray:
-    """A second export of the same frame: cut, resized, JPEG-compressed, brighter."""
-    h, w = pixels.shape
-    cut = pixels[3 : h - 1, 2 : w - 3]
-    small = cv2.resize(cut, (int(cut.shape[1] * 0.9), int(cut.shape[0] * 0.9)), interpolation=cv2.INTER_AREA)
-    _, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    return np.clip(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE).astype(np.int16) + 6, 0, 255).astype(np.uint8)
-
-
-def packed(pixels: np.ndarray, hash_size: int) -> np.ndarray:
-    bits = imagehash.phash(Image.fromarray(pixels), hash_size=hash_size).hash.flatten()
-    return np.packbits(bits).view(">u8").astype(np.uint64)
+from alnus.duplicates import close_pairs, hash_pixels  # noqa: E402
+from alnus.simulate import re_export, render_bmode, sample_lesion  # noqa: E402
 
 
 def main() -> None:
@@ -61,9 +46,9 @@ def main() -> None:
     print("|---|---|---|---|---:|")
     for hash_size in (8, 16):
         start = time.perf_counter()
-        hashes = np.stack([packed(p, hash_size) for p in images])
+        hashes = np.stack([hash_pixels(p, hash_size) for p in images])
         rate = len(images) / (time.perf_counter() - start)
-        copies = np.array([np.bitwise_count(packed(re_export(p), hash_size) ^ h).sum()
+        copies = np.array([np.bitwise_count(hash_pixels(re_export(p), hash_size) ^ h).sum()
                            for p, h in zip(images[: args.copies], hashes)])  # fmt: skip
         _, _, different = close_pairs(hashes, hash_size * hash_size)
         within = int((different <= copies.max()).sum())

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 import pytest
 
 from alnus.duplicates import PAIR_COLUMNS, check_duplicates, close_pairs, find_duplicates, perceptual_hash
 from alnus.imageio import write_png
-from alnus.simulate import render_bmode, sample_lesion
+from alnus.simulate import re_export, render_bmode, sample_lesion
 from alnus.split import split_cohorts, split_groups
 
 
@@ -20,17 +19,6 @@ def bmode(seed: int) -> np.ndarray:
     """A simulated B-mode image, 200 x 160, different for every seed."""
     rng = np.random.default_rng(seed)
     return render_bmode(rng, sample_lesion(rng, seed % 2), (200, 160)).pixels
-
-
-def re_export(pixels: np.ndarray) -> np.ndarray:
-    """The same frame as a second export: cut 3 px differently, resized by
-    0.9, through JPEG at quality 80, with a little brightness change."""
-    h, w = pixels.shape
-    cut = pixels[3:h - 1, 2:w - 3]
-    small = cv2.resize(cut, (int(cut.shape[1] * 0.9), int(cut.shape[0] * 0.9)), interpolation=cv2.INTER_AREA)
-    _, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    decoded = cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE).astype(np.int16) + 6
-    return np.clip(decoded, 0, 255).astype(np.uint8)
 
 
 def write_cohort(folder: Path, images: dict[str, tuple[str, np.ndarray]]) -> pd.DataFrame:

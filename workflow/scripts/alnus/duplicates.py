@@ -37,7 +37,15 @@ POLICIES = ("error", "warn", "group")
 def perceptual_hash(path: str | Path) -> np.ndarray:
     """256-bit DCT perceptual hash of an image file, as 4 uint64 words."""
     with Image.open(path) as image:
-        bits = imagehash.phash(image, hash_size=HASH_SIZE).hash.flatten()
+        return hash_pixels(image)
+
+
+def hash_pixels(image: Image.Image | np.ndarray, hash_size: int = HASH_SIZE) -> np.ndarray:
+    """DCT perceptual hash of a PIL image or (H, W) uint8 array, as
+    hash_size**2 / 64 uint64 words."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    bits = imagehash.phash(image, hash_size=hash_size).hash.flatten()
     return np.packbits(bits).view(">u8").astype(np.uint64)
 
 

@@ -927,6 +927,18 @@ def write_dicom(
 # --------------------------------------------------------------------------
 # Readers
 # --------------------------------------------------------------------------
+def re_export(pixels: np.ndarray) -> np.ndarray:
+    """The same frame as a second export, as a scanner or PACS might write
+    it: cut by 2-3 px, resized by 0.9, through JPEG at quality 80, and 6 grey
+    levels brighter. A near-duplicate of `pixels` ((H, W) uint8) for the
+    duplicate finder's tests and benchmark."""
+    h, w = pixels.shape
+    cut = pixels[3 : h - 1, 2 : w - 3]
+    small = cv2.resize(cut, (int(cut.shape[1] * 0.9), int(cut.shape[0] * 0.9)), interpolation=cv2.INTER_AREA)
+    _, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return np.clip(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE).astype(np.int16) + 6, 0, 255).astype(np.uint8)
+
+
 def simulate_readers(
     rng: np.random.Generator,
     images: pd.DataFrame,
