@@ -32,10 +32,11 @@ from alnus.study import image_paths, load_trained
 log = logging.getLogger(__name__)
 
 
-def _case_maps(arch: str, weights: str, card: dict, rows: pd.DataFrame, image_dirs: dict[str, str], *, method: str,
-               classes) -> tuple[dict[str, np.ndarray], str]:  # fmt: skip
-    """id -> heat map over each case's preprocessed image (native size), and
-    what the maps are made of ("last block Mixed_7c: 2 × 2 feature map at 112 px input")."""
+def _case_maps(arch: str, weights: str, card: dict, rows: pd.DataFrame, image_dirs: dict[str, str],
+               shapes: list[tuple[int, int]], *, method: str, classes) -> tuple[dict[str, np.ndarray], str]:  # fmt: skip
+    """id -> heat map over each case's preprocessed image (native size,
+    `shapes` in row order), and what the maps are made of ("last block
+    Mixed_7c: 2 × 2 feature map at 112 px input")."""
     paths = image_paths(rows, image_dirs)
     model = load_trained(arch, weights, card)
     settings = card["settings"]
@@ -53,7 +54,6 @@ def _case_maps(arch: str, weights: str, card: dict, rows: pd.DataFrame, image_di
         log.warning("%s: the feature map of %s is 1 x 1 at %d px input, so its maps show no place; "
                     "use a larger input_size", arch, name, card["input_size"])  # fmt: skip
     maps = grad_cam(model, inputs, layer=layer, method=method, classes=classes)
-    shapes = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE).shape for p in paths]
     return {i: unletterbox(m, s) for i, m, s in zip(rows["id"], maps, shapes)}, source
 
 
@@ -88,18 +88,19 @@ def heatmaps_job(*, set_name: str, prediction_csvs: list[str], splits_csv: str, 
     shared = select_cases(models[chooser][set_name], thresholds[chooser], rule=selection, per_category=per_category)
     chosen = {arch: select_cases(models[arch][set_name], thresholds[arch], rule=selection, per_category=per_category)
               for arch in weights}  # fmt: skip
-    maps, probabilities, images, sources = {}, {}, {}, {}
+    every = list(dict.fromkeys([*shared["id"], *(i for cases in chosen.values() for i in cases["id"])]))
+    images = {i: cv2.imread(str(Path(image_dirs[splits.loc[i, "cohort"]]) / f"{i}.png"), cv2.IMREAD_GRAYSCALE)
+              for i in every}  # fmt: skip
+    maps, probabilities, sources = {}, {}, {}
     for arch, path in weights.items():
         frame = models[arch][set_name].set_index("id")
         ids = list(dict.fromkeys([*chosen[arch]["id"], *shared["id"]]))
         rows = pd.DataFrame({"id": ids, "cohort": splits.loc[ids, "cohort"].to_numpy()})
         calls = (frame.loc[ids, "probability"] >= thresholds[arch]).astype(int).to_numpy()
         card = json.loads(Path(cards[arch]).read_text())
-        maps[arch], sources[arch] = _case_maps(arch, path, card, rows, image_dirs, method=method,
-                                               classes=calls if target == "predicted" else None)  # fmt: skip
+        maps[arch], sources[arch] = _case_maps(arch, path, card, rows, image_dirs, [images[i].shape for i in ids],
+                                               method=method, classes=calls if target == "predicted" else None)  # fmt: skip
         probabilities[arch] = frame.loc[ids, "probability"].to_dict()
-        for i, cohort in zip(ids, rows["cohort"]):
-            images.setdefault(i, cv2.imread(str(Path(image_dirs[cohort]) / f"{i}.png"), cv2.IMREAD_GRAYSCALE))
         log.info("%s on %s: %s maps of %d cases (%s)", arch, set_name, method, len(ids), sources[arch])
     for arch, png in galleries.items():
         title = (f"{label(arch)}, {SET_NAMES[set_name].lower()} (threshold {thresholds[arch]:.3f})\n"
