@@ -43,7 +43,7 @@ from alnus.data import IMAGENET_MEAN, IMAGENET_STD, ImageSet, augmentation, load
 from alnus.imageio import write_png  # noqa: E402
 from alnus.models import build_model  # noqa: E402
 from alnus.simulate import render_bmode, sample_lesion  # noqa: E402
-from alnus.train import predict_probabilities, train_one_epoch  # noqa: E402
+from alnus.train import autocast, predict_probabilities, train_one_epoch  # noqa: E402
 
 PAPER = {"inception_v3": 299, "inception_resnet_v2": 299, "resnet101": 224}
 DEMO = {"inception_v3": 112, "inception_resnet_v2": 112, "resnet101": 112}
@@ -157,7 +157,7 @@ def model_only_rate(arch, size, *, batch, warmup, steps, dtype) -> float:
     y = torch.tensor([0.0, 1.0] * (batch // 2))
 
     def step():
-        with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
+        with autocast(torch.device("cpu"), dtype):
             logits = model(x).squeeze(1)
         loss = loss_fn(logits.float(), y)
         opt.zero_grad(set_to_none=True)

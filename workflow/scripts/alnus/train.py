@@ -91,6 +91,11 @@ def warmup_cosine(optimizer, *, warmup_steps: int, total_steps: int) -> torch.op
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """Autocast to `dtype` on `device`, or no autocast (fp32) when dtype is None."""
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
 def _to_input(images: torch.Tensor, device: torch.device, normalisation: str, channels: int = 3) -> torch.Tensor:
     return normalise(images, normalisation, channels).to(device).contiguous(memory_format=torch.channels_last)
 
@@ -103,7 +108,7 @@ def train_one_epoch(
     total, count = 0.0, 0
     for images, labels in loader:
         inputs, labels = _to_input(images, device, normalisation, channels), labels.to(device)
-        with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+        with autocast(device, autocast_dtype):
             logits = model(inputs).squeeze(1)
         loss = loss_fn(logits.float(), labels)
         optimizer.zero_grad(set_to_none=True)
@@ -126,7 +131,7 @@ def recompute_batchnorm(model, images: torch.Tensor, *, device, autocast_dtype=N
     averaging; this feeds it normalised batches."""
     batches = (_to_input(images[start : start + batch_size], device, normalisation, channels)
                for start in range(0, len(images), batch_size))  # fmt: skip
-    with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+    with autocast(device, autocast_dtype):
         torch.optim.swa_utils.update_bn(batches, model, device=device)
 
 
@@ -181,7 +186,7 @@ def _predict_batch(model, batch, *, device, autocast_dtype, normalisation, flip_
     views = [inputs, torch.flip(inputs, dims=[3])] if flip_tta else [inputs]
     probabilities = 0.0
     for view in views:
-        with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+        with autocast(device, autocast_dtype):
             probabilities = probabilities + torch.sigmoid(model(view).squeeze(1).float())
     return (probabilities / len(views)).cpu().numpy()
 
