@@ -88,6 +88,35 @@ def dual_screen(*, ui=0, gap=6, seed=0):
     return s, right
 
 
+def dark_bottom_screen(*, deep: str, ui: int = 0, gradient: bool = False, seed: int = 0):
+    """A screen whose image fades to black at depth; returns the screen and the true box (x, y, w, h).
+
+    The bottom 35% of the image is `deep`: "noise" (grey levels 0-3, as deep
+    tissue on a black-level-0 scanner) or "black-level" (flat 16, as on a
+    video-range scanner). A depth ruler touches the image's right edge, a
+    label line is 4 px below it and patient text sits at the screen's bottom.
+    With `gradient`, the UI is a vertical grey ramp from `ui` to `ui` + 20.
+    """
+    rng = np.random.default_rng(seed)
+    x, y, w, h = 200, 120, 520, 460
+    s = np.full(SCREEN, ui, np.uint8)
+    if gradient:
+        s[:] = np.linspace(ui, ui + 20, SCREEN[0]).astype(np.uint8)[:, None]
+    img = speckle(h, w, rng)
+    dark = int(0.65 * h)
+    if deep == "noise":
+        img[dark:] = rng.integers(0, 4, (h - dark, w))
+    else:  # a video-range scanner at low gain clips dark echoes at 16 (3-7% of BUS-BRA's pixels)
+        img = np.clip(img.astype(np.int16) - 40, 16, 235).astype(np.uint8)
+        img[dark:] = 16
+    s[y:y + h, x:x + w] = img
+    for i, ty in enumerate(range(y, y + h, 23)):  # depth ruler touching the right edge
+        cv2.line(s, (x + w, ty), (x + w + (10 if i % 5 == 0 else 5), ty), 220, 1)
+    cv2.putText(s, "RIGHT 10 O'CLOCK 3CM FN", (x + 20, y + h + 4 + 16), FONT, 0.7, 230, 2, cv2.LINE_AA)
+    cv2.putText(s, "PATIENT: DOE^JANE  ID 12345678", (10, SCREEN[0] - 20), FONT, 0.7, 230, 1, cv2.LINE_AA)
+    return s, (x, y, w, h)
+
+
 def assert_close(box: CropBox, truth: tuple[int, int, int, int]):
     """Each side within 4 px or 2% of that side's length."""
     x, y, w, h = truth
@@ -110,6 +139,39 @@ def test_finds_bmode_on_screen(sector, ui, jpeg, bar_gap):
     box = find_bmode_box(pixels)
     assert box.method == "image_analysis" and box.note == ""
     assert_close(box, truth)
+
+
+@pytest.mark.parametrize(
+    ("deep", "ui", "gradient"),
+    [("noise", 0, False), ("black-level", 0, False), ("noise", 40, False), ("black-level", 90, False),
+     ("noise", 10, True)],
+    ids=["noise-on-black", "black-level-on-black", "noise-on-dark-grey", "black-level-on-grey", "noise-on-gradient"],
+)
+def test_dark_deep_tissue_is_kept_and_label_below_is_cut(deep, ui, gradient):
+    # The bottom third of the image is nearly black; the crop must still reach
+    # the image's last row, and stop there: not over the label 4 px below.
+    pixels, (x, y, w, h) = dark_bottom_screen(deep=deep, ui=ui, gradient=gradient)
+    box = find_bmode_box(pixels)
+    assert box.method == "image_analysis"
+    assert (box.x, box.y, box.w, box.h) == (x, y, w, h)
+
+
+def test_gradient_background_gives_the_exact_box():
+    # The 3x3 texture of `_foreground` spreads 1 px past the image, and on a
+    # gradient no background grey takes it back; `_trim` does.
+    pixels, (x, y, w, h) = dark_bottom_screen(deep="noise", ui=0, gradient=True, seed=3)
+    pixels[y + int(0.65 * h):y + h, x:x + w] = speckle(h - int(0.65 * h), w, np.random.default_rng(4))
+    box = find_bmode_box(pixels)
+    assert (box.x, box.y, box.w, box.h) == (x, y, w, h)
+
+
+def test_dark_deep_tissue_on_jpeg_screen_is_not_grown_into_the_label():
+    # JPEG ringing looks like faint tissue noise; on a lossy screen the crop
+    # may stop short of black tissue, but must not take the label below.
+    pixels, (x, y, w, h) = dark_bottom_screen(deep="noise", ui=0)
+    pixels = cv2.imdecode(cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 90])[1], cv2.IMREAD_GRAYSCALE)
+    box = find_bmode_box(pixels)
+    assert box.y + box.h <= y + h + 2 and box.h >= 0.6 * h
 
 
 @pytest.mark.parametrize("seed", range(3))
