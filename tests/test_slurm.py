@@ -68,10 +68,13 @@ def slurm_study(cluster, study, tmp_path_factory):
     (the figures and report are the local run's business): its folder,
     Snakemake's output, and the SLURM jobs of that run. It uses the local
     run's pseudonym key, as a rerun of the same study would, so that its
-    pseudonyms, and with them the split and the training, are the same."""
+    pseudonyms, and with them the split and the training, are the same; and
+    the local run's simulated cohorts as its raw data (copied with their
+    times, so that they count as up to date), as a hospital's would be."""
     workdir = tmp_path_factory.mktemp("slurm_study")
     (workdir / "private").mkdir()
     shutil.copy2(study / "private" / "pseudonym.key", workdir / "private" / "pseudonym.key")
+    shutil.copytree(study / "resources" / "demo", workdir / "resources" / "demo")
     targets = ["results/tables/metrics.csv", "results/tables/comparisons.csv"]
     run = on_slurm(cluster, workdir, *targets, "-s", str(ROOT / "Snakefile"), "--configfile", str(TINY))
     assert run.returncode == 0, run.stderr[-6000:] + cluster.logs()
