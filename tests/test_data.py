@@ -100,6 +100,53 @@ def test_augmentation_never_flips_depth():
         assert out[:, :16].mean() > out[:, 48:].mean()
 
 
+def test_augmentation_keeps_shape_and_type_and_follows_the_seed():
+    """uint8 in, uint8 of the same shape out; the same torch seed gives the
+    same image (the run's seed and checkpointed RNG state govern it), another
+    seed another image."""
+    image = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 40, 56), dtype=np.uint8))
+    transform = augmentation(56)
+    outs = []
+    for seed in (1, 1, 2):
+        torch.manual_seed(seed)
+        outs.append(transform(image))
+    assert outs[0].dtype == torch.uint8 and outs[0].shape == image.shape
+    assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], outs[2])
+    assert torch.equal(image, torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 40, 56), dtype=np.uint8)))
+
+
+def test_augmentation_moves_within_its_ranges():
+    """A centred bright square moves by at most shift + rotation + scale
+    (flips keep it centred); without gain changes (strength 0) grey levels
+    stay those of the image (0 and 200, linear interpolation at its edges
+    only); with them the square's grey varies between draws within what
+    gamma, brightness and contrast allow."""
+    image = torch.zeros((1, 100, 100), dtype=torch.uint8)
+    image[:, 40:60, 40:60] = 200
+    torch.manual_seed(0)
+    geometry, gain = augmentation(100, strength=0.0), augmentation(100)
+    greys = []
+    for _ in range(50):
+        out = geometry(image)[0].numpy()
+        ys, xs = np.nonzero(out == 200)
+        assert ys.size > 200 and abs(ys.mean() - 49.5) <= 6 and abs(xs.mean() - 49.5) <= 6
+        assert 30 <= ys.min() and ys.max() <= 69 and 30 <= xs.min() and xs.max() <= 69
+        greys.append(int(np.median(gain(image)[0].numpy()[45:55, 45:55])))
+    # Darkest draw: 200 x 0.7 brightness, contrast 0.7 towards a mean grey of
+    # about 6 (the square is 4% of the image), gamma 1.4: 68.
+    assert 60 <= min(greys) < 150 and max(greys) > 230
+
+
+def test_augmentation_flips_left_right_half_the_time():
+    """A bright left half ends on the right in about half the draws."""
+    image = torch.zeros((1, 32, 32), dtype=torch.uint8)
+    image[:, :, :16] = 255
+    torch.manual_seed(0)
+    transform = augmentation(32, strength=0.0)
+    rights = sum(bool(transform(image)[0, :, 24:].float().mean() > 128) for _ in range(200))
+    assert 70 <= rights <= 130
+
+
 def test_image_set_checks_lengths():
     with pytest.raises(ValueError, match="3 images but 2 labels"):
         ImageSet(torch.zeros((3, 1, 8, 8), dtype=torch.uint8), np.array([0, 1]))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
-from torchvision.transforms import v2
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -92,35 +92,61 @@ def read_image_cache(path: str | Path, positions=None) -> torch.Tensor:
     return torch.from_numpy(np.array(chosen, dtype=np.uint8))
 
 
-class RandomGamma(torch.nn.Module):
-    """Random gamma on a uint8 image: mimics another scanner's grey map,
-    which torchvision's ColorJitter (linear brightness/contrast) does not."""
+class UltrasoundAugmentation:
+    """Random training augmentation of one uint8 image (1, H, W) or (H, W):
+    horizontal flip, rotation/scale/shift about the centre (black fill), then
+    brightness, contrast (towards the image's mean grey) and gamma as one
+    grey-level lookup table.
 
-    def __init__(self, low: float = 0.7, high: float = 1.4):
-        super().__init__()
-        self.low, self.high = low, high
+    Written with OpenCV rather than composed from torchvision's v2 transforms
+    because those run each step as several small torch operations: measured
+    on a 2-core CPU at 112 px, 1.2 ms per image with one torch thread and 31
+    ms with two threads while another process used the CPU, against 0.05 ms
+    here (one warpAffine and one LUT). In the training loop that difference
+    was up to a fifth of the step time. The random draws come from torch's
+    generator, so the run's seed and its checkpointed RNG state govern them
+    as before.
+    """
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        gamma = float(torch.empty(1).uniform_(self.low, self.high))
-        return (255.0 * (image.float() / 255.0) ** gamma).round().clamp(0, 255).to(torch.uint8)
+    def __init__(self, *, degrees: float = 10.0, translate: float = 0.05, scale: tuple[float, float] = (0.9, 1.1),
+                 brightness: float = 0.3, contrast: float = 0.3, gamma: tuple[float, float] = (0.7, 1.4)):  # fmt: skip
+        self.degrees, self.translate, self.scale = degrees, translate, scale
+        self.brightness, self.contrast, self.gamma = brightness, contrast, gamma
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        flip, angle, zoom, shift_x, shift_y, gain, spread, gamma = torch.rand(8, dtype=torch.float64).tolist()
+        pixels = image.numpy().reshape(image.shape[-2:])
+        height, width = pixels.shape
+        matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), self.degrees * (2 * angle - 1),
+                                         self.scale[0] + zoom * (self.scale[1] - self.scale[0]))  # fmt: skip
+        matrix[:, 2] += (self.translate * width * (2 * shift_x - 1), self.translate * height * (2 * shift_y - 1))
+        if flip < 0.5:  # mirror the source first: x -> width - 1 - x
+            matrix = matrix @ np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        out = cv2.warpAffine(pixels, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+        if self.brightness or self.contrast or self.gamma != (1.0, 1.0):
+            b = 1.0 + self.brightness * (2 * gain - 1)
+            c = 1.0 + self.contrast * (2 * spread - 1)
+            g = self.gamma[0] + gamma * (self.gamma[1] - self.gamma[0])
+            mean = min(1.0, b * cv2.mean(out)[0] / 255.0)
+            levels = np.clip(b * np.arange(256) / 255.0, 0.0, 1.0)
+            levels = np.clip(c * levels + (1.0 - c) * mean, 0.0, 1.0)
+            out = cv2.LUT(out, np.round(255.0 * levels**g).astype(np.uint8))
+        return torch.from_numpy(out).reshape(image.shape)
 
 
-def augmentation(size: int, *, strength: float = 1.0) -> v2.Transform:
+def augmentation(size: int, *, strength: float = 1.0) -> UltrasoundAugmentation:
     """Training augmentation suited to ultrasound: horizontal flip, small
-    rotation/scale/shift and gain (brightness, contrast, gamma) changes; no
-    vertical flip, since depth has a direction (shadowing falls below a lesion).
+    rotation (+-10 degrees), scale (0.9-1.1) and shift (+-5%), and gain
+    changes; no vertical flip, since depth has a direction (shadowing falls
+    below a lesion). `size` is the input size (the transforms work at any).
 
     strength scales the gain changes (0 = geometry only); 1 = +-30% brightness
     and contrast, gamma 0.7-1.4, which covers the gain differences between
     scanners and sites.
     """
-    steps = [v2.RandomHorizontalFlip(), v2.RandomAffine(degrees=10, translate=(0.05, 0.05), scale=(0.9, 1.1))]
-    if strength > 0:
-        steps += [
-            v2.ColorJitter(brightness=0.3 * strength, contrast=0.3 * strength),
-            RandomGamma(1.0 - 0.3 * strength, 1.0 + 0.4 * strength),
-        ]
-    return v2.Compose(steps)
+    return UltrasoundAugmentation(brightness=0.3 * strength, contrast=0.3 * strength,
+                                  gamma=(1.0 - 0.3 * strength, 1.0 + 0.4 * strength))  # fmt: skip
 
 
 NORMALISATIONS = ("imagenet", "per_image")
@@ -154,7 +180,8 @@ def normalise(batch: torch.Tensor, mode: str = "imagenet", channels: int = 3) ->
 class ImageSet(torch.utils.data.Dataset):
     """In-memory images and labels; applies `transform` to each uint8 image."""
 
-    def __init__(self, images: torch.Tensor, labels: np.ndarray, transform: v2.Transform | None = None):
+    def __init__(self, images: torch.Tensor, labels: np.ndarray,
+                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None):  # fmt: skip
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self.images, self.transform = images, transform
