@@ -57,14 +57,10 @@ rule train:
         "logs/train/{model}.log",
     params:
         arch=arch_of,
-        preset=PRESET,
         seed=seed_of,
         pretrained=pretrained_param,
-        device=config["training"]["device"],
-        precision=config["training"]["precision"],
-        input_channels=config["training"]["input_channels"],
-        compile=config["training"]["compile"],
-        deterministic=config["training"]["deterministic"],
+        # Every setting the model depends on (device, precision, preset, ...),
+        # recorded in its model card; changing any of them retrains it.
         config=training_config(),
     threads: 8
     resources:

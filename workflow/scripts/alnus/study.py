@@ -106,23 +106,26 @@ def train_job(
     splits_csv: str,
     manifests: dict[str, str],
     caches: dict[str, str],
-    preset: dict,
     seed: int,
     pretrained: str,
-    device: str,
-    precision: str,
     threads: int,
     config: dict,
     out_weights: str,
     out_card: str,
     out_history: str,
-    input_channels: int = 3,
-    compile: bool = False,
-    deterministic: bool = False,
 ) -> None:
     """Train `arch` on the train set, select on validation, write weights
     (safetensors), the model card (JSON) and the history (TSV). `caches`
-    maps each cohort to its image cache at this architecture's input size."""
+    maps each cohort to its image cache at this architecture's input size.
+
+    `config` holds every setting the model depends on, and goes into its
+    card as it is: `training` (the config's section: device, precision,
+    input_channels, compile, deterministic, ...) and `resolved_preset` (the
+    preset's epochs, sizes, optimiser settings). `seed` is this model's
+    (the config's, or one of `training.seeds`); `pretrained` is "none",
+    "imagenet" resolved to its weights file, or a file."""
+    preset, training = config["resolved_preset"], config["training"]
+    device, precision, deterministic = training["device"], training["precision"], training["deterministic"]
     table = labelled_splits(splits_csv, manifests)
     size = preset["input_size"][arch]
     train, val = table[table["set"] == "train"], table[table["set"] == "validation"]
@@ -137,8 +140,8 @@ def train_job(
         patience=preset["patience"],
         seed=seed,
         normalisation=preset.get("normalisation", "imagenet"),
-        input_channels=input_channels,
-        compile=compile,
+        input_channels=training["input_channels"],
+        compile=training["compile"],
         precise_bn=preset.get("precise_bn", False),
     )
     data_hashes = {"splits.csv": sha256_file(splits_csv)}
@@ -148,7 +151,7 @@ def train_job(
     ).hexdigest()
     checkpoint = Path(out_weights).with_name("checkpoint.pt")
     torch.manual_seed(seed)  # the random initialisation is part of the run
-    model = build_model(arch, num_classes=1, pretrained=pretrained, in_chans=input_channels)
+    model = build_model(arch, num_classes=1, pretrained=pretrained, in_chans=settings.input_channels)
     model, history = fit(
         model,
         cached_images(train, manifests, caches),
