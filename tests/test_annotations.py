@@ -38,6 +38,18 @@ def plus(image: np.ndarray, x: int, y: int, value: int, *, arm: int = 4, shape: 
         cv2.line(image, (x - arm, y + arm), (x + arm, y - arm), value, 1)
 
 
+def outlined_plus(image: np.ndarray, x: int, y: int, value: int, *, shadow: int = 25) -> None:
+    """Draw a caliper as Toshiba's look once exported: a light 7-px bar and a
+    dimmer 2-px vertical arm (its 1 px mixed with the outline beside it),
+    outlined in black 1 px around."""
+    plus = np.zeros(image.shape, np.uint8)
+    cv2.line(plus, (x - 3, y), (x + 3, y), 1, 1)
+    cv2.line(plus, (x, y - 2), (x, y + 2), 1, 1)
+    outline = cv2.dilate(plus, np.ones((3, 3), np.uint8)).astype(bool) & ~plus.astype(bool)
+    image[outline], image[plus.astype(bool)] = shadow, (value + shadow) // 2
+    image[y, x - 3:x + 4] = value
+
+
 def exam(rng) -> sim.Exam:
     return sim.Exam(patient_id="MRN1234567", family="SILVA", given="MARIA", birth_date=dt.date(1960, 1, 1),
                     institution="HOSPITAL X", accession="ACC2017123456", exam_date=dt.date(2017, 1, 1),
@@ -74,7 +86,7 @@ def test_clean_simulated_bmode_has_no_findings(seed, site, sector):
     np.testing.assert_array_equal(cleaned.pixels, image)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_uniform_noise_has_no_findings(seed):
     image = np.random.default_rng(seed).integers(0, 256, (200, 240), dtype=np.uint8)
     assert clean_annotations(image).findings == ()
@@ -109,6 +121,40 @@ def test_caliper_is_found_and_removed(shape, value, arm):
     # Only the mark's neighbourhood changes.
     changed = np.argwhere(cleaned.pixels != image)
     assert np.abs(changed - [y, x]).max() <= arm + 3
+
+
+@pytest.mark.parametrize("seed, x, y, value", [(8, 120, 90, 150), (10, 150, 150, 140), (11, 80, 200, 110),
+                                                 (12, 60, 60, 130)])  # fmt: skip
+def test_outlined_caliper_is_found_and_removed(seed, x, y, value):
+    """Toshiba's calipers: as bright as the tissue around them (or darker),
+    seen only against their own black outline."""
+    image = bmode(seed).pixels.copy()
+    outlined_plus(image, x, y, value)
+    cleaned = clean_annotations(image)
+    calipers = [f for f in cleaned.findings if f.kind == "caliper"]
+    assert len(calipers) == 1 and cleaned.counts() == {"text": 0, "caliper": 1, "line": 0}
+    f = calipers[0]
+    assert f.x <= x - 3 and x + 3 < f.x + f.w and f.y <= y - 1 and y + 1 < f.y + f.h
+    drawn = image != bmode(seed).pixels
+    assert cleaned.mask[drawn].all()  # the outline too: it is what shows
+    changed = np.argwhere(cleaned.pixels != image)
+    assert np.abs(changed - [y, x]).max() <= 6
+
+
+# A dot of Toshiba's depth ruler as exported (BUS-BRA bus_1014-l, 7 x 9 px around it).
+RULER_DOT = np.array([[36, 32, 31, 28, 26, 23, 20, 32, 28], [25, 26, 21, 21, 28, 32, 18, 35, 39],
+                      [25, 18, 25, 83, 155, 81, 33, 37, 53], [39, 24, 75, 169, 197, 168, 73, 44, 55],
+                      [33, 30, 28, 58, 138, 64, 36, 44, 49], [40, 44, 26, 38, 31, 44, 47, 57, 49],
+                      [40, 47, 60, 57, 57, 59, 51, 47, 43]], np.uint8)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed, x, y", [(8, 120, 90), (10, 150, 150)])
+def test_depth_ruler_dot_is_not_an_outlined_caliper(seed, x, y):
+    """The depth ruler's dots are outlined too, but brightest in their middle,
+    not one grey level along a bar (without that test they would be found)."""
+    image = bmode(seed).pixels.copy()
+    image[y - 3:y + 4, x - 4:x + 5] = RULER_DOT
+    assert not [f for f in clean_annotations(image).findings if f.kind == "caliper"]
 
 
 def test_dotted_line_between_calipers_is_found():

@@ -16,6 +16,13 @@ that speckle and lesion edges fail.
   one exact grey level that differ from both sides. Speckle grains are a few
   pixels wide and blurred, so they are not ridges in two directions at once,
   and they are never one exact grey level over 13 pixels.
+* **Outlined calipers** (`_shadowed_centers`, Toshiba's): a small "+" in a
+  light grey with a black outline, blurred by the export, often no brighter
+  than the tissue it lies on. Found as a 1-px bar of one grey level, 5 px or
+  more long, with dark rows of one dark grey right above and below it that a
+  dimmer vertical arm breaks at the centre. Tissue streaks have no such dark
+  rows on both sides; the depth ruler's dots (also outlined) are round and
+  brightest in the middle, not one grey level along a bar.
 * **Text** (`_text_lines`): thin bright strokes grouped into a line of at least
   three characters whose tops or bottoms align, with many vertical strokes
   (speckle grains are wide laterally, so their strokes are horizontal) and
@@ -54,6 +61,20 @@ Measured with this version (measurement scripts: see the issue note):
   outlines, nearly all calipers placed on or just inside the lesion edge;
   one of the eight images with the most such pixels had bright internal
   echoes taken for a short text line (the known failure mode).
+* Per scanner (`benchmarks/bench_annotations.py --limit 150`: 464 BUS-BRA
+  images, all of Toshiba's 139 and U-Systems' 25; docs/benchmarks.md):
+  images with a caliper finding, Toshiba Aplio 300 51.8% (10.1% before the
+  outlined-caliper test), GE Logiq 7 78.7%, GE Logiq 5 55.3%, U-Systems 0%
+  (GE and U-Systems unchanged); a median of 1.0% of a Toshiba image's pixels
+  changed (0.96% before). All 84 new findings were on Toshiba images; 24
+  random ones, by eye, were all outlined "+" calipers. Still missed: outlined
+  marks whose outline is no darker than the tissue (on bright tissue, or in
+  dark lesions), the caliper labels ("A", "B") beside them, and the ruler.
+  The test finds nothing on 500 simulated clean images (seeds 0-299 and
+  1000-1199 of the benchmark's set) nor on 290 GE and U-Systems images; with a
+  bar mean of 30 instead of 40 it took speckle in 10 of the 500. The
+  benchmark's 300 simulated clean images give 2 text findings (seeds 54 and
+  268; they were there before this test, and the 600 above were another set).
 * About 0.25 s per image (BUS-BRA median; 0.35 s for the 400 x 330 px
   simulated crops) on one core.
 """
@@ -191,7 +212,9 @@ def detect_annotations(pixels: np.ndarray, *, kinds=KINDS) -> tuple[np.ndarray, 
     image = _Views(pixels)
     centers: list[tuple[int, int]] = []
     marks = np.zeros((height, width), bool)
-    for mark in _caliper_centers(image):
+    found = _caliper_centers(image)
+    found += _shadowed_centers(image, taken=found)
+    for mark in found:
         part = _caliper_mask(image, mark)
         centers.append((mark.y, mark.x))
         marks |= part
@@ -278,6 +301,7 @@ class _Mark:
     x: int
     level: float  # mean grey level of its arms
     flat: bool  # found as a mark of one exact grey level
+    shadowed: bool = False  # found by `_shadowed_centers` (a mark with a dark outline)
 
 
 def _caliper_centers(image: _Views) -> list[_Mark]:
@@ -329,16 +353,68 @@ def _caliper_centers(image: _Views) -> list[_Mark]:
         better = found & (arm_mean > score)
         score[better], level[better], flat_hit[better] = arm_mean[better], arm_mean[better], flat[better]
         hits |= found
+    return [_Mark(y, x, float(level[y, x]), bool(flat_hit[y, x])) for y, x in _best_per_group(hits, score)]
+
+
+def _best_per_group(hits: np.ndarray, score: np.ndarray) -> list[tuple[int, int]]:
+    """(y, x) of the highest-scoring pixel of each 8-connected group of `hits`
+    (bool, (H, W)); `score` is an array of the same shape."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(hits.astype(np.uint8), connectivity=8)
-    marks = []
+    best = []
     for i in range(1, n):
         x0, y0, w, h = stats[i, :4]
         ys, xs = np.nonzero(labels[y0:y0 + h, x0:x0 + w] == i)
-        ys, xs = ys + y0, xs + x0
-        best = int(np.argmax(score[ys, xs]))
-        y, x = int(ys[best]), int(xs[best])
-        marks.append(_Mark(y, x, float(level[y, x]), bool(flat_hit[y, x])))
-    return marks
+        k = int(np.argmax(score[ys + y0, xs + x0]))
+        best.append((int(ys[k] + y0), int(xs[k] + x0)))
+    return best
+
+
+# Toshiba's calipers: a small "+" in a light grey with a black outline (a drop
+# shadow), blurred by the export's scaling. What survives is a horizontal bar
+# 5 to 7 px long and 1 px high with dark rows directly above and below it, and
+# a vertical arm of 1 or 2 px that breaks those dark rows at the centre; the
+# arm is dimmer than the bar (its 1 px is mixed with the outline beside it),
+# so the centre stands out from the pixels above and below it too. The bar is
+# often no brighter than the tissue around it (what `_caliper_centers` needs),
+# but always brighter than its own outline.
+SHADOW_BAR_MIN, SHADOW_BAR_MEAN = 10, 40  # grey levels each of the bar's 5 central pixels, and their
+# mean, exceed the brighter of the pixels just above and below by (a mean of 30 took speckle in 10 of
+# 500 simulated images)
+SHADOW_DARK = 14  # grey levels the outline rows (2 and 3 px to either side of the centre) lie below
+# the local background, on average
+SHADOW_SPREAD = 40  # ... with a standard deviation of at most this: one dark colour, blurred
+# (measured on BUS-BRA: <= 36; uniform noise: about 70)
+SHADOW_CROSS = 12  # grey levels the vertical arm exceeds the outline to its sides by (1 or 2 px away)
+SHADOW_RANGE = 50  # grey levels the bar's 5 central pixels span at most (one colour; the depth
+# ruler's round dots, also outlined, are far brighter in their middle)
+SHADOW_BOX = (4, 2)  # px; half width and half height of the mask of such a mark
+
+
+def _shadowed_centers(image: _Views, *, taken: list[_Mark] = ()) -> list[_Mark]:
+    """Dark-outlined "+" marks (Toshiba's): one per connected group of hits,
+    centred on the group's pixel whose bar stands out most; groups within
+    SHADOW_BOX of a mark in `taken` (found already) are left out.
+
+    Tissue fails the combination: a thin bright streak has no dark rows on
+    both sides darker than the tissue around it, and none broken by a short
+    vertical arm in the middle; a speckle grain is not 1 px high over 5 px.
+    """
+    padded = np.pad(image.value - np.maximum(image.at(0, -1), image.at(0, 1)), ((0, 0), (PAD, PAD)),
+                    constant_values=-255)
+    width = image.shape[1]
+    bar = np.stack([padded[:, PAD + dx:PAD + dx + width] for dx in range(-2, 3)])  # bar[2 + dx] at x + dx
+    bar_mean = bar.mean(axis=0)
+    core = np.stack([image.at(dx, 0, 0) for dx in range(-2, 3)])
+    outline = np.stack([image.at(dx, dy) for dx in (-3, -2, 2, 3) for dy in (-1, 1)])
+    arm = np.min([np.max([image.at(0, dy) - np.maximum(image.at(-o, dy), image.at(o, dy)) for o in (1, 2)], axis=0)
+                  for dy in (-1, 1)], axis=0)  # fmt: skip
+    hits = ((bar.min(axis=0) >= SHADOW_BAR_MIN) & (bar_mean >= SHADOW_BAR_MEAN)
+            & (image.background - outline.mean(axis=0) >= SHADOW_DARK) & (outline.std(axis=0) <= SHADOW_SPREAD)
+            & (arm >= SHADOW_CROSS)
+            & (core.max(axis=0) - core.min(axis=0) <= SHADOW_RANGE))  # fmt: skip
+    return [_Mark(y, x, float(core[:, y, x].mean()), False, shadowed=True)
+            for y, x in _best_per_group(hits, bar_mean)
+            if not any(abs(x - m.x) <= SHADOW_BOX[0] and abs(y - m.y) <= SHADOW_BOX[1] for m in taken)]
 
 
 CALIPER_RADIUS = 8  # px; a mark's arms are followed up to this far from its centre
@@ -349,9 +425,14 @@ def _caliper_mask(image: _Views, mark: _Mark) -> np.ndarray:
     """The mark's pixels: its centre and every ray from it that stays on the
     mark for at least 2 px (brighter than half-way from the background to the
     arms' level and than the pixels 2 px to its sides; for a mark of one grey
-    level, that level), followed up to CALIPER_RADIUS."""
+    level, that level), followed up to CALIPER_RADIUS. For a dark-outlined
+    mark (`_shadowed_centers`), the box of SHADOW_BOX around its centre."""
     height, width = image.shape
     part = np.zeros(image.shape, bool)
+    if mark.shadowed:  # the outline is as much a part of it as the light core: the whole box
+        dx, dy = SHADOW_BOX
+        part[max(0, mark.y - dy):mark.y + dy + 1, max(0, mark.x - dx):mark.x + dx + 1] = True
+        return part
     part[mark.y, mark.x] = True
     background = float(image.background[mark.y, mark.x])
     half = background + 0.5 * (mark.level - background)
