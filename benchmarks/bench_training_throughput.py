@@ -15,6 +15,10 @@ same PNG files and batch size:
   held in memory (no data loading or augmentation at all); pipeline / model
   only is the share of the pure model speed that the loop keeps.
 
+The three are timed in interleaved rounds (one batch of each per round) and
+each rate is the batch size over the median batch time, so that drifts in
+the speed of a shared machine fall on all three alike.
+
 Then inference (`alnus.train.predict_probabilities`) at several batch sizes.
 
 Usage:
@@ -27,7 +31,9 @@ Images: --images DIR (PNG files, e.g. BUS-BRA's), else simulated B-mode images.
 from __future__ import annotations
 
 import argparse
+import itertools
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -70,19 +76,25 @@ def optimiser(model):
     return torch.optim.AdamW(model.parameters(), lr=1e-4)
 
 
-def timed_steps(loader, step, *, warmup: int, steps: int) -> float:
-    """Images per second over `steps` batches of `loader` after `warmup` batches."""
-    done, images, start = 0, 0, None
-    while done < warmup + steps:
-        for batch in loader:
-            if done == warmup:
-                start, images = time.perf_counter(), 0
-            step(*batch)
-            images += len(batch[1])
-            done += 1
-            if done == warmup + steps:
-                break
-    return images / (time.perf_counter() - start)
+def forever(loader):
+    """The batches of `loader`, epoch after epoch."""
+    while True:
+        yield from loader
+
+
+def rounds(timers: dict, *, warmup: int, steps: int) -> dict[str, list[float]]:
+    """Seconds per batch of each timer (a callable that runs one training
+    batch and returns its time), measured in interleaved rounds: each round
+    times one batch of every timer in turn, so that a change in the machine's
+    speed during the run (a shared VM's neighbours) falls on all of them alike."""
+    for timer in timers.values():
+        for _ in range(warmup):
+            timer()
+    seconds = {name: [] for name in timers}
+    for _ in range(steps):
+        for name, timer in timers.items():
+            seconds[name].append(timer())
+    return seconds
 
 
 class PILFiles(torch.utils.data.Dataset):
@@ -99,77 +111,71 @@ class PILFiles(torch.utils.data.Dataset):
             return self.transform(image.convert("RGB")), torch.tensor(float(self.labels[i]))
 
 
-def naive_rate(arch, size, paths, labels, *, batch, warmup, steps) -> float:
-    torch.set_num_threads(DEFAULT_THREADS)
+def naive_timer(arch, size, paths, labels, *, batch):
+    """One batch of the naive loop: PIL decoding and transforms, NCHW, default threads."""
     transform = transforms.Compose([
         transforms.Resize((size, size)), transforms.RandomHorizontalFlip(),
         transforms.RandomAffine(10, translate=(0.05, 0.05), scale=(0.9, 1.1)),
         transforms.ColorJitter(0.3, 0.3), transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
     ])  # fmt: skip
-    loader = torch.utils.data.DataLoader(PILFiles(paths, labels, transform), batch_size=batch, shuffle=True)
+    batches = forever(torch.utils.data.DataLoader(PILFiles(paths, labels, transform), batch_size=batch, shuffle=True,
+                                                  drop_last=True))  # fmt: skip
     model = new_model(arch, channels_last=False)
     opt, loss_fn = optimiser(model), torch.nn.BCEWithLogitsLoss()
 
-    def step(x, y):
+    def timer() -> float:
+        torch.set_num_threads(DEFAULT_THREADS)
+        start = time.perf_counter()
+        x, y = next(batches)
         loss = loss_fn(model(x).squeeze(1), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        return time.perf_counter() - start
 
-    return timed_steps(loader, step, warmup=warmup, steps=steps)
+    return timer
 
 
-def pipeline_rate(arch, size, images, labels, *, batch, warmup, steps, dtype) -> float:
-    loader = torch.utils.data.DataLoader(ImageSet(images, labels, augmentation(size)), batch_size=batch, shuffle=True,
-                                         drop_last=True)  # fmt: skip
+def pipeline_timer(arch, size, images, labels, *, batch, dtype, threads):
+    """One batch of `alnus.train.train_one_epoch` as rule train runs it, its
+    augmentation (`alnus.data.ImageSet` over the letterboxed uint8 images) included."""
+    batches = forever(torch.utils.data.DataLoader(ImageSet(images, labels, augmentation(size)), batch_size=batch,
+                                                  shuffle=True, drop_last=True))  # fmt: skip
     model = new_model(arch, channels_last=True)
     opt = optimiser(model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    # train_one_epoch over a loader cut to the batches wanted, timed around the steps.
-    batches = list(_take(loader, warmup + steps))
-    train_one_epoch(model, batches[:warmup], opt, scheduler, loss_fn, device=torch.device("cpu"), autocast_dtype=dtype)
-    start = time.perf_counter()
-    train_one_epoch(model, batches[warmup:], opt, scheduler, loss_fn, device=torch.device("cpu"), autocast_dtype=dtype)
-    seconds = time.perf_counter() - start
-    # The augmentation ran when the batches were listed; time it again and add it.
-    start = time.perf_counter()
-    list(_take(loader, steps))
-    seconds += time.perf_counter() - start
-    return steps * batch / seconds
+
+    def timer() -> float:
+        torch.set_num_threads(threads)
+        start = time.perf_counter()
+        train_one_epoch(model, itertools.islice(batches, 1), opt, scheduler, loss_fn, device=torch.device("cpu"),
+                        autocast_dtype=dtype)  # fmt: skip
+        return time.perf_counter() - start
+
+    return timer
 
 
-def _take(loader, n):
-    done = 0
-    while done < n:
-        for batch in loader:
-            yield batch
-            done += 1
-            if done == n:
-                return
-
-
-def model_only_rate(arch, size, *, batch, warmup, steps, dtype) -> float:
+def model_only_timer(arch, size, *, batch, dtype, threads):
+    """One step of the pipeline's model on one normalised batch held in memory."""
     model = new_model(arch, channels_last=True)
     opt, loss_fn = optimiser(model), torch.nn.BCEWithLogitsLoss()
     x = normalise(torch.randint(0, 256, (batch, 1, size, size), dtype=torch.uint8)).contiguous(
         memory_format=torch.channels_last)
     y = torch.tensor([0.0, 1.0] * (batch // 2))
 
-    def step():
+    def timer() -> float:
+        torch.set_num_threads(threads)
+        start = time.perf_counter()
         with autocast(torch.device("cpu"), dtype):
             logits = model(x).squeeze(1)
         loss = loss_fn(logits.float(), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        return time.perf_counter() - start
 
-    for _ in range(warmup):
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return steps * batch / (time.perf_counter() - start)
+    return timer
 
 
 def inference_rates(arch, size, images, *, batch_sizes, dtype) -> dict[int, float]:
@@ -193,7 +199,7 @@ def main() -> None:
     parser.add_argument("--arch", action="append", help="architecture(s); default all three")
     parser.add_argument("--sizes", default="demo,paper", help="demo, paper or both (comma-separated)")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=4, help="timed batches per measurement")
+    parser.add_argument("--steps", type=int, default=8, help="timed rounds (one batch of each loop per round)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--quick", action="store_true", help="inception_v3 at 112 px, 2 steps: a smoke run")
@@ -214,7 +220,7 @@ def main() -> None:
             paths = simulated_pngs(Path(tmp), n)
         labels = np.array([k % 2 for k in range(len(paths))], dtype=np.float32)
         print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} default threads, "
-              f"torch {torch.__version__}; batch {args.batch}, {args.steps} timed batches after {args.warmup}; "
+              f"torch {torch.__version__}; batch {args.batch}; median of {args.steps} interleaved rounds after {args.warmup}; "
               f"{len(paths)} {'files from ' + str(args.images) if args.images else 'simulated images'}; "
               f"CPU capability {capability}" + ("" if bf16 else ", bf16 not measured (no native bf16; --bf16 yes)"))
         print("| architecture | size | naive fp32 NCHW | pipeline fp32 | pipeline bf16 | speed-up fp32 / bf16 vs naive "
@@ -223,12 +229,18 @@ def main() -> None:
         for preset in args.sizes.split(","):
             for arch in archs:
                 size = (PAPER if preset == "paper" else DEMO)[arch]
-                common = {"batch": args.batch, "warmup": args.warmup, "steps": args.steps}
-                naive = naive_rate(arch, size, paths, labels, **common)
-                torch.set_num_threads(args.threads)
                 images = load_images(paths, size)
-                pipe = {d: pipeline_rate(arch, size, images, labels, dtype=d, **common) for d in dtypes}
-                alone = {d: model_only_rate(arch, size, dtype=d, **common) for d in dtypes}
+                timers = {"naive": naive_timer(arch, size, paths, labels, batch=args.batch)}
+                for d in dtypes:
+                    timers[("pipeline", d)] = pipeline_timer(arch, size, images, labels, batch=args.batch, dtype=d,
+                                                             threads=args.threads)  # fmt: skip
+                    timers[("alone", d)] = model_only_timer(arch, size, batch=args.batch, dtype=d, threads=args.threads)
+                seconds = rounds(timers, warmup=args.warmup, steps=args.steps)
+                rate = {name: args.batch / statistics.median(times) for name, times in seconds.items()}
+                naive = rate["naive"]
+                pipe = {d: rate[("pipeline", d)] for d in dtypes}
+                alone = {d: rate[("alone", d)] for d in dtypes}
+                torch.set_num_threads(args.threads)
                 infer = inference_rates(arch, size, images, batch_sizes=(1, 16, 64), dtype=None)
 
                 def both(values, fmt):
