@@ -31,9 +31,11 @@ that speckle and lesion edges fail.
   fonts; shorter words in the same font beside a line found (or at the
   image's border: logos, depth labels) count too.
 * **Measurement lines** (`_measurement_lines`): between two calipers found
-  above, a row of regularly spaced dots or a solid thin line; from a caliper
-  whose partner was missed, a row of dots of one grey level. The mask is the
-  dots or line pixels, never the segment's tissue in between.
+  above, a row of regularly spaced dots or a solid thin line (where the
+  dots cross tissue as bright as they are, the row is found among the
+  samples at the dots' grey level); from a caliper whose partner was missed,
+  a row of dots of one grey level. The mask is the dots or line pixels,
+  never the segment's tissue in between.
 
 Everything works on 8-bit grayscale at the screen's own pixel size (scanners
 draw marks in screen pixels, whatever the image depth or probe).
@@ -541,8 +543,30 @@ def _line_between(image: _Views, a, b, length: float) -> np.ndarray | None:
     else:
         found = _dot_grid(lit)
     if found is None or not _one_colour(on, off_value, found[0]):
-        return None
+        # A dotted line crossing tissue as bright as its dots is lit only in
+        # parts, and another spacing can then fit the lit samples better than
+        # its own. Its dots still share one grey level: look for the grid
+        # among the samples at the lit samples' commonest grey instead, and
+        # ask the lit dots on that grid (where it crosses darker tissue) to
+        # pass the one-colour test.
+        same = _same_grey(on, lit)
+        found = None if same is None else _dot_grid(same)
+        if found is None or not _one_colour(on, off_value, found[0] & lit):
+            return None
     return _line_mask(image, on, off_value, *found)
+
+
+def _same_grey(on, lit: np.ndarray) -> np.ndarray | None:
+    """Samples where one of the three pixels across the line (`_profile`) is
+    within LINE_LEVEL of the lit samples' commonest grey (of their brightest
+    pixel across); None with fewer than LINE_DOTS lit samples. Any of the
+    three, not the brightest: beside a dot, tissue brighter than it hides it
+    from the maximum."""
+    if lit.sum() < LINE_DOTS:
+        return None
+    values = np.stack([v for v, _ in on]).astype(np.int64)
+    level = int(np.bincount(values.max(axis=0)[lit]).argmax())
+    return (np.abs(values - level) <= LINE_LEVEL).any(axis=0)
 
 
 def _one_colour(on, off_value, dots: np.ndarray) -> bool:
