@@ -165,7 +165,11 @@ def _analyse(pixels: np.ndarray, note: str) -> CropBox:
     k = int(np.clip(min(height, width) // 32, 7, 41)) | 1  # 25 px on a 1024x768 screen
     if min(height, width) < 2 * k:
         return full
-    fg = _foreground(pixels)
+    # The 3x3 grey-level range and the flat background grey, used by both
+    # the foreground map and the edge maps below.
+    spread = cv2.morphologyEx(pixels, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    background = _background(pixels, spread)
+    fg = _foreground(pixels, spread, background)
     # Density of foreground in a k x k window: speckle is dense (>0.7); text, tick
     # marks and thin bars are sparse, and the gap between them and the image
     # lowers the density there, so they separate from the image.
@@ -180,7 +184,7 @@ def _analyse(pixels: np.ndarray, note: str) -> CropBox:
     mass = [int(fg[b[1]:b[3] + 1, b[0]:b[2] + 1].sum()) for b in pieces]
     views = int(np.sum(areas >= 0.5 * areas.max())) + sum(m >= 0.5 * max(mass) for m in mass) - 1
     box = _grow(fg, _snap(fg, pieces[int(np.argmax(mass))], depth=k))
-    maps = _edge_maps(pixels, box)
+    maps = _edge_maps(pixels, box, spread, background)
     box = _trim(maps, box, depth=3 * k)
     if not _lossy(maps, box):
         box = _extend_down(maps[3], box)
@@ -199,8 +203,11 @@ def _analyse(pixels: np.ndarray, note: str) -> CropBox:
     return CropBox(x0, y0, x1 - x0 + 1, y1 - y0 + 1, "image_analysis", note.rstrip("; "))
 
 
-def _foreground(pixels: np.ndarray, *, contrast: int = 2, tolerance: int = 6) -> np.ndarray:
-    """0/1 uint8 mask (H, W) of pixels that look like B-mode image, not scanner UI.
+def _foreground(pixels: np.ndarray, spread: np.ndarray, background: int | None, *, contrast: int = 2,
+                tolerance: int = 6) -> np.ndarray:  # fmt: skip
+    """0/1 uint8 mask (H, W) of pixels that look like B-mode image, not scanner UI;
+    `spread` is the 3x3 grey-level range of `pixels`, `background` its
+    `_background`.
 
     Scanner UI is drawn in flat colours; speckle is never flat, even where it
     is dark. A pixel is textured if its 3x3 grey-level range is at least
@@ -210,12 +217,9 @@ def _foreground(pixels: np.ndarray, *, contrast: int = 2, tolerance: int = 6) ->
     1 px by which the 3x3 range spreads past every edge. Without one (an
     already cropped image), that spread is taken back by a 3x3 erosion.
     """
-    kernel = np.ones((3, 3), np.uint8)
-    spread = cv2.morphologyEx(pixels, cv2.MORPH_GRADIENT, kernel)
     textured = (spread >= contrast).astype(np.uint8)
-    background = _background(pixels, spread)
     if background is None:
-        return cv2.erode(textured, kernel)
+        return cv2.erode(textured, np.ones((3, 3), np.uint8))
     if background < 16:  # a black UI: JPEG ringing is one-sided there and dark tissue must count
         tolerance = min(tolerance, 2)
     return textured & (np.abs(pixels.astype(np.int16) - background) > tolerance)
@@ -228,9 +232,11 @@ def _background(pixels: np.ndarray, spread: np.ndarray) -> int | None:
     return int(counts.argmax()) if counts.max() >= 0.03 * pixels.size else None
 
 
-def _edge_maps(pixels: np.ndarray, box: tuple[int, int, int, int]) -> list[np.ndarray]:
+def _edge_maps(pixels: np.ndarray, box: tuple[int, int, int, int], spread: np.ndarray,
+               background: int | None) -> list[np.ndarray]:  # fmt: skip
     """Per side of `box` (left, top, right, bottom), a bool map (H, W) of pixels
-    that look like image when that side's edge runs through them.
+    that look like image when that side's edge runs through them (`spread`
+    and `background` as for `_foreground`).
 
     A pixel looks like image from the bottom if it differs from the pixel
     below it and its 1x3 range along the row is not 0 (likewise for the other
@@ -254,9 +260,8 @@ def _edge_maps(pixels: np.ndarray, box: tuple[int, int, int, int]) -> list[np.nd
     left[:, 1:] = right[:, :-1] = pixels[:, 1:] != pixels[:, :-1]
     top[1:] = bottom[:-1] = pixels[1:] != pixels[:-1]
     maps = [left & along_cols, top & along_rows, right & along_cols, bottom & along_rows]
-    spread = cv2.morphologyEx(pixels, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
     counts = np.bincount(pixels[y0:y1 + 1, x0:x1 + 1][spread[y0:y1 + 1, x0:x1 + 1] == 0], minlength=256)
-    black, background = int(counts.argmax()), _background(pixels, spread)
+    black = int(counts.argmax())
     if counts[black] >= 0.01 * (y1 - y0 + 1) * (x1 - x0 + 1) and (background is None or abs(black - background) > 1):
         maps = [m | (pixels == black) for m in maps]
     return maps
