@@ -46,11 +46,16 @@ def load_images(paths: list[str | Path], size: int) -> torch.Tensor:
     return out
 
 
-def _letterboxed(path: str | Path, size: int) -> np.ndarray:
+def read_preprocessed(path: str | Path) -> np.ndarray:
+    """A preprocessed PNG as (H, W) uint8; ValueError naming it if unreadable."""
     pixels = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if pixels is None:
         raise ValueError(f"cannot read preprocessed image {path}; rerun the preprocess rule")
-    return letterbox(pixels, size)
+    return pixels
+
+
+def _letterboxed(path: str | Path, size: int) -> np.ndarray:
+    return letterbox(read_preprocessed(path), size)
 
 
 def build_image_cache(paths: list[str | Path], size: int, out: str | Path, *, threads: int = 1) -> None:

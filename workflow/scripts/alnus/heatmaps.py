@@ -8,14 +8,13 @@ import json
 import logging
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 import torch
 
 from alnus import style
 from alnus.cam import grad_cam
-from alnus.data import load_images, normalise
+from alnus.data import letterbox, normalise, read_preprocessed
 from alnus.figures import (
     CAM_TARGETS,
     SET_NAMES,
@@ -27,20 +26,20 @@ from alnus.figures import (
 )
 from alnus.metrics import ENSEMBLE, frozen_thresholds, model_predictions, read_predictions
 from alnus.models import ARCHITECTURES, cam_layer
-from alnus.study import image_paths, load_trained
+from alnus.study import load_trained
 
 log = logging.getLogger(__name__)
 
 
-def _case_maps(arch: str, weights: str, card: dict, rows: pd.DataFrame, image_dirs: dict[str, str],
-               shapes: list[tuple[int, int]], *, method: str, classes) -> tuple[dict[str, np.ndarray], str]:  # fmt: skip
-    """id -> heat map over each case's preprocessed image (native size,
-    `shapes` in row order), and what the maps are made of ("last block
-    Mixed_7c: 2 × 2 feature map at 112 px input")."""
-    paths = image_paths(rows, image_dirs)
+def _case_maps(arch: str, weights: str, card: dict, images: dict[str, np.ndarray], *, method: str,
+               classes) -> tuple[dict[str, np.ndarray], str]:  # fmt: skip
+    """id -> heat map over each case's preprocessed image (`images`: id ->
+    (H, W) uint8, each map at its image's size), and what the maps are made
+    of ("last block Mixed_7c: 2 × 2 feature map at 112 px input")."""
     model = load_trained(arch, weights, card)
     settings = card["settings"]
-    inputs = normalise(load_images(paths, card["input_size"]), settings.get("normalisation", "imagenet"),
+    letterboxed = np.stack([letterbox(pixels, card["input_size"]) for pixels in images.values()])[:, None]
+    inputs = normalise(torch.from_numpy(letterboxed), settings.get("normalisation", "imagenet"),
                        settings.get("input_channels", 3))  # fmt: skip
     layer = cam_layer(model, arch)
     grid = []
@@ -54,7 +53,7 @@ def _case_maps(arch: str, weights: str, card: dict, rows: pd.DataFrame, image_di
         log.warning("%s: the feature map of %s is 1 x 1 at %d px input, so its maps show no place; "
                     "use a larger input_size", arch, name, card["input_size"])  # fmt: skip
     maps = grad_cam(model, inputs, layer=layer, method=method, classes=classes)
-    return {i: unletterbox(m, s) for i, m, s in zip(rows["id"], maps, shapes)}, source
+    return {i: unletterbox(m, pixels.shape) for (i, pixels), m in zip(images.items(), maps)}, source
 
 
 def heatmaps_job(*, set_name: str, prediction_csvs: list[str], splits_csv: str, image_dirs: dict[str, str],
@@ -89,17 +88,15 @@ def heatmaps_job(*, set_name: str, prediction_csvs: list[str], splits_csv: str, 
     chosen = {arch: select_cases(models[arch][set_name], thresholds[arch], rule=selection, per_category=per_category)
               for arch in weights}  # fmt: skip
     every = list(dict.fromkeys([*shared["id"], *(i for cases in chosen.values() for i in cases["id"])]))
-    images = {i: cv2.imread(str(Path(image_dirs[splits.loc[i, "cohort"]]) / f"{i}.png"), cv2.IMREAD_GRAYSCALE)
-              for i in every}  # fmt: skip
+    images = {i: read_preprocessed(Path(image_dirs[splits.loc[i, "cohort"]]) / f"{i}.png") for i in every}
     maps, probabilities, sources = {}, {}, {}
     for arch, path in weights.items():
         frame = models[arch][set_name].set_index("id")
         ids = list(dict.fromkeys([*chosen[arch]["id"], *shared["id"]]))
-        rows = pd.DataFrame({"id": ids, "cohort": splits.loc[ids, "cohort"].to_numpy()})
         calls = (frame.loc[ids, "probability"] >= thresholds[arch]).astype(int).to_numpy()
         card = json.loads(Path(cards[arch]).read_text())
-        maps[arch], sources[arch] = _case_maps(arch, path, card, rows, image_dirs, [images[i].shape for i in ids],
-                                               method=method, classes=calls if target == "predicted" else None)  # fmt: skip
+        maps[arch], sources[arch] = _case_maps(arch, path, card, {i: images[i] for i in ids}, method=method,
+                                               classes=calls if target == "predicted" else None)  # fmt: skip
         probabilities[arch] = frame.loc[ids, "probability"].to_dict()
         log.info("%s on %s: %s maps of %d cases (%s)", arch, set_name, method, len(ids), sources[arch])
     for arch, png in galleries.items():
