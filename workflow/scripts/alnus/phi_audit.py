@@ -31,15 +31,17 @@ name parts and path words must be whole words (no letter or digit before or
 after), so that "20170315" is not found inside "0.201703151" and "ROSE" not
 in "ROSETTE". Matching is case-insensitive (ASCII letters).
 
-How files are searched (`PhiScanner`): one pass per file in chunks of 8 MiB;
-every 4-byte window is hashed (numpy) into a table of the strings' first
-four bytes, and only the rare windows that hit are compared with the
-strings (exact bytes, boundaries). Measured: 6.6 s per GiB of random bytes
-with 5,000 strings on one core; the tiny demo study's 498 MB of results
-(models included) in 8 s on a loaded 2-core machine. PNG text chunks
-(zTXt, iTXt compressed), PDF FlateDecode streams and the members of zip
-containers are also inflated and searched, and so are the path names under
-results/.
+How files are searched: every file under results/, and its path, in the
+parts that can carry text (`text_parts`): text files whole; of PNG images
+every chunk but the image data (compressed text chunks inflated); of .npy
+arrays the header; of safetensors files the JSON header; of zip containers
+(.npz, torch checkpoints) the member names and members by the same rules;
+of PDFs everything but image streams (Flate streams inflated). Files of any
+other kind, and files whose structure does not parse, are searched whole.
+Pixel and weight payloads are not text: ultrasound grey levels are the byte
+values of letters and digits, so a 5-character patient id ("BRA75") turns up
+in a 100 MB pixel cache by chance. `PhiScanner` is an Aho-Corasick automaton
+(pyahocorasick) over the lower-cased bytes.
 
 Not covered: text burned into pixels (the crop and `alnus.annotations` deal
 with it), text that a PDF writes as glyph indices, non-ASCII case folding,
@@ -59,18 +61,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import cv2
+import ahocorasick
 import numpy as np
 import pandas as pd
 
 KEY_ENV_VAR = "ALNUS_PSEUDONYM_KEY"
-CHUNK = 8 << 20
-ANCHOR = 4  # bytes hashed per window; every string is at least this long
-TABLE_BITS = 22
-_LOWER = np.arange(256, dtype=np.uint8)  # ASCII upper -> lower case, every other byte unchanged
-_LOWER[65:91] += 32
-_MULT = np.uint32(2654435761)  # Knuth's multiplicative hash
-_SHIFT = np.uint32(32 - TABLE_BITS)
+CHUNK = 8 << 20  # bytes read at a time from a file searched whole
+SHORTEST = 4  # bytes; shorter strings match by chance everywhere
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_MEMBER = 1 << 30  # zip members and PDF streams larger than this are searched raw, not inflated
 GENERIC_WORDS = frozenset({
     "image", "images", "export", "exports", "study", "studies", "series", "dicom", "breast", "ultrasound",
     "patient", "patients", "left", "right", "data", "scan", "scans", "mama", "direita", "esquerda",
@@ -125,8 +124,8 @@ class PhiCollector:
     """Turn identifying values into needles, counting what is skipped and why."""
 
     def __init__(self, *, min_length: int = 5, min_digits: int = 6):
-        if min_length < ANCHOR or min_digits < ANCHOR:
-            raise ValueError(f"`min_length` and `min_digits` must be at least {ANCHOR}, "
+        if min_length < SHORTEST or min_digits < SHORTEST:
+            raise ValueError(f"`min_length` and `min_digits` must be at least {SHORTEST}, "
                              f"got {min_length} and {min_digits}")
         self.min_length, self.min_digits = min_length, min_digits
         self.needles: dict[tuple[bytes, str], Needle] = {}
@@ -136,7 +135,7 @@ class PhiCollector:
         text = str(value).strip()
         if not text:
             return
-        data = _LOWER[np.frombuffer(text.encode("utf-8"), np.uint8)].tobytes()  # ASCII letters folded, as scanned
+        data = text.encode("utf-8").lower()  # ASCII letters folded, as scanned
         if data.isdigit():
             if len(data) < self.min_digits:
                 self.stats[kind]["skipped_short"] += 1
@@ -317,34 +316,36 @@ def read_key(key_file: str | Path, *, env_var: str = KEY_ENV_VAR) -> bytes | Non
 
 
 class PhiScanner:
-    """Search bytes for many strings at once (see the module docstring)."""
+    """Search bytes for many strings at once, ASCII case-insensitively.
+
+    pyahocorasick's automaton over the bytes decoded as Latin-1 (one
+    character per byte, so a match's index is its byte offset); the
+    boundary rules of each `Needle` are checked on the bytes around a match.
+    """
 
     def __init__(self, needles: Iterable[Needle]):
         self.needles = list(needles)
-        short = [n.kind for n in self.needles if len(n.text) < ANCHOR]
+        short = [n.kind for n in self.needles if len(n.text) < SHORTEST]
         if short:
-            raise ValueError(f"every needle must be at least {ANCHOR} bytes long; {len(short)} of kind "
+            raise ValueError(f"every needle must be at least {SHORTEST} bytes long; {len(short)} of kind "
                              f"{short[0]!r} and others are shorter")
-        self.longest = max((len(n.text) for n in self.needles), default=ANCHOR)
-        self.by_anchor: dict[bytes, list[Needle]] = defaultdict(list)
+        self.longest = max((len(n.text) for n in self.needles), default=SHORTEST)
+        by_text: dict[bytes, list[Needle]] = defaultdict(list)
         for n in self.needles:
-            self.by_anchor[n.text[:ANCHOR]].append(n)
-        anchors = np.array(sorted(int.from_bytes(a, "little") for a in self.by_anchor), dtype=np.uint32)
-        self.anchors = anchors
-        self.table = np.zeros(1 << TABLE_BITS, bool)
-        self.table[(anchors * _MULT) >> _SHIFT] = True
+            by_text[n.text].append(n)
+        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
+        for text, group in by_text.items():
+            self.automaton.add_word(text.decode("latin-1"), tuple(group))
+        if by_text:
+            self.automaton.make_automaton()
 
     def scan(self, data: bytes | memoryview) -> list[tuple[int, Needle]]:
-        """(offset, needle) of every match in `data`."""
-        found = []
-        for start in range(0, len(data), CHUNK):
-            lo = max(0, start - 1)
-            piece = bytes(data[lo:start + CHUNK + self.longest + 1])
-            found += [(lo + at, n) for at, n in self._scan_piece(piece, start - lo, min(CHUNK, len(data) - start))]
-        return found
+        """(offset, needle) of every match in `data`, by offset."""
+        return self._scan_piece(bytes(data), 0, len(data))
 
-    def scan_stream(self, handle, *, chunk: int = CHUNK) -> Iterator[tuple[int, Needle]]:
+    def scan_stream(self, handle, *, chunk: int | None = None) -> Iterator[tuple[int, Needle]]:
         """Like `scan`, reading a binary file object chunk by chunk (bounded memory)."""
+        chunk = chunk or CHUNK
         keep = self.longest + 1  # a match and the byte after it
         buffer, origin, first = b"", 0, 0  # origin: file offset of buffer[0]; first: next start to decide
         while True:
@@ -362,22 +363,12 @@ class PhiScanner:
         """Matches starting at piece[begin:begin + count]; bytes around are context."""
         if count <= 0 or not self.needles:
             return []
-        lowered = cv2.LUT(np.frombuffer(piece, np.uint8), _LOWER).ravel()
-        text = lowered.tobytes()
+        text = piece.lower()  # bytes.lower() folds ASCII letters only, as the collector does
         found = []
-        for phase in range(ANCHOR):
-            n = (len(lowered) - phase) // ANCHOR
-            if n <= 0:
-                continue
-            words = lowered[phase:phase + n * ANCHOR].view("<u4")
-            positions = np.flatnonzero(self.table[(words * _MULT) >> _SHIFT])
-            if positions.size == 0:
-                continue
-            values = words[positions]
-            positions = positions[np.isin(values, self.anchors)] * ANCHOR + phase
-            for at in positions.tolist():
-                if begin <= at < begin + count:
-                    found += [(at, nd) for nd in self.by_anchor[text[at:at + ANCHOR]] if _matches(text, at, nd)]
+        for last, group in self.automaton.iter(text.decode("latin-1")):
+            at = last + 1 - len(group[0].text)
+            if begin <= at < begin + count:
+                found += [(at, n) for n in group if _matches(text, at, n)]
         found.sort(key=lambda item: item[0])
         return found
 
@@ -436,44 +427,154 @@ def audit_tree(
 
 
 def scan_file(path: str | Path, scanner: PhiScanner) -> list[Finding]:
-    """Matches in one file: its bytes, then any compressed text inside it
-    (PNG zTXt/iTXt chunks, PDF FlateDecode streams, zip members)."""
+    """Matches in the parts of one file that can carry text (`text_parts`).
+
+    A file of a known binary format (PNG, .npy, safetensors, zip/.npz/torch
+    checkpoint, PDF) is searched in its text-bearing parts only; a file of
+    any other kind, or one whose structure does not parse, is searched
+    whole, byte by byte.
+    """
     path = Path(path)
     shown = path.as_posix()
+    parts = text_parts(path)
+    if parts is None:
+        with open(path, "rb") as handle:
+            return [Finding(shown, n.kind, at, n.text) for at, n in scanner.scan_stream(handle)]
+    return [Finding(shown, n.kind, at, n.text, where) for where, data in parts for at, n in scanner.scan(data)]
+
+
+def text_parts(path: str | Path) -> list[tuple[str, bytes]] | None:
+    """The parts of a file that can carry text, as (where, bytes); None when
+    the whole file is to be searched (text, CSV, JSON, unknown formats).
+
+    Pixel and weight payloads are left out: grey levels and float bytes are
+    the byte values of letters and digits, so a 5-character id turns up in a
+    large image array by chance, and deleting and rebuilding the file gives
+    the same bytes again. What is kept, per format:
+
+    * PNG: every chunk but IDAT (image data), compressed text chunks
+      (zTXt, iTXt, iCCP) also inflated;
+    * .npy: the header (dtype, shape); object arrays (pickled Python
+      objects, which may be strings) whole;
+    * safetensors: the JSON header (names, dtypes, metadata);
+    * zip (.npz, torch checkpoints, other archives): each member's name,
+      and its contents by these same rules: .npy members by their header,
+      torch tensor storages (``data/N`` beside a ``data.pkl``) left out,
+      other members whole;
+    * PDF: everything outside streams, and each stream but image XObjects,
+      inflated where it is Flate-compressed.
+    """
+    path = Path(path)
     with open(path, "rb") as handle:
-        found = [Finding(shown, n.kind, at, n.text) for at, n in scanner.scan_stream(handle)]
-        handle.seek(0)
-        head = handle.read(8)
-    for where, data in _inflated_parts(path, head):
-        found += [Finding(shown, n.kind, at, n.text, where) for at, n in scanner.scan(data)]
-    return found
+        head = handle.read(16)
+    try:
+        if head.startswith(PNG_SIGNATURE):
+            return _png_parts(path.read_bytes())
+        if head.startswith(b"\x93NUMPY"):
+            with open(path, "rb") as handle:
+                return _npy_parts(handle)
+        if head.startswith(b"PK\x03\x04"):
+            return _zip_parts(path)
+        if head.startswith(b"%PDF"):
+            return _pdf_parts(path.read_bytes())
+        if _is_safetensors(path, head):
+            with open(path, "rb") as handle:
+                size = struct.unpack("<Q", handle.read(8))[0]
+                return [("safetensors header", handle.read(size))]
+    except (ValueError, OSError, zipfile.BadZipFile, zlib.error, NotImplementedError, struct.error):
+        return None  # malformed: search it whole
+    return None
 
 
-def _inflated_parts(path: Path, head: bytes) -> Iterator[tuple[str, bytes]]:
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        for chunk_type, data in png_chunks(path.read_bytes()):
-            if chunk_type in (b"zTXt", b"iTXt", b"iCCP"):
-                text = _inflate_text_chunk(chunk_type, data)
-                if text:
-                    yield f"PNG {chunk_type.decode()} chunk", text
-    elif head.startswith(b"%PDF"):
-        raw = path.read_bytes()
-        for match in re.finditer(rb"stream\r?\n", raw):
-            end = raw.find(b"endstream", match.end())
-            if end < 0:
-                break
-            try:
-                yield "PDF stream", zlib.decompressobj().decompress(raw[match.end():end], 1 << 28)
-            except zlib.error:
+def _png_parts(data: bytes) -> list[tuple[str, bytes]]:
+    parts = []
+    for chunk_type, body in png_chunks(data):
+        if chunk_type == b"IDAT":
+            continue
+        name = chunk_type.decode("latin-1")
+        parts.append((f"PNG {name} chunk", chunk_type + body))
+        if chunk_type in (b"zTXt", b"iTXt", b"iCCP"):
+            text = _inflate_text_chunk(chunk_type, body)
+            if text:
+                parts.append((f"PNG {name} chunk, inflated", text))
+    return parts
+
+
+def _npy_parts(handle) -> list[tuple[str, bytes]] | None:
+    """The header of an .npy stream, or None for object arrays (search whole)."""
+    version = np.lib.format.read_magic(handle)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    _, _, dtype = read_header(handle, max_header_size=1 << 20)
+    if dtype.hasobject:
+        return None
+    end = handle.tell()
+    handle.seek(0)
+    return [("npy header", handle.read(end))]
+
+
+def _is_safetensors(path: Path, head: bytes) -> bool:
+    """An 8-byte little-endian header length, then a JSON object that fits the file."""
+    if len(head) < 9:
+        return False
+    size = struct.unpack("<Q", head[:8])[0]
+    return head[8:9] == b"{" and 8 + size <= path.stat().st_size
+
+
+TORCH_STORAGE = re.compile(r"(?:^|/)data/\d+$")
+
+
+def _zip_parts(path: Path) -> list[tuple[str, bytes]]:
+    parts = []
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        torch_archive = any(n.endswith("data.pkl") for n in names)
+        parts.append(("zip member names", "\n".join(names).encode("utf-8") + b"\n" + archive.comment))
+        for info in archive.infolist():
+            where = f"zip member {info.filename}"
+            if info.is_dir() or (torch_archive and TORCH_STORAGE.search(info.filename)):
                 continue
-    elif head.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                for info in archive.infolist():
-                    if info.compress_type != zipfile.ZIP_STORED and info.file_size < (1 << 30):
-                        yield f"zip member {info.filename}", archive.read(info)
-        except (zipfile.BadZipFile, OSError, NotImplementedError):
-            return
+            if info.file_size > MAX_MEMBER:
+                raise ValueError(f"{where} is too large to inflate")  # searched whole, raw
+            with archive.open(info) as member:
+                if info.filename.endswith(".npy") and member.read(6) == b"\x93NUMPY":
+                    member.seek(0)
+                    header = _npy_parts(member)
+                    if header is not None:
+                        parts += [(f"{where} ({w})", data) for w, data in header]
+                        continue
+                member.seek(0)
+                parts.append((where, member.read()))
+    return parts
+
+
+PDF_STREAM = re.compile(rb"stream\r?\n")
+PDF_IMAGE = re.compile(rb"/Subtype\s*/Image\b")
+
+
+def _pdf_parts(raw: bytes) -> list[tuple[str, bytes]]:
+    """The PDF outside its streams, and its streams but images, inflated
+    where Flate-compressed (a stream that does not inflate is kept raw)."""
+    outside, streams, at = [], [], 0
+    for match in PDF_STREAM.finditer(raw):
+        if match.start() < at:
+            continue  # the word inside a stream already passed
+        end = raw.find(b"endstream", match.end())
+        if end < 0:
+            break
+        opened = raw.rfind(b"obj", at, match.start())
+        dictionary = raw[max(opened, at):match.start()]
+        outside.append(raw[at:match.end()])
+        body, at = raw[match.end():end], end + len(b"endstream")
+        if PDF_IMAGE.search(dictionary):
+            continue
+        if b"/FlateDecode" in dictionary:
+            try:
+                body = zlib.decompressobj().decompress(body, MAX_MEMBER)
+            except zlib.error:
+                pass
+        streams.append(("PDF stream", body))
+    outside.append(raw[at:])
+    return [("PDF outside streams", b"\n".join(outside)), *streams]
 
 
 def _inflate_text_chunk(chunk_type: bytes, data: bytes) -> bytes:
@@ -498,7 +599,7 @@ def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     ValueError
         If `data` is not a PNG or a chunk runs past the end.
     """
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+    if not data.startswith(PNG_SIGNATURE):
         raise ValueError("not a PNG file")
     chunks, at = [], 8
     while at + 8 <= len(data):
