@@ -1,0 +1,306 @@
+"""Tests of alnus.clustered: intervals and tests with patients as clusters."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from statsmodels.stats.contingency_tables import mcnemar
+
+from alnus.clustered import (
+    cluster_bootstrap_ci,
+    cluster_bootstrap_indices,
+    cluster_bootstrap_roc_band,
+    clustered_mcnemar_test,
+    clustered_proportion_ci,
+)
+from alnus.stats import proportion_ci
+
+Z95 = 1.959963984540054
+
+
+def wilson(k, n, z=Z95):
+    """Wilson score interval from its textbook formula (real-valued k, n)."""
+    p = k / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    return centre - half, centre + half
+
+
+# --------------------------------------------------------------------------
+# clustered_proportion_ci
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("k, n", [(0, 1), (0, 12), (1, 2), (7, 13), (35, 41), (41, 41), (500, 1000)])
+@pytest.mark.parametrize("level", [0.9, 0.95])
+def test_one_case_per_patient_is_exactly_plain_wilson(k, n, level):
+    successes = np.r_[np.ones(k, bool), np.zeros(n - k, bool)]
+    clusters = [f"patient{i}" for i in range(n)]
+    if n == 1:  # one patient: no clustered interval
+        with pytest.raises(ValueError, match="at least 2 patients"):
+            clustered_proportion_ci(successes, clusters, level)
+        return
+    estimate, low, high = clustered_proportion_ci(successes, clusters, level)
+    assert estimate == k / n
+    assert (low, high) == proportion_ci(k, n, level, "wilson")
+
+
+def test_rao_scott_hand_computed():
+    # Patients A: 1 1 1, B: 0 0, C: 1 0, D: 1 (shuffled); k = 5, n = 8, G = 4.
+    successes = [1, 0, 1, 1, 0, 1, 0, 1]
+    clusters = ["A", "B", "C", "A", "B", "D", "C", "A"]
+    p = 5 / 8
+    residuals = [3 - 3 * p, 0 - 2 * p, 1 - 2 * p, 1 - 1 * p]  # Y_i - p M_i
+    var_cluster = 4 / 3 * sum(r**2 for r in residuals) / 8**2
+    var_srs = 8 / 7 * (5 * (1 - p) ** 2 + 3 * p**2) / 8**2
+    deff = var_cluster / var_srs
+    assert deff == pytest.approx(1.886111, abs=1e-6)  # (4/3 * 3.03125) / (8/7 * 1.875)
+    estimate, low, high = clustered_proportion_ci(successes, clusters)
+    assert estimate == p
+    assert (low, high) == pytest.approx(wilson(5 / deff, 8 / deff), abs=1e-12)
+    # Wider than the plain Wilson interval on 8 independent images.
+    plain = proportion_ci(5, 8, 0.95, "wilson")
+    assert low < plain[0] and high > plain[1]
+
+
+def test_deff_below_one_is_floored_to_plain_wilson():
+    # Each patient has one success and one failure: Y_i - p M_i = 0, deff = 0.
+    successes = [1, 0] * 6
+    clusters = np.repeat(np.arange(6), 2)
+    assert clustered_proportion_ci(successes, clusters)[1:] == proportion_ci(6, 12, 0.95, "wilson")
+
+
+@pytest.mark.parametrize("k", [0, 9])
+def test_all_or_no_successes(k):
+    successes, clusters = np.full(9, bool(k)), np.repeat([1, 2, 3], 3)
+    estimate, low, high = clustered_proportion_ci(successes, clusters)
+    assert estimate == k / 9
+    assert (low, high) == proportion_ci(k, 9, 0.95, "wilson")
+    assert clustered_proportion_ci(successes, clusters, method="robust_wald") == (k / 9, k / 9, k / 9)
+
+
+def _clustered_data(seed, n_patients=30):
+    rng = np.random.default_rng(seed)
+    clusters = np.repeat(np.arange(n_patients), rng.integers(1, 5, n_patients))
+    chance = rng.beta(2, 1, n_patients)[clusters]
+    return rng.random(len(clusters)) < chance, clusters
+
+
+def test_cluster_variance_equals_statsmodels_ols_and_gee():
+    import statsmodels.api as sm
+
+    successes, clusters = _clustered_data(3)
+    y, n, g = successes.astype(float), len(successes), len(np.unique(clusters))
+    p, low, high = clustered_proportion_ci(successes, clusters, method="robust_wald")
+    # OLS of y on a constant, cluster-robust covariance (G / (G - 1) factor).
+    ols = sm.OLS(y, np.ones(n)).fit(cov_type="cluster", cov_kwds={"groups": clusters})
+    var = float(ols.cov_params()[0, 0])
+    # Independence GEE, logit link: robust variance of the logit, no G / (G - 1).
+    gee = sm.GEE(y, np.ones(n), groups=clusters, family=sm.families.Binomial(),
+                 cov_struct=sm.cov_struct.Independence()).fit()  # fmt: skip
+    var_logit = float(gee.cov_robust[0, 0]) * g / (g - 1)
+    assert var_logit == pytest.approx(var / (p * (1 - p)) ** 2, rel=1e-8)
+    logit, half = math.log(p / (1 - p)), Z95 * math.sqrt(var_logit)
+    assert p == pytest.approx(1 / (1 + math.exp(-float(gee.params[0]))), rel=1e-10)
+    assert (low, high) == pytest.approx((1 / (1 + math.exp(half - logit)), 1 / (1 + math.exp(-half - logit))), rel=1e-8)
+
+
+def test_order_and_cluster_names_do_not_matter():
+    successes, clusters = _clustered_data(4)
+    order = np.random.default_rng(0).permutation(len(successes))
+    names = np.array([f"pt-{c}" for c in clusters], dtype=object)
+    expected = clustered_proportion_ci(successes, clusters)
+    assert clustered_proportion_ci(successes[order], names[order]) == pytest.approx(expected, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    "successes, clusters, kwargs, message",
+    [
+        ([], [], {}, "arrays are empty"),
+        ([1, 0, 1], [1, 2], {}, "got 2 clusters for 3 cases"),
+        ([1, 0, 1], [7, 7, 7], {}, "at least 2 patients"),
+        ([1, 0, 1], [1, np.nan, 2], {}, r"1 missing value\(s\).*index 1"),
+        ([1, 0, 1], ["a", None, "b"], {}, "missing value"),
+        ([1, 2, 1], [1, 2, 3], {}, "`successes` must be boolean.*got 2 at index 1"),
+        ([1.0, np.nan, 1.0], [1, 2, 3], {}, "`successes` must be boolean"),
+        ([1, 0, 1], [1, 2, 3], {"method": "gee"}, "unknown method 'gee'; valid names are 'wilson_rao_scott', 'robust_wald'"),
+        ([1, 0, 1], [1, 2, 3], {"level": 95}, "`level` must lie strictly between 0 and 1"),
+    ],
+)  # fmt: skip
+def test_proportion_errors(successes, clusters, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        clustered_proportion_ci(successes, clusters, **kwargs)
+
+
+def _beta_binomial_studies(n_studies, n_patients, images, rho, p, seed):
+    """successes (n_studies, n_patients * images), each patient's chance ~ Beta, ICC rho."""
+    rng = np.random.default_rng(seed)
+    a, b = p * (1 - rho) / rho, (1 - p) * (1 - rho) / rho
+    chance = np.repeat(rng.beta(a, b, (n_studies, n_patients)), images, axis=1)
+    return rng.random(chance.shape) < chance
+
+
+def test_coverage_with_correlated_images():
+    """300 studies of 60 patients with 3 images each, ICC 0.8, p = 0.8."""
+    studies = _beta_binomial_studies(300, 60, 3, 0.8, 0.8, seed=13)
+    clusters = np.repeat(np.arange(60), 3)
+    covered = {"wilson_rao_scott": 0, "robust_wald": 0, "plain wilson": 0}
+    for successes in studies:
+        for method in ("wilson_rao_scott", "robust_wald"):
+            _, low, high = clustered_proportion_ci(successes, clusters, method=method)
+            covered[method] += low <= 0.8 <= high
+        low, high = proportion_ci(int(successes.sum()), len(successes), 0.95, "wilson")
+        covered["plain wilson"] += low <= 0.8 <= high
+    coverage = {name: count / len(studies) for name, count in covered.items()}
+    message = f"coverage of 95% intervals: {coverage}"
+    assert coverage["wilson_rao_scott"] >= 0.9, message
+    assert coverage["robust_wald"] >= 0.88, message
+    assert coverage["plain wilson"] <= coverage["wilson_rao_scott"] - 0.08, message
+
+
+# --------------------------------------------------------------------------
+# clustered_mcnemar_test
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(5))
+def test_durkalski_with_one_pair_per_patient_is_uncorrected_mcnemar(seed):
+    rng = np.random.default_rng(seed)
+    n = 40 + 10 * seed
+    a, b = rng.random(n) < 0.8, rng.random(n) < 0.65
+    table = [[(a & b).sum(), (a & ~b).sum()], [(~a & b).sum(), (~a & ~b).sum()]]
+    expected = mcnemar(table, exact=False, correction=False).pvalue
+    assert clustered_mcnemar_test(a, b, np.arange(n)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_durkalski_hand_computed():
+    # Per patient b_k - c_k: P1: 2 - 0 = 2, P2: 1 - 1 = 0, P3: 0 - 1 = -1, P4: 1 - 0 = 1.
+    correct_a = [1, 1, 0, 1, 0, 0, 1, 1]
+    correct_b = [0, 0, 0, 0, 1, 1, 1, 0]
+    clusters = ["P1", "P1", "P1", "P2", "P2", "P3", "P4", "P4"]
+    x2 = (2 + 0 - 1 + 1) ** 2 / (4 + 0 + 1 + 1)
+    assert clustered_mcnemar_test(correct_a, correct_b, clusters) == pytest.approx(math.erfc(math.sqrt(x2 / 2)), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "correct_a, correct_b",
+    [([1, 0, 1, 1], [1, 0, 1, 1]),  # no discordant case
+     ([1, 0, 1, 0], [0, 1, 0, 1])],  # each patient's discordances cancel
+)  # fmt: skip
+def test_mcnemar_without_evidence_is_one(correct_a, correct_b):
+    assert clustered_mcnemar_test(correct_a, correct_b, ["x", "x", "y", "y"]) == 1.0
+
+
+@pytest.mark.parametrize(
+    "correct_a, correct_b, clusters, message",
+    [
+        ([], [], [], "arrays are empty"),
+        ([1, 0], [1, 0, 1], [1, 2], "same cases, got 2 and 3"),
+        ([1, 0, 1], [1, 0, 1], [1, 2], "got 2 clusters for 3 cases"),
+        ([1, 0], [1, 0], [3, 3], "at least 2 patients"),
+        ([1, 0], [1, 3], [1, 2], "`correct_b` must be boolean"),
+        ([1, 0], [1, 0], [1, None], "missing value"),
+    ],
+)
+def test_mcnemar_errors(correct_a, correct_b, clusters, message):
+    with pytest.raises(ValueError, match=message):
+        clustered_mcnemar_test(correct_a, correct_b, clusters)
+
+
+# --------------------------------------------------------------------------
+# Patient bootstrap
+# --------------------------------------------------------------------------
+def _bootstrap_data():
+    # 7 patients: P0-P2 with a positive image (P1 also has a negative one), P3-P6 negative only.
+    clusters = np.array(["P0", "P3", "P1", "P4", "P1", "P5", "P2", "P6", "P1", "P0", "P3", "P5", "P4"])
+    labels = np.array([1, 0, 1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0])
+    return clusters, labels
+
+
+def test_bootstrap_keeps_whole_patients_and_stratum_sizes():
+    clusters, labels = _bootstrap_data()
+    names, sizes = np.unique(clusters, return_counts=True)
+    size = dict(zip(names, sizes))
+    resamples = list(cluster_bootstrap_indices(clusters, labels, 300, seed=1))
+    assert len(resamples) == 300
+    for index in resamples:
+        drawn, counts = np.unique(clusters[index], return_counts=True)
+        times = {name: count // size[name] for name, count in zip(drawn, counts)}
+        assert all(count == times[name] * size[name] for name, count in zip(drawn, counts))  # whole patients
+        assert sum(times[p] for p in times if p in {"P0", "P1", "P2"}) == 3  # positive stratum
+        assert sum(times[p] for p in times if p not in {"P0", "P1", "P2"}) == 4
+        assert labels[index].any() and not labels[index].all()
+    # Every patient turns up, and resamples differ in their number of cases.
+    assert set(np.concatenate([clusters[i] for i in resamples])) == set(names)
+    assert len({len(i) for i in resamples}) > 1
+
+
+def test_bootstrap_is_reproducible():
+    clusters, labels = _bootstrap_data()
+    first = list(cluster_bootstrap_indices(clusters, labels, 600, seed=5))  # more than one block of 256
+    again = list(cluster_bootstrap_indices(clusters, labels, 600, seed=np.random.default_rng(5)))
+    other = list(cluster_bootstrap_indices(clusters, labels, 600, seed=6))
+    assert all(np.array_equal(x, y) for x, y in zip(first, again, strict=True))
+    assert not all(np.array_equal(x, y) for x, y in zip(first, other))
+
+
+@pytest.mark.parametrize(
+    "clusters, labels, n_resamples, message",
+    [
+        (["a", "b"], [1, 1], 10, "1 patient\\(s\\) with a positive case.*got 2 patient\\(s\\) with a positive case and 0 without"),
+        (["a", "b"], [0, 0], 10, "0 patient\\(s\\) with a positive case and 2 without"),
+        (["a", "a", "b"], [1, 0, 1], 10, "2 patient\\(s\\) with a positive case and 0 without"),
+        (["a", "b"], [1, 0], 0, "`n_resamples` must be a whole number >= 1, got 0"),
+        (["a", "b"], [1, 0, 1], 10, "got 2 clusters for 3 cases"),
+        (["a", "b"], [1, 2], 10, "`labels` must be boolean"),
+    ],
+)  # fmt: skip
+def test_bootstrap_errors_at_the_call(clusters, labels, n_resamples, message):
+    if message.startswith("1 patient"):
+        message = message.split(".*", 1)[1]
+    with pytest.raises(ValueError, match=message):
+        cluster_bootstrap_indices(clusters, labels, n_resamples, seed=0)  # not iterated
+
+
+def _sensitivity(labels, calls):
+    return calls[labels == 1].mean()
+
+
+def test_bootstrap_ci_of_sensitivity():
+    rng = np.random.default_rng(2)
+    clusters = np.repeat(np.arange(80), 3)
+    labels = np.repeat(np.arange(80) % 2, 3)
+    calls = (rng.random(80)[clusters] < 0.8) & labels.astype(bool) | (rng.random(240) < 0.1)
+    estimate, low, high = cluster_bootstrap_ci(_sensitivity, labels, clusters, calls, n_resamples=400, seed=0)
+    assert estimate == _sensitivity(labels, calls)
+    assert low < estimate < high
+    assert (estimate, low, high) == cluster_bootstrap_ci(_sensitivity, labels, clusters, calls, n_resamples=400, seed=0)
+    # Close to the Rao-Scott Wilson interval of the same sensitivity, and wider than plain Wilson.
+    rs = clustered_proportion_ci(calls[labels == 1], clusters[labels == 1])
+    assert (low, high) == pytest.approx(rs[1:], abs=0.04)
+    plain = proportion_ci(int(calls[labels == 1].sum()), int(labels.sum()), 0.95, "wilson")
+    assert high - low > 1.3 * (plain[1] - plain[0])
+
+
+def test_bootstrap_ci_errors():
+    clusters, labels = _bootstrap_data()
+    with pytest.raises(ValueError, match="array 0 of `arrays` has 2 entries for 13 labels"):
+        cluster_bootstrap_ci(_sensitivity, labels, clusters, [1, 0], seed=0)
+    with pytest.raises(ValueError, match="not finite on 20 of 20 patient resamples"):
+        cluster_bootstrap_ci(lambda labels: math.nan, labels, clusters, n_resamples=20, seed=0)
+    with pytest.raises(ValueError, match=">= 10, got 5"):
+        cluster_bootstrap_ci(_sensitivity, labels, clusters, labels, n_resamples=5, seed=0)
+
+
+def test_roc_band():
+    rng = np.random.default_rng(7)
+    clusters = np.repeat(np.arange(60), 2)
+    labels = np.repeat(np.arange(60) % 3 == 0, 2).astype(int)
+    scores = rng.normal(size=60)[clusters] + labels
+    grid = np.linspace(0, 1, 21)
+    low, high = cluster_bootstrap_roc_band(labels, scores, clusters, grid, n_resamples=200, seed=0)
+    assert low.shape == high.shape == grid.shape
+    assert (0 <= low).all() and (low <= high).all() and (high <= 1).all()
+    assert high[-1] == 1.0 and (np.diff(low) >= 0).all()
+    again = cluster_bootstrap_roc_band(labels, scores, clusters, grid, n_resamples=200, seed=0)
+    assert np.array_equal(low, again[0]) and np.array_equal(high, again[1])
+    with pytest.raises(ValueError, match="`fpr_grid` must be a 1-D increasing array within"):
+        cluster_bootstrap_roc_band(labels, scores, clusters, [0.5, 0.2], n_resamples=10, seed=0)

@@ -1,0 +1,446 @@
+"""Statistics that hold when a patient contributes several images.
+
+The images of one patient are not independent: a lesion that one image shows
+clearly tends to be clear on the patient's other images too. Intervals and
+tests that count images as independent cases are then too narrow. This
+module treats each patient as a cluster (issue 13):
+
+* `clustered_proportion_ci`: sensitivity, specificity or accuracy over images
+  with a Wilson interval on the Rao-Scott effective sample size (default), or
+  a cluster-robust Wald interval;
+* `clustered_mcnemar_test`: Durkalski's clustered McNemar test for two
+  readers/models on the same patients;
+* `cluster_bootstrap_indices`, `cluster_bootstrap_ci`,
+  `cluster_bootstrap_roc_band`: a patient bootstrap (whole patients resampled,
+  stratified by whether the patient has a positive image) for any figure of
+  merit and for ROC bands.
+
+Clustered AUCs (Obuchowski 1997) live in `alnus.stats`. Coverage and type I
+error measured by simulation: docs/benchmarks.md, "Clustered proportions and
+McNemar".
+
+Conventions: `clusters` names each case's patient (any hashable: pseudonym
+strings, integers); the order of the cases does not matter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import special
+from scipy import stats as sps
+from sklearn.metrics import roc_curve
+from statsmodels.stats.proportion import proportion_confint
+
+from alnus.stats import _check_choice, _check_level, check_binary_scores, proportion_ci
+
+CLUSTERED_PROPORTION_METHODS = ("wilson_rao_scott", "robust_wald")
+
+
+# --------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------
+def _check_binary_array(values, argument):
+    """1-D array of 0/1 (or bool) -> bool array; a clear error otherwise."""
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"`{argument}` must be 1-D, got shape {values.shape}")
+    bad = ~np.isin(values, (0, 1))  # NaN and None are not in (0, 1) either
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"`{argument}` must be boolean (or 0/1), got {values[i]} at index {i} "
+            f"({int(bad.sum())} invalid value(s))"
+        )
+    return values.astype(bool)
+
+
+def _cluster_codes(clusters, n_cases, *, minimum=2):
+    """Integer codes 0..n_clusters-1 for each case's patient, and n_clusters.
+
+    pandas.factorize handles any hashable (strings, integers, tuples) and
+    flags missing values (None, NaN) with code -1.
+    """
+    clusters = np.asarray(clusters, dtype=object)
+    if clusters.ndim != 1:
+        raise ValueError(f"`clusters` must be 1-D, got shape {clusters.shape}")
+    if len(clusters) != n_cases:
+        raise ValueError(
+            f"`clusters` must name the patient of every case: got {len(clusters)} "
+            f"clusters for {n_cases} cases"
+        )
+    if n_cases == 0:
+        raise ValueError("no cases: the arrays are empty")
+    codes, uniques = pd.factorize(clusters)
+    if (codes < 0).any():
+        missing = np.flatnonzero(codes < 0)
+        raise ValueError(
+            f"`clusters` has {len(missing)} missing value(s) (None/NaN), first at index "
+            f"{int(missing[0])}; every case needs its patient"
+        )
+    if len(uniques) < minimum:
+        raise ValueError(
+            f"a clustered interval or test needs at least {minimum} patients (clusters), "
+            f"got {len(uniques)}; with one patient there is no between-patient variance to estimate"
+        )
+    return codes, len(uniques)
+
+
+# --------------------------------------------------------------------------
+# Proportions
+# --------------------------------------------------------------------------
+def _ratio_variance(successes, codes, n_clusters):
+    """Ratio estimator p = sum(y) / n and its design effect.
+
+    Written out rather than taken from statsmodels: it is two bincounts, and
+    the benchmark calls it tens of thousands of times. It equals the
+    cluster-robust variance of an intercept-only OLS fit
+    (``OLS(y, 1).fit(cov_type="cluster")``) and, on the logit scale, the
+    robust variance of an independence GEE times G / (G - 1); the tests check
+    both.
+
+    Returns
+    -------
+    (p, var, deff) : the proportion, its cluster-robust variance
+        var = G / (G - 1) * sum_i (Y_i - p M_i)^2 / n^2 (Y_i successes and
+        M_i cases of patient i, G patients, n cases), and the design effect
+        deff = var / var_srs, where var_srs = n / (n - 1) * sum_j (y_j - p)^2 / n^2
+        is the same estimator with each case its own cluster. deff is 1 by
+        construction when every patient has one case, and when p is 0 or 1
+        (both variances are then 0).
+    """
+    n = len(successes)
+    y = successes.astype(float)
+    p = float(y.sum()) / n
+    totals = np.bincount(codes, weights=y, minlength=n_clusters)
+    sizes = np.bincount(codes, minlength=n_clusters)
+    var = n_clusters / (n_clusters - 1) * float(((totals - p * sizes) ** 2).sum()) / n**2
+    if n_clusters == n or p in (0.0, 1.0):
+        return p, var, 1.0
+    var_srs = n / (n - 1) * float(((y - p) ** 2).sum()) / n**2
+    return p, var, var / var_srs
+
+
+def _wilson_rao_scott(k, n, deff, level):
+    """Wilson interval on n_eff = n / deff cases with k / deff successes."""
+    if deff == 1.0:
+        return proportion_ci(k, n, level, "wilson")
+    # proportion_ci (scipy's binomtest) needs whole counts; statsmodels' Wilson
+    # takes real-valued ones and equals scipy's to 1e-16 at whole counts.
+    low, high = proportion_confint(k / deff, n / deff, alpha=1 - level, method="wilson")
+    return float(low), float(high)
+
+
+def clustered_proportion_ci(successes, clusters, level=0.95, method="wilson_rao_scott"):
+    """Proportion over cases, with a confidence interval that respects patients.
+
+    Parameters
+    ----------
+    successes : array-like of bool (or 0/1), shape (n_cases,)
+        One entry per case (image), e.g. for sensitivity whether each positive
+        image was called positive.
+    clusters : array-like of hashable, shape (n_cases,)
+        The patient of each case; at least 2 distinct patients.
+    level : float, default 0.95
+        Confidence level.
+    method : {"wilson_rao_scott", "robust_wald"}, default "wilson_rao_scott"
+        "wilson_rao_scott": Wilson score interval on the Rao-Scott effective
+        sample size (Rao & Scott 1992, Biometrics 48:577-585): with the design
+        effect deff = var_cluster / var_srs (see below), n_eff = n / deff and
+        k_eff = k / deff go into the Wilson formula. deff is floored at 1, so
+        the interval is never narrower than the plain Wilson interval: within
+        a patient images are positively correlated, and a deff below 1 is
+        sampling noise (with few patients it would make the interval too
+        narrow; docs/benchmarks.md measures both). With one case per patient
+        deff = 1 and the interval is exactly
+        ``alnus.stats.proportion_ci(k, n, level, "wilson")``; when k = 0 or
+        k = n both variances are 0, deff = 1, and the Wilson interval still
+        has width.
+        "robust_wald": Wald interval on the logit scale,
+        expit(logit(p) +/- z * se / (p (1 - p))), se = sqrt(var_cluster); this
+        is GEE with an independence working correlation (an intercept-only
+        logistic model) and the robust sandwich variance with the G / (G - 1)
+        small-sample factor. At k = 0 or k = n its variance is 0 and the
+        interval collapses to (p, p): one reason it is not the default.
+
+        Here p = k / n (the ratio estimator: all successes over all cases),
+        var_cluster = G / (G - 1) * sum_i (Y_i - p M_i)^2 / n^2 over the G
+        patients (Y_i successes, M_i cases of patient i), and
+        var_srs = n / (n - 1) * sum_j (y_j - p)^2 / n^2, the same estimator
+        with each case its own cluster.
+
+    Returns
+    -------
+    (estimate, low, high) : tuple of float
+        estimate = k / n; bounds in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the input is empty, the lengths differ, successes are not 0/1,
+        clusters has missing values (None/NaN), there is only one patient,
+        level is outside (0, 1), or method is unknown.
+    """
+    _check_choice(method, CLUSTERED_PROPORTION_METHODS, "method")
+    _check_level(level)
+    successes = _check_binary_array(successes, "successes")
+    codes, n_clusters = _cluster_codes(clusters, len(successes))
+    p, var, deff = _ratio_variance(successes, codes, n_clusters)
+    k, n = int(successes.sum()), len(successes)
+    if method == "wilson_rao_scott":
+        low, high = _wilson_rao_scott(k, n, max(deff, 1.0), level)
+        return p, low, high
+    if p in (0.0, 1.0):
+        return p, p, p
+    half = float(sps.norm.ppf(0.5 + level / 2)) * math.sqrt(var) / (p * (1 - p))
+    logit = float(special.logit(p))
+    return p, float(special.expit(logit - half)), float(special.expit(logit + half))
+
+
+# --------------------------------------------------------------------------
+# Paired comparison
+# --------------------------------------------------------------------------
+def clustered_mcnemar_test(correct_a, correct_b, clusters):
+    """Durkalski's clustered McNemar test: two readers/models, same patients.
+
+    For each patient k, b_k counts the cases that A got right and B wrong and
+    c_k those B got right and A wrong. Durkalski et al. (2003, Stat Med
+    22:2417-2428, "Analysis of clustered matched-pair data"):
+
+        X^2 = (sum_k (b_k - c_k))^2 / sum_k (b_k - c_k)^2,   chi-square, 1 df.
+
+    The denominator estimates the variance of sum(b_k - c_k) under H0 from
+    the patients, so several discordant images of one patient count as one
+    patient's worth of evidence. With one case per patient, (b_k - c_k)^2 =
+    b_k + c_k, and X^2 = (b - c)^2 / (b + c): McNemar's chi-square without
+    continuity correction (``statsmodels.stats.contingency_tables.mcnemar(
+    exact=False, correction=False)``). Obuchowski's (1998, Stat Med
+    17:1495-1507) statistic has the same numerator but a Wald-type variance,
+    G / (G - 1) * sum_k (d_k - M_k * sum(d) / n)^2 with d_k = b_k - c_k,
+    centred at the observed difference, so it does not reduce to McNemar's;
+    it is not implemented here.
+
+    Written out: neither scipy nor statsmodels has a clustered McNemar test.
+    Its type I error under H0 is measured in docs/benchmarks.md.
+
+    Parameters
+    ----------
+    correct_a, correct_b : array-like of bool (or 0/1), shape (n_cases,)
+        Whether reader/model A (B) was right on each case. Restrict to
+        positive images to compare sensitivities, to negatives for
+        specificities.
+    clusters : array-like of hashable, shape (n_cases,)
+        The patient of each case; at least 2 distinct patients.
+
+    Returns
+    -------
+    p : float
+        Two-sided P value; 1.0 when no case is discordant, and when every
+        patient's discordances cancel (all b_k = c_k, so X^2 = 0).
+
+    Raises
+    ------
+    ValueError
+        If the input is empty, the lengths differ, values are not 0/1,
+        clusters has missing values, or there is only one patient.
+    """
+    a = _check_binary_array(correct_a, "correct_a")
+    b = _check_binary_array(correct_b, "correct_b")
+    if a.shape != b.shape:
+        raise ValueError(
+            f"`correct_a` and `correct_b` must cover the same cases, got {len(a)} and {len(b)} values"
+        )
+    codes, n_clusters = _cluster_codes(clusters, len(a))
+    d = np.bincount(codes, weights=a.astype(float) - b.astype(float), minlength=n_clusters)
+    denominator = float((d**2).sum())
+    if denominator == 0:
+        return 1.0
+    return float(sps.chi2.sf(float(d.sum()) ** 2 / denominator, 1))
+
+
+# --------------------------------------------------------------------------
+# Patient bootstrap
+# --------------------------------------------------------------------------
+_BLOCK = 256  # resamples drawn per call to the generator: bounds memory to 256 x n_patients
+
+
+def _check_resamples(n_resamples, minimum):
+    if isinstance(n_resamples, bool) or not float(n_resamples).is_integer() or n_resamples < minimum:
+        raise ValueError(f"`n_resamples` must be a whole number >= {minimum}, got {n_resamples!r}")
+    return int(n_resamples)
+
+
+def cluster_bootstrap_indices(clusters, labels, n_resamples, seed):
+    """Case indices of patient-bootstrap resamples, stratified by patient.
+
+    Patients are drawn with replacement, each with all their cases, within
+    two strata: patients with at least one positive case, and the others.
+    Each resample holds as many patients of each stratum as the data (so it
+    always has positives and negatives); its number of cases varies with the
+    sizes of the patients drawn.
+
+    Written out: scipy.stats.bootstrap resamples observations, not groups of
+    varying size. Each patient's cases are found once (a stable argsort of
+    the patient codes and their offsets); a resample's indices are then built
+    with np.repeat and an arange, with no Python loop over patients.
+
+    Parameters
+    ----------
+    clusters : array-like of hashable, shape (n_cases,)
+        The patient of each case.
+    labels : array-like of {0, 1}, shape (n_cases,)
+        1 = positive; defines the strata.
+    n_resamples : int
+        Number of resamples, >= 1.
+    seed : int or numpy.random.Generator
+        Source of randomness; the same seed gives the same resamples.
+
+    Returns
+    -------
+    iterator of numpy.ndarray of int
+        n_resamples arrays of case indices into the inputs, each case of a
+        patient drawn twice appearing twice. Input errors are raised at the
+        call, not at the first iteration.
+
+    Raises
+    ------
+    ValueError
+        If the input is empty, lengths differ, labels are not 0/1, clusters
+        has missing values, or a stratum is empty (no patient with a positive
+        case, or none without): every resample would then lack a class.
+    """
+    n_resamples = _check_resamples(n_resamples, 1)
+    positive_case = _check_binary_array(labels, "labels")
+    codes, n_clusters = _cluster_codes(clusters, len(positive_case), minimum=1)
+    sizes = np.bincount(codes, minlength=n_clusters)
+    positive = np.bincount(codes, weights=positive_case, minlength=n_clusters) > 0
+    strata = (np.flatnonzero(positive), np.flatnonzero(~positive))
+    if min(len(stratum) for stratum in strata) == 0:
+        raise ValueError(
+            "the patient bootstrap is stratified by whether a patient has a positive case and "
+            f"needs both kinds, got {len(strata[0])} patient(s) with a positive case and "
+            f"{len(strata[1])} without; pass all cases of the set (positives and negatives)"
+        )
+    order = np.argsort(codes, kind="stable")  # cases grouped by patient
+    starts = np.cumsum(sizes) - sizes  # each patient's first position in `order`
+    rng = np.random.default_rng(seed)
+
+    def resamples():
+        for first in range(0, n_resamples, _BLOCK):
+            block = min(_BLOCK, n_resamples - first)
+            drawn = np.hstack([s[rng.integers(len(s), size=(block, len(s)))] for s in strata])
+            for patients in drawn:
+                m = sizes[patients]
+                ends = np.cumsum(m)
+                yield order[np.repeat(starts[patients] - (ends - m), m) + np.arange(ends[-1])]
+
+    return resamples()
+
+
+def _percentile_interval(values, level):
+    tail = (1 - level) / 2
+    return np.quantile(values, tail, axis=0), np.quantile(values, 1 - tail, axis=0)
+
+
+def cluster_bootstrap_ci(statistic, labels, clusters, *arrays, n_resamples=2000, level=0.95, seed):
+    """Any figure of merit with a percentile patient-bootstrap interval.
+
+    Parameters
+    ----------
+    statistic : callable
+        ``statistic(labels, *arrays) -> float``, e.g. an AUC, or the
+        sensitivity at a fixed threshold. Called once on the data and once per
+        resample, with the arrays indexed alike.
+    labels : array-like of {0, 1}, shape (n_cases,)
+    clusters : array-like of hashable, shape (n_cases,)
+        The patient of each case.
+    *arrays : array-like, each of shape (n_cases,) (or (n_cases, ...))
+        Further per-case inputs of the statistic (scores, calls).
+    n_resamples : int, default 2000
+        At least 10.
+    level : float, default 0.95
+    seed : int or numpy.random.Generator
+        Required, so that results are reproducible.
+
+    Returns
+    -------
+    (estimate, low, high) : tuple of float
+        estimate is the statistic on the data; low and high the (1 - level) / 2
+        and (1 + level) / 2 quantiles of the resampled statistics.
+
+    Raises
+    ------
+    ValueError
+        As `cluster_bootstrap_indices`; if an array's length differs from the
+        labels'; or if the statistic is not finite on some resamples (say
+        which statistic is undefined there, e.g. a specificity of a set
+        without negatives).
+    """
+    _check_level(level)
+    n_resamples = _check_resamples(n_resamples, 10)
+    labels = np.asarray(labels)
+    arrays = [np.asarray(a) for a in arrays]
+    for i, a in enumerate(arrays):
+        if len(a) != len(labels):
+            raise ValueError(f"array {i} of `arrays` has {len(a)} entries for {len(labels)} labels")
+    resamples = cluster_bootstrap_indices(clusters, labels, n_resamples, seed)
+    estimate = float(statistic(labels, *arrays))
+    values = np.array([statistic(labels[i], *(a[i] for a in arrays)) for i in resamples], dtype=float)
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"the statistic was not finite on {int((~np.isfinite(values)).sum())} of "
+            f"{n_resamples} patient resamples; make it defined on any set with both classes"
+        )
+    low, high = _percentile_interval(values, level)
+    return estimate, float(low), float(high)
+
+
+def cluster_bootstrap_roc_band(labels, scores, clusters, fpr_grid, *, n_resamples=2000, level=0.95, seed):
+    """Pointwise patient-bootstrap band of the ROC curve.
+
+    The clustered counterpart of `alnus.figures.roc_band`, with the same
+    curve: at each false-positive rate of the grid, the highest sensitivity
+    reached at that rate or below (the step curve of sklearn's roc_curve). A
+    linear np.interp is not used: roc_curve's vertical segments repeat x
+    values, where interpolation is ill-defined, and the band would not match
+    the plain one.
+
+    Parameters
+    ----------
+    labels : array-like of {0, 1}, shape (n_cases,)
+    scores : array-like of float, shape (n_cases,)
+        Higher means more likely positive.
+    clusters : array-like of hashable, shape (n_cases,)
+        The patient of each case.
+    fpr_grid : array-like of float, shape (n_points,)
+        Increasing false-positive rates in [0, 1].
+    n_resamples : int, default 2000
+        At least 10.
+    level : float, default 0.95
+    seed : int or numpy.random.Generator
+        Required, so that results are reproducible.
+
+    Returns
+    -------
+    (tpr_low, tpr_high) : arrays of shape (n_points,)
+
+    Raises
+    ------
+    ValueError
+        As `cluster_bootstrap_indices` and `alnus.stats.check_binary_scores`;
+        if fpr_grid is not increasing within [0, 1].
+    """
+    _check_level(level)
+    n_resamples = _check_resamples(n_resamples, 10)
+    positive, scores = check_binary_scores(labels, scores)
+    grid = np.asarray(fpr_grid, dtype=float)
+    if grid.ndim != 1 or len(grid) == 0 or (np.diff(grid) <= 0).any() or grid[0] < 0 or grid[-1] > 1:
+        raise ValueError(f"`fpr_grid` must be a 1-D increasing array within [0, 1], got {grid!r}")
+    resamples = cluster_bootstrap_indices(clusters, positive, n_resamples, seed)
+    curves = np.empty((n_resamples, len(grid)))
+    for b, i in enumerate(resamples):
+        fpr, tpr, _ = roc_curve(positive[i], scores[i])
+        curves[b] = tpr[np.searchsorted(fpr, grid, side="right") - 1]
+    return _percentile_interval(curves, level)
