@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -209,10 +210,15 @@ def test_delong_matches_slow_reference(seed, m, n, decimals):
     half = z * math.sqrt(cov[0, 0])
     assert (low, high) == pytest.approx((max(0, aucs[0] - half), min(1, aucs[0] + half)), abs=1e-12)
 
-    zstat, p = delong_test(labels, a, b)
     diff, var = aucs[0] - aucs[1], cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
-    if var == 0:  # pROC's convention: z = 0 if the AUCs agree, else +/-inf
-        assert (zstat, p) == ((0.0, 1.0) if diff == 0 else (math.copysign(math.inf, diff), 0.0))
+    if var == 0 and diff != 0:  # no test possible: nan, with a warning
+        with pytest.warns(RuntimeWarning, match="variance of their difference is 0"):
+            zstat, p = delong_test(labels, a, b)
+        assert math.isnan(zstat) and math.isnan(p)
+        return
+    zstat, p = delong_test(labels, a, b)
+    if var == 0:  # equal AUCs, zero variance: no evidence of a difference
+        assert (zstat, p) == (0.0, 1.0)
     else:
         assert zstat == pytest.approx(diff / math.sqrt(var), rel=1e-9)
         assert p == pytest.approx(2 * sps.norm.sf(abs(diff / math.sqrt(var))), rel=1e-9)
@@ -235,10 +241,20 @@ def test_delong_test_identical_scores():
 
 
 def test_delong_test_zero_variance_but_different_aucs():
+    # Old code: (inf, 0.0), a "certain" difference from four cases. Now no test.
     labels = [0, 0, 1, 1]
     all_tied, perfect = [0.5, 0.5, 0.5, 0.5], [0.1, 0.2, 0.8, 0.9]
-    assert delong_test(labels, perfect, all_tied) == (math.inf, 0.0)
-    assert delong_test(labels, all_tied, perfect) == (-math.inf, 0.0)
+    for a, b in ((perfect, all_tied), (all_tied, perfect)):
+        with pytest.warns(RuntimeWarning, match=r"AUCs differ \((1|0.5) vs (0.5|1)\) but the estimated variance"):
+            z, p = delong_test(labels, a, b, name="m")
+        assert math.isnan(z) and math.isnan(p)
+
+
+def test_delong_test_zero_variance_equal_aucs_warns_nothing():
+    labels, perfect = [0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert delong_test(labels, perfect, [0.0, 0.1, 0.5, 0.6]) == (0.0, 1.0)
 
 
 @pytest.mark.parametrize("key", sorted(AUC_SETS))
@@ -310,15 +326,36 @@ def test_youden_threshold_cases(labels, scores, expected):
     assert youden_threshold(labels, scores) == expected
 
 
+def youden_by_brute_force(labels, scores):
+    """Highest threshold with the largest J, J compared exactly as integer counts."""
+    labels, scores = np.asarray(labels), np.asarray(scores, float)
+    n_pos, n_neg = int((labels == 1).sum()), int((labels == 0).sum())
+    best, best_j = None, None
+    for t in sorted(set(scores.tolist()), reverse=True):  # highest first: ties keep it
+        tp, fp = int(np.sum((scores >= t) & (labels == 1))), int(np.sum((scores >= t) & (labels == 0)))
+        j = tp * n_neg - fp * n_pos  # = J * n_pos * n_neg
+        if best_j is None or j > best_j:
+            best, best_j = t, j
+    return best
+
+
+def test_youden_threshold_matches_integer_brute_force_on_ties():
+    # The old code compared tpr - fpr in floats, where 5/10 - 3/10 > 3/10 - 1/10, and
+    # so took a lower threshold than the highest exact tie in many of these sets.
+    rng = np.random.default_rng(13)
+    for _ in range(300):
+        n = int(rng.integers(4, 25))
+        labels = rng.permutation(np.r_[[0, 1], rng.integers(0, 2, n - 2)])
+        scores = np.round(rng.normal(size=n) + 0.8 * labels, 1) / 10  # ties, and tenths
+        assert youden_threshold(labels, scores) == youden_by_brute_force(labels, scores)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_youden_threshold_matches_brute_force(seed):
     labels, a, _ = random_scores(seed, 30, 40, decimals=1)
     probs = 1 / (1 + np.exp(-a))
-    candidates = np.unique(probs)[::-1]  # highest first, so ties go to the higher threshold
-    j = [np.mean(probs[labels == 1] >= t) - np.mean(probs[labels == 0] >= t) for t in candidates]
-    expected = candidates[int(np.argmax(j))]
     got = youden_threshold(labels, probs)
-    assert got == expected and 0 <= got <= 1
+    assert got == youden_by_brute_force(labels, probs) and 0 <= got <= 1
 
 
 # --------------------------------------------------------------------------
@@ -344,10 +381,36 @@ AUC_FUNCTIONS = {
             r"only one class \(n=12 positives, 0 negatives\); an AUC needs both",
         ),
         ([0, 0, 0], [0.1, 0.2, 0.3], r"only one class \(n=0 positives, 3 negatives\)"),
-        ([0, 1, 2, 1], [0.1, 0.2, 0.3, 0.4], r"labels must be 0 or 1, got 2 at index 2"),
+        (
+            [0, 1, 2, 1],
+            [0.1, 0.2, 0.3, 0.4],
+            r"labels must be the numbers 0 or 1, got 2 \(dtype int64\) at index 2 \(1 invalid value\(s\)\)$",
+        ),
         ([0, 1, 0, 1], [0.1, 0.2, 0.3], r"same length, got 3 scores for 4 labels"),
+        # Old: "only one class (n=0 positives, 0 negatives)".
+        ([], [], r"no cases: labels and scores are empty$"),
+        # Old: "same length, got 6 scores for 6 labels".
+        (
+            [0, 1, 0, 1, 0, 1],
+            np.zeros((6, 2)),
+            r"scores must be 1-D with one score per label, got shape \(6, 2\) for 6 labels",
+        ),
+        ([0, 1, 0, 1], 0.5, r"scores must be 1-D with one score per label, got shape \(\) for 4 labels"),
+        # Old: "labels must be 0 or 1, got 1 at index 0".
+        (
+            np.array(["1", "0", "1", "0"]),
+            [0.1, 0.2, 0.3, 0.4],
+            r"labels must be the numbers 0 or 1, got '1' \(dtype <U1\) at index 0 \(4 invalid value\(s\)\); "
+            r"convert with astype\(int\)",
+        ),
+        (
+            np.array([1, "0"], dtype=object),
+            [0.1, 0.2],
+            r"got '0' \(dtype object\) at index 1 \(1 invalid value\(s\)\); convert with astype\(int\)",
+        ),
     ],
-    ids=["nan", "inf", "only-positives", "only-negatives", "label-2", "length"],
+    ids=["nan", "inf", "only-positives", "only-negatives", "label-2", "length", "empty", "2-d-scores",
+         "scalar-scores", "string-labels", "object-string-label"],
 )
 def test_auc_input_errors(function, labels, scores, message):
     with pytest.raises(ValueError, match=message):
@@ -390,10 +453,13 @@ def test_too_few_cases_per_class(function):
         ),
         (lambda: mcnemar_test([True, False], [True]), r"same cases, got shapes \(2,\) and \(1,\)"),
         (lambda: mcnemar_test([1, 2], [1, 0]), r"`correct_a` must be boolean \(or 0/1\)"),
+        # Old: returned 1.0 silently.
+        (lambda: mcnemar_test([], []), r"^no cases: correct_a and correct_b are empty"),
     ],
     ids=[
         "ci-method", "test-name", "n-zero", "k-above-n", "k-negative", "k-fraction",
         "level-percent", "k2-above-n2", "delong-level", "mcnemar-length", "mcnemar-values",
+        "mcnemar-empty",
     ],
 )
 def test_argument_errors(call, message):
