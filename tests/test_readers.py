@@ -79,8 +79,10 @@ def readers_csv(tmp_path, study) -> str:
 
 def test_calls_by_pseudonym_on_test_sets_only(study, readers_csv):
     calls = pseudonymised_reader_calls(readers_csv, **study)
-    assert list(calls.columns) == ["id", "reader", "call", "label", "set"]
-    got = sorted(map(tuple, calls.astype(str).to_numpy()))
+    assert list(calls.columns) == ["id", "patient", "reader", "call", "label", "set"]
+    splits = pd.read_csv(study["splits_csv"], dtype=str).set_index("id")["patient"]
+    assert calls["patient"].tolist() == splits.loc[calls["id"]].tolist()  # the pseudonym of splits.csv
+    got = sorted(map(tuple, calls.drop(columns="patient").astype(str).to_numpy()))
     assert got == sorted([
         ("0004", "R1", "1", "1", "internal_test"), ("0005", "R1", "0", "0", "internal_test"),
         ("0101", "R1", "1", "1", "external_test"), ("0102", "R1", "1", "0", "external_test"),
@@ -130,3 +132,21 @@ def test_bad_readers_file_raises(tmp_path, study, rows, expected):
     readers = write_readers(tmp_path, *rows)
     with pytest.raises(InputError, match=expected):
         pseudonymised_reader_calls(readers, **study)
+
+
+def test_scores_are_carried_when_given(tmp_path, study):
+    readers = write_csv(tmp_path / "data" / "readers.csv", pd.DataFrame(
+        [("d4.png", "R1", 1, 80.5), ("e1.png", "R1", 0, 12)], columns=["image", "reader", "call", "score"]))
+    calls = pseudonymised_reader_calls(readers, **study)
+    assert list(calls.columns) == ["id", "patient", "reader", "call", "score", "label", "set"]
+    assert dict(zip(calls["id"], calls["score"])) == {"0004": 80.5, "0101": 12.0}
+
+
+def test_a_score_that_is_not_a_number_names_the_line(tmp_path, study):
+    readers = write_csv(tmp_path / "data" / "readers.csv", pd.DataFrame(
+        [("d4.png", "R1", 1, "80"), ("e1.png", "R1", 0, "high"), ("e2.png", "R1", 0, "")],
+        columns=["image", "reader", "call", "score"]))
+    with pytest.raises(InputError) as error:
+        pseudonymised_reader_calls(readers, **study)
+    assert "line 3: `score` must be a number" in str(error.value) and "got 'high'" in str(error.value)
+    assert "line 4: `score` must be a number" in str(error.value)

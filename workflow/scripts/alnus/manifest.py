@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pandas as pd
 
 MANIFEST_REQUIRED = ("image", "patient_id", "label")
 MANIFEST_OPTIONAL = ("study_id", "site", "bbox")
 READERS_REQUIRED = ("image", "reader", "call")
+READERS_SCORE = "score"  # optional column of the readers file
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".dcm", ".dicom", "")
 MAX_LISTED = 50  # a 10,000-row manifest with one systematic error must stay readable
 
@@ -191,18 +193,23 @@ def check_readers(path: str | Path, known_images: dict[str, str]) -> pd.DataFram
 
     Parameters
     ----------
-    path : long-format CSV with columns image, reader, call.
+    path : long-format CSV with columns image, reader, call, and optionally
+        score (the reader's confidence that the image is positive, any
+        numeric scale, higher = more likely positive; used for the readers'
+        AUCs and the multi-reader analysis of AUC).
     known_images : maps every manifest `image` value to its cohort name.
 
     Returns
     -------
-    DataFrame with columns image, reader, call (int), cohort.
+    DataFrame with columns image, reader, call (int), cohort, and score
+    (float) when the file has it.
 
     Raises
     ------
     InputError
-        Listing calls that are not 0/1, images not in any manifest, a reader
-        calling the same image twice, and readers with missing calls.
+        Listing calls that are not 0/1, scores that are not finite numbers,
+        images not in any manifest, a reader calling the same image twice,
+        and readers with missing calls.
     """
     problems = Problems(str(path))
     what = "The readers file"
@@ -212,6 +219,12 @@ def check_readers(path: str | Path, known_images: dict[str, str]) -> pd.DataFram
     if table.empty:
         problems.add("has a header but no rows")
     _check_binary(table, "call", problems)
+    if READERS_SCORE in table.columns:
+        scores = pd.to_numeric(table[READERS_SCORE].str.strip(), errors="coerce")
+        for i in table.index[~np.isfinite(scores.to_numpy(dtype=float))]:
+            problems.add(f"`{READERS_SCORE}` must be a number (the reader's confidence, higher = more likely "
+                         f"positive), got {table.at[i, READERS_SCORE]!r}; fill it in or drop the column",
+                         line=_line(i))  # fmt: skip
     for i, value in table["reader"].items():
         if not value.strip():
             problems.add("`reader` is empty", line=_line(i))
@@ -225,5 +238,7 @@ def check_readers(path: str | Path, known_images: dict[str, str]) -> pd.DataFram
 
     table = table.copy()
     table["call"] = table["call"].str.strip().astype(int)
+    if READERS_SCORE in table.columns:
+        table[READERS_SCORE] = table[READERS_SCORE].str.strip().astype(float)
     table["cohort"] = table["image"].map(known_images)
     return table

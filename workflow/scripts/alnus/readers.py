@@ -7,12 +7,11 @@ import logging
 
 import pandas as pd
 
-from alnus.manifest import check_manifest, check_readers
+from alnus.manifest import READERS_SCORE, check_manifest, check_readers
 from alnus.metrics import TEST_SETS
 from alnus.validate import known_images
 
 log = logging.getLogger(__name__)
-
 
 
 def pseudonymised_reader_calls(
@@ -35,8 +34,10 @@ def pseudonymised_reader_calls(
 
     Returns
     -------
-    DataFrame with columns id, reader, call, label, set. Calls on images
-    outside the test sets (e.g. training images) are dropped and logged.
+    DataFrame with columns id, patient (the pseudonym of splits.csv), reader,
+    call, label, set, and score where the readers file has it. Calls on
+    images outside the test sets (e.g. training images) are dropped and
+    logged.
     """
     manifests = {c: check_manifest(p["manifest"], p["images"], cohort=c) for c, p in cohorts.items()}
     owner = {k: v for k, v in known_images(manifests).items() if v != "ambiguous"}
@@ -47,7 +48,7 @@ def pseudonymised_reader_calls(
     )
     splits = pd.read_csv(splits_csv, dtype=str)
     table = calls.merge(linkage[["image", "id", "cohort"]], on=["image", "cohort"], how="inner")
-    table = table.merge(splits[["id", "cohort", "set"]], on=["id", "cohort"]).merge(labels, on=["id", "cohort"])
+    table = table.merge(splits[["id", "patient", "cohort", "set"]], on=["id", "cohort"]).merge(labels, on=["id", "cohort"])
     in_test = table["set"].isin(TEST_SETS)
     for reader, n in table.loc[~in_test].groupby("reader").size().items():
         log.warning("reader %s: %d calls on images outside the test sets were left out", reader, n)
@@ -56,4 +57,6 @@ def pseudonymised_reader_calls(
         if len(rows) < total:
             log.warning("reader %s read %d of the %d %s images; their metrics cover those only",
                         reader, len(rows), total, set_name)  # fmt: skip
-    return table.loc[in_test, ["id", "reader", "call", "label", "set"]].reset_index(drop=True)
+    columns = ["id", "patient", "reader", "call", *([READERS_SCORE] if READERS_SCORE in table.columns else []),
+               "label", "set"]  # fmt: skip
+    return table.loc[in_test, columns].reset_index(drop=True)

@@ -56,6 +56,7 @@ import pandas as pd
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+from scipy.special import ndtr
 
 __all__ = [
     "SITES",
@@ -963,7 +964,11 @@ def simulate_readers(
 
     Returns
     -------
-    DataFrame with columns ``image``, ``reader``, ``call`` (long format).
+    DataFrame with columns ``image``, ``reader``, ``call``, ``score`` (long
+    format). ``score`` is the reader's confidence on a 0-100 scale, the
+    normal probability of what they saw relative to their own threshold
+    (call 1 exactly where score > 50 before rounding to one decimal), as a
+    reader rating probability of malignancy would give it.
 
     Raises
     ------
@@ -986,7 +991,9 @@ def simulate_readers(
         threshold = separation / 2 - z(sens) * sd_total
         seen = images["visible"].to_numpy() + rng.normal(0, noise, size=len(images))
         calls = (seen > threshold).astype(int)
-        rows.append(pd.DataFrame({"image": images["image"].to_numpy(), "reader": name, "call": calls}))
+        scores = np.round(100 * ndtr((seen - threshold) / sd_total), 1)
+        rows.append(pd.DataFrame({"image": images["image"].to_numpy(), "reader": name, "call": calls,
+                                  "score": scores}))  # fmt: skip
     return pd.concat(rows, ignore_index=True)
 
 
