@@ -245,7 +245,7 @@ def test_bootstrap_is_reproducible():
 @pytest.mark.parametrize(
     "clusters, labels, n_resamples, message",
     [
-        (["a", "b"], [1, 1], 10, "1 patient\\(s\\) with a positive case.*got 2 patient\\(s\\) with a positive case and 0 without"),
+        (["a", "b"], [1, 1], 10, "got 2 patient\\(s\\) with a positive case and 0 without"),
         (["a", "b"], [0, 0], 10, "0 patient\\(s\\) with a positive case and 2 without"),
         (["a", "a", "b"], [1, 0, 1], 10, "2 patient\\(s\\) with a positive case and 0 without"),
         (["a", "b"], [1, 0], 0, "`n_resamples` must be a whole number >= 1, got 0"),
@@ -254,8 +254,6 @@ def test_bootstrap_is_reproducible():
     ],
 )  # fmt: skip
 def test_bootstrap_errors_at_the_call(clusters, labels, n_resamples, message):
-    if message.startswith("1 patient"):
-        message = message.split(".*", 1)[1]
     with pytest.raises(ValueError, match=message):
         cluster_bootstrap_indices(clusters, labels, n_resamples, seed=0)  # not iterated
 
