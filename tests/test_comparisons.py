@@ -177,7 +177,7 @@ def test_comparisons_from_files(tmp_path):
         for set_name, data in sets.items():
             path = tmp_path / "predictions" / model / f"{set_name}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
-            data.to_csv(path, index=False)
+            data.assign(patient=data["id"]).to_csv(path, index=False)  # the contract: a patient per row
             paths.append(str(path))
     READERS.to_csv(tmp_path / "readers.csv", index=False)
     got = comparisons_from_files(paths, str(tmp_path / "readers.csv"), threshold=0.5)

@@ -189,7 +189,7 @@ def test_metrics_from_files_reads_the_predictions_layout(tmp_path):
         for set_name, frame in MODEL.items():
             path = root / model / f"{set_name}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(path, index=False)
+            frame.assign(patient=frame["id"]).to_csv(path, index=False)  # the contract: a patient per row
             files.append(str(path))
     readers_csv = tmp_path / "results" / "readers.csv"
     reader_calls().to_csv(readers_csv, index=False)
@@ -216,7 +216,7 @@ def test_metrics_report_the_auc_spread_over_seeds(tmp_path):
         for set_name, frame in sets.items():
             path = root / folder / f"{set_name}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(path, index=False)
+            frame.assign(patient=frame["id"]).to_csv(path, index=False)  # the contract: a patient per row
             into.append(str(path))
     table = metrics_from_files(files, None, seed_prediction_csvs=seed_files).set_index("set")
     for set_name in ("internal_test", "external_test"):
@@ -233,7 +233,7 @@ def test_metrics_from_files_without_readers(tmp_path):
     for set_name, frame in MODEL.items():
         path = tmp_path / "m" / f"{set_name}.csv"
         path.parent.mkdir(exist_ok=True)
-        frame.to_csv(path, index=False)
+        frame.assign(patient=frame["id"]).to_csv(path, index=False)  # the contract: a patient per row
         files.append(path)
     table = metrics_from_files(files, None)
     assert list(table["model"]) == ["m", "m"]
@@ -342,7 +342,8 @@ def test_majority_vote(votes, ties, expected):
     readers = calls_frame([("c1", f"R{i}", v, 1) for i, v in enumerate(votes)])
     vote = majority_vote(readers, ties=ties)
     assert vote.to_dict("records") == [
-        {"id": "c1", "reader": "readers_majority", "call": expected, "label": 1, "set": "external_test"}
+        {"id": "c1", "patient": "c1", "reader": "readers_majority", "call": expected, "label": 1,
+         "set": "external_test"}
     ]
 
 

@@ -31,6 +31,7 @@ rule readers:
 rule metrics:
     input:
         predictions=all_predictions(),
+        splits="results/splits.csv",
         seed_predictions=seed_predictions(),
         readers=readers_table(),
     output:
@@ -50,6 +51,7 @@ rule metrics:
 rule comparisons:
     input:
         predictions=all_predictions(),
+        splits="results/splits.csv",
         readers=readers_table(),
     output:
         report("results/tables/comparisons.csv", caption="../report/comparisons.rst", category="Results"),

@@ -9,6 +9,7 @@ with logged(snakemake.log[0]):
         snakemake.input.predictions,
         snakemake.input.readers[0] if snakemake.input.readers else None,
         seed_prediction_csvs=snakemake.input.seed_predictions,
+        splits_csv=snakemake.input.splits,
         threshold=stats["threshold"],
         level=stats["level"],
         method=stats["proportion_ci"],
@@ -17,5 +18,9 @@ with logged(snakemake.log[0]):
         seed=snakemake.params.seed,
         ensemble=stats["ensemble"],
         ties=stats["majority_ties"],
+        unit=stats["unit"],
+        aggregate=stats["aggregate"],
+        reader_aggregate=stats["reader_aggregate"],
+        clustered=stats["clustered"],
     )
     table.to_csv(snakemake.output[0], index=False, float_format="%.6f")

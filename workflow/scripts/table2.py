@@ -14,4 +14,6 @@ with logged(snakemake.log[0]):
         proportion_ci=stats["proportion_ci"],
         auc_ci=stats["auc_ci"],
         ties=stats["majority_ties"],
+        aggregate=stats["aggregate"],
+        reader_aggregate=stats["reader_aggregate"],
     )

@@ -1,13 +1,16 @@
 """Comparisons for results/tables/comparisons.csv.
 
 Model against model: DeLong's paired test of the AUCs for each pair of
-architectures (and the ensemble) on each test set. Model against reader (and
+architectures (and the ensemble) on each test set, or, where a patient has
+several images, Obuchowski's clustered paired test (`clustered_auc_test`). Model against reader (and
 against the readers' majority vote), on the cases that reader read, at the
 model's frozen threshold: sensitivity on the positives and specificity on the
 negatives, by the independent two-proportion test the paper used (Pearson
 chi-square by default) and by McNemar's exact test, the right one for paired
-readings. Holm-adjusted P values are added within each family of tests of
-one kind on one set (same set, measure and test).
+readings, and where a patient has several images by Durkalski's clustered
+McNemar test. Every comparison is made at each unit of analysis (image,
+patient; `unit` column). Holm-adjusted P values are added within each family
+of tests of one kind on one set (same unit, set, measure and test).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from alnus.clustered import clustered_mcnemar_test
 from alnus.metrics import (
     MAJORITY,
     TEST_SETS,
@@ -27,28 +31,34 @@ from alnus.metrics import (
     read_predictions,
     read_readers,
     study_readers,
+    unit_predictions,
+    unit_reader_calls,
 )
-from alnus.stats import delong_ci, delong_test, mcnemar_test, proportion_test
+from alnus.patients import resolve_units
+from alnus.stats import clustered_auc_test, delong_ci, delong_test, mcnemar_test, proportion_test
 
 COMPARISON_COLUMNS = [
-    "set", "a", "b", "measure", "statistic", "p", "p_holm", "test",
+    "set", "a", "b", "measure", "statistic", "p", "p_holm", "test", "unit",
     "n", "a_value", "b_value", "difference", "detail",
 ]  # fmt: skip
-HOLM_FAMILY = ["set", "measure", "test"]
+HOLM_FAMILY = ["unit", "set", "measure", "test"]
 
 
-def model_pair_rows(frames: dict[str, pd.DataFrame], *, set_name: str) -> list[dict]:
-    """DeLong's paired test for each pair of models on one set.
+def model_pair_rows(frames: dict[str, pd.DataFrame], *, set_name: str, clustered: bool = True) -> list[dict]:
+    """The paired AUC test for each pair of models on one set.
 
     Parameters
     ----------
-    frames : model -> checked DataFrame(id, label, probability) on this set.
+    frames : model -> checked DataFrame(id, patient, label, probability) on
+        this set.
     set_name : the set, for the rows and error messages.
+    clustered : where a patient has several cases, Obuchowski's clustered
+        test (test "obuchowski") instead of DeLong's (test "delong").
 
     Returns
     -------
     list of dict, one per pair (in the order of `frames`), measure "auc",
-    statistic z, test "delong".
+    statistic z.
 
     Raises
     ------
@@ -56,13 +66,21 @@ def model_pair_rows(frames: dict[str, pd.DataFrame], *, set_name: str) -> list[d
         If the models cover different cases (see `alnus.metrics.align_predictions`).
     """
     table = align_predictions(frames, set_name=set_name)
-    labels = table["label"].to_numpy()
+    labels, patients = table["label"].to_numpy(), table["patient"].to_numpy()
+    use = clustered and len(set(patients)) < len(patients)
     auc = {m: delong_ci(labels, table[m].to_numpy(), name=f"{m} on {set_name}")[0] for m in frames}
     detail = f"{int(labels.sum())} positives, {int((labels == 0).sum())} negatives"
+    if use:
+        detail += f", {len(set(patients))} patients"
     rows = []
     for a, b in combinations(frames, 2):
-        z, p = delong_test(labels, table[a].to_numpy(), table[b].to_numpy(), name=f"{a} vs {b} on {set_name}")
-        rows.append({"set": set_name, "a": a, "b": b, "measure": "auc", "statistic": z, "p": p, "test": "delong",
+        name = f"{a} vs {b} on {set_name}"
+        if use:
+            z, p = clustered_auc_test(labels, table[a].to_numpy(), table[b].to_numpy(), patients, name=name)
+        else:
+            z, p = delong_test(labels, table[a].to_numpy(), table[b].to_numpy(), name=name)
+        rows.append({"set": set_name, "a": a, "b": b, "measure": "auc", "statistic": z, "p": p,
+                     "test": "obuchowski" if use else "delong",
                      "n": len(labels), "a_value": auc[a], "b_value": auc[b], "difference": auc[a] - auc[b],
                      "detail": detail})  # fmt: skip
     return rows
@@ -74,43 +92,46 @@ def paired_calls(frame: pd.DataFrame, threshold: float, calls: pd.DataFrame, *, 
 
     Parameters
     ----------
-    frame : the model's checked DataFrame(id, label, probability) on the set.
+    frame : the model's checked DataFrame(id, patient, label, probability) on the set.
     threshold : the model's frozen threshold (probability >= threshold: positive).
     calls : the reader's DataFrame(id, call, label) on the set.
 
     Returns
     -------
-    DataFrame(id, label, model, reader) with 0/1 calls, shape (n_read, 4).
+    DataFrame(id, patient, label, model, reader) with 0/1 calls, shape (n_read, 5).
 
     Raises
     ------
     ValueError
         If the reader read a case the model has no prediction for.
     """
-    cases = calls[["id", "label", "call"]].merge(frame[["id", "probability"]], on="id", how="left")
+    cases = calls[["id", "label", "call"]].merge(frame[["id", "patient", "probability"]], on="id", how="left")
     if cases["probability"].isna().any():
         raise ValueError(
             f"{model} on {set_name}: no prediction for case {cases['id'][cases['probability'].isna()].iloc[0]!r} "
             f"that {reader} read; rerun rules predict and readers"
         )
     model_calls = (cases["probability"].to_numpy() >= threshold).astype(int)
-    return pd.DataFrame({"id": cases["id"], "label": cases["label"], "model": model_calls, "reader": cases["call"]})
+    return pd.DataFrame({"id": cases["id"], "patient": cases["patient"], "label": cases["label"], "model": model_calls,
+                         "reader": cases["call"]})  # fmt: skip
 
 
 def reader_comparison_rows(cases: pd.DataFrame, *, model: str, reader: str, set_name: str,
-                           test: str = "chi2") -> list[dict]:  # fmt: skip
+                           test: str = "chi2", clustered: bool = True) -> list[dict]:  # fmt: skip
     """Sensitivity and specificity of a model against a reader on the same cases.
 
     Parameters
     ----------
-    cases : DataFrame(id, label, model, reader) from `paired_calls`.
+    cases : DataFrame(id, patient, label, model, reader) from `paired_calls`.
     test : the independent two-proportion test of `alnus.stats.proportion_test`.
+    clustered : where a patient has several cases, add Durkalski's clustered
+        McNemar test (test "mcnemar_clustered").
 
     Returns
     -------
-    list of four dict: sensitivity by `test` and by McNemar, then specificity.
-    a is the model, b the reader; statistic is X^2 for the chi-square tests and
-    NaN for the exact tests.
+    list of dict: sensitivity by `test`, by McNemar (and clustered McNemar),
+    then specificity. a is the model, b the reader; statistic is X^2 for the
+    chi-square tests and NaN for the exact tests.
 
     Raises
     ------
@@ -134,6 +155,12 @@ def reader_comparison_rows(cases: pd.DataFrame, *, model: str, reader: str, set_
         only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
         rows.append(common | {"statistic": np.nan, "p": mcnemar_test(right_a, right_b), "test": "mcnemar",
                               "detail": f"discordant: {only_a} a right, {only_b} b right"})  # fmt: skip
+        patients = subset["patient"].to_numpy()
+        if clustered and len(set(patients)) < len(patients):
+            p = clustered_mcnemar_test(right_a, right_b, patients)
+            rows.append(common | {"statistic": np.nan, "p": p, "test": "mcnemar_clustered",
+                                  "detail": f"discordant: {only_a} a right, {only_b} b right; "
+                                            f"{len(set(patients))} patients"})  # fmt: skip
     return rows
 
 
@@ -152,52 +179,66 @@ def comparisons_table(
     proportion_test: str = "chi2",
     ensemble: bool = True,
     ties: str = "positive",
+    unit: str = "auto",
+    aggregate: str = "mean",
+    reader_aggregate: str = "any",
+    clustered: bool = True,
 ) -> pd.DataFrame:
     """Build results/tables/comparisons.csv.
 
     Parameters
     ----------
-    predictions : model -> set -> DataFrame(id, label, probability).
-    readers : DataFrame(id, reader, call, label, set), or None.
+    predictions : model -> set -> DataFrame(id, patient, label, probability).
+    readers : DataFrame(id, patient, reader, call, label, set), or None.
     threshold : threshold policy, as `alnus.metrics.metrics_table`: each
         model's threshold is chosen on its validation predictions alone, by
         the same code and so to the same value as in metrics.csv (which
-        prints it rounded).
+        prints it rounded), at each unit.
     proportion_test : {"chi2", "chi2_yates", "fisher"}, default "chi2" (the paper's).
-    ensemble, ties : as `alnus.metrics.metrics_table`.
+    ensemble, ties, unit, aggregate, reader_aggregate, clustered : as
+        `alnus.metrics.metrics_table`.
 
     Returns
     -------
-    DataFrame with COMPARISON_COLUMNS, one row per comparison: per test set,
-    the model pairs (DeLong), then each reader (the majority vote last)
-    against each model.
+    DataFrame with COMPARISON_COLUMNS, one row per comparison: per unit and
+    test set, the model pairs (DeLong or Obuchowski), then each reader (the
+    majority vote last) against each model.
 
     Raises
     ------
     ValueError
         For bad predictions or readers' calls, naming model (reader) and set.
     """
-    models = model_predictions(predictions, ensemble=ensemble)
-    thresholds = frozen_thresholds(models, policy=threshold)
-    calls = study_readers(readers, models, ties=ties)
+    image_models = model_predictions(predictions, ensemble=ensemble)
+    image_calls = study_readers(readers, image_models, ties=ties)
     rows = []
-    for set_name in TEST_SETS:
-        rows += model_pair_rows({m: sets[set_name] for m, sets in models.items()}, set_name=set_name)
-        if calls is None:
-            continue
-        here = calls[calls["set"] == set_name]
-        names = sorted(set(here["reader"]) - {MAJORITY}) + ([MAJORITY] if (here["reader"] == MAJORITY).any() else [])
-        for reader in names:
-            for model, sets in models.items():
-                cases = paired_calls(sets[set_name], thresholds[model], here[here["reader"] == reader],
-                                     model=model, reader=reader, set_name=set_name)  # fmt: skip
-                rows += reader_comparison_rows(cases, model=model, reader=reader, set_name=set_name,
-                                               test=proportion_test)  # fmt: skip
+    for level_unit in resolve_units(unit, image_models):
+        models = unit_predictions(image_models, level_unit, aggregate=aggregate)
+        thresholds = frozen_thresholds(models, policy=threshold, unit=level_unit)
+        calls = unit_reader_calls(image_calls, level_unit, rule=reader_aggregate, ties=ties)
+        start = len(rows)
+        for set_name in TEST_SETS:
+            rows += model_pair_rows({m: sets[set_name] for m, sets in models.items()}, set_name=set_name,
+                                    clustered=clustered)  # fmt: skip
+            if calls is None:
+                continue
+            here = calls[calls["set"] == set_name]
+            names = sorted(set(here["reader"]) - {MAJORITY}) + ([MAJORITY] if (here["reader"] == MAJORITY).any() else [])
+            for reader in names:
+                for model, sets in models.items():
+                    cases = paired_calls(sets[set_name], thresholds[model], here[here["reader"] == reader],
+                                         model=model, reader=reader, set_name=set_name)  # fmt: skip
+                    rows += reader_comparison_rows(cases, model=model, reader=reader, set_name=set_name,
+                                                   test=proportion_test, clustered=clustered)  # fmt: skip
+        for row in rows[start:]:
+            row["unit"] = level_unit
     return add_holm(pd.DataFrame(rows, columns=COMPARISON_COLUMNS))
 
 
-def comparisons_from_files(prediction_csvs: list[str], readers_csv: str | None, **options) -> pd.DataFrame:
-    """comparisons_table over results/predictions/{model}/{set}.csv and the
-    readers' table; options as for comparisons_table."""
-    return comparisons_table(read_predictions(prediction_csvs), read_readers(readers_csv), **options)
+def comparisons_from_files(prediction_csvs: list[str], readers_csv: str | None, *, splits_csv: str | None = None,
+                           **options) -> pd.DataFrame:  # fmt: skip
+    """comparisons_table over results/predictions/{model}/{set}.csv (checked
+    against `splits_csv`) and the readers' table; options as for
+    comparisons_table."""
+    return comparisons_table(read_predictions(prediction_csvs, splits_csv), read_readers(readers_csv), **options)
 

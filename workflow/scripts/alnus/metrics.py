@@ -1,8 +1,13 @@
 """The study's results table: discrimination and operating-point metrics with CIs.
 
 One row per model (each architecture, their ensemble, each reader and the
-readers' majority vote) and test set, with the columns DESIGN.md fixes for
-results/tables/metrics.csv. Also the checked inputs every statistics table
+readers' majority vote), test set and unit of analysis (image, patient; see
+alnus.patients), with the columns DESIGN.md fixes for
+results/tables/metrics.csv. Image rows on a set where a patient has several
+images get intervals clustered by patient (Obuchowski's AUC interval,
+Rao-Scott-adjusted Wilson intervals, or the patient bootstrap) unless
+`clustered` is off, in which case `ci_method` says that the interval assumes
+independent images. Also the checked inputs every statistics table
 shares: predictions (with the ensemble added), readers' calls (with the
 majority vote added), and each model's threshold, chosen on the validation
 set before any test set is scored.
@@ -17,9 +22,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alnus.clustered import cluster_bootstrap_ci, clustered_proportion_ci
+from alnus.patients import (
+    check_patient_sets,
+    check_prediction_patients,
+    patient_predictions,
+    patient_reader_calls,
+    resolve_units,
+)
 from alnus.stats import (
     bootstrap_auc_ci,
     check_binary_scores,
+    clustered_auc_ci,
     delong_ci,
     proportion_ci,
     sensitivity_threshold,
@@ -30,14 +44,14 @@ log = logging.getLogger(__name__)
 
 TEST_SETS = ("internal_test", "external_test")
 PREDICTION_SETS = ("validation", *TEST_SETS)
-PREDICTION_COLUMNS = ("id", "label", "probability")
-READER_COLUMNS = ("id", "reader", "call", "label", "set")
+PREDICTION_COLUMNS = ("id", "patient", "label", "probability")
+READER_COLUMNS = ("id", "patient", "reader", "call", "label", "set")  # and score, where the readers file has it
 ENSEMBLE = "ensemble"
 MAJORITY = "readers_majority"
 MAJORITY_TIES = ("positive", "negative")
 AUC_CI_METHODS = ("delong", "bootstrap")
 METRICS_COLUMNS = [
-    "model", "kind", "set", "n", "n_in_set", "positives",
+    "model", "kind", "set", "unit", "n", "n_in_set", "positives", "patients", "images", "ci_method",
     "auc", "auc_low", "auc_high", "threshold", "threshold_policy",
     "sensitivity", "sensitivity_low", "sensitivity_high",
     "specificity", "specificity_low", "specificity_high",
@@ -102,17 +116,28 @@ def _show(value) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+def with_patients(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with column `patient`: as it is, or each case (`id`) its own
+    patient (frames built in code; files read from results/ must have it)."""
+    if "patient" in frame.columns or "id" not in frame.columns:
+        return frame
+    return frame.assign(patient=frame["id"])
+
+
 def check_predictions(frame: pd.DataFrame, *, model: str, set_name: str) -> pd.DataFrame:
     """Check one model's predictions on one set.
 
     Parameters
     ----------
-    frame : DataFrame with columns id, label, probability; one row per case.
+    frame : DataFrame with columns id, patient, label, probability; one row
+        per case. Without `patient` (frames built in code, not read from
+        prediction files, which must have it) each case is its own patient.
     model, set_name : named in every error message.
 
     Returns
     -------
-    DataFrame(id, label, probability) with label int and probability float.
+    DataFrame(id, patient, label, probability) with label int and
+    probability float.
 
     Raises
     ------
@@ -122,9 +147,11 @@ def check_predictions(frame: pd.DataFrame, *, model: str, set_name: str) -> pd.D
         [0, 1], or a set with only one class.
     """
     where = f"{model} on {set_name}"
+    frame = with_patients(frame)
     missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"{where}: predictions lack column(s) {', '.join(missing)}; expected id, label, probability")
+        raise ValueError(f"{where}: predictions lack column(s) {', '.join(missing)}; "
+                         f"expected {', '.join(PREDICTION_COLUMNS)}")  # fmt: skip
     if frame.empty:
         raise ValueError(f"{where}: predictions have no rows")
     ids = frame["id"].astype(str)
@@ -143,8 +170,13 @@ def check_predictions(frame: pd.DataFrame, *, model: str, set_name: str) -> pd.D
             f"{where}: probability must be a finite number in [0, 1], got {_show(frame['probability'].iloc[i])} "
             f"for id {ids.iloc[i]!r} ({int(bad.sum())} such value(s)); rerun rule predict for {model}"
         )
+    patients = frame["patient"].astype(str).str.strip()
+    if (patients == "").any() or frame["patient"].isna().any():
+        i = int(np.flatnonzero((patients == "").to_numpy() | frame["patient"].isna().to_numpy())[0])
+        raise ValueError(f"{where}: case {ids.iloc[i]!r} has no patient; rerun rule predict")
     check_binary_scores(labels.to_numpy(dtype=int), probabilities, name=where)
-    return pd.DataFrame({"id": ids.to_numpy(), "label": labels.to_numpy(dtype=int), "probability": probabilities})
+    return pd.DataFrame({"id": ids.to_numpy(), "patient": patients.to_numpy(), "label": labels.to_numpy(dtype=int),
+                         "probability": probabilities})  # fmt: skip
 
 
 def align_predictions(frames: dict[str, pd.DataFrame], *, set_name: str) -> pd.DataFrame:
@@ -157,8 +189,8 @@ def align_predictions(frames: dict[str, pd.DataFrame], *, set_name: str) -> pd.D
 
     Returns
     -------
-    DataFrame indexed by id (the first model's order) with column "label" and
-    one probability column per model.
+    DataFrame indexed by id (the first model's order) with columns "label"
+    and "patient" and one probability column per model.
 
     Raises
     ------
@@ -167,7 +199,7 @@ def align_predictions(frames: dict[str, pd.DataFrame], *, set_name: str) -> pd.D
         case's label.
     """
     (first, reference), *others = frames.items()
-    table = reference.set_index("id")[["label"]].assign(**{first: reference["probability"].to_numpy()})
+    table = reference.set_index("id")[["label", "patient"]].assign(**{first: reference["probability"].to_numpy()})
     for model, frame in others:
         frame = frame.set_index("id")
         only_first, only_this = table.index.difference(frame.index), frame.index.difference(table.index)
@@ -222,10 +254,9 @@ def model_predictions(predictions: dict[str, dict[str, pd.DataFrame]], *, ensemb
         checked[ENSEMBLE] = {}
         for s in PREDICTION_SETS:
             table = align_predictions({m: sets[s] for m, sets in checked.items() if m != ENSEMBLE}, set_name=s)
-            mean = table.drop(columns="label").mean(axis=1)
-            checked[ENSEMBLE][s] = pd.DataFrame(
-                {"id": table.index.to_numpy(), "label": table["label"].to_numpy(), "probability": mean.to_numpy()}
-            )
+            mean = table.drop(columns=["label", "patient"]).mean(axis=1)
+            checked[ENSEMBLE][s] = pd.DataFrame({"id": table.index.to_numpy(), "patient": table["patient"].to_numpy(),
+                                                 "label": table["label"].to_numpy(), "probability": mean.to_numpy()})
     return checked
 
 
@@ -234,12 +265,15 @@ def check_reader_calls(readers: pd.DataFrame, set_cases: dict[str, pd.DataFrame]
 
     Parameters
     ----------
-    readers : DataFrame(id, reader, call, label, set), results/tables/readers.csv.
+    readers : DataFrame(id, patient, reader, call, label, set[, score]),
+        results/tables/readers.csv (without `patient`, each case is its own
+        patient).
     set_cases : test set -> DataFrame(id, label) of every case in that set.
 
     Returns
     -------
-    DataFrame(id, reader, call, label, set) with ids as str and call int.
+    DataFrame(id, patient, reader, call, label, set[, score]) with ids as
+    str, call int and score float.
 
     Raises
     ------
@@ -248,10 +282,18 @@ def check_reader_calls(readers: pd.DataFrame, set_cases: dict[str, pd.DataFrame]
         0/1, a case read twice, a set other than the test sets, a case that is
         not in the set, or a label that differs from the predictions'.
     """
+    readers = with_patients(readers)
     missing = [c for c in READER_COLUMNS if c not in readers.columns]
     if missing:
         raise ValueError(f"readers' calls lack column(s) {', '.join(missing)}; expected {', '.join(READER_COLUMNS)}")
-    readers = readers.assign(id=readers["id"].astype(str))
+    readers = readers.assign(id=readers["id"].astype(str), patient=readers["patient"].astype(str))
+    if "score" in readers.columns:
+        scores = pd.to_numeric(readers["score"], errors="coerce")
+        if not np.isfinite(scores.to_numpy(dtype=float)).all():
+            row = readers[~np.isfinite(scores.to_numpy(dtype=float))].iloc[0]
+            raise ValueError(f"reader {row['reader']} on {row['set']}: score must be a number, got {row['score']!r} "
+                             f"for case {row['id']!r}; rerun rule readers")  # fmt: skip
+        readers = readers.assign(score=scores.astype(float))
     calls = pd.to_numeric(readers["call"], errors="coerce")
     for bad, problem in [
         (~calls.isin([0, 1]), "call must be 0 or 1, got {call}"),
@@ -285,7 +327,7 @@ def check_reader_calls(readers: pd.DataFrame, set_cases: dict[str, pd.DataFrame]
             log.info("no reader read %s; it has no reader rows", set_name)
         for reader in sorted(set(readers["reader"]) - here if here else ()):
             log.warning("reader %s made no calls on %s, which other readers read", reader, set_name)
-    return readers[list(READER_COLUMNS)].reset_index(drop=True)
+    return readers[list(READER_COLUMNS) + (["score"] if "score" in readers.columns else [])].reset_index(drop=True)
 
 
 def majority_vote(readers: pd.DataFrame, *, ties: str = "positive") -> pd.DataFrame:
@@ -293,7 +335,7 @@ def majority_vote(readers: pd.DataFrame, *, ties: str = "positive") -> pd.DataFr
 
     Parameters
     ----------
-    readers : DataFrame(id, reader, call, label, set), checked.
+    readers : DataFrame(id, patient, reader, call, label, set), checked.
     ties : {"positive", "negative"}, default "positive"
         The call when as many readers said positive as negative (an even
         number read the case). "positive" errs towards axillary work-up, the
@@ -301,8 +343,9 @@ def majority_vote(readers: pd.DataFrame, *, ties: str = "positive") -> pd.DataFr
 
     Returns
     -------
-    DataFrame(id, reader, call, label, set) with reader "readers_majority",
-    one row per case read by at least one reader.
+    DataFrame(id, patient, reader, call, label, set) with reader
+    "readers_majority", one row per case read by at least one reader (no
+    score: the vote is a call).
 
     Raises
     ------
@@ -311,8 +354,8 @@ def majority_vote(readers: pd.DataFrame, *, ties: str = "positive") -> pd.DataFr
     """
     if ties not in MAJORITY_TIES:
         raise ValueError(f"unknown `ties` {ties!r}; valid names are {', '.join(map(repr, MAJORITY_TIES))}")
-    votes = readers.groupby(["set", "id"], sort=False).agg(
-        label=("label", "first"), positive=("call", "sum"), readers=("call", "size")
+    votes = with_patients(readers).groupby(["set", "id"], sort=False).agg(
+        patient=("patient", "first"), label=("label", "first"), positive=("call", "sum"), readers=("call", "size")
     )
     call = np.sign(2 * votes["positive"] - votes["readers"])
     tied = call == 0
@@ -326,10 +369,26 @@ def majority_vote(readers: pd.DataFrame, *, ties: str = "positive") -> pd.DataFr
 # --------------------------------------------------------------------------
 # Rows
 # --------------------------------------------------------------------------
-def binary_metrics(labels: np.ndarray, calls: np.ndarray, *, level: float, method: str) -> dict[str, float]:
+PROPORTIONS = ("sensitivity", "specificity", "accuracy")
+
+
+def _proportion_cases(labels: np.ndarray, calls: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """measure -> (which cases it counts, whether each was right)."""
+    right = calls == labels
+    return {"sensitivity": (labels == 1, right), "specificity": (labels == 0, right),
+            "accuracy": (np.ones(len(labels), bool), right)}  # fmt: skip
+
+
+def binary_metrics(labels: np.ndarray, calls: np.ndarray, *, level: float, method: str,
+                   clusters: np.ndarray | None = None) -> dict[str, float]:  # fmt: skip
     """Counts, sensitivity, specificity and accuracy with CIs for 0/1 calls.
 
     labels, calls : arrays of shape (n_cases,) of 0/1.
+    method : proportion-CI method of `alnus.stats.proportion_ci` for
+        independent cases.
+    clusters : the patient of each case, or None. When given, the intervals
+        are `alnus.clustered.clustered_proportion_ci` (Rao-Scott-adjusted
+        Wilson over the patients' images) instead of `method`.
     """
     labels, calls = np.asarray(labels).astype(int), np.asarray(calls).astype(int)
     tp = int(np.sum((calls == 1) & (labels == 1)))
@@ -337,57 +396,161 @@ def binary_metrics(labels: np.ndarray, calls: np.ndarray, *, level: float, metho
     tn = int(np.sum((calls == 0) & (labels == 0)))
     fp = int(np.sum((calls == 1) & (labels == 0)))
     row = {"tp": tp, "fp": fp, "tn": tn, "fn": fn}
-    for name, k, n in (("sensitivity", tp, tp + fn), ("specificity", tn, tn + fp), ("accuracy", tp + tn, len(labels))):
-        low, high = proportion_ci(k, n, level=level, method=method)
+    for name, (counted, right) in _proportion_cases(labels, calls).items():
+        k, n = int(right[counted].sum()), int(counted.sum())
+        if clusters is None:
+            low, high = proportion_ci(k, n, level=level, method=method)
+        else:
+            _, low, high = clustered_proportion_ci(right[counted], np.asarray(clusters)[counted], level=level)
         row |= {name: k / n, f"{name}_low": low, f"{name}_high": high}
     return row
 
 
-def auc_with_ci(labels, scores, *, level: float, auc_ci: str = "delong", n_resamples: int = 2000, seed=0, name: str):
-    """(auc, low, high) by DeLong (default) or a stratified bootstrap.
+def auc_with_ci(labels, scores, *, level: float, auc_ci: str = "delong", n_resamples: int = 2000, seed=0, name: str,
+                clusters=None):  # fmt: skip
+    """(auc, low, high) by DeLong (default) or a stratified bootstrap; with
+    `clusters` (the patient of each case), Obuchowski's clustered interval
+    or the patient bootstrap instead.
 
     labels, scores : arrays of shape (n_cases,). Raises ValueError for an
     unknown `auc_ci` and as `alnus.stats.delong_ci`.
     """
+    if auc_ci not in AUC_CI_METHODS:
+        raise ValueError(f"unknown `auc_ci` {auc_ci!r}; valid names are {', '.join(map(repr, AUC_CI_METHODS))}")
+    if clusters is not None:
+        if auc_ci == "delong":
+            return clustered_auc_ci(labels, scores, clusters, level=level, name=name)
+        return cluster_bootstrap_ci(_auc, labels, clusters, scores, n_resamples=n_resamples, level=level, seed=seed)
     if auc_ci == "delong":
         return delong_ci(labels, scores, level=level, name=name)
-    if auc_ci == "bootstrap":
-        return bootstrap_auc_ci(labels, scores, level=level, n_resamples=n_resamples, seed=seed, name=name)
-    raise ValueError(f"unknown `auc_ci` {auc_ci!r}; valid names are {', '.join(map(repr, AUC_CI_METHODS))}")
+    return bootstrap_auc_ci(labels, scores, level=level, n_resamples=n_resamples, seed=seed, name=name)
 
 
-def model_row(model: str, set_name: str, labels, scores, threshold: float, *, level: float, method: str,
-              kind: str = "model", policy: str = "youden", **auc_options) -> dict:  # fmt: skip
-    """One metrics row for a model's probabilities on one test set; auc_options
-    go to `auc_with_ci`."""
-    name = f"{model} on {set_name}"
-    auc, low, high = auc_with_ci(labels, scores, level=level, name=name, **auc_options)
-    calls = (np.asarray(scores) >= threshold).astype(int)
+def _auc(labels, scores) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores))
+
+
+def _proportion(measure: str, threshold: float | None):
+    """statistic(labels, scores) of one proportion at a threshold (None:
+    the scores are 0/1 calls), for the patient bootstrap."""
+
+    def statistic(labels, scores):
+        calls = (scores >= threshold).astype(int) if threshold is not None else scores.astype(int)
+        counted, right = _proportion_cases(labels, calls)[measure]
+        return float(right[counted].mean())
+
+    return statistic
+
+
+def figures_of_merit(labels, scores, calls, *, clusters, level: float, method: str, auc_ci: str = "delong",
+                     n_resamples: int = 2000, seed=0, clustered: bool = True, threshold: float | None = None,
+                     name: str) -> dict:  # fmt: skip
+    """AUC, counts and proportions with their intervals for one row, and
+    `ci_method`, the text saying how the intervals were computed.
+
+    Parameters
+    ----------
+    labels, scores, calls : arrays of shape (n_cases,); calls are 0/1.
+    clusters : the patient of each case (array of shape (n_cases,)).
+    clustered : when a patient has several cases, account for it
+        (Obuchowski's AUC interval and Rao-Scott Wilson intervals, or with
+        auc_ci "bootstrap" the patient bootstrap for every figure); False
+        gives the independent-case methods, marked as assuming independent
+        images.
+    threshold : the probability threshold that made `calls` from `scores`
+        (None for readers' calls), for the patient bootstrap.
+    """
+    labels, clusters = np.asarray(labels).astype(int), np.asarray(clusters)
+    repeated = len(np.unique(clusters)) < len(clusters)
+    use = clusters if (clustered and repeated) else None
+    auc = auc_with_ci(labels, scores, level=level, auc_ci=auc_ci, n_resamples=n_resamples, seed=seed, name=name,
+                      clusters=use)  # fmt: skip
+    row = binary_metrics(labels, calls, level=level, method=method, clusters=use)
+    if use is not None and auc_ci == "bootstrap":
+        source = np.asarray(scores, float) if threshold is not None else np.asarray(calls)
+        for measure in PROPORTIONS:
+            _, low, high = cluster_bootstrap_ci(_proportion(measure, threshold), labels, use, source,
+                                                n_resamples=n_resamples, level=level, seed=seed)  # fmt: skip
+            row |= {f"{measure}_low": low, f"{measure}_high": high}
+    if use is None:
+        ci_method = f"auc {auc_ci}; proportions {method}"
+        if repeated:
+            ci_method += "; assumes independent images"
+    elif auc_ci == "bootstrap":
+        ci_method = f"patient bootstrap ({n_resamples} resamples, stratified); clustered by patient"
+    else:
+        ci_method = "auc obuchowski; proportions wilson_rao_scott; clustered by patient"
+    return {"auc": auc[0], "auc_low": auc[1], "auc_high": auc[2], **row, "ci_method": ci_method}
+
+
+def _counts(frame: pd.DataFrame, unit: str) -> dict:
+    images = int(frame["images"].sum()) if "images" in frame.columns else len(frame)
+    return {"unit": unit, "patients": int(frame["patient"].nunique()), "images": images}
+
+
+def model_row(model: str, set_name: str, frame: pd.DataFrame, threshold: float, *, level: float, method: str,
+              kind: str = "model", policy: str = "youden", unit: str = "image", **options) -> dict:  # fmt: skip
+    """One metrics row for a model's probabilities on one test set.
+
+    frame : DataFrame(id, patient, label, probability[, images]) of the
+    unit's cases; options go to `figures_of_merit`.
+    """
+    labels, scores = frame["label"].to_numpy(), frame["probability"].to_numpy()
+    calls = (scores >= threshold).astype(int)
+    merit = figures_of_merit(labels, scores, calls, clusters=frame["patient"].to_numpy(), level=level, method=method,
+                             threshold=threshold, name=f"{model} on {set_name}", **options)  # fmt: skip
     return {
-        "model": model, "kind": kind, "set": set_name, "n": len(labels), "n_in_set": len(labels),
-        "positives": int(np.sum(labels)), "auc": auc, "auc_low": low, "auc_high": high,
-        "threshold": threshold, "threshold_policy": policy,
-        **binary_metrics(labels, calls, level=level, method=method),
+        "model": model, "kind": kind, "set": set_name, **_counts(frame, unit), "n": len(labels),
+        "n_in_set": len(labels), "positives": int(np.sum(labels)), "threshold": threshold,
+        "threshold_policy": policy, **merit,
     }  # fmt: skip
 
 
-def reader_row(reader: str, set_name: str, labels, calls, *, level: float, method: str,
-               kind: str = "reader", n_in_set: int | None = None, **auc_options) -> dict:  # fmt: skip
-    """One metrics row for a reader's binary calls; the AUC of a binary call
-    is (sensitivity + specificity) / 2, with its CI; no threshold."""
-    auc, low, high = auc_with_ci(labels, calls, level=level, name=f"{reader} on {set_name}", **auc_options)
+def reader_row(reader: str, set_name: str, calls: pd.DataFrame, *, level: float, method: str, kind: str = "reader",
+               n_in_set: int | None = None, unit: str = "image", **options) -> dict:  # fmt: skip
+    """One metrics row for a reader's binary calls; no threshold.
+
+    calls : DataFrame(id, patient, call, label[, score]) of the reader's
+    cases. The AUC is that of the reader's scores where given, else that of
+    the binary call, (sensitivity + specificity) / 2; options go to
+    `figures_of_merit`.
+    """
+    labels, decisions = calls["label"].to_numpy(), calls["call"].to_numpy()
+    scores = calls["score"].to_numpy(float) if "score" in calls.columns else decisions
+    merit = figures_of_merit(labels, scores, decisions, clusters=calls["patient"].to_numpy(), level=level,
+                             method=method, name=f"{reader} on {set_name}", **options)  # fmt: skip
     return {
-        "model": reader, "kind": kind, "set": set_name, "n": len(labels),
+        "model": reader, "kind": kind, "set": set_name, **_counts(calls, unit), "n": len(labels),
         "n_in_set": len(labels) if n_in_set is None else n_in_set, "positives": int(np.sum(labels)),
-        "auc": auc, "auc_low": low, "auc_high": high, "threshold": np.nan, "threshold_policy": "",
-        **binary_metrics(labels, calls, level=level, method=method),
+        "threshold": np.nan, "threshold_policy": "", **merit,
     }  # fmt: skip
 
 
-def frozen_thresholds(models: dict[str, dict[str, pd.DataFrame]], *, policy) -> dict[str, float]:
+def unit_predictions(models: dict, unit: str, *, aggregate: str = "mean") -> dict:
+    """`models` (model -> set -> checked image frame) at `unit`: unchanged
+    for "image", one row per patient for "patient" (`patient_predictions`)."""
+    if unit == "image":
+        return models
+    return {m: {s: patient_predictions(f, aggregate=aggregate) for s, f in sets.items()} for m, sets in models.items()}
+
+
+def unit_reader_calls(calls: pd.DataFrame | None, unit: str, *, rule: str = "any", ties: str = "positive"):
+    """Readers' checked image calls (majority vote appended) at `unit`: the
+    patient level aggregates each reader's calls (`patient_reader_calls`)
+    and takes the majority vote of the readers' patient calls."""
+    if calls is None or unit == "image":
+        return calls
+    own = patient_reader_calls(calls[calls["reader"] != MAJORITY], rule=rule)
+    return pd.concat([own, majority_vote(own.drop(columns="score", errors="ignore"), ties=ties)], ignore_index=True)
+
+
+def frozen_thresholds(models: dict[str, dict[str, pd.DataFrame]], *, policy, unit: str = "image") -> dict[str, float]:
     """Each model's threshold from its validation predictions alone (logged).
 
-    models : as returned by `model_predictions`. Returns model -> threshold.
+    models : as returned by `model_predictions` (or `unit_predictions` at
+    patient level); unit : named in the log. Returns model -> threshold.
     """
     thresholds = {}
     for model, sets in models.items():
@@ -395,7 +558,8 @@ def frozen_thresholds(models: dict[str, dict[str, pd.DataFrame]], *, policy) -> 
         thresholds[model] = choose_threshold(
             validation["label"].to_numpy(), validation["probability"].to_numpy(), policy=policy, name=model
         )
-        log.info("%s: threshold %.6g (%s) frozen on validation", model, thresholds[model], policy_label(policy))
+        log.info("%s: %s-level threshold %.6g (%s) frozen on validation", model, unit, thresholds[model],
+                 policy_label(policy))  # fmt: skip
     return thresholds
 
 
@@ -424,70 +588,109 @@ def metrics_table(
     seed=0,
     ensemble: bool = True,
     ties: str = "positive",
+    unit: str = "auto",
+    aggregate: str = "mean",
+    reader_aggregate: str = "any",
+    clustered: bool = True,
 ) -> pd.DataFrame:
     """Build results/tables/metrics.csv.
 
     Parameters
     ----------
-    predictions : model name -> set name -> DataFrame(id, label, probability);
-        must hold "validation" (for the threshold) and the test sets.
-    readers : DataFrame(id, reader, call, label, set) of readers' calls on
-        test-set images, or None.
+    predictions : model name -> set name -> DataFrame(id, patient, label,
+        probability); must hold "validation" (for the threshold) and the
+        test sets.
+    readers : DataFrame(id, patient, reader, call, label, set[, score]) of
+        readers' calls on test-set images, or None.
     threshold : policy of `choose_threshold`; each model's threshold is
-        chosen on its validation predictions before any test set is scored.
-    level, method : confidence level and proportion-CI method.
-    auc_ci, n_resamples, seed : AUC interval, see `auc_with_ci`.
+        chosen on its validation predictions before any test set is scored,
+        at each unit separately.
+    level, method : confidence level and proportion-CI method (for
+        independent cases).
+    auc_ci, n_resamples, seed : AUC interval, see `auc_with_ci`; "bootstrap"
+        resamples patients, for every figure, where patients have several
+        images.
     ensemble : add the models' mean probability as model "ensemble".
     ties : the majority vote's call on a tie, see `majority_vote`.
+    unit : "auto", "image", "patient" or "both" (`alnus.patients.resolve_units`).
+    aggregate, reader_aggregate : how a patient's image probabilities and a
+        reader's image calls become the patient's (`alnus.patients`).
+    clustered : image rows with patients of several images get clustered
+        intervals (see `figures_of_merit`).
 
     Returns
     -------
-    DataFrame with METRICS_COLUMNS: models, the ensemble, readers (by name,
-    then set), then the readers' majority vote. `kind` is model, ensemble,
-    reader or majority; `n` is the cases a row covers and `n_in_set` the
-    cases in the set (n < n_in_set: a reader with missing calls).
+    DataFrame with METRICS_COLUMNS: per unit (image first), models, the
+    ensemble, readers (by name, then set), then the readers' majority vote.
+    `kind` is model, ensemble, reader or majority; `n` is the cases a row
+    covers (images or patients) and `n_in_set` the cases in the set
+    (n < n_in_set: a reader with missing calls); `patients` and `images`
+    count what the row covers; `ci_method` says how its intervals were
+    computed.
 
     Raises
     ------
     ValueError
         For bad predictions or readers' calls, naming model (reader) and set.
     """
-    models = model_predictions(predictions, ensemble=ensemble)
-    thresholds = frozen_thresholds(models, policy=threshold)
-    auc_options = {"auc_ci": auc_ci, "n_resamples": n_resamples, "seed": seed}
+    image_models = model_predictions(predictions, ensemble=ensemble)
+    image_calls = study_readers(readers, image_models, ties=ties)
+    options = {"auc_ci": auc_ci, "n_resamples": n_resamples, "seed": seed, "clustered": clustered}
     rows = []
-    for model, sets in models.items():
-        kind = "ensemble" if model == ENSEMBLE else "model"
-        for set_name in TEST_SETS:
-            frame = sets[set_name]
-            rows.append(model_row(model, set_name, frame["label"].to_numpy(), frame["probability"].to_numpy(),
-                                  thresholds[model], level=level, method=method, kind=kind,
-                                  policy=policy_label(threshold), **auc_options))  # fmt: skip
-    calls = study_readers(readers, models, ties=ties)
-    if calls is not None:
+    for level_unit in resolve_units(unit, image_models):
+        models = unit_predictions(image_models, level_unit, aggregate=aggregate)
+        thresholds = frozen_thresholds(models, policy=threshold, unit=level_unit)
+        for model, sets in models.items():
+            kind = "ensemble" if model == ENSEMBLE else "model"
+            for set_name in TEST_SETS:
+                rows.append(model_row(model, set_name, sets[set_name], thresholds[model], level=level, method=method,
+                                      kind=kind, policy=policy_label(threshold), unit=level_unit, **options))  # fmt: skip
+        calls = unit_reader_calls(image_calls, level_unit, rule=reader_aggregate, ties=ties)
+        if calls is None:
+            continue
         set_sizes = {s: len(next(iter(models.values()))[s]) for s in TEST_SETS}
         majority = calls["reader"] == MAJORITY
         ordered = pd.concat([calls[~majority].sort_values(["reader", "set"], kind="stable"),
                              calls[majority].sort_values("set", kind="stable")])  # fmt: skip
         for (reader, set_name), group in ordered.groupby(["reader", "set"], sort=False):
-            rows.append(reader_row(reader, set_name, group["label"].to_numpy(), group["call"].to_numpy(),
-                                   level=level, method=method, kind="majority" if reader == MAJORITY else "reader",
-                                   n_in_set=set_sizes[set_name], **auc_options))  # fmt: skip
+            group = group.dropna(axis="columns", how="all")  # the majority vote has no score
+            rows.append(reader_row(reader, set_name, group, level=level, method=method, unit=level_unit,
+                                   kind="majority" if reader == MAJORITY else "reader",
+                                   n_in_set=set_sizes[set_name], **options))  # fmt: skip
     return pd.DataFrame(rows, columns=METRICS_COLUMNS)
 
 
-def read_predictions(prediction_csvs: list[str]) -> dict[str, dict[str, pd.DataFrame]]:
-    """Files named results/predictions/{model}/{set}.csv -> model -> set -> DataFrame."""
+def read_predictions(prediction_csvs: list[str], splits_csv: str | None = None) -> dict[str, dict[str, pd.DataFrame]]:
+    """Files named results/predictions/{model}/{set}.csv -> model -> set -> DataFrame.
+
+    Raises
+    ------
+    ValueError
+        Listing together every file without the contract's columns (id,
+        patient, label, probability) and, with `splits_csv`, every patient of
+        splits.csv whose images lie in two sets and every row whose patient
+        disagrees with splits.csv; each with file, line and fix.
+    """
+    splits = pd.read_csv(splits_csv, dtype=str) if splits_csv else None
+    problems = check_patient_sets(splits, source=str(splits_csv)) if splits is not None else []
     predictions: dict[str, dict[str, pd.DataFrame]] = {}
-    for path in prediction_csvs:
-        path = Path(path)
-        predictions.setdefault(path.parent.name, {})[path.stem] = pd.read_csv(path, dtype={"id": str})
+    for path in map(Path, prediction_csvs):
+        frame = pd.read_csv(path, dtype={"id": str, "patient": str})
+        missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
+        if missing:
+            problems.append(f"{path}: no column(s) {', '.join(missing)} (expected {', '.join(PREDICTION_COLUMNS)}); "
+                            "the file predates this version: rerun rule predict (snakemake --forcerun predict)")  # fmt: skip
+        elif splits is not None:
+            problems += check_prediction_patients(frame, splits, path=str(path))
+        predictions.setdefault(path.parent.name, {})[path.stem] = frame
+    if problems:
+        raise ValueError("the predictions cannot be scored:\n" + "\n".join(f"  - {p}" for p in problems))
     return predictions
 
 
 def read_readers(readers_csv: str | None) -> pd.DataFrame | None:
     """results/tables/readers.csv as a DataFrame, or None without readers."""
-    return pd.read_csv(readers_csv, dtype={"id": str, "reader": str}) if readers_csv else None
+    return pd.read_csv(readers_csv, dtype={"id": str, "patient": str, "reader": str}) if readers_csv else None
 
 
 SEED_COLUMNS = ["seeds", "auc_seed_mean", "auc_seed_sd", "auc_seed_min", "auc_seed_max"]
@@ -528,15 +731,17 @@ def read_seed_predictions(prediction_csvs: list[str]) -> dict[str, dict[str, dic
 
 
 def metrics_from_files(prediction_csvs: list[str], readers_csv: str | None, seed_prediction_csvs: list[str] = (),
-                       **options) -> pd.DataFrame:  # fmt: skip
+                       *, splits_csv: str | None = None, **options) -> pd.DataFrame:  # fmt: skip
     """metrics_table over files named results/predictions/{model}/{set}.csv
-    and the pseudonymised readers' table, with the `seed_spread` columns
-    of each architecture over its main and further seeds
+    (checked against `splits_csv`, see `read_predictions`) and the
+    pseudonymised readers' table, with the `seed_spread` columns of each
+    architecture over its main and further seeds
     (results/predictions/{arch}/seed-{n}/{set}.csv); options as for
     metrics_table."""
-    predictions = read_predictions(prediction_csvs)
+    predictions = read_predictions(prediction_csvs, splits_csv)
     table = metrics_table(predictions, read_readers(readers_csv), **options)
     further = read_seed_predictions(seed_prediction_csvs)
     runs = {arch: [sets, *further.get(arch, {}).values()] for arch, sets in predictions.items()}
     table = table.merge(seed_spread(runs), on=["model", "set"], how="left")
+    table.loc[table["unit"] != "image", SEED_COLUMNS] = np.nan  # the spread is of the image-level AUC
     return table.astype({"seeds": "Int64"})

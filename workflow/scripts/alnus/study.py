@@ -224,7 +224,8 @@ def predict_job(
     flip_tta: bool = False,
 ) -> None:
     """Score every image of the validation and both test sets; write one CSV
-    (id, label, probability) per set."""
+    (id, patient, label, probability) per set, `patient` the pseudonym of
+    splits.csv."""
     card = json.loads(Path(card).read_text())
     size, normalisation = card["input_size"], card["settings"]["normalisation"]
     table = labelled_splits(splits_csv, manifests)
@@ -245,7 +246,8 @@ def predict_job(
             flip_tta=flip_tta,
             channels=card["settings"].get("input_channels", 3),
         )
-        frame = pd.DataFrame({"id": rows["id"].to_numpy(), "label": rows["label"].to_numpy(), "probability": probabilities})
+        frame = pd.DataFrame({"id": rows["id"].to_numpy(), "patient": rows["patient"].to_numpy(),
+                              "label": rows["label"].to_numpy(), "probability": probabilities})  # fmt: skip
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out, index=False, float_format="%.8f")
         log.info("%s on %s: %d images scored", arch, set_name, len(frame))

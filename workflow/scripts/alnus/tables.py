@@ -30,7 +30,12 @@ CI_TEXT = {
     "exact": "Clopper-Pearson exact intervals",
 }
 AUC_CI_TEXT = {"delong": "DeLong's method", "bootstrap": "a stratified percentile bootstrap"}
-TEST_NAMES = {"chi2": "χ²", "chi2_yates": "χ² (Yates)", "fisher": "Fisher", "mcnemar": "McNemar"}
+TEST_NAMES = {"chi2": "χ²", "chi2_yates": "χ² (Yates)", "fisher": "Fisher", "mcnemar": "McNemar",
+              "mcnemar_clustered": "clustered McNemar"}  # fmt: skip
+AUC_TESTS = {"delong": "DeLong", "obuchowski": "Obuchowski, clustered"}
+UNIT_TITLES = {"image": "image level, each image a case", "patient": "patient level, each patient a case"}
+AGGREGATE_TEXT = {"mean": "the mean of its images' probabilities", "max": "the highest of its images' probabilities"}
+READER_AGGREGATE_TEXT = {"any": "any", "majority": "at least half", "all": "all"}
 TEST_TEXT = {
     "chi2": "Pearson's χ² test without continuity correction (as in the original study)",
     "chi2_yates": "the χ² test with Yates' continuity correction",
@@ -93,14 +98,35 @@ def display_name(model: str) -> str:
 # Structure: a block is (title, header, rows); a row is a list of cells, or a
 # str for a section heading spanning the table.
 # --------------------------------------------------------------------------
-def performance_rows(metrics: pd.DataFrame) -> list:
+def units(metrics: pd.DataFrame) -> list[str]:
+    """The units of analysis of metrics.csv, in order (image for older files)."""
+    return list(dict.fromkeys(metrics["unit"])) if "unit" in metrics.columns else ["image"]
+
+
+def of_unit(table: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """The rows of one unit (all rows of an older file without the column)."""
+    return table[table["unit"] == unit] if "unit" in table.columns else table
+
+
+def set_heading(size: pd.Series, set_name: str, unit: str) -> str:
+    """'External test set (n = 81; 41 positive)', with the images and
+    patients named where they differ."""
+    n, positives = int(size["n_in_set"]), int(size["positives"])
+    patients = int(size["patients"]) if "patients" in size and pd.notna(size["patients"]) else n
+    if unit == "patient":
+        return f"{SET_TITLES[set_name]} (n = {n} patients; {positives} positive)"
+    if patients < n:
+        return f"{SET_TITLES[set_name]} (n = {n} images of {patients} patients; {positives} positive)"
+    return f"{SET_TITLES[set_name]} (n = {n}; {positives} positive)"
+
+
+def performance_rows(metrics: pd.DataFrame, unit: str = "image") -> list:
     """Per test set a heading, then models, ensemble, majority vote and readers."""
     rows = []
     for set_name in [s for s in SET_TITLES if s in set(metrics["set"])]:
         here = metrics[metrics["set"] == set_name]
         here = here.assign(order=here["kind"].map(KIND_ORDER)).sort_values("order", kind="stable")
-        size = here.iloc[0]
-        rows.append(f"{SET_TITLES[set_name]} (n = {int(size['n_in_set'])}; {int(size['positives'])} positive)")
+        rows.append(set_heading(here.iloc[0], set_name, unit))
         for _, r in here.iterrows():
             name = display_name(r["model"])
             if r["n"] < r["n_in_set"]:
@@ -137,10 +163,11 @@ def reader_p_block(comparisons: pd.DataFrame):
 def auc_p_block(comparisons: pd.DataFrame):
     """Pairs of models: AUC difference and DeLong P, raw and Holm-adjusted;
     None with fewer than two models."""
-    pairs = comparisons[comparisons["test"] == "delong"]
+    pairs = comparisons[comparisons["test"].isin(list(AUC_TESTS))]
     if pairs.empty:
         return None
-    header = ["Comparison", "Difference in AUC", "P (DeLong)", "P (Holm)"]
+    tests = " or ".join(AUC_TESTS[t] for t in dict.fromkeys(pairs["test"]))
+    header = ["Comparison", "Difference in AUC", f"P ({tests})", "P (Holm)"]
     rows = []
     for set_name in [s for s in SET_TITLES if s in set(pairs["set"])]:
         rows.append(SET_TITLES[set_name])
@@ -151,19 +178,26 @@ def auc_p_block(comparisons: pd.DataFrame):
 
 
 def table2_notes(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: float, proportion_ci: str,
-                 auc_ci: str, ties: str = "positive") -> list[str]:  # fmt: skip
+                 auc_ci: str, ties: str = "positive", aggregate: str = "mean",
+                 reader_aggregate: str = "any") -> list[str]:  # fmt: skip
     """The footnote sentences: what the cells are and how they were computed."""
     pct = f"{round_half_up(level, scale=100)}%"
-    models = metrics[metrics["kind"].isin(["model", "ensemble"])].drop_duplicates("model")
+    models = metrics[metrics["kind"].isin(["model", "ensemble"])].drop_duplicates(["model", "unit"] if "unit" in metrics
+                                                                                  else ["model"])  # fmt: skip
     policy = models["threshold_policy"].iloc[0] if len(models) else "youden"
     policy_text = POLICY_TEXT.get(policy, f"as the highest threshold reaching {policy.replace('>=', ' ≥ ')}")
-    cuts = ", ".join(f"{display_name(m)} {t:.3f}" for m, t in zip(models["model"], models["threshold"]))
+    cuts = "; ".join(
+        (f"{unit} level: " if len(units(metrics)) > 1 else "")
+        + ", ".join(f"{display_name(m)} {t:.3f}" for m, t in zip(here["model"], here["threshold"]))
+        for unit in units(metrics) for here in [of_unit(models, unit)]
+    )  # fmt: skip
     notes = [
         f"Data in parentheses are {pct} CIs; for proportions, the numerator and denominator precede them.",
-        f"AUC intervals by {AUC_CI_TEXT.get(auc_ci, auc_ci)}; proportions with {CI_TEXT.get(proportion_ci, proportion_ci)}.",
+        *unit_notes(metrics, level=level, proportion_ci=proportion_ci, auc_ci=auc_ci, aggregate=aggregate,
+                    reader_aggregate=reader_aggregate),
         f"Each model's probability threshold was chosen on the validation set {policy_text} and frozen before "
         f"the test sets were scored: {cuts}.",
-    ]
+    ]  # fmt: skip
     if (metrics["kind"] == "ensemble").any():
         notes.append("The ensemble averages the models' probabilities case by case.")
     if (metrics["kind"] == "majority").any():
@@ -173,25 +207,71 @@ def table2_notes(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: flo
         )
     tests = [t for t in dict.fromkeys(comparisons["test"]) if t in TEST_TEXT]
     if tests:
+        clustered = " and, where patients have several images, by Durkalski's clustered McNemar test" if (
+            comparisons["test"] == "mcnemar_clustered").any() else ""  # fmt: skip
         notes.append(
             f"P values compare each model with the radiologists' majority vote on the cases read, by "
-            f"{TEST_TEXT[tests[0]]} and by McNemar's exact test for paired readings; they are unadjusted."
+            f"{TEST_TEXT[tests[0]]} and by McNemar's exact test for paired readings{clustered}; they are unadjusted."
         )
-    if (comparisons["test"] == "delong").any():
-        notes.append("AUCs are compared by DeLong's paired test, with Holm's adjustment across the model pairs of each set.")
+    if comparisons["test"].isin(list(AUC_TESTS)).any():
+        how = ("DeLong's paired test (Obuchowski's clustered form where patients have several images)"
+               if (comparisons["test"] == "obuchowski").any() else "DeLong's paired test")  # fmt: skip
+        notes.append(f"AUCs are compared by {how}, with Holm's adjustment across the model pairs of each set.")
     if len(comparisons):
         readers = " each radiologist's included," if metrics["kind"].isin(["reader", "majority"]).any() else ""
         notes.append(f"Every comparison,{readers} is in comparisons.csv with Holm-adjusted P values.")
     return notes
 
 
+def unit_notes(metrics: pd.DataFrame, *, level: float, proportion_ci: str, auc_ci: str, aggregate: str,
+               reader_aggregate: str) -> list[str]:  # fmt: skip
+    """What one case is at each unit, how many images and patients the test
+    sets hold, and whether each unit's intervals account for clustering."""
+    methods = metrics["ci_method"].astype(str) if "ci_method" in metrics.columns else pd.Series([""] * len(metrics))
+    plain = f"AUC intervals by {AUC_CI_TEXT.get(auc_ci, auc_ci)}; proportions with {CI_TEXT.get(proportion_ci, proportion_ci)}."
+    if "unit" not in metrics.columns:
+        return [plain]
+    notes = []
+    for unit in units(metrics):
+        here, how = of_unit(metrics, unit), methods[metrics["unit"] == unit]
+        sizes = here.drop_duplicates("set")
+        counted = ", ".join(f"{SET_TITLES.get(r['set'], r['set']).lower()} {int(r['images'])} images of "
+                            f"{int(r['patients'])} patients" for _, r in sizes.iterrows())  # fmt: skip
+        if unit == "patient":
+            notes.append(f"Patient-level rows make one case of each patient ({counted}): its probability is "
+                         f"{AGGREGATE_TEXT.get(aggregate, aggregate)}, it is positive if any of its images is, and a "
+                         f"radiologist's call is positive if {READER_AGGREGATE_TEXT.get(reader_aggregate)} of its "
+                         f"images were called positive; thresholds were chosen at patient level. {plain}")  # fmt: skip
+        elif how.str.contains("clustered by patient").any():
+            method = ("a stratified patient bootstrap for every figure" if how.str.contains("bootstrap").any() else
+                      "Obuchowski's method for AUC and Rao-Scott-adjusted Wilson intervals for proportions")  # fmt: skip
+            notes.append(f"Image-level rows count each image as a case ({counted}); their intervals account for "
+                         f"patients with several images ({method}).")  # fmt: skip
+        elif how.str.contains("assumes independent images").any():
+            notes.append(f"Image-level rows count each image as a case ({counted}). {plain} These intervals assume "
+                         "independent images, which does not hold where a patient has several: they are too narrow "
+                         "(statistics: clustered: true gives intervals clustered by patient).")  # fmt: skip
+        else:
+            notes.append(plain)
+    return notes
+
+
 def table2_blocks(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> list:
-    """The blocks of Table 2: performance, then P values where there are any."""
+    """The blocks of Table 2, per unit of analysis: performance, then P
+    values where there are any."""
     readers = metrics["kind"].isin(["reader", "majority"]).any()
-    blocks = [(f"Diagnostic performance of the models{' and radiologists' if readers else ''} on the test sets",
-               ["Model or reader" if readers else "Model", "AUC", "Sensitivity", "Specificity", "Accuracy"],
-               performance_rows(metrics))]  # fmt: skip
-    return blocks + [b for b in (reader_p_block(comparisons), auc_p_block(comparisons)) if b is not None]
+    several = len(units(metrics)) > 1
+    blocks = []
+    for unit in units(metrics):
+        suffix = f" ({UNIT_TITLES[unit]})" if several or unit != "image" else ""
+        blocks.append((f"Diagnostic performance of the models{' and radiologists' if readers else ''} on the test "
+                       f"sets{suffix}", ["Model or reader" if readers else "Model", "AUC", "Sensitivity",
+                                         "Specificity", "Accuracy"], performance_rows(of_unit(metrics, unit), unit)))  # fmt: skip
+        here = of_unit(comparisons, unit)
+        for block in (reader_p_block(here), auc_p_block(here)):
+            if block is not None:
+                blocks.append((block[0] + suffix, *block[1:]))
+    return blocks
 
 
 # --------------------------------------------------------------------------
@@ -246,15 +326,17 @@ def to_latex(blocks: list, notes: list[str]) -> str:
 
 
 def table2(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: float = 0.95,
-           proportion_ci: str = "wilson_cc", auc_ci: str = "delong", ties: str = "positive") -> tuple[str, str]:  # fmt: skip
+           proportion_ci: str = "wilson_cc", auc_ci: str = "delong", ties: str = "positive",
+           aggregate: str = "mean", reader_aggregate: str = "any") -> tuple[str, str]:  # fmt: skip
     """Table 2 as (Markdown, LaTeX).
 
     Parameters
     ----------
     metrics : results/tables/metrics.csv.
     comparisons : results/tables/comparisons.csv.
-    level, proportion_ci, auc_ci, ties : what the intervals are and how the
-        majority vote breaks ties, for the note.
+    level, proportion_ci, auc_ci, ties, aggregate, reader_aggregate : what
+        the intervals are, how the majority vote breaks ties and how patient
+        rows aggregate images, for the note.
 
     Returns
     -------
@@ -277,7 +359,8 @@ def table2(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: float = 0
     if comparisons["p"].isna().any() or not comparisons["p"].map(math.isfinite).all():
         raise ValueError("comparisons.csv holds an empty or non-finite P value; rerun rule comparisons")
     blocks = table2_blocks(metrics, comparisons)
-    notes = table2_notes(metrics, comparisons, level=level, proportion_ci=proportion_ci, auc_ci=auc_ci, ties=ties)
+    notes = table2_notes(metrics, comparisons, level=level, proportion_ci=proportion_ci, auc_ci=auc_ci, ties=ties,
+                         aggregate=aggregate, reader_aggregate=reader_aggregate)  # fmt: skip
     return to_markdown(blocks, notes), to_latex(blocks, notes)
 
 
