@@ -111,6 +111,24 @@ def test_matches_slow_reference(seed, n_patients, rho, mixed):
     assert p == pytest.approx(2 * sps.norm.sf(abs(expected_z)), rel=1e-9)
 
 
+def test_logit_method_is_the_delta_method_interval():
+    labels, a, _, clusters = clustered_data(4, 40, 0.8)
+    aucs, cov = slow_obuchowski(labels, clusters, a)
+    auc, low, high = clustered_auc_ci(labels, a, clusters, method="logit")
+    half = sps.norm.ppf(0.975) * math.sqrt(cov[0, 0]) / (aucs[0] * (1 - aucs[0]))
+    logit = math.log(aucs[0] / (1 - aucs[0]))
+    assert (auc, low, high) == pytest.approx((aucs[0], 1 / (1 + math.exp(half - logit)),
+                                              1 / (1 + math.exp(-logit - half))), abs=1e-12)
+    wald = clustered_auc_ci(labels, a, clusters)
+    assert 0 < low < high < 1 and high - auc < auc - low  # asymmetric, longer towards 0.5
+    assert high - low == pytest.approx(wald[2] - wald[1], rel=0.1)
+
+
+def test_logit_method_at_a_perfect_separation():
+    labels, scores = [0, 0, 1, 1, 1], [0.1, 0.2, 0.8, 0.9, 0.95]
+    assert clustered_auc_ci(labels, scores, ["a", "b", "c", "c", "d"], method="logit") == (1.0, 1.0, 1.0)
+
+
 # --------------------------------------------------------------------------
 # One case per cluster: exactly DeLong
 # --------------------------------------------------------------------------
@@ -213,9 +231,11 @@ def test_input_errors(call, labels, scores, clusters, message):
         CALLS[call](labels, scores, clusters, name="m on external_test")
 
 
-def test_level_is_checked():
+def test_level_and_method_are_checked():
     with pytest.raises(ValueError, match=r"`level` must lie strictly between 0 and 1, got 95"):
         clustered_auc_ci([0, 1, 0, 1], [1, 2, 3, 4], ["a", "b", "c", "d"], level=95)
+    with pytest.raises(ValueError, match=r"unknown method 't'; valid names are 'wald', 'logit'"):
+        clustered_auc_ci([0, 1, 0, 1], [1, 2, 3, 4], ["a", "b", "c", "d"], method="t")
 
 
 def test_equal_aucs_with_zero_variance_warn_nothing():

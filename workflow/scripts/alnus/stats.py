@@ -4,7 +4,10 @@ Proportions (sensitivity, specificity, accuracy) get Wilson intervals with
 continuity correction and Pearson chi-square P values by default, which is what
 reproduces Zhou et al. (Radiology 2019); Clopper-Pearson intervals, Fisher's
 test and McNemar's paired test are offered beside them. AUCs get DeLong
-intervals and the paired DeLong test (as R's pROC), or a stratified bootstrap.
+intervals and the paired DeLong test (as R's pROC), or a stratified bootstrap;
+when a patient has several images, Obuchowski's clustered interval and paired
+test (`clustered_auc_ci`, `clustered_auc_test`), which equal DeLong's with one
+image per patient.
 
 Conventions: label 1 = positive (metastasis), 0 = negative; a higher score
 means more likely positive; AUC directions are never flipped.
@@ -18,11 +21,13 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+from scipy.special import expit
 from sklearn.metrics import roc_curve
 
 # Our method names -> scipy.stats.binomtest(...).proportion_ci names.
 PROPORTION_CI_METHODS = {"wilson_cc": "wilsoncc", "wilson": "wilson", "exact": "exact"}
 PROPORTION_TESTS = ("chi2", "chi2_yates", "fisher")
+CLUSTERED_AUC_CI_METHODS = ("wald", "logit")
 
 
 # --------------------------------------------------------------------------
@@ -70,8 +75,9 @@ def check_binary_scores(labels, scores, *, name=None):
     Raises
     ------
     ValueError
-        If labels are not 0/1, scores are not finite, lengths differ, or
-        only one class is present.
+        If labels are not the numbers 0/1 (strings such as '1' are refused),
+        scores are not finite or not 1-D, lengths differ, there are no cases,
+        or only one class is present.
     """
     positive, stacked = _check_binary(labels, scores, name=name)
     return positive, stacked[0]
@@ -498,7 +504,7 @@ def delong_test(labels, scores_a, scores_b, *, name=None):
     return _paired_z(*_delong(positive, stacked, name), name)
 
 
-def clustered_auc_ci(labels, scores, clusters, level=0.95, *, name=None):
+def clustered_auc_ci(labels, scores, clusters, level=0.95, *, method="wald", name=None):
     """Image-level AUC with Obuchowski's interval for clustered cases.
 
     When a patient contributes several images, they are not independent and
@@ -519,21 +525,34 @@ def clustered_auc_ci(labels, scores, clusters, level=0.95, *, name=None):
         Each case's patient (any hashable values: strings, ints, tuples);
         only equality matters, not the values or their order.
     level : float, default 0.95
+    method : {"wald", "logit"}, default "wald"
+        "wald": auc +/- z * se, clipped to [0, 1]: Obuchowski's interval, and
+        with one case per cluster exactly `delong_ci`. "logit": an optional
+        small-sample variant, the same variance carried to the logit scale by
+        the delta method, expit(logit(auc) +/- z * se / (auc (1 - auc))); it
+        stays inside (0, 1) and is asymmetric, longer towards 0.5. Measured
+        (benchmarks/bench_coverage.py, docs/benchmarks.md; true AUC 0.8,
+        1-4 images per patient, within-patient correlation 0-0.8, 4,000
+        studies a cell): with 40 patients "wald" covers 91.1-93.8% (92.2%
+        with one image per patient, where it is DeLong's), "logit"
+        94.5-96.0%; with 200 patients "wald" 93.7-94.4%, "logit"
+        94.4-95.1%. Prefer "logit" for a few dozen patients.
     name : str, optional
         Prefixed to error messages.
 
     Returns
     -------
     (auc, low, high) : tuple of float
-        auc +/- z * sqrt(var), clipped to [0, 1]. Equal to `delong_ci` (to
-        rounding, ~1e-15) when every case is its own cluster.
+        For "wald" equal to `delong_ci` (to rounding, ~1e-15) when every case
+        is its own cluster. (auc, auc, auc) when the variance is 0 (e.g. a
+        perfect separation), for either method.
 
     Raises
     ------
     ValueError
         As `delong_ci`; if clusters is not 1-D, differs in length from the
-        labels or has missing values; if fewer than 2 clusters hold a
-        positive or fewer than 2 a negative.
+        labels, has missing or unhashable values; if fewer than 2 clusters
+        hold a positive or fewer than 2 a negative; if method is unknown.
 
     Notes
     -----
@@ -541,10 +560,17 @@ def clustered_auc_ci(labels, scores, clusters, level=0.95, *, name=None):
     200,000 patients take well under 2 s (benchmarks/bench_coverage.py).
     """
     _check_level(level)
+    _check_choice(method, CLUSTERED_AUC_CI_METHODS, "method")
     positive, stacked = _check_binary(labels, scores, name=name)
     codes = _cluster_codes(clusters, positive.size, name)
     auc, cov = _obuchowski(positive, stacked, codes, name)
-    return _auc_interval(float(auc[0]), float(cov[0, 0]), level)
+    auc, var = float(auc[0]), float(cov[0, 0])
+    if method == "wald" or var <= 0:
+        return _auc_interval(auc, var, level)
+    # 0 < auc < 1 here: an AUC of 0 or 1 has every structural component equal, var 0.
+    logit = math.log(auc / (1 - auc))
+    half = float(sps.norm.ppf(0.5 + level / 2)) * math.sqrt(var) / (auc * (1 - auc))
+    return auc, float(expit(logit - half)), float(expit(logit + half))
 
 
 def clustered_auc_test(labels, scores_a, scores_b, clusters, *, name=None):
