@@ -56,8 +56,9 @@ def test_splits_keep_patients_together(study):
 def test_predictions_cover_each_set(study, arch):
     splits = pd.read_csv(study / "results/splits.csv", dtype=str)
     for set_name in ("validation", "internal_test", "external_test"):
-        frame = pd.read_csv(study / f"results/predictions/{arch}/{set_name}.csv", dtype={"id": str})
-        assert list(frame.columns) == ["id", "label", "probability"]
+        frame = pd.read_csv(study / f"results/predictions/{arch}/{set_name}.csv", dtype={"id": str, "patient": str})
+        assert list(frame.columns) == ["id", "patient", "label", "probability"]
+        assert (frame["patient"] == frame["id"].map(splits.set_index("id")["patient"])).all()
         assert frame["probability"].between(0, 1).all()
         assert set(frame["id"]) == set(splits.loc[splits["set"] == set_name, "id"])
     card = json.loads((study / f"results/models/{arch}/model_card.json").read_text())
@@ -69,13 +70,20 @@ def test_metrics_table_has_the_contract_columns(study):
     required = ["model", "set", "n", "positives", "auc", "auc_low", "auc_high", "threshold", "sensitivity",
                 "sensitivity_low", "sensitivity_high", "specificity", "specificity_low", "specificity_high",
                 "accuracy", "accuracy_low", "accuracy_high", "tp", "fp", "tn", "fn"]  # fmt: skip
-    assert set(required) <= set(metrics.columns)
-    models = metrics[metrics["kind"] == "model"]
-    assert len(models) == 3 * 2
+    assert set(required + ["unit", "ci_method", "patients", "images"]) <= set(metrics.columns)
+    # The simulated development cohort has about 1.36 images per patient: image and patient rows.
+    assert list(dict.fromkeys(metrics["unit"])) == ["image", "patient"]
+    image = metrics[metrics["unit"] == "image"]
+    clustered = image["patients"] < image["images"]
+    assert clustered.any() and image.loc[clustered, "ci_method"].str.contains("clustered by patient").all()
+    patient = metrics[metrics["unit"] == "patient"]
+    assert (patient["n"] == patient["patients"]).all() and (patient["images"] >= patient["patients"]).all()
+    models = image[image["kind"] == "model"]
+    assert len(models) == 3 * 2 and (metrics["kind"] == "model").sum() == 3 * 2 * 2
     assert not models[required].isna().any().any()
     assert (models["auc_low"] <= models["auc"]).all() and (models["auc"] <= models["auc_high"]).all()
     assert (models["tp"] + models["fp"] + models["tn"] + models["fn"] == models["n"]).all()
-    readers = metrics[metrics["kind"] == "reader"]
+    readers = image[image["kind"] == "reader"]
     assert sorted(readers["model"]) == [f"reader_{i}" for i in range(1, 6)]
 
 

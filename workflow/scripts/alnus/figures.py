@@ -93,12 +93,15 @@ def sensitivity_at(labels, scores, fpr_grid) -> np.ndarray:
     return tpr[np.searchsorted(fpr, fpr_grid, side="right") - 1]
 
 
-def roc_band(labels, scores, fpr_grid, *, n_resamples: int = 1000, level: float = 0.95, seed=0):
+def roc_band(labels, scores, fpr_grid, *, n_resamples: int = 1000, level: float = 0.95, seed=0, clusters=None):
     """Pointwise percentile bootstrap band of the ROC curve.
 
     Positives and negatives are resampled separately (stratified, so every
     resample keeps the set's prevalence), and the sensitivity at each
-    1 - specificity of `fpr_grid` is taken from each resample's curve.
+    1 - specificity of `fpr_grid` is taken from each resample's curve. Where
+    `clusters` (the patient of each case) has a patient with several cases,
+    patients are resampled instead, with all their images
+    (`alnus.clustered.cluster_bootstrap_roc_band`).
 
     Parameters
     ----------
@@ -106,6 +109,7 @@ def roc_band(labels, scores, fpr_grid, *, n_resamples: int = 1000, level: float 
     fpr_grid : increasing array in [0, 1], shape (n_points,)
     n_resamples, level : resamples and confidence level.
     seed : int or numpy.random.Generator.
+    clusters : array of shape (n_cases,), or None.
 
     Returns
     -------
@@ -118,6 +122,11 @@ def roc_band(labels, scores, fpr_grid, *, n_resamples: int = 1000, level: float 
     """
     if n_resamples < 10:
         raise ValueError(f"`n_resamples` must be at least 10, got {n_resamples}")
+    if clusters is not None and pd.Series(clusters).duplicated().any():
+        from alnus.clustered import cluster_bootstrap_roc_band
+
+        return cluster_bootstrap_roc_band(np.asarray(labels), np.asarray(scores, dtype=float), np.asarray(clusters),
+                                          np.asarray(fpr_grid), n_resamples=n_resamples, level=level, seed=seed)  # fmt: skip
     labels, scores = np.asarray(labels).astype(bool), np.asarray(scores, dtype=float)
     if labels.all() or not labels.any():
         raise ValueError("an ROC band needs positive and negative cases")
@@ -205,7 +214,7 @@ def roc_figure(set_name: str, models: dict[str, pd.DataFrame], metrics: pd.DataF
         color, row = style.model_color(model, i), rows.loc[model]
         if model in banded:
             low, high = roc_band(frame["label"], frame["probability"], grid, n_resamples=n_resamples, level=level,
-                                 seed=seed)  # fmt: skip
+                                 seed=seed, clusters=frame.get("patient"))  # fmt: skip
             ax.fill_between(grid, low, high, color=color, alpha=style.BAND_ALPHA, linewidth=0, zorder=1)
         fpr, tpr, _ = roc_curve(frame["label"], frame["probability"])
         width = style.LINE_WIDTH * (1.3 if model == ENSEMBLE else 1)
@@ -249,6 +258,13 @@ def roc_figure(set_name: str, models: dict[str, pd.DataFrame], metrics: pd.DataF
     return fig
 
 
+def read_metrics(metrics_csv: str, *, unit: str = "image") -> pd.DataFrame:
+    """The rows of metrics.csv at one unit of analysis (the figures draw the
+    image level, as the paper; files without the column are image level)."""
+    metrics = pd.read_csv(metrics_csv, keep_default_na=False, na_values=[""])
+    return metrics[metrics["unit"] == unit].reset_index(drop=True) if "unit" in metrics.columns else metrics
+
+
 def roc_from_files(prediction_csvs: list[str], metrics_csv: str, *, set_name: str, png: str, pdf: str,
                    ensemble: bool = True, **options) -> None:  # fmt: skip
     """Draw roc_{set}.png/.pdf from results/predictions/{model}/{set}.csv and
@@ -257,7 +273,7 @@ def roc_from_files(prediction_csvs: list[str], metrics_csv: str, *, set_name: st
     from alnus.metrics import model_predictions, read_predictions
 
     models = model_predictions(read_predictions(prediction_csvs), ensemble=ensemble)
-    metrics = pd.read_csv(metrics_csv, keep_default_na=False, na_values=[""])
+    metrics = read_metrics(metrics_csv)
     fig = roc_figure(set_name, {m: sets[set_name] for m, sets in models.items()}, metrics, **options)
     style.save(fig, png, pdf)
 

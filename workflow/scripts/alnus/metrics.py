@@ -680,8 +680,13 @@ def read_predictions(prediction_csvs: list[str], splits_csv: str | None = None) 
         if missing:
             problems.append(f"{path}: no column(s) {', '.join(missing)} (expected {', '.join(PREDICTION_COLUMNS)}); "
                             "the file predates this version: rerun rule predict (snakemake --forcerun predict)")  # fmt: skip
-        elif splits is not None:
-            problems += check_prediction_patients(frame, splits, path=str(path))
+        else:
+            if frame["patient"].nunique() < 2:
+                problems.append(f"{path}: all {len(frame)} rows are images of one patient; a set needs several "
+                                "patients, with and without metastasis (too few patients in the manifest's "
+                                "`patient_id` for the split's fractions: check them, or the patient ids)")  # fmt: skip
+            if splits is not None:
+                problems += check_prediction_patients(frame, splits, path=str(path))
         predictions.setdefault(path.parent.name, {})[path.stem] = frame
     if problems:
         raise ValueError("the predictions cannot be scored:\n" + "\n".join(f"  - {p}" for p in problems))
