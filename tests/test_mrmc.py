@@ -92,7 +92,7 @@ def slow_one_treatment(labels, model_values, readers, figure, units, level=0.95)
 
 
 def orh_two_treatments(labels, values, figure, units):
-    """Two-treatment Obuchowski-Rockette-Hillis F test (Hillis et al. 2008),
+    """Two-treatment Obuchowski-Rockette-Hillis F test (Hillis 2007),
     values of shape (2 treatments, J readers, n cases), brute force."""
     t_, j = values.shape[:2]
     flat = values.reshape(t_ * j, -1)
@@ -220,8 +220,9 @@ def test_van_dyke_single_modality_sensitivity_as_published(modality, ms_r, cov2,
 def test_two_treatment_reference_reproduces_published_van_dyke():
     # The brute-force ORH used below against MRMCaov's published VanDyke
     # analysis: jackknife, empirical AUC (Var, Cov1-3 from its fixed-reader
-    # summary; MS(T), MS(T:R) from its random-reader one) and binary
-    # sensitivity (F = 6.689493, df2 = 15.71732, p = 0.02008822).
+    # summary; MS(T), MS(T:R) from its random-reader one; F, ddf, p as they
+    # follow from those) and binary sensitivity (F = 6.689493, df2 = 15.71732,
+    # p = 0.02008822, printed).
     values = np.stack([van_dyke(0), van_dyke(1)])
     cases = np.arange(VD_LABELS.size)
     auc = orh_two_treatments(VD_LABELS, values, "auc", cases)

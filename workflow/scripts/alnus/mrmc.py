@@ -28,9 +28,10 @@ radiologists")::
     CI     = mean(psi) +/- t_{ddf, 1 - alpha/2} * sqrt(MS_den / J)
 
 The same t, ddf and P come out of the usual two-treatment
-Obuchowski-Rockette-Hillis analysis (Hillis, Obuchowski & Berbaum 2008, Acad
-Radiol 15:647) when the model's readings are copied for every reader to make a
-second "treatment" (RJafroc's "2T-RRRC"; tests/test_mrmc.py checks this).
+Obuchowski-Rockette-Hillis analysis (Hillis, Obuchowski, Schartz & Berbaum
+2005, Stat Med 24:1579; Hillis 2007) when the model's readings are copied for
+every reader to make a second "treatment" (RJafroc's "2T-RRRC";
+tests/test_mrmc.py checks this).
 When the cases add no covariance between readers (Cov2 <= 0) the test is the
 one-sample t test of the psi_j with J - 1 degrees of freedom.
 """
