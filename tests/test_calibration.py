@@ -184,7 +184,7 @@ def test_from_files(tmp_path):
         for set_name, data in sets.items():
             path = tmp_path / model / f"{set_name}.csv"
             path.parent.mkdir(exist_ok=True)
-            data.to_csv(path, index=False)
+            data.assign(patient=data["id"]).to_csv(path, index=False)  # the contract: a patient per row
             paths.append(str(path))
     pd.testing.assert_frame_equal(calibration_from_files(paths, level=0.9), calibration_table(study(), level=0.9),
                                   check_exact=False)  # fmt: skip

@@ -165,7 +165,7 @@ def test_roc_from_files_draws_the_ensemble_of_the_tables(tmp_path, monkeypatch, 
     for model, sets in study_tables["predictions"].items():
         (tmp_path / model).mkdir()
         for set_name, frame in sets.items():
-            frame.to_csv(tmp_path / model / f"{set_name}.csv", index=False)
+            frame.assign(patient=frame["id"]).to_csv(tmp_path / model / f"{set_name}.csv", index=False)
             paths.append(str(tmp_path / model / f"{set_name}.csv"))
     study_tables["metrics"].to_csv(tmp_path / "metrics.csv", index=False)
     drawn, draw = [], figures.roc_figure

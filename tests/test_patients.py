@@ -92,9 +92,9 @@ def table():
 def test_image_rows_have_clustered_intervals(table):
     row = table[(table["unit"] == "image") & (table["model"] == "m") & (table["set"] == "external_test")].iloc[0]
     frame = MODEL["external_test"]
-    assert row["ci_method"] == "auc obuchowski; proportions wilson_rao_scott; clustered by patient"
+    assert row["ci_method"] == "auc obuchowski_logit; proportions wilson_rao_scott; clustered by patient"
     assert (row["auc"], row["auc_low"], row["auc_high"]) == pytest.approx(
-        clustered_auc_ci(frame["label"], frame["probability"], frame["patient"]))
+        clustered_auc_ci(frame["label"], frame["probability"], frame["patient"], method="logit"))
     calls = (frame["probability"] >= row["threshold"]).astype(int)
     positives = frame["label"] == 1
     expected = clustered_proportion_ci((calls == 1)[positives].to_numpy(), frame["patient"][positives].to_numpy())
@@ -123,6 +123,10 @@ def test_reader_rows_use_scores_and_patient_calls(table):
     image = table[(table["unit"] == "image") & (table["model"] == "R1")].iloc[0]
     calls = readers().query("reader == 'R1'")
     assert image["auc"] == pytest.approx(clustered_auc_ci(calls["label"], calls["score"], calls["patient"])[0])
+    wald = metrics_table({"m": MODEL}, threshold="youden", unit="image", clustered_auc="wald").iloc[1]
+    frame = MODEL["external_test"]
+    assert (wald["auc_low"], wald["auc_high"]) == pytest.approx(
+        clustered_auc_ci(frame["label"], frame["probability"], frame["patient"])[1:])
     patient = table[(table["unit"] == "patient") & (table["model"] == "R1")].iloc[0]
     expected = patient_reader_calls(calls, rule="any")
     assert patient["tp"] == int(((expected["call"] == 1) & (expected["label"] == 1)).sum())

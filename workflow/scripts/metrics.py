@@ -22,5 +22,6 @@ with logged(snakemake.log[0]):
         aggregate=stats["aggregate"],
         reader_aggregate=stats["reader_aggregate"],
         clustered=stats["clustered"],
+        clustered_auc=stats["clustered_auc_ci"],
     )
     table.to_csv(snakemake.output[0], index=False, float_format="%.6f")

@@ -407,10 +407,12 @@ def binary_metrics(labels: np.ndarray, calls: np.ndarray, *, level: float, metho
 
 
 def auc_with_ci(labels, scores, *, level: float, auc_ci: str = "delong", n_resamples: int = 2000, seed=0, name: str,
-                clusters=None):  # fmt: skip
+                clusters=None, clustered_method: str = "logit"):  # fmt: skip
     """(auc, low, high) by DeLong (default) or a stratified bootstrap; with
     `clusters` (the patient of each case), Obuchowski's clustered interval
-    or the patient bootstrap instead.
+    (`clustered_method` of `alnus.stats.clustered_auc_ci`: "logit" by
+    default, which holds its level from 40 patients, docs/benchmarks.md) or
+    the patient bootstrap instead.
 
     labels, scores : arrays of shape (n_cases,). Raises ValueError for an
     unknown `auc_ci` and as `alnus.stats.delong_ci`.
@@ -419,7 +421,7 @@ def auc_with_ci(labels, scores, *, level: float, auc_ci: str = "delong", n_resam
         raise ValueError(f"unknown `auc_ci` {auc_ci!r}; valid names are {', '.join(map(repr, AUC_CI_METHODS))}")
     if clusters is not None:
         if auc_ci == "delong":
-            return clustered_auc_ci(labels, scores, clusters, level=level, name=name)
+            return clustered_auc_ci(labels, scores, clusters, level=level, method=clustered_method, name=name)
         return cluster_bootstrap_ci(_auc, labels, clusters, scores, n_resamples=n_resamples, level=level, seed=seed)
     if auc_ci == "delong":
         return delong_ci(labels, scores, level=level, name=name)
@@ -446,7 +448,7 @@ def _proportion(measure: str, threshold: float | None):
 
 def figures_of_merit(labels, scores, calls, *, clusters, level: float, method: str, auc_ci: str = "delong",
                      n_resamples: int = 2000, seed=0, clustered: bool = True, threshold: float | None = None,
-                     name: str) -> dict:  # fmt: skip
+                     clustered_auc: str = "logit", name: str) -> dict:  # fmt: skip
     """AUC, counts and proportions with their intervals for one row, and
     `ci_method`, the text saying how the intervals were computed.
 
@@ -461,12 +463,14 @@ def figures_of_merit(labels, scores, calls, *, clusters, level: float, method: s
         images.
     threshold : the probability threshold that made `calls` from `scores`
         (None for readers' calls), for the patient bootstrap.
+    clustered_auc : Obuchowski's interval on the AUC's own scale ("wald")
+        or carried to the logit scale ("logit").
     """
     labels, clusters = np.asarray(labels).astype(int), np.asarray(clusters)
     repeated = len(np.unique(clusters)) < len(clusters)
     use = clusters if (clustered and repeated) else None
     auc = auc_with_ci(labels, scores, level=level, auc_ci=auc_ci, n_resamples=n_resamples, seed=seed, name=name,
-                      clusters=use)  # fmt: skip
+                      clusters=use, clustered_method=clustered_auc)  # fmt: skip
     row = binary_metrics(labels, calls, level=level, method=method, clusters=use)
     if use is not None and auc_ci == "bootstrap":
         source = np.asarray(scores, float) if threshold is not None else np.asarray(calls)
@@ -481,7 +485,7 @@ def figures_of_merit(labels, scores, calls, *, clusters, level: float, method: s
     elif auc_ci == "bootstrap":
         ci_method = f"patient bootstrap ({n_resamples} resamples, stratified); clustered by patient"
     else:
-        ci_method = "auc obuchowski; proportions wilson_rao_scott; clustered by patient"
+        ci_method = f"auc obuchowski_{clustered_auc}; proportions wilson_rao_scott; clustered by patient"
     return {"auc": auc[0], "auc_low": auc[1], "auc_high": auc[2], **row, "ci_method": ci_method}
 
 
@@ -592,6 +596,7 @@ def metrics_table(
     aggregate: str = "mean",
     reader_aggregate: str = "any",
     clustered: bool = True,
+    clustered_auc: str = "logit",
 ) -> pd.DataFrame:
     """Build results/tables/metrics.csv.
 
@@ -615,8 +620,8 @@ def metrics_table(
     unit : "auto", "image", "patient" or "both" (`alnus.patients.resolve_units`).
     aggregate, reader_aggregate : how a patient's image probabilities and a
         reader's image calls become the patient's (`alnus.patients`).
-    clustered : image rows with patients of several images get clustered
-        intervals (see `figures_of_merit`).
+    clustered, clustered_auc : image rows with patients of several images
+        get clustered intervals (see `figures_of_merit`).
 
     Returns
     -------
@@ -635,7 +640,8 @@ def metrics_table(
     """
     image_models = model_predictions(predictions, ensemble=ensemble)
     image_calls = study_readers(readers, image_models, ties=ties)
-    options = {"auc_ci": auc_ci, "n_resamples": n_resamples, "seed": seed, "clustered": clustered}
+    options = {"auc_ci": auc_ci, "n_resamples": n_resamples, "seed": seed, "clustered": clustered,
+               "clustered_auc": clustered_auc}  # fmt: skip
     rows = []
     for level_unit in resolve_units(unit, image_models):
         models = unit_predictions(image_models, level_unit, aggregate=aggregate)

@@ -155,8 +155,9 @@ def reader_p_block(comparisons: pd.DataFrame):
         here = rows_in[rows_in["set"] == set_name].set_index(["a", "measure", "test"])["p"]
         rows.append(SET_TITLES[set_name])
         for model in dict.fromkeys(here.index.get_level_values("a")):
-            rows.append([display_name(model)] + [format_p(here[(model, m, t)]) for m in ("sensitivity", "specificity")
-                                                 for t in tests])  # fmt: skip
+            # The clustered McNemar test exists only where the read cases of that class hold a patient twice.
+            rows.append([display_name(model)] + [format_p(here[(model, m, t)]) if (model, m, t) in here.index else "NA"
+                                                 for m in ("sensitivity", "specificity") for t in tests])  # fmt: skip
     return ("Models compared with the radiologists' majority vote on the same cases", header, rows)
 
 
@@ -243,8 +244,9 @@ def unit_notes(metrics: pd.DataFrame, *, level: float, proportion_ci: str, auc_c
                          f"radiologist's call is positive if {READER_AGGREGATE_TEXT.get(reader_aggregate)} of its "
                          f"images were called positive; thresholds were chosen at patient level. {plain}")  # fmt: skip
         elif how.str.contains("clustered by patient").any():
+            scale = " on the logit scale" if how.str.contains("obuchowski_logit").any() else ""
             method = ("a stratified patient bootstrap for every figure" if how.str.contains("bootstrap").any() else
-                      "Obuchowski's method for AUC and Rao-Scott-adjusted Wilson intervals for proportions")  # fmt: skip
+                      f"Obuchowski's method{scale} for AUC and Rao-Scott-adjusted Wilson intervals for proportions")  # fmt: skip
             notes.append(f"Image-level rows count each image as a case ({counted}); their intervals account for "
                          f"patients with several images ({method}).")  # fmt: skip
         elif how.str.contains("assumes independent images").any():
