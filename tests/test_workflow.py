@@ -85,6 +85,9 @@ def test_metrics_table_has_the_contract_columns(study):
     assert (models["tp"] + models["fp"] + models["tn"] + models["fn"] == models["n"]).all()
     readers = image[image["kind"] == "reader"]
     assert sorted(readers["model"]) == [f"reader_{i}" for i in range(1, 6)]
+    mrmc = pd.read_csv(study / "results/tables/mrmc.csv")
+    assert {"auc", "sensitivity", "specificity"} == set(mrmc["figure"])  # the simulated readers give scores
+    assert set(mrmc["set"]) == {"external_test"} and mrmc["p"].between(0, 1).all()
 
 
 @pytest.mark.parametrize("name", ["roc_internal_test.png", "roc_external_test.png"])

@@ -145,6 +145,11 @@ def readers_table():
     return ["results/tables/readers.csv"] if config["readers"] else []
 
 
+def reader_study_tables():
+    """The multi-reader analysis of the models against the average reader, when the study has readers."""
+    return ["results/tables/mrmc.csv"] if config["readers"] else []
+
+
 def all_targets():
     """Everything `snakemake` builds by default."""
     return [
@@ -154,6 +159,7 @@ def all_targets():
         "results/tables/metrics.csv",
         *expand("results/tables/{table}", table=["comparisons.csv", "calibration.csv", "decision_curve.csv", "table2.md", "table2.tex"]),
         *readers_table(),
+        *reader_study_tables(),
         "results/tables/cohorts.csv",
         "results/tables/training_history.csv",
         *figure_targets(heatmaps=True),

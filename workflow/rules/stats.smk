@@ -6,6 +6,7 @@ localrules:
     readers,
     metrics,
     comparisons,
+    mrmc,
     calibration,
     decision_curve,
     table2,
@@ -63,6 +64,23 @@ rule comparisons:
         "../../envs/stats.yaml"
     script:
         "../scripts/comparisons.py"
+
+
+rule mrmc:
+    input:
+        predictions=all_predictions(),
+        splits="results/splits.csv",
+        readers=readers_table(),
+    output:
+        report("results/tables/mrmc.csv", caption="../report/mrmc.rst", category="Results"),
+    log:
+        "logs/mrmc.log",
+    params:
+        statistics=config["statistics"],
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/mrmc.py"
 
 
 rule calibration:
