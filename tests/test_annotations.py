@@ -282,3 +282,143 @@ def test_examples_roundtrip_and_figure(tmp_path):
 
 def test_kinds_constant():
     assert KINDS == ("text", "caliper", "line")
+
+
+def test_names_other_code_imports():
+    """alnus.preprocess, the entry scripts and the figure rule import these from the package's face."""
+    import alnus.annotations as annotations
+
+    for name in ("KINDS", "Cleaned", "Finding", "clean_annotations", "detect_annotations", "save_examples",
+                 "load_examples", "annotation_figure"):  # fmt: skip
+        assert hasattr(annotations, name), name
+
+
+# --- the vectorised steps give what their one-at-a-time definitions give ---------------------
+
+
+def _dot_grid_loop(lit, *, spacing_and_phase=False, between=1 / 3):
+    """`_dot_grid` as it was written before it was vectorised: spacing by spacing, phase by phase."""
+    best = None
+    hit = lit | np.roll(lit, 1) | np.roll(lit, -1)
+    for spacing in np.arange(3.0, 12.01, 0.25):
+        if lit.size < 3 * spacing:
+            break
+        for phase in range(int(np.ceil(spacing))):
+            positions = np.rint(np.arange(phase, lit.size, spacing)).astype(int)
+            positions = positions[positions < lit.size]
+            share = hit[positions].mean()
+            if positions.size < 3 or share < 0.8 or (best is not None and share <= best[0]):
+                continue
+            near = np.zeros(lit.size, bool)
+            for shift in (-1, 0, 1):
+                near[np.clip(positions + shift, 0, lit.size - 1)] = True
+            lit_between = lit[~near].mean() if (~near).any() else 0.0
+            if lit_between <= between:
+                best = (share, near & lit, near, spacing, phase)
+    if best is None:
+        return None
+    return best[3:] if spacing_and_phase else best[1:3]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dot_grid_matches_the_loop(seed):
+    from alnus.annotations.lines import _dot_grid
+
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        size = int(rng.integers(5, 400))
+        lit = rng.random(size) < rng.uniform(0.02, 0.5)
+        spacing = rng.uniform(3, 12)
+        lit[np.rint(np.arange(rng.integers(0, 4), size, spacing)).astype(int).clip(0, size - 1)] |= rng.random() < 0.7
+        for options in ({}, {"spacing_and_phase": True, "between": 0.15}):
+            got, want = _dot_grid(lit, **options), _dot_grid_loop(lit, **options)
+            assert (got is None) == (want is None)
+            if got is not None:
+                for a, b in zip(got, want):
+                    np.testing.assert_array_equal(a, b)
+
+
+def _lines_union_find(pieces, stats):
+    """`_group_into_lines` as it was written before (a hand-written union-find)."""
+    parent = {i: i for i in pieces}
+
+    def root(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    order = sorted(pieces, key=lambda i: stats[i, 0])
+    for k, a in enumerate(order):
+        xa, ya, wa, ha = stats[a, :4]
+        for b in order[k + 1:]:
+            xb, yb, wb, hb = stats[b, :4]
+            if xb - (xa + wa) > 1.2 * max(ha, hb):
+                break
+            overlap = min(ya + ha, yb + hb) - max(ya, yb)
+            if max(ha, hb) <= 1.8 * min(ha, hb) and overlap >= 0.6 * min(ha, hb):
+                parent[root(a)] = root(b)
+    groups: dict[int, list[int]] = {}
+    for i in pieces:
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_group_into_lines_matches_the_union_find(seed):
+    from alnus.annotations.text import _group_into_lines
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 300))
+    stats = np.zeros((n + 1, 5), np.int32)
+    stats[1:, 0], stats[1:, 1] = rng.integers(0, 400, n), rng.integers(0, 300, n)
+    stats[1:, 2], stats[1:, 3] = rng.integers(1, 25, n), rng.integers(5, 31, n)
+    pieces = np.sort(rng.choice(np.arange(1, n + 1), size=int(rng.integers(1, n + 1)), replace=False))
+    members, line = _group_into_lines(pieces, stats)
+    got = [members[line == k].tolist() for k in range(line.max() + 1)]
+    assert got == _lines_union_find(pieces.tolist(), stats)
+
+
+def test_best_per_group_takes_the_first_best_pixel_in_raster_order():
+    from alnus.annotations.common import best_per_group
+
+    hits = np.zeros((6, 8), bool)
+    hits[1, 1:4] = hits[4, 5:8] = hits[5, 0] = True
+    score = np.zeros((6, 8))
+    score[1, 2] = score[1, 3] = 5.0  # a tie: the first in raster order wins
+    score[4, 7] = 2.0
+    assert sorted(best_per_group(hits, score)) == [(1, 2), (4, 7), (5, 0)]  # one per group, in OpenCV's label order
+    assert best_per_group(np.zeros((6, 8), bool), score) == []
+
+
+def test_views_take_matches_the_shifted_views_at_the_border():
+    from alnus.annotations.common import Views
+
+    pixels = np.random.default_rng(0).integers(1, 255, (40, 50), dtype=np.uint8)
+    views = Views(pixels)
+    mask = np.zeros(pixels.shape, bool)
+    mask[0, :] = mask[:, -1] = mask[17, 23] = True
+    idx = views.index(mask)
+    ys, xs = views.yx(idx)
+    np.testing.assert_array_equal(np.flatnonzero(mask), ys * 50 + xs)
+    for dx, dy in ((0, 0), (-3, 0), (4, -2), (-6, 6)):
+        for fill in (0, 255):
+            np.testing.assert_array_equal(views.take(idx, dx, dy, fill), views.at(dx, dy, fill)[mask])
+
+
+def test_text_shape_matches_the_slices():
+    from alnus.annotations.text import _text_shape
+
+    rng = np.random.default_rng(1)
+    strokes = rng.random((60, 80)) < 0.2
+    boxes = []
+    for _ in range(300):
+        x0, y0 = int(rng.integers(0, 79)), int(rng.integers(0, 59))
+        boxes.append((x0, y0, int(rng.integers(x0 + 1, 81)), int(rng.integers(y0 + 1, 61))))
+    got = _text_shape(cv2.integral(strokes.view(np.uint8)), np.array(boxes))
+    for ok, (x0, y0, x1, y1) in zip(got, boxes):
+        inside = strokes[y0:y1, x0:x1]
+        above, below = strokes[max(0, y0 - 5):max(0, y0 - 1), x0:x1], strokes[y1 + 1:y1 + 5, x0:x1]
+        margin = (above.sum() + below.sum()) / max(1, above.size + below.size)
+        want = (x1 - x0 >= 1.4 * (y1 - y0) and inside.any() and inside.mean() >= 0.08
+                and (above.size + below.size == 0 or margin <= 0.3 * inside.mean()))  # fmt: skip
+        assert ok == want

@@ -58,8 +58,9 @@ def _arm_pixels(arms, start: int) -> list[tuple[int, int, int, int]]:
     return [(sx * d, sy * d, px, py) for (sx, sy), (px, py) in arms for d in range(start, start + ARM_LENGTH)]
 
 
-def _candidates(image: Views, pixels: list[tuple[int, int, int, int]]) -> np.ndarray:
-    """Padded indices of the pixels that can pass either test: each arm's
+def _candidates(image: Views, pixels: list[tuple[int, int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Padded indices of the pixels that can pass either test, and which of
+    them can pass the bright test: each arm's
     first pixel a ridge of RIDGE_MIN (every arm pixel must be one for a bright
     mark), or, at or above FLAT_FLOOR, of the centre's grey level (every arm
     pixel must be for a flat mark). On uint8 with OpenCV's saturating
@@ -67,11 +68,12 @@ def _candidates(image: Views, pixels: list[tuple[int, int, int, int]]) -> np.nda
     ridge = np.ones(image.shape, bool)
     flat = image.pixels >= FLAT_FLOOR
     for ax, ay, px, py in pixels[::ARM_LENGTH]:
-        v = image.at8(ax, ay, 0)
-        sides = cv2.max(image.at8(ax + px, ay + py), image.at8(ax - px, ay - py))
+        v = image.at(ax, ay, 0)
+        sides = cv2.max(image.at(ax + px, ay + py), image.at(ax - px, ay - py))
         ridge &= cv2.subtract(v, sides) >= RIDGE_MIN
         flat &= cv2.absdiff(v, image.pixels) <= FLAT_TOLERANCE
-    return image.index(ridge | flat)
+    either = ridge | flat
+    return image.index(either), ridge[either]
 
 
 def _gather(image: Views, idx: np.ndarray, offsets, fill: int = 255) -> np.ndarray:
@@ -80,17 +82,21 @@ def _gather(image: Views, idx: np.ndarray, offsets, fill: int = 255) -> np.ndarr
     return image.take(idx[None, :] + steps[:, None], 0, 0, fill)
 
 
-def _test(image: Views, idx: np.ndarray, shape: str, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The full caliper test at the pixels `idx`: the pixels found, and each
-    one's arm mean and whether it was found as a flat mark. The conditions on
-    every arm pixel come first; the rest are computed where they hold."""
+def _test(image: Views, idx: np.ndarray, may_ridge: np.ndarray, shape: str,
+          start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The full caliper test at the pixels `idx` (`may_ridge`: those that can
+    pass the bright test): the pixels found, and each one's arm mean and
+    whether it was found as a flat mark. The conditions on every arm pixel
+    come first; the rest are computed where they hold."""
     pixels = _arm_pixels(ARMS[shape], start)
     k = len(pixels)
     value = _gather(image, idx, [(ax, ay) for ax, ay, _, _ in pixels], 0)
-    sides = _gather(image, idx, [(ax + s * px, ay + s * py) for s in (1, -1) for ax, ay, px, py in pixels])
-    ridge = value - np.maximum(sides[:k], sides[k:])
     centre = image.take(idx, 0, 0)
     even = (np.abs(value - centre).max(axis=0) <= FLAT_TOLERANCE) & (centre >= FLAT_FLOOR)
+    keep = even | may_ridge
+    idx, value, centre, even = idx[keep], value[:, keep], centre[keep], even[keep]
+    sides = _gather(image, idx, [(ax + s * px, ay + s * py) for s in (1, -1) for ax, ay, px, py in pixels])
+    ridge = value - np.maximum(sides[:k], sides[k:])
     keep = (ridge.min(axis=0) >= RIDGE_MIN) | even
     idx, value, ridge, centre, even = idx[keep], value[:, keep], ridge[:, keep], centre[keep], even[keep]
     halves = _gather(image, idx, [(ax + s * (px // 2), ay + s * (py // 2)) for s in (1, -1) for ax, ay, px, py in pixels])
@@ -141,8 +147,8 @@ def caliper_centers(image: Views) -> list[Mark]:
     flat_hit = np.zeros(image.shape, bool)
     for shape in ARMS:
         for start in ARM_STARTS:
-            idx = _candidates(image, _arm_pixels(ARMS[shape], start))
-            found, arm_mean, flat = _test(image, idx, shape, start)
+            idx, may_ridge = _candidates(image, _arm_pixels(ARMS[shape], start))
+            found, arm_mean, flat = _test(image, idx, may_ridge, shape, start)
             ys, xs = image.yx(found)
             hits[ys, xs] = True
             better = arm_mean > score[ys, xs]
@@ -175,7 +181,7 @@ SHADOW_BOX = (4, 2)  # px; half width and half height of the mask of such a mark
 def _shadowed_hits(image: Views) -> tuple[np.ndarray, np.ndarray]:
     """Padded indices of the pixels that pass the outlined-mark test, and
     their bars' mean height above the rows beside them."""
-    bar = image.value - np.maximum(image.at(0, -1), image.at(0, 1))
+    bar = cv2.subtract(image.pixels, cv2.max(image.at(0, -1), image.at(0, 1)))  # where >= 0, as exact
     standing = bar >= SHADOW_BAR_MIN
     padded = np.pad(standing, ((0, 0), (2, 2)))
     width = image.shape[1]
@@ -183,7 +189,7 @@ def _shadowed_hits(image: Views) -> tuple[np.ndarray, np.ndarray]:
         standing &= padded[:, 2 + dx:2 + dx + width]
     idx = image.index(standing)
     ys, xs = image.yx(idx)
-    bars = np.stack([bar[ys, xs + dx] for dx in range(-2, 3)])
+    bars = np.stack([bar[ys, xs + dx] for dx in range(-2, 3)]).astype(np.int16)
     bar_mean = bars.mean(axis=0)
     core = np.stack([image.take(idx, dx, 0, 0) for dx in range(-2, 3)])
     outline = np.stack([image.take(idx, dx, dy) for dx in (-3, -2, 2, 3) for dy in (-1, 1)])

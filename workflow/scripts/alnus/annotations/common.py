@@ -41,29 +41,38 @@ class Finding:
 
 def finding(kind: str, part: np.ndarray) -> Finding:
     """The Finding of one mask `part` (bool, (H, W), not empty)."""
-    ys, xs = np.nonzero(part)
-    x0, y0 = int(xs.min()), int(ys.min())
-    return Finding(kind, x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1, int(np.count_nonzero(part)))
+    part = part.view(np.uint8)
+    x, y, w, h = cv2.boundingRect(part)
+    return Finding(kind, x, y, w, h, cv2.countNonZero(part))
 
 
 class Views:
-    """The image as int16 with its local background and contrast, and cheap
-    shifted views: ``at(dx, dy)[y, x] == image[y + dy, x + dx]`` (fill value
-    outside the image).
+    """The image with its local background and its contrast above it, and
+    cheap shifted views: ``at(dx, dy)[y, x] == image[y + dy, x + dx]`` (uint8,
+    fill value outside the image).
 
     For tests run only on some pixels, `index` turns a (H, W) bool mask into
     flat indices into the padded arrays and ``take(idx, dx, dy)`` gathers
-    ``image[y + dy, x + dx]`` at them (the same fill rule as `at`).
+    ``image[y + dy, x + dx]`` at them (int16, the same fill rule as `at`).
+
+    Attributes
+    ----------
+    pixels : (H, W) uint8, the image; value : the same as int16
+    background : (H, W) int16, median over BACKGROUND_KERNEL px
+    contrast : (H, W) uint8, how far each pixel lies above the background
+        (0 where below: every test asks for a positive contrast, so the
+        saturation of OpenCV's uint8 arithmetic loses nothing)
     """
 
     def __init__(self, pixels: np.ndarray):
         self.pixels = pixels
         self.shape = pixels.shape
         self.value = pixels.astype(np.int16)
-        self.background = cv2.medianBlur(pixels, BACKGROUND_KERNEL).astype(np.int16)
-        self.contrast = self.value - self.background
-        self._padded = {fill: np.pad(self.value, PAD, constant_values=fill) for fill in (0, 255)}
-        self._padded8 = {fill: np.pad(pixels, PAD, constant_values=fill) for fill in (0, 255)}
+        background = cv2.medianBlur(pixels, BACKGROUND_KERNEL)
+        self.background = background.astype(np.int16)
+        self.contrast = cv2.subtract(pixels, background)
+        self._padded = {fill: cv2.copyMakeBorder(pixels, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=fill)
+                        for fill in (0, 255)}  # fmt: skip
         self._flat = {fill: padded.ravel() for fill, padded in self._padded.items()}
         self.stride = self.shape[1] + 2 * PAD
         self._ridges: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
@@ -72,16 +81,11 @@ class Views:
         height, width = self.shape
         return self._padded[fill][PAD + dy:PAD + dy + height, PAD + dx:PAD + dx + width]
 
-    def at8(self, dx: int, dy: int, fill: int = 255) -> np.ndarray:
-        """`at` on the uint8 image (for OpenCV's arithmetic)."""
-        height, width = self.shape
-        return self._padded8[fill][PAD + dy:PAD + dy + height, PAD + dx:PAD + dx + width]
-
     def index(self, mask: np.ndarray) -> np.ndarray:
         """Flat indices into the padded arrays of the True pixels of `mask`
         ((H, W) bool), in raster order."""
-        ys, xs = np.nonzero(mask)
-        return (ys + PAD) * self.stride + (xs + PAD)
+        flat = np.flatnonzero(mask)
+        return flat + (flat // self.shape[1]) * (2 * PAD) + PAD * self.stride + PAD
 
     def yx(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Inverse of `index`: the (y, x) image coordinates of padded indices."""
@@ -89,17 +93,20 @@ class Views:
         return ys - PAD, xs - PAD
 
     def take(self, idx: np.ndarray, dx: int, dy: int, fill: int = 255) -> np.ndarray:
-        """``at(dx, dy, fill)`` at the pixels `idx` (from `index`), as a 1-D array."""
-        return self._flat[fill][idx + dy * self.stride + dx]
+        """``at(dx, dy, fill)`` at the pixels `idx` (from `index`, any shape), as int16."""
+        return self._flat[fill][idx + dy * self.stride + dx].astype(np.int16)
 
     def ridges(self, offsets: tuple[int, ...] = (RIDGE_OFFSET,)) -> tuple[np.ndarray, np.ndarray]:
         """How much each pixel exceeds the brighter of the pixels `offset` above
         and below it (a horizontal stroke) and left and right of it (a vertical
         stroke), the larger over `offsets` (2 px finds strokes of 1 to 3 px,
-        3 px bold ones of up to 5 px). Computed once per `offsets`."""
+        3 px bold ones of up to 5 px); uint8, 0 where it does not. Computed
+        once per `offsets`."""
         if offsets not in self._ridges:
-            horizontal = np.max([self.value - np.maximum(self.at(0, o), self.at(0, -o)) for o in offsets], axis=0)
-            vertical = np.max([self.value - np.maximum(self.at(o, 0), self.at(-o, 0)) for o in offsets], axis=0)
+            horizontal = vertical = np.zeros(self.shape, np.uint8)
+            for o in offsets:
+                horizontal = cv2.max(horizontal, cv2.subtract(self.pixels, cv2.max(self.at(0, o), self.at(0, -o))))
+                vertical = cv2.max(vertical, cv2.subtract(self.pixels, cv2.max(self.at(o, 0), self.at(-o, 0))))
             self._ridges[offsets] = horizontal, vertical
         return self._ridges[offsets]
 
@@ -107,7 +114,8 @@ class Views:
 def best_per_group(hits: np.ndarray, score: np.ndarray) -> list[tuple[int, int]]:
     """(y, x) of the highest-scoring pixel of each 8-connected group of `hits`
     (bool, (H, W)), the first in raster order among equals; `score` is an
-    array of the same shape. Groups in the order of their first pixel."""
+    array of the same shape. Groups in the order of OpenCV's labels (which
+    scans two rows at a time, so not always that of their first pixel)."""
     n, labels = cv2.connectedComponents(hits.astype(np.uint8), connectivity=8)
     if n <= 1:
         return []

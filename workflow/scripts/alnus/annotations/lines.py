@@ -52,16 +52,13 @@ def _profile(image: Views, a, unit, t: np.ndarray):
     ux, uy = unit
     nx, ny = -uy, ux  # unit normal
     px, py = a[0] + t * ux, a[1] + t * uy
-
-    def sample(offset):
-        x = np.clip(np.rint(px + offset * nx).astype(int), 0, width - 1)
-        y = np.clip(np.rint(py + offset * ny).astype(int), 0, height - 1)
-        return image.value[y, x], (y, x)
-
-    on = [sample(k) for k in (-1, 0, 1)]
-    on_value = np.max([v for v, _ in on], axis=0)
-    off_value = np.max([sample(k)[0] for k in (-3, 3, -4, 4)], axis=0)
-    return on, off_value, on_value - off_value >= LINE_CONTRAST
+    across = np.array([-1, 0, 1, -3, 3, -4, 4], float)[:, None]
+    x = np.clip(np.rint(px + across * nx).astype(int), 0, width - 1)
+    y = np.clip(np.rint(py + across * ny).astype(int), 0, height - 1)
+    value = image.value[y, x]
+    on = [(value[k], (y[k], x[k])) for k in range(3)]
+    off_value = value[3:].max(axis=0)
+    return on, off_value, value[:3].max(axis=0) - off_value >= LINE_CONTRAST
 
 
 def _line_mask(image: Views, on, off_value, dots: np.ndarray, grid: np.ndarray | None) -> np.ndarray | None:
