@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alnus.annotations.common import FLAT_TOLERANCE, Views, best_per_group, cv2
+from alnus.annotations.common import FLAT_TOLERANCE, PAD, Views, best_per_group, cv2
 
 # Arms of a "+" and an "x": (arm direction, perpendicular step to the side pixels).
 ARMS = {
@@ -58,20 +58,47 @@ def _arm_pixels(arms, start: int) -> list[tuple[int, int, int, int]]:
     return [(sx * d, sy * d, px, py) for (sx, sy), (px, py) in arms for d in range(start, start + ARM_LENGTH)]
 
 
-def _candidates(image: Views, pixels: list[tuple[int, int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+def _first_arm_maps(image: Views) -> tuple[dict, dict]:
+    """Per image, the two maps `_candidates` asks of each arm's first pixel,
+    on the padded grid less 2 px (`_on_grid`): for each side step p of ARMS,
+    where a pixel is a ridge of RIDGE_MIN across p; for each step s of a
+    first arm pixel (one of each pair s, -s), where the pixel s away is within
+    FLAT_TOLERANCE of the pixel. uint8 with OpenCV's saturating arithmetic
+    (v - max(sides) >= RIDGE_MIN is saturate(v - max(sides)) >= RIDGE_MIN)."""
+    low, high = image.padded(0), image.padded(255)
+    rows, columns = low.shape
+
+    def shifted(padded, dx, dy):
+        return padded[2 + dy:rows - 2 + dy, 2 + dx:columns - 2 + dx]
+
+    ridge = {(px, py): cv2.subtract(shifted(low, 0, 0), cv2.max(shifted(high, px, py), shifted(high, -px, -py)))
+             >= RIDGE_MIN for px, py in {step for arms in ARMS.values() for _, step in arms}}  # fmt: skip
+    same = {(dx, dy): cv2.absdiff(shifted(low, dx, dy), shifted(low, 0, 0)) <= FLAT_TOLERANCE
+            for dx, dy in ((1, 0), (0, 1), (2, 0), (0, 2), (1, 1), (1, -1), (2, 2), (2, -2))}  # fmt: skip
+    return ridge, same
+
+
+def _on_grid(image: Views, grid: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``grid`` (from `_first_arm_maps`) at the image pixels shifted by (dx, dy): (H, W)."""
+    height, width = image.shape
+    return grid[PAD - 2 + dy:PAD - 2 + dy + height, PAD - 2 + dx:PAD - 2 + dx + width]
+
+
+def _candidates(image: Views, pixels: list[tuple[int, int, int, int]], maps) -> tuple[np.ndarray, np.ndarray]:
     """Padded indices of the pixels that can pass either test, and which of
-    them can pass the bright test: each arm's
-    first pixel a ridge of RIDGE_MIN (every arm pixel must be one for a bright
-    mark), or, at or above FLAT_FLOOR, of the centre's grey level (every arm
-    pixel must be for a flat mark). On uint8 with OpenCV's saturating
-    arithmetic (v - max(sides) >= RIDGE_MIN is saturate(v - max(sides)) >= RIDGE_MIN)."""
+    them can pass the bright test: each arm's first pixel a ridge of
+    RIDGE_MIN (every arm pixel must be one for a bright mark), or, at or above
+    FLAT_FLOOR, of the centre's grey level (every arm pixel must be for a
+    flat mark). `maps`: `_first_arm_maps`."""
+    ridges, same = maps
     ridge = np.ones(image.shape, bool)
     flat = image.pixels >= FLAT_FLOOR
     for ax, ay, px, py in pixels[::ARM_LENGTH]:
-        v = image.at(ax, ay, 0)
-        sides = cv2.max(image.at(ax + px, ay + py), image.at(ax - px, ay - py))
-        ridge &= cv2.subtract(v, sides) >= RIDGE_MIN
-        flat &= cv2.absdiff(v, image.pixels) <= FLAT_TOLERANCE
+        ridge &= _on_grid(image, ridges[px, py], ax, ay)
+        if (ax, ay) in same:  # |image(x + a) - image(x)|
+            flat &= _on_grid(image, same[ax, ay], 0, 0)
+        else:  # the same, read off the map of -a at x + a: |image(x + a - a) - image(x + a)|
+            flat &= _on_grid(image, same[-ax, -ay], ax, ay)
     either = ridge | flat
     return image.index(either), ridge[either]
 
@@ -145,9 +172,10 @@ def caliper_centers(image: Views) -> list[Mark]:
     score = np.full(image.shape, -1.0, np.float32)
     level = np.zeros(image.shape, np.float32)
     flat_hit = np.zeros(image.shape, bool)
+    maps = _first_arm_maps(image)
     for shape in ARMS:
         for start in ARM_STARTS:
-            idx, may_ridge = _candidates(image, _arm_pixels(ARMS[shape], start))
+            idx, may_ridge = _candidates(image, _arm_pixels(ARMS[shape], start), maps)
             found, arm_mean, flat = _test(image, idx, may_ridge, shape, start)
             ys, xs = image.yx(found)
             hits[ys, xs] = True

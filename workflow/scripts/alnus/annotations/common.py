@@ -81,6 +81,10 @@ class Views:
         height, width = self.shape
         return self._padded[fill][PAD + dy:PAD + dy + height, PAD + dx:PAD + dx + width]
 
+    def padded(self, fill: int) -> np.ndarray:
+        """The image with a PAD-px border of `fill` (uint8, (H + 2 PAD, W + 2 PAD))."""
+        return self._padded[fill]
+
     def index(self, mask: np.ndarray) -> np.ndarray:
         """Flat indices into the padded arrays of the True pixels of `mask`
         ((H, W) bool), in raster order."""

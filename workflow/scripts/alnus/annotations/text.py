@@ -144,7 +144,9 @@ def _text_groups(image: Views, offsets: tuple[int, ...], exclude: np.ndarray | N
         candidates &= _may_pass(pieces, line, boxes, chars, labels, stats, strokes, vertical, integral, offsets)
     if not candidates.any():  # no rule in `text_lines` accepts any: skip the costlier measures
         return []
-    levels = _median_levels(labels, strokes, image.value, n)
+    wanted = np.zeros(n, bool)
+    wanted[pieces[candidates[line]]] = True  # the components of the lines measured
+    levels = _median_levels(labels, strokes, image.pixels, wanted)
     return [_measure(image, pieces[line == k], tuple(int(v) for v in boxes[k]), int(chars[k]), labels, stats,
                      strokes, vertical, levels)
             for k in np.flatnonzero(candidates)]  # fmt: skip
@@ -197,16 +199,18 @@ def _measure(image: Views, members, box, chars, labels, stats, strokes, vertical
     )  # fmt: skip
 
 
-def _median_levels(labels: np.ndarray, strokes: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
-    """Median grey level of each component's stroke pixels (0 for none), all
-    components at once: one sort by (component, grey level)."""
-    own, grey = labels[strokes], value[strokes]
-    order = np.lexsort((grey, own))
-    own, grey = own[order], grey[order].astype(float)
-    count = np.bincount(own, minlength=n)
+def _median_levels(labels: np.ndarray, strokes: np.ndarray, pixels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Median grey level of the stroke pixels of each component in `wanted`
+    (bool, one per label; 0 for the others), all at once: one sort of
+    (component, grey level) keys."""
+    own = labels[strokes]
+    keep = wanted[own]
+    key = np.sort(own[keep].astype(np.int64) * 256 + pixels[strokes][keep])
+    own, grey = key >> 8, (key & 255).astype(float)
+    count = np.bincount(own, minlength=wanted.size)
     start = np.cumsum(count) - count
     low, high = start + (count - 1) // 2, start + count // 2
-    levels = np.zeros(n)
+    levels = np.zeros(wanted.size)
     some = count > 0
     levels[some] = 0.5 * (grey[low[some]] + grey[high[some]])
     return levels
