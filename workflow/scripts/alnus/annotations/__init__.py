@@ -95,8 +95,9 @@ simulated images of `benchmarks/bench_annotations.py --reference` (issue 14):
   with other jobs, docs/benchmarks.md): a median of 13 ms per BUS-BRA image
   on one core, against 142 ms for the single module in the same run (about
   0.25 s when that was measured alone, idle). Preprocessing with removal on
-  runs at 51-56 images/s on BUS-BRA and 42 on the demo's screens (6.2 and
-  4.2 before, same run).
+  ran at 39-56 images/s on BUS-BRA and 26-43 on the demo's screens in three
+  runs (1 or 2 threads, the second core held by the other jobs), 8-12 times
+  the single module in each run.
 """
 
 from __future__ import annotations
