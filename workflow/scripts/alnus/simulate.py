@@ -967,8 +967,8 @@ def simulate_readers(
     DataFrame with columns ``image``, ``reader``, ``call``, ``score`` (long
     format). ``score`` is the reader's confidence on a 0-100 scale, the
     normal probability of what they saw relative to their own threshold
-    (call 1 exactly where score > 50 before rounding to one decimal), as a
-    reader rating probability of malignancy would give it.
+    (call 1 exactly where score > 50), as a reader rating probability of
+    malignancy would give it.
 
     Raises
     ------
@@ -990,8 +990,8 @@ def simulate_readers(
         noise = math.sqrt(max(0.0, sd_total ** 2 - sd_visible ** 2))
         threshold = separation / 2 - z(sens) * sd_total
         seen = images["visible"].to_numpy() + rng.normal(0, noise, size=len(images))
-        calls = (seen > threshold).astype(int)
         scores = np.round(100 * ndtr((seen - threshold) / sd_total), 1)
+        calls = (scores > 50).astype(int)  # from the rounded score, so that the two always agree
         rows.append(pd.DataFrame({"image": images["image"].to_numpy(), "reader": name, "call": calls,
                                   "score": scores}))  # fmt: skip
     return pd.concat(rows, ignore_index=True)
