@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 
@@ -16,12 +17,16 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from alnus import imageio
-from alnus.imageio import ImageReadError, UltrasoundRegion, check_readable, is_dicom, read_image, write_png
+from alnus.imageio import (ImageReadError, UltrasoundRegion, check_readable, decode_problem, is_dicom, read_image,
+                           write_png)
 
 US_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 RNG = np.random.default_rng(0)
 GRAY = RNG.integers(0, 256, size=(24, 32), dtype=np.uint8)
-RGB = RNG.integers(0, 256, size=(24, 32, 3), dtype=np.uint8)
+# A grey screen exported in colour: channels a little apart (as after JPEG
+# chroma subsampling) and one saturated marker pixel, as a coloured caliper.
+RGB = np.clip(GRAY[..., None].astype(int) + RNG.integers(-20, 21, size=(24, 32, 3)), 0, 255).astype(np.uint8)
+RGB[3, 4] = (255, 220, 0)
 
 
 def make_dicom(path, arr=GRAY, photometric="MONOCHROME2", bits_stored=8, *, preamble=True, regions=(), **elements):
@@ -131,10 +136,9 @@ def test_dicom_monochrome2_and_regions(tmp_path):
         (RGB, "RGB", 8, cv2.cvtColor(RGB, cv2.COLOR_RGB2GRAY), "colour converted to grayscale"),
         (convert_color_space(RGB, "RGB", "YBR_FULL"), "YBR_FULL", 8, cv2.cvtColor(RGB, cv2.COLOR_RGB2GRAY),
          "colour converted to grayscale"),
-        (np.stack([GRAY, 255 - GRAY, GRAY // 2]), "MONOCHROME2", 8, GRAY, "multi-frame DICOM: took frame 0 of 3"),
         (GRAY.astype(np.uint16) * 16, "MONOCHROME2", 12, GRAY.astype(float) - GRAY.min(), "12-bit scaled min-max"),
     ],
-    ids=["monochrome1", "rgb", "ybr_full", "multiframe", "12bit"],
+    ids=["monochrome1", "rgb", "ybr_full", "12bit"],
 )
 def test_dicom_conversions(tmp_path, arr, photometric, bits, expected, note):
     path = make_dicom(tmp_path / "x.dcm", arr, photometric, bits)
@@ -148,7 +152,7 @@ def test_dicom_conversions(tmp_path, arr, photometric, bits, expected, note):
 
 
 def test_dicom_16bit_window_is_applied(tmp_path):
-    ramp = np.tile(np.arange(0, 4096, 16, dtype=np.uint16), (4, 1))  # 0..4080
+    ramp = np.tile(np.arange(0, 4096, 16, dtype=np.uint16), (16, 1))  # 0..4080
     path = make_dicom(tmp_path / "w.dcm", ramp, "MONOCHROME1", 12, WindowCenter=1000, WindowWidth=400)
     image = read_image(path)
     # Window 800..1200 mapped to 0..255, then MONOCHROME1 inverted: below is white, above black.
@@ -319,3 +323,63 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path, kind, monkeypat
         read_image(path)
     monkeypatch.setattr(imageio, "MAX_PIXELS", 120 * 100)
     assert check_readable(path) is None and read_image(path).pixels.shape == (120, 100)
+
+
+# ---------------------------------------------------------------------------
+# Images read_image refuses, and decode_problem (the full check of validate_inputs)
+# ---------------------------------------------------------------------------
+def _doppler(path):
+    screen = cv2.merge([GRAY] * 3)
+    screen[4:12, 8:20] = (30, 30, 230)  # a colour-flow blob on 12.5% of the screen
+    cv2.imwrite(str(path), screen)
+
+
+REFUSED = [
+    # (name, how to make it, problem, what check_readable (headers only) says)
+    ("dot.png", lambda p: cv2.imwrite(str(p), GRAY[:1, :1]), "image is only 1 x 1 pixels", None),
+    ("strip.dcm", lambda p: make_dicom(p, GRAY[:, :8]), "image is only 8 x 24 pixels", None),
+    ("cine.dcm", lambda p: make_dicom(p, np.stack([GRAY, 255 - GRAY, GRAY // 2])),
+     "multi-frame DICOM (a cine loop of 3 frames)", "multi-frame DICOM"),
+    ("doppler.png", _doppler, "colour image: 12.5% of its pixels are coloured", None),
+    ("doppler.dcm", lambda p: make_dicom(p, np.where(np.arange(32)[None, :, None] < 8, np.uint8([220, 20, 20]), RGB),
+                                         "RGB", 8),
+     "colour image: 25.0% of its pixels are coloured", None),
+    ("cut.jpg", lambda p: p.write_bytes(cv2.imencode(".jpg", GRAY)[1].tobytes()[:-100]),
+     "cannot decode this JPEG file (truncated or corrupt)", None),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "problem", "header"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_refused_images_name_the_problem_and_fix(tmp_path, name, make, problem, header):
+    """What decode_problem finds and read_image refuses; the header check sees
+    only what the header shows (a truncated JPEG passes it)."""
+    path = tmp_path / name
+    make(path)
+    with pytest.raises(ImageReadError, match=re.escape(problem)) as info:
+        read_image(path)
+    assert info.value.path == path and str(info.value) == f"{path}: {info.value.problem}"
+    assert decode_problem(path) == info.value.problem
+    assert re.search(r"[:;] (re-)?export", info.value.problem)  # the fix
+    assert (check_readable(path) or "").startswith(header) if header else check_readable(path) is None
+
+
+def test_grey_screen_with_coloured_annotations_is_accepted(tmp_path):
+    """Coloured calipers and logos (under MAX_COLOUR_SHARE of the screen) are
+    converted with the rest; the colour share is no judgement on them."""
+    path = tmp_path / "screen.png"
+    screen = cv2.merge([GRAY] * 3)
+    screen[2, 2:9] = (0, 220, 255)  # a yellow caliper line: 7 of 768 pixels, 0.9%
+    cv2.imwrite(str(path), screen)
+    assert decode_problem(path) is None
+    assert read_image(path).notes == ("colour converted to grayscale",)
+
+
+def test_decode_problem_names_an_unexpected_decoder_failure(tmp_path, monkeypatch):
+    path = tmp_path / "a.png"
+    cv2.imwrite(str(path), GRAY)
+
+    def fail(*args):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(imageio.cv2, "imdecode", fail)
+    assert decode_problem(path) == "cannot decode (MemoryError: out of memory); re-export it or remove it from the manifest"

@@ -17,7 +17,7 @@ HEADER = "image,patient_id,label"
 
 def write_png(path: Path, value: int = 128) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), np.full((8, 8), value, np.uint8))
+    assert cv2.imwrite(str(path), np.full((16, 16), value, np.uint8))
     return path
 
 
@@ -189,7 +189,7 @@ def test_check_pixels_catches_a_corrupt_image(tmp_path, images):
     (images / "x.png").write_text("this is not an image")
     path = write_csv(tmp_path, HEADER, "a.png,P1,1", "x.png,P2,0")
     assert len(check_manifest(path, images, cohort="development")) == 2  # quick check: file exists
-    expected = f"line 3: image {images / 'x.png'} cannot be read: not a PNG/JPEG/BMP or DICOM file"
+    expected = f"line 3: image {images / 'x.png'} cannot be used: not a PNG/JPEG/BMP or DICOM file"
     with pytest.raises(InputError, match=problem(path, expected)):
         check_manifest(path, images, cohort="development", check_pixels=True)
 

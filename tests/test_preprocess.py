@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alnus.manifest import InputError
 from alnus.preprocess import (
     ANNOTATION_COLUMNS,
     LINKAGE_COLUMNS,
@@ -207,9 +208,9 @@ def test_dicom_ultrasound_region_is_used(tmp_path, manifest):
 def test_bbox_crop_without_bbox_names_the_file(tmp_path, images, manifest, drop_column):
     if drop_column:
         manifest = manifest.drop(columns="bbox")
-    expected = (rf"development image {re.escape(str(images / 's2.png'))}: "
+    expected = (rf"line 2: image {re.escape(str(images / 's2.png'))} cannot be preprocessed: "
                 r"preprocess.crop is bbox but this image has no `bbox` in the manifest")  # fmt: skip
-    with pytest.raises(ValueError, match=expected):
+    with pytest.raises(InputError, match=expected):
         run(manifest.iloc[1:2], images, tmp_path, crop="bbox")
 
 
@@ -218,10 +219,22 @@ def test_unknown_crop_mode(tmp_path, images, manifest):
         run(manifest, images, tmp_path, crop="roi")
 
 
-def test_unreadable_image_names_the_file(tmp_path, images, manifest):
+def test_every_unusable_image_is_named_and_nothing_is_left(tmp_path, images, manifest):
+    """Three bad images among four: all three named with their manifest
+    lines in one error, and the good image's PNG removed again."""
     (images / "s2.png").write_text("not an image")
-    with pytest.raises(ValueError, match=rf"development image {re.escape(str(images / 's2.png'))}: "):
-        run(manifest, images, tmp_path, crop="auto")
+    (images / "sub" / "s3.bmp").unlink()
+    cv2.imwrite(str(images / "s1.png"), np.full((1, 1), 9, np.uint8))
+    manifest = manifest.iloc[[3, 0, 1, 2]]  # the good image first, so that its PNG is written
+    with pytest.raises(InputError) as caught:
+        run(manifest, images, tmp_path, crop="auto", threads=2, manifest_file="dev.csv")
+    message = str(caught.value)
+    assert message.startswith("The development manifest dev.csv has 3 problem(s):")
+    for line, name, problem in [(3, "s1.png", "image is only 1 x 1 pixels"), (4, "s2.png", "not a PNG/JPEG/BMP"),
+                                (5, "sub/s3.bmp", "file not found")]:  # fmt: skip
+        assert f"line {line}: image {images / name} cannot be preprocessed: {problem}" in message
+    assert message.index("line 3:") < message.index("line 4:") < message.index("line 5:")
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 # --- burned-in annotations -------------------------------------------------------------

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
+import pydicom
 import pytest
+from pydicom.encaps import encapsulate
+from test_imageio import make_dicom
 
 from alnus.manifest import InputError
-from alnus.validate import cohort_paths, known_images, validate_study
+from alnus.validate import cohort_paths, known_images, quick_check, validate_study
 
 
 def make_cohort(root: Path, name: str, rows: list[tuple[str, str, int]]) -> dict[str, str]:
@@ -20,7 +25,7 @@ def make_cohort(root: Path, name: str, rows: list[tuple[str, str, int]]) -> dict
     images.mkdir(parents=True)
     lines = ["image,patient_id,label"]
     for image, patient, label in rows:
-        assert cv2.imwrite(str(images / image), np.full((8, 8), 100, np.uint8))
+        assert cv2.imwrite(str(images / image), np.full((16, 16), 100, np.uint8))
         lines.append(f"{image},{patient},{label}")
     manifest = root / name / "manifest.csv"
     manifest.write_text("\n".join(lines) + "\n")
@@ -70,7 +75,7 @@ def test_problems_of_both_cohorts_in_one_error(cohorts):
 
 def test_pixels_are_checked(cohorts):
     (Path(cohorts["external"]["images"]) / "e2.png").write_bytes(b"not a png")
-    with pytest.raises(InputError, match=r"line 3: image .*e2\.png cannot be read"):
+    with pytest.raises(InputError, match=r"line 3: image .*e2\.png cannot be used"):
         validate_study(cohorts, None)
 
 
@@ -128,3 +133,138 @@ def test_cohort_paths_from_named_inputs():
         "development": {"manifest": "dev.csv", "images": "dev/images"},
         "external": {"manifest": "ext.csv", "images": "ext/images"},
     }
+
+
+# --- one run names every bad input ---------------------------------------------------
+
+
+def bomb_png(path: Path, side: int = 30000) -> None:
+    """A 100-byte PNG that declares side x side pixels (a decompression bomb)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(side + 1)))
+                     + chunk(b"IEND", b""))  # fmt: skip
+
+
+def jpeg2000_dicom(path: Path) -> None:
+    """A DICOM whose JPEG 2000 pixel data no decoder can read."""
+    make_dicom(path, np.full((32, 32), 90, np.uint8))
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.90"  # JPEG 2000 lossless
+    ds.PixelData = encapsulate([b"\xff\x4f\xff\x51" + bytes(60)])  # not a real codestream
+    ds.save_as(path)
+
+
+def doppler_screen() -> np.ndarray:
+    """A grey B-mode screen (BGR) with a colour-flow box: red and blue blobs on 6% of it."""
+    rng = np.random.default_rng(1)
+    screen = cv2.merge([rng.integers(20, 200, (64, 80), dtype=np.uint8)] * 3)
+    screen[20:34, 30:44] = (40, 40, 230)  # red flow (BGR)
+    screen[40:44, 30:40] = (230, 60, 30)  # blue flow
+    return screen
+
+
+GOOD = np.random.default_rng(2).integers(30, 220, (32, 32), dtype=np.uint8)
+# The bad-input cohort: (manifest row, how its file is made, what the message must say).
+# Lines 2-16 of the manifest; good.png (on line 14, and again on 15) is the only good file.
+BAD_INPUTS = [
+    ("empty.png,P1,1", lambda p: (p / "empty.png").write_bytes(b""), "empty.png cannot be used: file is empty"),
+    ("cut.png,P2,0", lambda p: (p / "cut.png").write_bytes(cv2.imencode(".png", GOOD)[1].tobytes()[:120]),
+     "cut.png cannot be used: cannot decode this PNG file (truncated or corrupt)"),
+    ("cut.jpg,P3,1", lambda p: (p / "cut.jpg").write_bytes(cv2.imencode(".jpg", GOOD)[1].tobytes()[:-200]),
+     "cut.jpg cannot be used: cannot decode this JPEG file (truncated or corrupt)"),
+    ("notes.png,P4,0", lambda p: (p / "notes.png").write_text("patient_id,label\n"),
+     "notes.png cannot be used: not a PNG/JPEG/BMP or DICOM file"),
+    ("gone.png,P5,1", None, "gone.png does not exist"),
+    ("report.dcm,P6,0", lambda p: make_dicom(p / "report.dcm", None), "report.dcm cannot be used: DICOM has no pixel data"),
+    ("j2k.dcm,P7,1", lambda p: jpeg2000_dicom(p / "j2k.dcm"),
+     "j2k.dcm cannot be used: cannot decode DICOM pixel data (transfer syntax JPEG 2000 Image Compression"),
+    ("bomb.png,P8,0", lambda p: bomb_png(p / "bomb.png"), "bomb.png cannot be used: image declares 900000000 pixels = 858 megapixels, over the limit of 64 (a decompression bomb"),
+    ("../outside.png,P9,1", lambda p: cv2.imwrite(str(p.parent / "outside.png"), GOOD),
+     "`image` '../outside.png' must be a path relative to the images folder"),
+    ("dot.png,P10,0", lambda p: cv2.imwrite(str(p / "dot.png"), GOOD[:1, :1]),
+     "dot.png cannot be used: image is only 1 x 1 pixels"),
+    ("cine.dcm,P11,1", lambda p: make_dicom(p / "cine.dcm", np.stack([GOOD] * 3)),
+     "cine.dcm cannot be used: multi-frame DICOM (a cine loop of 3 frames)"),
+    ("doppler.png,P12,0", lambda p: cv2.imwrite(str(p / "doppler.png"), doppler_screen()),
+     "doppler.png cannot be used: colour image: 4.6% of its pixels are coloured (over 1%: a colour or power Doppler"),
+    ("good.png,P13,2", lambda p: cv2.imwrite(str(p / "good.png"), GOOD), "`label` must be 0 or 1, got '2'"),
+    ("good.png,P13,1", None, "image 'good.png' is listed again (first on line 14)"),
+    ("good2.png, ,1", lambda p: cv2.imwrite(str(p / "good2.png"), GOOD), "`patient_id` is empty"),
+]
+
+
+@pytest.fixture
+def bad_study(tmp_path) -> tuple[dict[str, dict[str, str]], str]:
+    """A development cohort with every kind of bad input of BAD_INPUTS, an
+    external cohort with a corrupt image, and a readers' file with a bad call."""
+    cohorts = {"external": make_cohort(tmp_path, "external", [("e1.png", "Q1", 1), ("e2.png", "Q2", 0)])}
+    (Path(cohorts["external"]["images"]) / "e2.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    images = tmp_path / "development" / "images"
+    images.mkdir(parents=True)
+    for _, make, _ in BAD_INPUTS:
+        if make:
+            make(images)
+    manifest = tmp_path / "development" / "manifest.csv"
+    manifest.write_text("\n".join(["image,patient_id,label", *(row for row, _, _ in BAD_INPUTS)]) + "\n")
+    cohorts = {"development": {"manifest": str(manifest), "images": str(images)}, **cohorts}
+    return cohorts, write_readers(tmp_path, "e1.png,R1,1", "e2.png,R1,maybe")
+
+
+def test_one_call_names_every_bad_input(bad_study):
+    """Twelve kinds of bad input, three more (1 x 1 pixels, a cine loop, a
+    colour Doppler screen), a bad image of the other cohort and a bad reader's
+    call: all in one message, by file, then line, each with its fix."""
+    cohorts, readers = bad_study
+    with pytest.raises(InputError) as caught:
+        validate_study(cohorts, readers, threads=2)
+    message = str(caught.value)
+    development, external = cohorts["development"]["manifest"], cohorts["external"]["manifest"]
+    assert message.startswith(f"{len(BAD_INPUTS) + 2} input problem(s) in 3 file(s); fix them all, then run again.")
+    assert f"The development manifest {development} has {len(BAD_INPUTS)} problem(s):" in message
+    positions = []
+    for line, (_, _, expected) in enumerate(BAD_INPUTS, start=2):
+        match = re.search(rf"\n  - line {line}: [^\n]*{re.escape(expected)}[^\n]*", message)
+        assert match, f"line {line}: {expected!r} not in\n{message}"
+        assert "; " in match.group() or "must be" in match.group(), f"no fix in {match.group()!r}"
+        positions.append(match.start())
+    assert positions == sorted(positions)  # by line
+    assert f"The external manifest {external} has 1 problem(s):\n  - line 3: image " in message
+    assert f"The readers file {readers} has 1 problem(s):\n  - line 3: `call` must be 0 or 1" in message
+    assert message.index(development) < message.index(external) < message.index(readers)  # by file
+
+
+def test_quick_check_reports_and_leaves_the_pixels_to_validate_inputs(bad_study):
+    """At start-up the manifest's own problems are reported, the run is not
+    stopped, and no image is opened (the corrupt ones are not named yet)."""
+    cohorts, readers = bad_study
+    check = quick_check(cohorts, readers)
+    assert not check.stop
+    assert "rule validate_inputs checks every image's pixels too" in check.message
+    assert "line 6: image file" in check.message and "gone.png does not exist" in check.message
+    assert "line 15: image 'good.png' is listed again" in check.message
+    assert "cannot be used" not in check.message
+    assert "line 3: `call` must be 0 or 1" in check.message
+
+
+@pytest.mark.parametrize("what", ["manifest", "images", "readers"])
+def test_quick_check_stops_on_a_missing_input(tmp_path, cohorts, what):
+    """A configured file or folder that does not exist stops the run at start-up
+    (validate_inputs could not run), with the other problems found so far."""
+    Path(cohorts["external"]["manifest"]).write_text("image,patient_id,label\ne1.png,Q1,7\n")
+    readers = write_readers(tmp_path, "e1.png,R1,1")
+    if what == "readers":
+        readers = str(tmp_path / "nope.csv")
+    else:
+        cohorts["development"][what] = str(tmp_path / "nope")
+    check = quick_check(cohorts, readers)
+    assert check.stop
+    assert f"{tmp_path / 'nope'}" in check.message and "does not exist; fix `" in check.message
+    assert "line 2: `label` must be 0 or 1, got '7'" in check.message
+
+
+def test_quick_check_skips_generated_inputs(tmp_path, cohorts):
+    cohorts["development"] = {"manifest": str(tmp_path / "demo" / "m.csv"), "images": str(tmp_path / "demo" / "i")}
+    assert quick_check(cohorts, str(tmp_path / "demo" / "r.csv"), generated=(str(tmp_path / "demo"),)) == (False, "")

@@ -8,7 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
-from alnus.manifest import InputError, check_manifest  # noqa: E402
+from alnus.validate import quick_check  # noqa: E402
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -58,31 +58,22 @@ wildcard_constraints:
     size=r"\d+",
 
 
-def _quick_check_manifests():
-    """Check manifests that already exist when the workflow starts (the user's
-    own data), so that a bad manifest stops the run before any job. Pixels are
-    checked later by rule validate_inputs."""
-    problems = []
-    for cohort in COHORTS:
-        paths = config["cohorts"][cohort]
-        if Path(paths["manifest"]).is_file():
-            try:
-                check_manifest(paths["manifest"], paths["images"], cohort=cohort)
-            except InputError as error:
-                problems.append(str(error))
-        elif not paths["manifest"].startswith(GENERATED_INPUTS):
-            problems.append(
-                f"The {cohort} manifest {paths['manifest']} does not exist; "
-                f"fix `cohorts: {cohort}: manifest` in the config."
-            )
-    if problems:
-        raise WorkflowError("\n\n".join(problems))
+def _quick_check_inputs():
+    """Check the user's manifests and readers' file when the workflow starts
+    (alnus.validate.quick_check): a missing file or folder stops the run
+    here; other problems are printed now and named again, with every image
+    that cannot be decoded, by rule validate_inputs, which stops the run."""
+    check = quick_check(config["cohorts"], config["readers"], generated=GENERATED_INPUTS)
+    if check.stop:
+        raise WorkflowError(check.message)
+    if check.message:
+        print(check.message, file=sys.stderr)
 
 
 # A reviewer redrawing figures (workflow/rules/figures.smk on its own) holds
 # no source data, so the manifests are not asked for there.
 if not globals().get("REVIEWER_PATH", False):
-    _quick_check_manifests()
+    _quick_check_inputs()
 
 
 def cohort_inputs(wildcards):

@@ -14,6 +14,7 @@ rule validate_inputs:
         "results/qc/input_check.tsv",
     log:
         "logs/validate_inputs.log",
+    threads: 2  # images decoded at once
     conda:
         "../../envs/data.yaml"
     script:

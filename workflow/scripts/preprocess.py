@@ -19,6 +19,7 @@ with logged(snakemake.log[0]):
         annotations=snakemake.params.annotations,
         examples=snakemake.params.examples,
         threads=snakemake.threads,
+        manifest_file=snakemake.input.manifest,
     )
     result.public.to_csv(snakemake.output.manifest, index=False)
     result.linkage.to_csv(snakemake.output.linkage, index=False)

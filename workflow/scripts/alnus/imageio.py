@@ -9,6 +9,7 @@ was done to each file.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +29,33 @@ DECODER_HINT = ("install a decoder for it (pip install pylibjpeg pylibjpeg-libjp
 # gigapixel image. Scanner screens are about 1 megapixel; 64 MP leaves room for
 # panoramic sweeps and stops a file before its pixels are allocated.
 MAX_PIXELS = 64 * 1024 * 1024
+# Smallest side of an image worth cropping: below it a file is a thumbnail,
+# an icon or a placeholder, not an ultrasound screen or B-mode crop.
+MIN_SIDE = 16
+# An RGB screen is accepted (converted to luma) when its colour is only
+# annotations: the demo's coloured logos, markers and calipers cover at most
+# 0.32% of a screen in pixels whose channels differ by COLOUR_CHROMA or more.
+# Above MAX_COLOUR_SHARE the colour is image content (colour or power Doppler,
+# elastography) that luma would blend into the B-mode tissue: refused.
+COLOUR_CHROMA = 48
+MAX_COLOUR_SHARE = 0.01
 WHERE = "check the manifest's `image` column and the cohort's `images` folder"
 FIXES = {"file not found": WHERE, "not a file": WHERE, "file is empty": "re-export it or remove it from the manifest"}
 
 
 class ImageReadError(ValueError):
-    """A file that cannot be read as an image; the message names the path and the fix."""
+    """A file that cannot be read as an image; the message names the path and the fix.
+
+    Attributes
+    ----------
+    path : Path
+    problem : str
+        The message without the path: what is wrong and the fix.
+    """
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem = Path(path), problem
 
 
 @dataclass(frozen=True)
@@ -120,7 +142,7 @@ def _too_large(width: int, height: int, frames: int = 1) -> str | None:
     pixels = int(width) * int(height) * max(1, int(frames))
     if pixels <= MAX_PIXELS:
         return None
-    what = f"{width} x {height}" + (f" x {frames} frames" if frames > 1 else "")
+    what = f"{width} x {height}" + (f" x {frames} frames" if frames > 1 else "") if height > 1 else f"{width} pixels"
     return (f"image declares {what} = {pixels / 2**20:.0f} megapixels, over the limit of "
             f"{MAX_PIXELS / 2**20:.0f} (a decompression bomb, or not an ultrasound image); "
             "downscale it or remove it from the manifest")
@@ -133,8 +155,9 @@ def _raster_too_large(path: Path) -> str | None:
     try:
         with Image.open(path) as im:
             return _too_large(*im.size)
-    except Image.DecompressionBombError as exc:  # PIL's own, far higher limit
-        return f"{_brief(exc)}; downscale it or remove it from the manifest"
+    except Image.DecompressionBombError as exc:  # PIL's own, far higher limit: refused at open, size unread
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        return _too_large(int(declared.group(1)) if declared else 2**40, 1) or _brief(exc)
     except Exception:
         return None
 
@@ -180,22 +203,42 @@ def read_image(path: str | os.PathLike) -> SourceImage:
     path = Path(path)
     problem = _problem(path)
     if problem:
-        raise ImageReadError(f"{path}: {problem}; {FIXES[problem]}")
+        raise ImageReadError(path, f"{problem}; {FIXES[problem]}")
     fmt = _sniff(path)
     if fmt is None:
-        raise ImageReadError(f"{path}: not a PNG/JPEG/BMP or DICOM file (by its content); "
+        raise ImageReadError(path, "not a PNG/JPEG/BMP or DICOM file (by its content); "
                              "convert it to PNG or remove it from the manifest")
     if fmt == "dicom":
         pixels, regions, notes = _read_dicom(path)
         return SourceImage(pixels, regions, fmt, notes)
     too_large = _raster_too_large(path)
     if too_large:
-        raise ImageReadError(f"{path}: {too_large}")
-    data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        raise ImageReadError(path, too_large)
+    data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)  # None if truncated or corrupt
     if data is None:
-        raise ImageReadError(f"{path}: cannot decode this {fmt.upper()} file (truncated or corrupt); re-export it")
+        raise ImageReadError(path, f"cannot decode this {fmt.upper()} file (truncated or corrupt); re-export it")
+    _refuse_unusable(path, data)
     pixels, notes = _to_gray8(data, bgr=True)
     return SourceImage(pixels, (), fmt, notes)
+
+
+def _refuse_unusable(path: Path, arr: np.ndarray) -> None:
+    """Raise ImageReadError for decoded pixels the pipeline cannot use: fewer
+    than MIN_SIDE pixels a side, or colour content (see MAX_COLOUR_SHARE)."""
+    height, width = arr.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        raise ImageReadError(path, f"image is only {width} x {height} pixels (at least {MIN_SIDE} a side needed; "
+                                   "a thumbnail or placeholder?); export the full image or remove it from the manifest")
+    if arr.ndim == 3 and arr.shape[2] >= 3:
+        rgb = arr[..., :3]
+        chroma = rgb.max(axis=2) - rgb.min(axis=2)  # unsigned: max >= min
+        limit = COLOUR_CHROMA * (257 if rgb.dtype == np.uint16 else 1)
+        share = float(np.count_nonzero(chroma >= limit)) / chroma.size
+        if share > MAX_COLOUR_SHARE:
+            raise ImageReadError(path, f"colour image: {share:.1%} of its pixels are coloured (over "
+                                       f"{MAX_COLOUR_SHARE:.0%}: a colour or power Doppler or elastography screen?); "
+                                       "the pipeline takes grayscale B-mode images: export the B-mode image "
+                                       "without the colour overlay, or remove it from the manifest")
 
 
 def _to_gray8(arr: np.ndarray, *, bgr: bool) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -235,37 +278,59 @@ def _read_dicom(path: Path) -> tuple[np.ndarray, tuple[UltrasoundRegion, ...], t
     try:
         ds = pydicom.dcmread(path, force=True)
     except Exception as exc:  # pydicom raises many types on corrupt files
-        raise ImageReadError(f"{path}: cannot parse DICOM ({_brief(exc)}); re-export the file") from exc
+        raise ImageReadError(path, f"cannot parse DICOM ({_brief(exc)}); re-export the file") from exc
     if not any(tag in ds for tag in PIXEL_TAGS):
-        raise ImageReadError(f"{path}: DICOM has no pixel data (a report or structured document?); "
+        raise ImageReadError(path, "DICOM has no pixel data (a report or structured document?); "
                              "export the image itself")
     # Checked before the pixels are decoded (the header is all that is parsed so far).
-    too_large = _too_large(ds.get("Columns", 0) or 0, ds.get("Rows", 0) or 0, _frames(ds))
-    if too_large:
-        raise ImageReadError(f"{path}: {too_large}")
+    problem = _dicom_header_problem(ds)
+    if problem:
+        raise ImageReadError(path, problem)
     pixels, notes = _dicom_pixels(ds, path)
     return pixels, _regions(ds), notes
 
 
+def _dicom_header_problem(ds: pydicom.Dataset) -> str | None:
+    """Problems a DICOM header shows before any pixel is decoded: a declared
+    size over MAX_PIXELS, or a multi-frame file (a cine loop)."""
+    too_large = _too_large(ds.get("Columns", 0) or 0, ds.get("Rows", 0) or 0, _frames(ds))
+    if too_large:
+        return too_large
+    if _frames(ds) > 1:
+        # Frame 0 of a loop is whichever frame the probe recorded first, rarely
+        # the one the sonographer froze and measured: the choice is the user's.
+        return (f"multi-frame DICOM (a cine loop of {_frames(ds)} frames); the pipeline takes one still "
+                "image per manifest row: export the frame to use as a single-frame DICOM or PNG, "
+                "or remove it from the manifest")
+    return None
+
+
 def _dicom_pixels(ds: pydicom.Dataset, path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Frame 0 of `ds` as (H, W) uint8, with notes on what was converted."""
+    """The single frame of `ds` as (H, W) uint8, with notes on what was converted.
+
+    Raises
+    ------
+    ImageReadError
+        If the pixel data does not decode, or the decoded image is unusable
+        (`_refuse_unusable`).
+    """
     notes = []
-    frames = _frames(ds)
     try:
         # pixels.pixel_array converts YBR_FULL/YBR_FULL_422 to RGB by default (pydicom 3).
-        arr = pydicom.pixels.pixel_array(ds, index=0 if frames > 1 else None)
+        arr = pydicom.pixels.pixel_array(ds)
     except Exception as exc:
         ts = ds.file_meta.get("TransferSyntaxUID", "unknown") if hasattr(ds, "file_meta") else "unknown"
-        raise ImageReadError(f"{path}: cannot decode DICOM pixel data (transfer syntax {ts}: {_brief(exc)}); "
+        name = getattr(ts, "name", "")
+        ts = f"{name}, {ts}" if name and name != ts else ts
+        raise ImageReadError(path, f"cannot decode DICOM pixel data (transfer syntax {ts}: {_brief(exc)}); "
                              f"{DECODER_HINT}") from exc
-    if frames > 1:
-        notes.append(f"multi-frame DICOM: took frame 0 of {frames}")
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
     if photometric == "PALETTE COLOR":
         arr = pydicom.pixels.apply_color_lut(arr, ds)
         if arr.dtype != np.uint8:  # 16-bit palette entries span the full range
             arr = np.rint(arr / 257.0).astype(np.uint8)
         notes.append("PALETTE COLOR applied")
+    _refuse_unusable(path, arr)
     if arr.ndim == 3:
         gray, more = _to_gray8(arr, bgr=False)
         return gray, tuple(notes) + more
@@ -301,6 +366,29 @@ def _regions(ds: pydicom.Dataset) -> tuple[UltrasoundRegion, ...]:
             physical_units_x=opt(item, "PhysicalUnitsXDirection", int),
         ))
     return tuple(regions)
+
+
+def decode_problem(path: str | os.PathLike) -> str | None:
+    """Decode `path` fully, as `read_image` does, and say why it cannot be used.
+
+    Unlike `check_readable`, every pixel is decoded and converted, so a
+    truncated JPEG, pixel data no installed decoder can read and the images
+    `read_image` refuses (too small, colour Doppler, cine loop) are all found.
+    Safe to call from several threads at once.
+
+    Returns
+    -------
+    str or None
+        None if `read_image` succeeds, else the problem and its fix (without
+        the path).
+    """
+    try:
+        read_image(path)
+    except ImageReadError as error:
+        return error.problem
+    except Exception as error:  # a decoder's own failure (MemoryError included): name it, do not stop the check
+        return f"cannot decode ({type(error).__name__}: {_brief(error)}); re-export it or remove it from the manifest"
+    return None
 
 
 def check_readable(path: str | os.PathLike) -> str | None:
@@ -349,9 +437,9 @@ def _check_dicom(path: Path) -> str | None:
         return "DICOM has no pixel data"
     if "Rows" not in ds or "Columns" not in ds:
         return "DICOM has no Rows/Columns"
-    too_large = _too_large(ds.Columns, ds.Rows, _frames(ds))
-    if too_large:
-        return too_large
+    problem = _dicom_header_problem(ds)
+    if problem:
+        return problem
     ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     if ts is not None and (not ts.is_transfer_syntax or ts.is_compressed):
         try:

@@ -7,6 +7,7 @@ and the fix; nothing downstream runs on a manifest that has one.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -27,26 +28,76 @@ class InputError(ValueError):
 
 @dataclass
 class Problems:
-    """Collects problems found in one input file, each tied to a line of it."""
+    """Collects problems found in one input file, each tied to a line of it.
+
+    `what` names the file in messages ("The development manifest"); the
+    problems are listed by line, those of the whole file first.
+    """
 
     path: str
-    items: list[str] = field(default_factory=list)
+    what: str = "The file"
+    found: list[tuple[int, int, str]] = field(default_factory=list)  # (line or 0, order found, message)
+    unreadable: str | None = None  # read_csv's message when the file could not be read at all
 
     def add(self, message: str, *, line: int | None = None) -> None:
-        where = f"line {line}: " if line is not None else ""
-        self.items.append(f"{where}{message}")
+        self.found.append((line or 0, len(self.found), message))
 
-    def raise_if_any(self, what: str) -> None:
-        """Raise InputError listing every collected problem (at most MAX_LISTED)."""
-        if not self.items:
-            return
-        shown = self.items[:MAX_LISTED]
-        more = len(self.items) - len(shown)
-        lines = [f"{what} {self.path} has {len(self.items)} problem(s):"]
+    @property
+    def items(self) -> list[str]:
+        """The problems as text, sorted by line ("line 7: ...")."""
+        return [f"line {line}: {message}" if line else message for line, _, message in sorted(self.found)]
+
+    def __bool__(self) -> bool:
+        return bool(self.found) or self.unreadable is not None
+
+    def __len__(self) -> int:
+        return len(self.found) + (self.unreadable is not None)
+
+    def message(self) -> str:
+        """Every collected problem (at most MAX_LISTED), under a line naming the file."""
+        if self.unreadable is not None:
+            return self.unreadable
+        items = self.items
+        shown = items[:MAX_LISTED]
+        more = len(items) - len(shown)
+        lines = [f"{self.what} {self.path} has {len(items)} problem(s):"]
         lines += [f"  - {item}" for item in shown]
         if more:
             lines.append(f"  ... and {more} more of the same kinds")
-        raise InputError("\n".join(lines))
+        return "\n".join(lines)
+
+    def raise_if_any(self, what: str | None = None) -> None:
+        """Raise InputError listing every collected problem (see `message`)."""
+        if self:
+            if what is not None:
+                self.what = what
+            raise InputError(self.message())
+
+
+def raise_all(problems: list[Problems]) -> None:
+    """Raise one InputError with the problems of every file that has some, in
+    the order given (e.g. the study's cohorts, then the readers' file), each
+    file's problems by line.
+
+    Raises
+    ------
+    InputError
+        If any of `problems` is non-empty.
+    """
+    message = all_problems(problems)
+    if message:
+        raise InputError(message)
+
+
+def all_problems(problems: list[Problems]) -> str:
+    """The message of `raise_all`, or "" when there is no problem."""
+    found = [p for p in problems if p]
+    if not found:
+        return ""
+    total = sum(len(p) for p in found)
+    head = (f"{total} input problem(s) in {len(found)} file(s); fix them all, then run again.\n\n"
+            if len(found) > 1 else "")  # fmt: skip
+    return head + "\n\n".join(p.message() for p in found)
 
 
 def _line(row_index: int) -> int:
@@ -112,47 +163,55 @@ def _check_image_path(value: str, images_dir: Path, problems: Problems, line: in
         return None
     full = images_dir / relative
     if not full.is_file():
-        problems.add(f"image file {full} does not exist", line=line)
+        problems.add(f"image file {full} does not exist; correct the `image` value (relative to the images folder) "
+                     "or remove the row", line=line)
         return None
     return full
 
 
-def check_manifest(
-    path: str | Path, images_dir: str | Path, *, cohort: str, check_pixels: bool = False
-) -> pd.DataFrame:
-    """Read and check one cohort's manifest.
+@dataclass
+class ManifestCheck:
+    """What `inspect_manifest` found in one manifest.
 
-    Parameters
-    ----------
-    path : path of the manifest CSV.
-    images_dir : folder the `image` column is relative to.
-    cohort : cohort name, used in messages.
-    check_pixels : also open every image (slower; done once by the validation
-        rule, while the quick checks also run when the workflow starts).
+    table : the manifest as text (read_csv), or None if it could not be read.
+    problems : every problem found so far.
+    images : (line, file) of each row whose `image` names an existing file:
+        the files whose pixels `decode_images` decodes.
+    """
 
-    Returns
-    -------
-    DataFrame with columns image, patient_id, label (int) and any optional
-    columns present, in file order.
+    table: pd.DataFrame | None
+    problems: Problems
+    images: list[tuple[int, Path]] = field(default_factory=list)
 
-    Raises
-    ------
-    InputError
-        Listing every problem: missing columns, empty manifest, labels other
-        than 0/1, empty patient ids, duplicate image rows, missing or
-        unreadable images, malformed bbox.
+    @property
+    def complete(self) -> bool:
+        """True if the table has every required column (its rows were checked)."""
+        return self.table is not None and all(c in self.table.columns for c in MANIFEST_REQUIRED)
+
+
+def inspect_manifest(path: str | Path, images_dir: str | Path, *, cohort: str) -> ManifestCheck:
+    """Check one cohort's manifest without opening any image, raising nothing.
+
+    Every problem goes to the result's `problems`: an unreadable file or
+    missing columns (then the rows are not checked), labels other than 0/1,
+    empty patient ids, duplicate image rows, paths outside the images folder
+    or with unsupported extensions, missing image files, malformed bbox.
     """
     images_dir = Path(images_dir)
-    problems = Problems(str(path))
-    what = f"The {cohort} manifest"
-    table = read_csv(path, what=what)
+    problems = Problems(str(path), f"The {cohort} manifest")
+    try:
+        table = read_csv(path, what=problems.what)
+    except InputError as error:
+        problems.unreadable = str(error)
+        return ManifestCheck(None, problems)
+    result = ManifestCheck(table, problems)
     if not images_dir.is_dir():
         problems.add(f"the images folder {images_dir} does not exist; check `cohorts: {cohort}: images` in config.yaml")
     if not _check_columns(table, MANIFEST_REQUIRED, problems):
-        problems.raise_if_any(what)
+        return result
     if table.empty:
         problems.add("has a header but no rows; add one row per image")
-        problems.raise_if_any(what)
+        return result
 
     _check_binary(table, "label", problems)
     for i, value in table["patient_id"].items():
@@ -161,7 +220,8 @@ def check_manifest(
     duplicated = table["image"].duplicated(keep="first")
     for i in table.index[duplicated]:
         first = table.index[(table["image"] == table.at[i, "image"])][0]
-        problems.add(f"image {table.at[i, 'image']!r} is listed again (first on line {_line(first)})", line=_line(i))
+        problems.add(f"image {table.at[i, 'image']!r} is listed again (first on line {_line(first)}); "
+                     "keep one row per image", line=_line(i))  # fmt: skip
     if "bbox" in table.columns:
         from alnus.crop import bbox_crop_box
 
@@ -174,18 +234,105 @@ def check_manifest(
     if images_dir.is_dir():
         for i, value in table["image"].items():
             full = _check_image_path(value, images_dir, problems, _line(i))
-            if full is not None and check_pixels:
-                from alnus.imageio import check_readable
+            if full is not None and not duplicated[i]:
+                result.images.append((_line(i), full))
+    return result
 
-                problem = check_readable(full)
-                if problem:
-                    problems.add(f"image {full} cannot be read: {problem}", line=_line(i))
-    problems.raise_if_any(what)
 
+def decode_images(checks: list[ManifestCheck], *, threads: int = 1) -> None:
+    """Decode every image of `checks` fully (alnus.imageio.decode_problem), in
+    `threads` threads at once, adding each image that cannot be used to its
+    manifest's problems."""
+    from alnus.imageio import decode_problem
+
+    jobs = [(check.problems, line, full) for check in checks for line, full in check.images]
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        found = pool.map(decode_problem, [full for _, _, full in jobs])
+        for (problems, line, full), problem in zip(jobs, found):
+            if problem:
+                problems.add(f"image {full} cannot be used: {problem}", line=line)
+
+
+def checked_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A manifest table without problems, typed: `label` int, `patient_id` stripped."""
     table = table.copy()
     table["label"] = table["label"].str.strip().astype(int)
     table["patient_id"] = table["patient_id"].str.strip()
     return table
+
+
+def check_manifest(
+    path: str | Path, images_dir: str | Path, *, cohort: str, check_pixels: bool = False, threads: int = 1
+) -> pd.DataFrame:
+    """Read and check one cohort's manifest.
+
+    Parameters
+    ----------
+    path : path of the manifest CSV.
+    images_dir : folder the `image` column is relative to.
+    cohort : cohort name, used in messages.
+    check_pixels : also decode every image fully (slower; done once by the
+        validation rule, while the quick checks also run when the workflow
+        starts).
+    threads : images decoded at once when `check_pixels`.
+
+    Returns
+    -------
+    DataFrame with columns image, patient_id, label (int) and any optional
+    columns present, in file order.
+
+    Raises
+    ------
+    InputError
+        Listing every problem (see `inspect_manifest`; with `check_pixels`,
+        also every image that cannot be decoded or used).
+    """
+    check = inspect_manifest(path, images_dir, cohort=cohort)
+    if check_pixels:
+        decode_images([check], threads=threads)
+    check.problems.raise_if_any()
+    return checked_table(check.table)
+
+
+def inspect_readers(path: str | Path, known_images: dict[str, str] | None) -> tuple[pd.DataFrame | None, Problems]:
+    """Check the readers' calls, raising nothing (see `check_readers`).
+
+    With `known_images` None (a manifest could not be read), calls on images
+    in no manifest are not looked for.
+
+    Returns
+    -------
+    (table as text or None if unreadable, problems)
+    """
+    problems = Problems(str(path), "The readers file")
+    try:
+        table = read_csv(path, what=problems.what)
+    except InputError as error:
+        problems.unreadable = str(error)
+        return None, problems
+    if not _check_columns(table, READERS_REQUIRED, problems):
+        return table, problems
+    if table.empty:
+        problems.add("has a header but no rows")
+    _check_binary(table, "call", problems)
+    if READERS_SCORE in table.columns:
+        scores = pd.to_numeric(table[READERS_SCORE].str.strip(), errors="coerce")
+        for i in table.index[~np.isfinite(scores.to_numpy(dtype=float))]:
+            problems.add(f"`{READERS_SCORE}` must be a number (the reader's confidence, higher = more likely "
+                         f"positive), got {table.at[i, READERS_SCORE]!r}; fill it in or drop the column",
+                         line=_line(i))  # fmt: skip
+    for i, value in table["reader"].items():
+        if not value.strip():
+            problems.add("`reader` is empty", line=_line(i))
+    if known_images is not None:
+        for i, value in table["image"].items():
+            if value not in known_images:
+                problems.add(f"image {value!r} is in no cohort's manifest; use the manifest's `image` value",
+                             line=_line(i))  # fmt: skip
+    duplicated = table.duplicated(["reader", "image"], keep="first")
+    for i in table.index[duplicated]:
+        problems.add(f"reader {table.at[i, 'reader']!r} calls image {table.at[i, 'image']!r} twice", line=_line(i))
+    return table, problems
 
 
 def check_readers(path: str | Path, known_images: dict[str, str]) -> pd.DataFrame:
@@ -211,31 +358,8 @@ def check_readers(path: str | Path, known_images: dict[str, str]) -> pd.DataFram
         images not in any manifest, a reader calling the same image twice,
         and readers with missing calls.
     """
-    problems = Problems(str(path))
-    what = "The readers file"
-    table = read_csv(path, what=what)
-    if not _check_columns(table, READERS_REQUIRED, problems):
-        problems.raise_if_any(what)
-    if table.empty:
-        problems.add("has a header but no rows")
-    _check_binary(table, "call", problems)
-    if READERS_SCORE in table.columns:
-        scores = pd.to_numeric(table[READERS_SCORE].str.strip(), errors="coerce")
-        for i in table.index[~np.isfinite(scores.to_numpy(dtype=float))]:
-            problems.add(f"`{READERS_SCORE}` must be a number (the reader's confidence, higher = more likely "
-                         f"positive), got {table.at[i, READERS_SCORE]!r}; fill it in or drop the column",
-                         line=_line(i))  # fmt: skip
-    for i, value in table["reader"].items():
-        if not value.strip():
-            problems.add("`reader` is empty", line=_line(i))
-    for i, value in table["image"].items():
-        if value not in known_images:
-            problems.add(f"image {value!r} is in no cohort's manifest; use the manifest's `image` value", line=_line(i))
-    duplicated = table.duplicated(["reader", "image"], keep="first")
-    for i in table.index[duplicated]:
-        problems.add(f"reader {table.at[i, 'reader']!r} calls image {table.at[i, 'image']!r} twice", line=_line(i))
-    problems.raise_if_any(what)
-
+    table, problems = inspect_readers(path, known_images)
+    problems.raise_if_any()
     table = table.copy()
     table["call"] = table["call"].str.strip().astype(int)
     if READERS_SCORE in table.columns:

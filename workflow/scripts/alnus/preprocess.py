@@ -11,6 +11,7 @@ audit table by pseudonym (`annotation_table`).
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -21,12 +22,14 @@ import pandas as pd
 from alnus.annotations import KINDS, Cleaned, clean_annotations
 from alnus.crop import CropBox, apply_crop, bbox_crop_box, find_bmode_box
 from alnus.imageio import read_image, write_png
+from alnus.manifest import InputError, Problems
 from alnus.pseudonym import pseudonym
 
 log = logging.getLogger(__name__)
 
 LINKAGE_COLUMNS = ["image", "id", "crop_x", "crop_y", "crop_w", "crop_h", "crop_method", "crop_note", "source_notes"]
 ANNOTATION_COLUMNS = ["id", "mode", *KINDS, "mask_pixels", "pixels_changed", "share_changed", "found"]
+CROP_MODES = ("auto", "bbox", "none")
 DEFAULT_ANNOTATIONS = {"mode": "remove", "kinds": list(KINDS), "inpaint_radius": 3, "dilate": 1}
 
 
@@ -57,7 +60,7 @@ def choose_crop(pixels, regions, *, mode: str, bbox: str | None, bbox_margin: fl
         return bbox_crop_box(bbox, (height, width), margin=bbox_margin)
     if mode == "auto":
         return find_bmode_box(pixels, regions)
-    raise ValueError(f"preprocess.crop must be auto, bbox or none, got {mode!r}")
+    raise ValueError(f"preprocess.crop must be {', '.join(CROP_MODES[:-1])} or {CROP_MODES[-1]}, got {mode!r}")
 
 
 def _crop_and_clean(source: Path, *, mode: str, bbox: str | None, bbox_margin: float, annotations: dict):
@@ -97,6 +100,7 @@ def preprocess_cohort(
     annotations: dict | None = None,
     examples: int = 0,
     threads: int = 1,
+    manifest_file: str | Path | None = None,
 ) -> CohortResult:
     """Crop, clean, convert and rename every image of a checked manifest.
 
@@ -114,6 +118,8 @@ def preprocess_cohort(
     examples : number of images with annotations to return before/after
         arrays of (for the figure); 0 for none.
     threads : images processed in parallel.
+    manifest_file : the manifest's path, named in messages (its line numbers
+        are those of `manifest`'s rows in order, after the header).
 
     Returns
     -------
@@ -121,31 +127,60 @@ def preprocess_cohort(
 
     Raises
     ------
+    InputError
+        Naming every image that cannot be read or cropped, with its manifest
+        line; once one has failed, the others are only read and cropped, and
+        the PNGs this call wrote are removed.
     ValueError
-        If two images get the same pseudonym (a corrupt key), an option is
-        invalid, or an image cannot be read or cropped (naming the file).
+        If two images get the same pseudonym (a corrupt key) or an option is
+        invalid.
     """
     images_dir, out_dir = Path(images_dir), Path(out_dir)
     options = check_annotation_options(annotations)
     clean_annotations(np.zeros((1, 1), np.uint8), **options)  # an invalid option fails before any image
+    if crop not in CROP_MODES:
+        choose_crop(np.zeros((1, 1), np.uint8), (), mode=crop, bbox=None, bbox_margin=bbox_margin)  # raises
     out_dir.mkdir(parents=True, exist_ok=True)
     ids = [pseudonym(key, cohort, "image", image) for image in manifest["image"]]
     if len(set(ids)) != len(ids):
         raise ValueError(f"pseudonym collision in cohort {cohort}; the pseudonym key is too short or corrupt")
     bboxes = list(manifest["bbox"]) if "bbox" in manifest.columns else [None] * len(manifest)
 
+    problems = Problems(str(manifest_file or "(as given)"), f"The {cohort} manifest")
+    failed = threading.Event()  # after a failure, only look for more: no cleaning, no writing
+    lock = threading.Lock()
+    written = []
+
     def work(args):
-        image, image_id, bbox = args
+        line, image, image_id, bbox = args
+        source = images_dir / image
         try:
-            box, notes, _, cleaned = _crop_and_clean(images_dir / image, mode=crop, bbox=bbox or None,
+            if failed.is_set():
+                read = read_image(source)
+                choose_crop(read.pixels, read.regions, mode=crop, bbox=bbox or None, bbox_margin=bbox_margin)
+                return None
+            box, notes, _, cleaned = _crop_and_clean(source, mode=crop, bbox=bbox or None,
                                                      bbox_margin=bbox_margin, annotations=options)  # fmt: skip
-        except ValueError as error:
-            raise ValueError(f"{cohort} image {images_dir / image}: {error}") from None
+        except ValueError as error:  # ImageReadError, or a crop that cannot be made
+            failed.set()
+            with lock:
+                problems.add(f"image {source} cannot be preprocessed: {getattr(error, 'problem', error)}", line=line)
+            return None
+        if failed.is_set():
+            return None
         write_png(out_dir / f"{image_id}.png", cleaned.pixels)
+        with lock:
+            written.append(out_dir / f"{image_id}.png")
         return box, notes, _summary(cleaned)
 
+    lines = range(2, len(manifest) + 2)  # line 1 is the header
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        results = list(pool.map(work, zip(manifest["image"], ids, bboxes)))
+        results = list(pool.map(work, zip(lines, manifest["image"], ids, bboxes)))
+    if problems:
+        for path in written:  # nothing partial is left behind
+            path.unlink(missing_ok=True)
+        message = problems.message()
+        raise InputError(f"{message}\nNo image of the {cohort} cohort was kept; fix these, then run again.")
 
     public = pd.DataFrame(
         {
