@@ -100,6 +100,44 @@ PHI_AUDIT = {"summary": "results/qc/phi_audit.tsv", "strings": "results/qc/phi_a
 PHI_EXTRA = config["privacy"]["phi_audit"]["extra_strings"]
 
 
+rule residual_text:
+    # OCR of every preprocessed image of one cohort (alnus.ocr_audit): the words
+    # read, identifying ones by kind only; rule phi_audit fails on those.
+    input:
+        images="results/preprocessed/{cohort}/images",
+        **all_cohort_inputs(),
+        **({"extra_strings": PHI_EXTRA} if PHI_EXTRA else {}),
+    output:
+        table=report(
+            "results/qc/{cohort}_residual_text.csv",
+            caption="../report/residual_text.rst",
+            category="Quality control",
+            labels={"table": "residual text (OCR)", "cohort": "{cohort}"},
+        ),
+        figure=report(
+            "results/figures/{cohort}_residual_text.png",
+            caption="../report/residual_text.rst",
+            category="Quality control",
+            labels={"figure": "residual text (OCR)", "cohort": "{cohort}"},
+        ),
+    log:
+        "logs/residual_text/{cohort}.log",
+    params:
+        key_file="private/pseudonym.key",
+        extra_strings=PHI_EXTRA,
+        min_length=config["privacy"]["phi_audit"]["min_length"],
+        min_digits=config["privacy"]["phi_audit"]["min_digits"],
+        ocr=config["privacy"]["phi_audit"]["ocr"],
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=60,
+    conda:
+        "../../envs/ocr.yaml"
+    script:
+        "../scripts/residual_text.py"
+
+
 rule phi_audit:
     input:
         # Every other target of the default run, so that the audit runs last and
@@ -108,6 +146,7 @@ rule phi_audit:
         targets=lambda wildcards: [t for t in all_targets() if t not in PHI_AUDIT.values()],
         **all_cohort_inputs(),
         **({"extra_strings": PHI_EXTRA} if PHI_EXTRA else {}),
+        **{f"{c}_residual_text": f"results/qc/{c}_residual_text.csv" for c in COHORTS},
     output:
         summary=report(
             PHI_AUDIT["summary"],

@@ -1,4 +1,4 @@
-"""Rule phi_audit: search every file under results/ for the inputs' identifying strings."""
+"""Rule phi_audit: search every file under results/ for the inputs' identifying strings, and fail on identifying text read by OCR in the images."""
 
 import sys
 import time
@@ -18,6 +18,7 @@ with logged(snakemake.log[0]) as log:
         min_length=snakemake.params.min_length,
         min_digits=snakemake.params.min_digits,
         exclude=list(snakemake.output),
+        residual_text={k[: -len("_residual_text")]: v for k, v in snakemake.input.items() if k.endswith("_residual_text")},
     )
     total = summary.iloc[-1]
     log.info("searched %d files, %d bytes, for %d strings in %.1f s: %d findings, %d other problems",

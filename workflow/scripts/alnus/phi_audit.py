@@ -43,8 +43,9 @@ values of letters and digits, so a 5-character patient id ("BRA75") turns up
 in a 100 MB pixel cache by chance. `PhiScanner` is an Aho-Corasick automaton
 (pyahocorasick) over the lower-cased bytes.
 
-Not covered: text burned into pixels (the crop and `alnus.annotations` deal
-with it), text that a PDF writes as glyph indices, non-ASCII case folding,
+Text burned into pixels is read by OCR (`alnus.ocr_audit`, rule
+residual_text) and its identifying lines are problems here (`run_audit`).
+Not covered: text that a PDF writes as glyph indices, non-ASCII case folding,
 the log files under logs/ (not results; error messages there may name a
 source file), and the report, which is built after the audit.
 """
@@ -636,15 +637,21 @@ def run_audit(
     min_length: int = 5,
     min_digits: int = 6,
     exclude: Iterable[str | Path] = (),
+    residual_text: dict[str, str | Path] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Finding], list[str]]:
     """The whole audit of `results`.
+
+    `residual_text` (cohort -> results/qc/{cohort}_residual_text.csv, rule
+    residual_text's OCR of the preprocessed images) adds the pixels' half:
+    each image with identifying text read is a problem
+    (`alnus.ocr_audit.residual_problems`).
 
     Returns
     -------
     (summary, strings, findings, problems): per-folder counts (`audit_tree`),
     per-kind counts of the strings searched (`collect_phi`), the matches, and
-    other problems: preprocessed PNGs with metadata chunks, and key files
-    (``*.key``) under `results`.
+    other problems: preprocessed PNGs with metadata chunks, key files
+    (``*.key``) under `results`, and images with identifying text read by OCR.
     """
     needles, strings = collect_phi(cohorts, key=key, extra_file=extra_file,
                                    min_length=min_length, min_digits=min_digits)  # fmt: skip
@@ -653,6 +660,10 @@ def run_audit(
     problems = metadata_chunks(results / "preprocessed") if (results / "preprocessed").is_dir() else []
     problems = [f"{p} (PNG metadata chunks; preprocessed images must carry pixels only)" for p in problems]
     problems += [f"{p.as_posix()}: a key file under results/" for p in sorted(results.rglob("*.key"))]
+    if residual_text:
+        from alnus.ocr_audit import residual_problems
+
+        problems += residual_problems(residual_text)
     return summary, strings, findings, problems
 
 

@@ -1,0 +1,71 @@
+"""The OCR engine of the residual-text audit (`alnus.ocr_audit`), behind one
+seam: `build_engine(name)` gives an object whose ``read(pixels)`` returns the
+text boxes read in an 8-bit grayscale image (`alnus.ocr_audit.Word`).
+
+RapidOCR (rapidocr-onnxruntime): PaddleOCR's PP-OCRv4 text detector and
+recogniser, run by ONNX Runtime on the CPU; the models ship inside the wheel
+and nothing is downloaded at run time. Without the engine the audit stops
+with `OcrEngineMissing`, which says how to install it: it never passes
+without having read the images.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from alnus.ocr_audit import Word
+
+INSTALL_HINT = ("Install what .ci/run installs: `pip install -r requirements.txt` (rapidocr-onnxruntime, "
+                "onnxruntime), or run with --software-deployment-method conda (envs/ocr.yaml).")
+
+
+class OcrEngineMissing(RuntimeError):
+    """The OCR engine (or its models) is not installed: the audit cannot run."""
+
+
+
+class RapidOcrEngine:
+    """RapidOCR (rapidocr-onnxruntime): detection and recognition, no angle
+    classifier (screen text is upright), `threads` ONNX Runtime threads."""
+
+    name = "rapidocr"
+
+    def __init__(self, *, threads: int = 1):
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+        except ImportError as error:
+            raise OcrEngineMissing(
+                f"The OCR audit needs rapidocr-onnxruntime, which cannot be imported ({error}). "
+                f"{INSTALL_HINT}") from None  # fmt: skip
+        self.ocr = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, use_cls=False)
+
+    def read(self, pixels: np.ndarray) -> list[Word]:
+        """Every text box read in `pixels` (H x W uint8), with its bounding box."""
+        result, _ = self.ocr(cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR), use_cls=False)
+        words = []
+        for box, text, score in result or []:
+            corners = np.asarray(box, dtype=float)
+            (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+            words.append(Word(str(text).strip(), int(x0), int(y0), max(1, int(round(x1 - x0))),
+                              max(1, int(round(y1 - y0))), float(score)))  # fmt: skip
+        return [w for w in words if w.text]
+
+
+ENGINES = {"rapidocr": RapidOcrEngine}
+
+
+def build_engine(name: str = "rapidocr", **options):
+    """The OCR engine `name` (a key of ENGINES), ready to `read` images.
+
+    Raises
+    ------
+    ValueError
+        If `name` is not a known engine.
+    OcrEngineMissing
+        If the engine is not installed.
+    """
+    if name not in ENGINES:
+        raise ValueError(f"privacy.phi_audit.ocr.engine: unknown OCR engine {name!r}; "
+                         f"valid: {', '.join(sorted(ENGINES))}")  # fmt: skip
+    return ENGINES[name](**options)
