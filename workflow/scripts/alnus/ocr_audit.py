@@ -52,7 +52,9 @@ rest is written as read, so that a reviewer can see what the engine saw.
 
 Not covered: text smaller than about 6 px or as bright as the tissue around
 it, a name of one short word without a label, a name that happens to split
-into scanner words, and text in non-Latin scripts.
+into scanner words, and names in non-Latin scripts (the recogniser also
+reads Chinese characters, and now and then sees one in speckle: such reads
+are written to the table but never taken for a name).
 """
 
 from __future__ import annotations
@@ -201,7 +203,7 @@ def identifying_kind(text: str, *, settings: AuditSettings = AuditSettings(), sc
         return "age"
     if re.search(rf"(?<![\d.,])\d{{{settings.min_id_digits},}}(?!\d|[.,]\d)", folded):
         return "id"
-    tokens = re.findall(r"[^\W\d_]+|\d+", folded)
+    tokens = re.findall(r"[a-z\u00df-\u00ff]+|\d+", folded)  # Latin letters: the recogniser also knows Chinese
     run = 0
     for k, token in enumerate(tokens):
         if token in NAME_LABELS and k + 1 < len(tokens) and tokens[k + 1].isalpha():
@@ -337,7 +339,7 @@ def residual_figure(table: pd.DataFrame, folder: str | Path, *, n: int = 8):
             kind = word.identifying if isinstance(word.identifying, str) else ""
             ax.add_patch(plt.Rectangle((x - 1, y - 1), w + 2, h + 2, fill=bool(kind), color="black" if kind else "red",
                                        lw=1))  # fmt: skip
-            label = f"[{kind}]" if kind else str(word.text)
+            label = f"[{kind}]" if kind else re.sub(r"[^\x20-\x7e\u00a0-\u00ff]", "?", str(word.text))
             ax.text(x, y - 2, label, color="yellow" if kind else "red", fontsize=6)
         ax.set_title(f"{image}: {len(words)} word(s)", fontsize=7)
     fig.tight_layout()
