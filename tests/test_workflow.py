@@ -133,14 +133,18 @@ def test_second_run_has_nothing_to_do(study):
     assert "Nothing to be done" in run.stdout + run.stderr
 
 
-def test_bad_manifest_stops_before_any_job(tmp_path):
-    """A user's manifest with several problems fails at start-up with one
-    message listing them all, and nothing is written under results/."""
+def test_bad_inputs_are_named_in_one_run_before_any_image_is_preprocessed(tmp_path):
+    """A user's manifest with several problems and a corrupt image: the
+    start-up check prints the manifest's problems without stopping, rule
+    validate_inputs names them again with the corrupt image in one message and
+    stops the run; no preprocessing job starts and no file is written under
+    results/."""
     images = tmp_path / "data" / "images"
     images.mkdir(parents=True)
     cv2.imwrite(str(images / "a.png"), np.random.default_rng(0).integers(0, 255, (32, 32), dtype=np.uint8))
+    (images / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))  # a PNG signature, nothing decodable
     manifest = tmp_path / "data" / "manifest.csv"
-    manifest.write_text("image,patient_id,label\na.png,P1,1\na.png,P1,0\nmissing.png,,2\n")
+    manifest.write_text("image,patient_id,label\na.png,P1,1\na.png,P1,0\nmissing.png,,2\nb.png,P2,0\n")
     config = tmp_path / "config.yaml"
     config.write_text(
         "cohorts:\n"
@@ -154,7 +158,11 @@ def test_bad_manifest_stops_before_any_job(tmp_path):
     )  # fmt: skip
     output = run.stdout + run.stderr
     assert run.returncode != 0
-    assert "line 3" in output and "listed again" in output
-    assert "line 4" in output and "must be 0 or 1" in output and "patient_id" in output
-    assert "does not exist" in output
-    assert not (tmp_path / "results").exists()
+    assert "Start-up input check" in output
+    one_message = output[output.index("ALN-US error (full log: logs/validate_inputs.log)"):]
+    assert f"The development manifest {manifest} has 5 problem(s):" in one_message
+    for expected in ("line 3: image 'a.png' is listed again", "line 4: `label` must be 0 or 1", "line 4: `patient_id`",
+                     "missing.png does not exist", f"line 5: image {images / 'b.png'} cannot be used"):  # fmt: skip
+        assert expected in one_message
+    assert "rule preprocess:" not in output
+    assert not [path for path in (tmp_path / "results").rglob("*") if path.is_file()]

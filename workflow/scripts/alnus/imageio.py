@@ -280,7 +280,7 @@ def _minmax8(arr: np.ndarray) -> np.ndarray:
 
 def _brief(exc: Exception, limit: int = 200) -> str:
     """An exception's message on one line, cut to `limit` characters."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = re.sub(r" ?<[^<>]* at 0x[0-9a-fA-F]+>", "", " ".join(str(exc).split())) or type(exc).__name__  # no reprs
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
