@@ -7,7 +7,7 @@ and after `alnus.annotations.clean_annotations` ("after") are read by each
 engine; clean simulated B-mode images (`alnus.simulate.render_bmode`) give the
 false reads. Engines:
 
-* ``rapidocr``: `alnus.ocr_audit`'s engine (rapidocr-onnxruntime, one
+* ``rapidocr``: `alnus.ocr_audit`'s engine (rapidocr 3, one
   thread), exactly as rule residual_text runs it;
 * ``tesseract``: Tesseract 5.5 through tesserocr 2.13.0 (not a project
   requirement: ``pip install tesserocr==2.13.0`` and

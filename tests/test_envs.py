@@ -17,7 +17,7 @@ SCRIPTS = ROOT / "workflow" / "scripts"
 # Import name -> distribution name, where they differ.
 DISTRIBUTION = {"cv2": "opencv-python-headless", "PIL": "Pillow", "sklearn": "scikit-learn", "yaml": "PyYAML",
                 "imagehash": "ImageHash", "pywt": "PyWavelets", "pytorch_grad_cam": "grad-cam",
-                "ahocorasick": "pyahocorasick", "rapidocr_onnxruntime": "rapidocr-onnxruntime"}  # fmt: skip
+                "ahocorasick": "pyahocorasick"}  # fmt: skip
 # Packages that the Snakemake job itself provides (the `snakemake` object of a script).
 PROVIDED = {"snakemake"}
 

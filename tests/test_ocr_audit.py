@@ -21,7 +21,7 @@ from alnus.phi_audit import Needle
 
 def _engine_installed() -> bool:
     try:
-        import rapidocr_onnxruntime  # noqa: F401
+        import rapidocr  # noqa: F401
     except ImportError:
         return False
     return True
@@ -29,7 +29,7 @@ def _engine_installed() -> bool:
 
 # .ci/run installs the engine (requirements.txt): there a missing engine fails these tests.
 needs_engine = pytest.mark.skipif(not _engine_installed() and not os.environ.get("CI"),
-                                  reason="rapidocr-onnxruntime not installed (.ci/run installs it)")  # fmt: skip
+                                  reason="rapidocr not installed (.ci/run installs it)")  # fmt: skip
 
 
 @pytest.mark.parametrize("text, kind", [
@@ -68,8 +68,8 @@ def test_known_strings_with_and_without_spaces():
 
 
 def test_missing_engine_is_a_clear_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # import fails as if not installed
-    with pytest.raises(OcrEngineMissing, match=r"rapidocr-onnxruntime.*requirements\.txt"):
+    monkeypatch.setitem(sys.modules, "rapidocr", None)  # import fails as if not installed
+    with pytest.raises(OcrEngineMissing, match=r"needs rapidocr.*requirements\.txt"):
         ocr_engine.build_engine("rapidocr")
 
 

@@ -10,13 +10,16 @@ phi_audit fails the run if any text there is identifying
 
 The engine (`alnus.ocr_engine.build_engine`, kept apart so that rule
 phi_audit, which only reads the tables, does not need it): RapidOCR
-(rapidocr-onnxruntime), PaddleOCR's PP-OCRv4 text detector and recogniser
-run by ONNX Runtime on the CPU, one thread. Its models ship inside the wheel
+(rapidocr 3), PaddleOCR's PP-OCRv6 small text detector and recogniser run
+by ONNX Runtime on the CPU, one thread. Its models ship inside the wheel
 and nothing is downloaded at run time. It reads whole text lines (one box
-each, often without the spaces between words: "MAMAESQUERDA"). Chosen over
-Tesseract 5 on BUS-BRA: recall 0.91 against 0.38 of 95 hand-checked words,
-no read on 40 clean simulated images against 103, 0.34 s against 0.19 s per
-image (docs/benchmarks.md, "OCR residual-text audit").
+each; rapidocr-onnxruntime 1.x, measured first, often dropped the spaces
+between words: "MAMAESQUERDA"). Chosen over
+Tesseract 5 on BUS-BRA: recall 0.92 against 0.38 of 95 hand-checked words,
+no read on 40 clean simulated images against 103 (rapidocr-onnxruntime 1.4,
+PP-OCRv4); rapidocr 3.10 as configured here: recall 0.96, one read on the
+40 clean images (no failure), 0.38 s per image on a loaded 2-core machine
+(docs/benchmarks.md, "OCR residual-text audit").
 
 Identifying (`identifying_kind`), among the lines read with a confidence of
 at least `min_confidence`; matching is case-insensitive:
