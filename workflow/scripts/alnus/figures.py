@@ -62,8 +62,17 @@ def label(model: str) -> str:
     return name
 
 
-def _set_heading(set_name: str, n: int, positives: int) -> str:
-    return f"{SET_NAMES.get(set_name, set_name)} (n = {n}; {positives} positive)"
+def _set_heading(set_name: str, n: int, positives: int, patients: int | None = None) -> str:
+    """'External test set (n = 80; 39 positive)', naming the patients where
+    they are fewer than the images."""
+    count = f"{n} images of {patients} patients" if patients is not None and patients < n else f"{n}"
+    return f"{SET_NAMES.get(set_name, set_name)} (n = {count}; {positives} positive)"
+
+
+def _patients(row) -> int | None:
+    """The `patients` of a metrics.csv row (None in files without it)."""
+    value = row.get("patients", None)
+    return int(value) if value is not None and pd.notna(value) else None
 
 
 def _check_columns(frame: pd.DataFrame, columns, *, table: str) -> None:
@@ -247,7 +256,7 @@ def roc_figure(set_name: str, models: dict[str, pd.DataFrame], metrics: pd.DataF
     ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), xticks=np.linspace(0, 1, 6), yticks=np.linspace(0, 1, 6),
            xlabel="1 - Specificity", ylabel="Sensitivity", aspect="equal")  # fmt: skip
     first = rows[rows["kind"].isin(["model", "ensemble"])].iloc[0]
-    ax.set_title(_set_heading(set_name, int(first.n), int(first.positives)))
+    ax.set_title(_set_heading(set_name, int(first.n), int(first.positives), _patients(first)))
     models_legend = _legend_below(ax, handles, offset=0.17)
     if reader_handles:
         ax.add_artist(models_legend)
@@ -350,7 +359,8 @@ def forest_figure(metrics: pd.DataFrame, *, level: float = 0.95):
     rows, labels, y = [], [], 0
     for set_name in [s for s in TEST_SETS if s in set(metrics["set"])]:
         here = _ordered(metrics[metrics["set"] == set_name], KIND_ORDER)
-        labels.append((y, _set_heading(set_name, int(here["n_in_set"].iloc[0]), int(here["positives"].iloc[0])), True))
+        labels.append((y, _set_heading(set_name, int(here["n_in_set"].iloc[0]), int(here["positives"].iloc[0]),
+                                       _patients(here.iloc[0])), True))  # fmt: skip
         y += 1
         for _, r in here.iterrows():
             name = label(r.model) + (f" (read {int(r.n)})" if r.n < r.n_in_set else "")
