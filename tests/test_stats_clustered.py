@@ -10,18 +10,7 @@ import pytest
 from scipy import stats as sps
 
 from alnus.stats import clustered_auc_ci, clustered_auc_test, delong_ci, delong_test
-
-
-def random_scores(seed: int, m: int, n: int, decimals: int | None = 1):
-    """Labels (m positives, n negatives, shuffled) and two correlated score vectors."""
-    rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.r_[np.ones(m, int), np.zeros(n, int)])
-    common = rng.normal(size=m + n)
-    a = common + 1.0 * labels + 0.5 * rng.normal(size=m + n)
-    b = common + 0.5 * labels + 0.8 * rng.normal(size=m + n)
-    if decimals is not None:  # rounding makes ties, within and across classes
-        a, b = np.round(a, decimals), np.round(b, decimals)
-    return labels, a, b
+from test_stats import random_scores
 
 
 def clustered_data(seed: int, n_patients: int, rho: float, *, mixed: bool = False, decimals: int | None = 1):

@@ -22,19 +22,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from alnus.clustered import clustered_mcnemar_test
-from alnus.metrics import (
-    MAJORITY,
-    TEST_SETS,
-    align_predictions,
-    frozen_thresholds,
-    model_predictions,
-    read_predictions,
-    read_readers,
-    study_readers,
-    unit_predictions,
-    unit_reader_calls,
-)
-from alnus.patients import resolve_units
+from alnus.metrics import MAJORITY, TEST_SETS, align_predictions, read_predictions, read_readers, study_units
 from alnus.stats import clustered_auc_test, delong_ci, delong_test, mcnemar_test, proportion_test
 
 COMPARISON_COLUMNS = [
@@ -209,13 +197,10 @@ def comparisons_table(
     ValueError
         For bad predictions or readers' calls, naming model (reader) and set.
     """
-    image_models = model_predictions(predictions, ensemble=ensemble)
-    image_calls = study_readers(readers, image_models, ties=ties)
     rows = []
-    for level_unit in resolve_units(unit, image_models):
-        models = unit_predictions(image_models, level_unit, aggregate=aggregate)
-        thresholds = frozen_thresholds(models, policy=threshold, unit=level_unit)
-        calls = unit_reader_calls(image_calls, level_unit, rule=reader_aggregate, ties=ties)
+    units = study_units(predictions, readers, threshold=threshold, ensemble=ensemble, ties=ties, unit=unit,
+                        aggregate=aggregate, reader_aggregate=reader_aggregate)  # fmt: skip
+    for level_unit, models, thresholds, calls in units:
         start = len(rows)
         for set_name in TEST_SETS:
             rows += model_pair_rows({m: sets[set_name] for m, sets in models.items()}, set_name=set_name,

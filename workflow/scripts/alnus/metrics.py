@@ -550,6 +550,25 @@ def unit_reader_calls(calls: pd.DataFrame | None, unit: str, *, rule: str = "any
     return pd.concat([own, majority_vote(own.drop(columns="score", errors="ignore"), ties=ties)], ignore_index=True)
 
 
+def study_units(predictions: dict, readers: pd.DataFrame | None, *, threshold="youden", ensemble: bool = True,
+                ties: str = "positive", unit: str = "auto", aggregate: str = "mean", reader_aggregate: str = "any"):  # fmt: skip
+    """What every table computes at each unit of analysis, in one place.
+
+    Checks the predictions (ensemble added) and readers' calls (majority
+    vote appended) once, then yields per unit (`resolve_units`) a tuple
+    (unit, models, thresholds, calls): the predictions at that unit, each
+    model's threshold frozen on its validation set at that unit, and the
+    readers' calls at that unit (None without readers). Options as for
+    `metrics_table`.
+    """
+    image_models = model_predictions(predictions, ensemble=ensemble)
+    image_calls = study_readers(readers, image_models, ties=ties)
+    for level_unit in resolve_units(unit, image_models):
+        models = unit_predictions(image_models, level_unit, aggregate=aggregate)
+        yield (level_unit, models, frozen_thresholds(models, policy=threshold, unit=level_unit),
+               unit_reader_calls(image_calls, level_unit, rule=reader_aggregate, ties=ties))  # fmt: skip
+
+
 def frozen_thresholds(models: dict[str, dict[str, pd.DataFrame]], *, policy, unit: str = "image") -> dict[str, float]:
     """Each model's threshold from its validation predictions alone (logged).
 
@@ -638,20 +657,17 @@ def metrics_table(
     ValueError
         For bad predictions or readers' calls, naming model (reader) and set.
     """
-    image_models = model_predictions(predictions, ensemble=ensemble)
-    image_calls = study_readers(readers, image_models, ties=ties)
     options = {"auc_ci": auc_ci, "n_resamples": n_resamples, "seed": seed, "clustered": clustered,
                "clustered_auc": clustered_auc}  # fmt: skip
     rows = []
-    for level_unit in resolve_units(unit, image_models):
-        models = unit_predictions(image_models, level_unit, aggregate=aggregate)
-        thresholds = frozen_thresholds(models, policy=threshold, unit=level_unit)
+    units = study_units(predictions, readers, threshold=threshold, ensemble=ensemble, ties=ties, unit=unit,
+                        aggregate=aggregate, reader_aggregate=reader_aggregate)  # fmt: skip
+    for level_unit, models, thresholds, calls in units:
         for model, sets in models.items():
             kind = "ensemble" if model == ENSEMBLE else "model"
             for set_name in TEST_SETS:
                 rows.append(model_row(model, set_name, sets[set_name], thresholds[model], level=level, method=method,
                                       kind=kind, policy=policy_label(threshold), unit=level_unit, **options))  # fmt: skip
-        calls = unit_reader_calls(image_calls, level_unit, rule=reader_aggregate, ties=ties)
         if calls is None:
             continue
         set_sizes = {s: len(next(iter(models.values()))[s]) for s in TEST_SETS}

@@ -17,17 +17,14 @@ import logging
 
 import pandas as pd
 
+from alnus.stats import _check_choice
+
 log = logging.getLogger(__name__)
 
 UNITS = ("image", "patient")
 UNIT_SETTINGS = ("auto", "image", "patient", "both")
 AGGREGATES = ("mean", "max")
 READER_AGGREGATES = ("any", "majority", "all")
-
-
-def _check_choice(value, valid, argument):
-    if value not in valid:
-        raise ValueError(f"unknown {argument} {value!r}; valid names are {', '.join(map(repr, valid))}")
 
 
 def has_clusters(frame: pd.DataFrame) -> bool:
@@ -143,7 +140,7 @@ def check_prediction_patients(frame: pd.DataFrame, splits: pd.DataFrame, *, path
     problems += [f"{path} line {i + 2}: id {frame.at[i, 'id']!r} has patient {frame.at[i, 'patient']!r}, but "
                  f"results/splits.csv says {expected[i]!r}; rerun rule predict (the predictions are older than "
                  "the split)" for i in wrong[:5]]  # fmt: skip
-    hidden = (~known).sum() - min((~known).sum(), 5) + len(wrong) - min(len(wrong), 5)
+    hidden = max(0, int((~known).sum()) - 5) + max(0, len(wrong) - 5)  # rows beyond the five shown of each
     if hidden:
         problems.append(f"{path}: ... and {hidden} more such rows")
     return problems

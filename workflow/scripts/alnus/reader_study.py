@@ -21,19 +21,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from alnus.metrics import (
-    MAJORITY,
-    TEST_SETS,
-    frozen_thresholds,
-    model_predictions,
-    read_predictions,
-    read_readers,
-    study_readers,
-    unit_predictions,
-    unit_reader_calls,
-)
+from alnus.metrics import MAJORITY, TEST_SETS, read_predictions, read_readers, study_units
 from alnus.mrmc import model_vs_readers
-from alnus.patients import resolve_units
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +83,12 @@ def mrmc_table(predictions: dict[str, dict[str, pd.DataFrame]], readers: pd.Data
     readers, and model (each architecture and the ensemble), the model
     against the average reader (MRMC_COLUMNS). Options as for
     `alnus.metrics.metrics_table`; empty without readers."""
-    image_models = model_predictions(predictions, ensemble=ensemble)
-    image_calls = study_readers(readers, image_models, ties=ties)
     rows = []
-    if image_calls is None:
+    if readers is None or readers.empty:
         return pd.DataFrame(rows, columns=MRMC_COLUMNS)
-    for level_unit in resolve_units(unit, image_models):
-        models = unit_predictions(image_models, level_unit, aggregate=aggregate)
-        thresholds = frozen_thresholds(models, policy=threshold, unit=level_unit)
-        calls = unit_reader_calls(image_calls, level_unit, rule=reader_aggregate, ties=ties)
+    units = study_units(predictions, readers, threshold=threshold, ensemble=ensemble, ties=ties, unit=unit,
+                        aggregate=aggregate, reader_aggregate=reader_aggregate)  # fmt: skip
+    for level_unit, models, thresholds, calls in units:
         calls = calls[calls["reader"] != MAJORITY]
         for set_name in TEST_SETS:
             here = calls[calls["set"] == set_name]
