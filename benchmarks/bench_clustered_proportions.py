@@ -10,11 +10,13 @@ Proportions (sensitivity-like, true p = 0.85 and 0.95): each patient's chance
 is Beta(p (1 - rho) / rho, (1 - p) (1 - rho) / rho) (the image-level
 intraclass correlation is exactly rho; rho = 0: every chance is p), and each
 image is a success with its patient's chance. For each study: 95% intervals
-of alnus.clustered.clustered_proportion_ci ("wilson_rao_scott", its design
-effect not floored at 1, "robust_wald") and, ignoring patients,
-alnus.stats.proportion_ci ("wilson_cc", "wilson"). Coverage of p, mean
-width, and the share of studies with no failure (k = n: the design effect
-cannot be estimated and is 1).
+of alnus.clustered.clustered_proportion_ci (the default "wilson_rao_scott";
+the same with the normal quantile instead of Student's t on G - 1 df; the
+same with deff = 1 instead of its bound when k = n; the plain Rao-Scott
+Wilson interval with neither and its design effect not floored at 1;
+"robust_wald") and, ignoring patients, alnus.stats.proportion_ci
+("wilson_cc", "wilson"). Coverage of p, mean width, and the share of studies
+with no failure (k = n: the data give no design effect).
 
 McNemar under H0 (two readers with the same accuracy 0.8 on the same images):
 reader r is right on image j of patient i when
@@ -52,7 +54,8 @@ from alnus.stats import mcnemar_test, proportion_ci  # noqa: E402
 PATIENTS = (40, 200)
 RHOS = (0.0, 0.5, 0.8)
 PROPORTIONS = (0.85, 0.95)
-METHODS = ("wilson_rao_scott", "rao_scott_unfloored", "robust_wald", "wilson_cc (images)", "wilson (images)")
+METHODS = ("wilson_rao_scott (default)", "normal quantile", "deff 1 at k = n", "plain Rao-Scott", "robust_wald",
+           "wilson_cc (images)", "wilson (images)")
 
 
 def processor() -> str:
@@ -71,13 +74,21 @@ def clusters_of(rng, n_patients):
 
 
 def intervals(successes, clusters):
-    """The five 95% intervals of one study, in METHODS order."""
+    """The 95% intervals of one study, in METHODS order.
+
+    The second to fourth take one small-sample step of the default away each
+    (alnus.clustered.clustered_proportion_ci), to show what each step buys.
+    """
     k, n = int(successes.sum()), len(successes)
     codes, g = _cluster_codes(clusters, n)
     _, _, deff = _ratio_variance(successes, codes, g)
+    clustered = g if g < n else None
+    plain_deff = 1.0 if k in (0, n) else deff  # the design effect of the plain Rao-Scott interval
     return [
         clustered_proportion_ci(successes, clusters)[1:],
-        _wilson_rao_scott(k, n, deff, 0.95) if deff > 0 else (k / n, k / n),
+        _wilson_rao_scott(k, n, max(deff, 1.0), 0.95),
+        _wilson_rao_scott(k, n, max(plain_deff, 1.0), 0.95, clustered),
+        _wilson_rao_scott(k, n, plain_deff, 0.95) if plain_deff > 0 else (k / n, k / n),
         clustered_proportion_ci(successes, clusters, method="robust_wald")[1:],
         proportion_ci(k, n, 0.95, "wilson_cc"),
         proportion_ci(k, n, 0.95, "wilson"),

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from statsmodels.stats.contingency_tables import mcnemar
+from statsmodels.stats.proportion import proportion_confint
 
 from alnus.clustered import (
     cluster_bootstrap_ci,
@@ -57,26 +58,55 @@ def test_rao_scott_hand_computed():
     assert deff == pytest.approx(1.886111, abs=1e-6)  # (4/3 * 3.03125) / (8/7 * 1.875)
     estimate, low, high = clustered_proportion_ci(successes, clusters)
     assert estimate == p
-    assert (low, high) == pytest.approx(wilson(5 / deff, 8 / deff), abs=1e-12)
+    # Student's t on G - 1 = 3 degrees of freedom in Wilson's formula (3.182446, R: qt(0.975, 3)).
+    assert (low, high) == pytest.approx(wilson(5 / deff, 8 / deff, z=3.1824463052837078), abs=1e-12)
     # Wider than the plain Wilson interval on 8 independent images.
     plain = proportion_ci(5, 8, 0.95, "wilson")
     assert low < plain[0] and high > plain[1]
 
 
-def test_deff_below_one_is_floored_to_plain_wilson():
-    # Each patient has one success and one failure: Y_i - p M_i = 0, deff = 0.
+@pytest.mark.parametrize("level", [0.9, 0.95])
+def test_t_quantile_is_wilson_on_a_smaller_effective_n(level):
+    # z^2 / n is all that Wilson's formula sees: the t quantile on G - 1 df
+    # equals the normal one on n_eff (z / t)^2 cases (Korn & Graubard 1998).
+    successes, clusters = [1, 1, 0, 1, 1, 1, 0, 1, 1, 1], [1, 1, 2, 2, 3, 3, 4, 5, 6, 7]
+    _, low, high = clustered_proportion_ci(successes, clusters, level)
+    from scipy import stats
+
+    z, t = stats.norm.ppf(0.5 + level / 2), stats.t.ppf(0.5 + level / 2, 6)
+    expected = proportion_confint(8 * (z / t) ** 2, 10 * (z / t) ** 2, alpha=1 - level, method="wilson")
+    assert (low, high) == pytest.approx(expected, abs=1e-12)  # deff here is below 1: floored
+
+
+def test_deff_below_one_is_floored():
+    # Each patient has one success and one failure: Y_i - p M_i = 0, deff = 0;
+    # floored at 1, so the interval is Wilson's on the 12 images with t on 5 df.
     successes = [1, 0] * 6
     clusters = np.repeat(np.arange(6), 2)
-    assert clustered_proportion_ci(successes, clusters)[1:] == proportion_ci(6, 12, 0.95, "wilson")
+    assert clustered_proportion_ci(successes, clusters)[1:] == pytest.approx(wilson(6, 12, z=2.570581835636314), abs=1e-12)
 
 
 @pytest.mark.parametrize("k", [0, 9])
-def test_all_or_no_successes(k):
+def test_all_or_no_successes_take_the_largest_design_effect(k):
+    # No failure (or no success): the data say nothing of the design effect,
+    # and the patients count as the cases: sum M_i^2 / n = (9 + 9 + 9) / 9 = 3,
+    # n_eff = 3 = the number of patients; t on 2 df (closed form: (2p - 1) / sqrt(2p(1 - p))).
     successes, clusters = np.full(9, bool(k)), np.repeat([1, 2, 3], 3)
     estimate, low, high = clustered_proportion_ci(successes, clusters)
     assert estimate == k / 9
-    assert (low, high) == proportion_ci(k, 9, 0.95, "wilson")
+    assert (low, high) == pytest.approx(wilson(k / 3, 3, z=0.95 / math.sqrt(2 * 0.975 * 0.025)), abs=1e-12)
     assert clustered_proportion_ci(successes, clusters, method="robust_wald") == (k / 9, k / 9, k / 9)
+
+
+def test_all_successes_with_unequal_patients():
+    # Sizes 1, 1, 2, 4: sum M_i^2 / n = 22 / 8, n_eff = 8 / (22 / 8); t on 3 df.
+    successes, clusters = np.ones(8, bool), [1, 2, 3, 3, 4, 4, 4, 4]
+    n_eff = 8 / (22 / 8)
+    assert clustered_proportion_ci(successes, clusters)[1:] == pytest.approx(
+        wilson(n_eff, n_eff, z=3.1824463052837078), abs=1e-12
+    )
+    # Never narrower than the interval of the 4 patients as single cases would be with z.
+    assert clustered_proportion_ci(successes, clusters)[1] < proportion_ci(4, 4, 0.95, "wilson")[0]
 
 
 def _clustered_data(seed, n_patients=30):
