@@ -132,7 +132,7 @@ def test_outlined_caliper_is_found_and_removed(seed, x, y, value):
     outlined_plus(image, x, y, value)
     cleaned = clean_annotations(image)
     calipers = [f for f in cleaned.findings if f.kind == "caliper"]
-    assert len(calipers) == 1 and cleaned.counts() == {"text": 0, "caliper": 1, "line": 0}
+    assert len(calipers) == 1 and cleaned.counts() == {"text": 0, "caliper": 1, "line": 0, "ocr_text": 0}
     f = calipers[0]
     assert f.x <= x - 3 and x + 3 < f.x + f.w and f.y <= y - 1 and y + 1 < f.y + f.h
     drawn = image != bmode(seed).pixels
@@ -165,7 +165,7 @@ def test_dotted_line_between_calipers_is_found():
     for x in range(a[0] + 10, b[0] - 6, 5):
         image[150, x] = 230
     cleaned = clean_annotations(image)
-    assert cleaned.counts() == {"text": 0, "caliper": 2, "line": 1}
+    assert cleaned.counts() == {"text": 0, "caliper": 2, "line": 1, "ocr_text": 0}
     assert cleaned.mask[150, a[0] + 10:b[0] - 6:5].all()
     # The tissue between the dots is not masked.
     assert not cleaned.mask[140, a[0] + 12:b[0] - 10].any()
@@ -230,8 +230,8 @@ def test_off_mode_and_kinds():
     plus(image, 120, 90, 235)
     cv2.putText(image, "RT BREAST 2H", (30, 270), FONT, 0.45, 220, 1, cv2.LINE_AA)
     assert clean_annotations(image, mode="off").findings == ()
-    assert clean_annotations(image, kinds=["text"]).counts() == {"text": 1, "caliper": 0, "line": 0}
-    assert clean_annotations(image, kinds=("caliper",)).counts() == {"text": 0, "caliper": 1, "line": 0}
+    assert clean_annotations(image, kinds=["text"]).counts() == {"text": 1, "caliper": 0, "line": 0, "ocr_text": 0}
+    assert clean_annotations(image, kinds=("caliper",)).counts() == {"text": 0, "caliper": 1, "line": 0, "ocr_text": 0}
 
 
 def test_pixels_changed_counts_differing_pixels():
@@ -255,7 +255,7 @@ def test_tiny_image_is_returned_unchanged():
         (np.zeros((40, 40), np.float32), {}, r"`pixels` must be a non-empty \(H, W\) uint8 array, got shape \(40, 40\) dtype float32"),
         (np.zeros((40, 40, 3), np.uint8), {}, r"got shape \(40, 40, 3\)"),
         (np.zeros((40, 40), np.uint8), {"mode": "erase"}, r"`mode` must be one of remove, detect, off, got 'erase'"),
-        (np.zeros((40, 40), np.uint8), {"kinds": ["text", "logo"]}, r"`kinds` may only contain text, caliper, line, got 'logo'"),
+        (np.zeros((40, 40), np.uint8), {"kinds": ["text", "logo"]}, r"`kinds` may only contain text, caliper, line, ocr_text, got 'logo'"),
         (np.zeros((40, 40), np.uint8), {"inpaint_radius": 0}, r"`inpaint_radius` must be >= 1 and `dilate` >= 0, got 0 and 1"),
     ],
 )  # fmt: skip
@@ -281,7 +281,7 @@ def test_examples_roundtrip_and_figure(tmp_path):
 
 
 def test_kinds_constant():
-    assert KINDS == ("text", "caliper", "line")
+    assert KINDS == ("text", "caliper", "line", "ocr_text")
 
 
 def test_names_other_code_imports():

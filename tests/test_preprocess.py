@@ -310,7 +310,7 @@ def test_examples_are_the_annotated_images(tmp_path, marked):
 
 def test_pick_examples_prefers_more_kinds_then_more_pixels_then_id():
     table = pd.DataFrame({"id": ["b", "a", "c", "d", "e"], "text": [1, 1, 0, 0, 0], "caliper": [2, 2, 1, 0, 3],
-                          "line": [0, 0, 0, 0, 1], "mask_pixels": [50, 50, 900, 0, 10]})  # fmt: skip
+                          "line": [0, 0, 0, 0, 1], "ocr_text": [0] * 5, "mask_pixels": [50, 50, 900, 0, 10]})  # fmt: skip
     assert pick_examples(table, 3) == ["a", "b", "e"]  # two kinds each; then pixels, then id
     assert pick_examples(table, 0) == [] and pick_examples(table, 10) == ["a", "b", "e", "c"]
 

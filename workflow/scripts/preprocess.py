@@ -17,6 +17,7 @@ with logged(snakemake.log[0]):
         crop=snakemake.params.crop,
         bbox_margin=snakemake.params.bbox_margin,
         annotations=snakemake.params.annotations,
+        ocr=snakemake.params.ocr,
         examples=snakemake.params.examples,
         threads=snakemake.threads,
         manifest_file=snakemake.input.manifest,

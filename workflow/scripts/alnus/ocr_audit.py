@@ -300,8 +300,10 @@ def residual_problems(tables: dict[str, str | Path]) -> list[str]:
         for image, rows in found.groupby("image", sort=True):
             kinds = ", ".join(sorted(set(rows["identifying"])))
             problems.append(f"results/preprocessed/{cohort}/images/{image}.png: burned-in text of kind {kinds} "
-                            f"(OCR, {path}); the crop or the annotation removal left it: check the image, fix "
-                            f"the crop (preprocess.crop) or remove the image from the manifest, and rerun")  # fmt: skip
+                            f"(OCR, {path}); the crop or the annotation removal left it: check the image, then "
+                            f"fix the crop (preprocess.crop), add ocr_text to preprocess.annotations.kinds (OCR "
+                            f"in preprocessing: the text read is inpainted), or remove the image from the "
+                            f"manifest, and rerun")  # fmt: skip
     return problems
 
 

@@ -16,6 +16,7 @@ without having read the images.
 from __future__ import annotations
 
 import logging
+import threading
 
 import cv2
 import numpy as np
@@ -82,3 +83,27 @@ def build_engine(name: str = "rapidocr", **options):
         raise ValueError(f"privacy.phi_audit.ocr.engine: unknown OCR engine {name!r}; "
                          f"valid: {', '.join(sorted(ENGINES))}")  # fmt: skip
     return ENGINES[name](**options)
+
+
+class TextReader:
+    """A callable ``reader(pixels) -> list[Word]``: the words an engine reads
+    with at least `min_confidence`, one engine per thread.
+
+    For preprocessing's OCR redaction (annotation kind "ocr_text"), whose
+    images are cleaned in a thread pool: each thread builds its own engine
+    the first time it reads (about half a second), rather than sharing one
+    engine behind a lock, which would serialise the reads. The engine is
+    built once here as well, so that a missing engine fails before the first
+    image (OcrEngineMissing).
+    """
+
+    def __init__(self, name: str = "rapidocr", *, min_confidence: float = 0.7):
+        self.name, self.min_confidence = name, float(min_confidence)
+        self._local = threading.local()
+        self._local.engine = build_engine(name)
+
+    def __call__(self, pixels: np.ndarray) -> list[Word]:
+        engine = getattr(self._local, "engine", None)
+        if engine is None:
+            engine = self._local.engine = build_engine(self.name)
+        return [word for word in engine.read(pixels) if word.confidence >= self.min_confidence]

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from alnus.annotations import KINDS, Cleaned, clean_annotations
+from alnus.annotations import DEFAULT_KINDS, KINDS, Cleaned, clean_annotations
 from alnus.crop import CropBox, apply_crop, bbox_crop_box, find_bmode_box
 from alnus.imageio import read_image, write_png
 from alnus.manifest import InputError, Problems
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 LINKAGE_COLUMNS = ["image", "id", "crop_x", "crop_y", "crop_w", "crop_h", "crop_method", "crop_note", "source_notes"]
 ANNOTATION_COLUMNS = ["id", "mode", *KINDS, "mask_pixels", "pixels_changed", "share_changed", "found"]
 CROP_MODES = ("auto", "bbox", "none")
-DEFAULT_ANNOTATIONS = {"mode": "remove", "kinds": list(KINDS), "inpaint_radius": 3, "dilate": 1}
+DEFAULT_ANNOTATIONS = {"mode": "remove", "kinds": list(DEFAULT_KINDS), "inpaint_radius": 3, "dilate": 1}
 
 
 class CohortResult(NamedTuple):
@@ -63,11 +63,34 @@ def choose_crop(pixels, regions, *, mode: str, bbox: str | None, bbox_margin: fl
     raise ValueError(f"preprocess.crop must be {', '.join(CROP_MODES[:-1])} or {CROP_MODES[-1]}, got {mode!r}")
 
 
-def _crop_and_clean(source: Path, *, mode: str, bbox: str | None, bbox_margin: float, annotations: dict):
+def _crop_and_clean(source: Path, *, mode: str, bbox: str | None, bbox_margin: float, annotations: dict,
+                    read_text=None):  # fmt: skip
     image = read_image(source)
     box = choose_crop(image.pixels, image.regions, mode=mode, bbox=bbox, bbox_margin=bbox_margin)
     before = np.ascontiguousarray(apply_crop(image.pixels, box))
-    return box, image.notes, before, clean_annotations(before, **annotations)
+    return box, image.notes, before, clean_annotations(before, **annotations, read_text=read_text)
+
+
+def text_reader(options: dict, ocr: dict | None):
+    """The OCR reader of annotation kind "ocr_text" (alnus.ocr_engine.TextReader,
+    engine and min_confidence from config `privacy.phi_audit.ocr`), or None
+    when `options["kinds"]` does not ask for it.
+
+    Raises
+    ------
+    ValueError
+        If "ocr_text" is asked for without `ocr` settings.
+    alnus.ocr_engine.OcrEngineMissing
+        If the engine is not installed (before any image is read).
+    """
+    if "ocr_text" not in options["kinds"]:
+        return None
+    if ocr is None:
+        raise ValueError("preprocess.annotations.kinds has 'ocr_text', which needs the OCR settings "
+                         "(config privacy.phi_audit.ocr)")
+    from alnus.ocr_engine import TextReader
+
+    return TextReader(ocr["engine"], min_confidence=ocr["min_confidence"])
 
 
 def check_annotation_options(options: dict | None) -> dict:
@@ -98,6 +121,7 @@ def preprocess_cohort(
     crop: str = "auto",
     bbox_margin: float = 0.1,
     annotations: dict | None = None,
+    ocr: dict | None = None,
     examples: int = 0,
     threads: int = 1,
     manifest_file: str | Path | None = None,
@@ -115,6 +139,8 @@ def preprocess_cohort(
     crop, bbox_margin : see config `preprocess`.
     annotations : options of alnus.annotations.clean_annotations (mode, kinds,
         inpaint_radius, dilate); defaults DEFAULT_ANNOTATIONS.
+    ocr : config `privacy.phi_audit.ocr` (engine, min_confidence); used only
+        when annotations' kinds include "ocr_text".
     examples : number of images with annotations to return before/after
         arrays of (for the figure); 0 for none.
     threads : images processed in parallel.
@@ -137,7 +163,9 @@ def preprocess_cohort(
     """
     images_dir, out_dir = Path(images_dir), Path(out_dir)
     options = check_annotation_options(annotations)
-    clean_annotations(np.zeros((1, 1), np.uint8), **options)  # an invalid option fails before any image
+    read_text = text_reader(options, ocr)
+    # An invalid option fails before any image (the OCR step left out: a 1 x 1 image has no text).
+    clean_annotations(np.zeros((1, 1), np.uint8), **{**options, "kinds": [k for k in options["kinds"] if k != "ocr_text"]})
     if crop not in CROP_MODES:
         choose_crop(np.zeros((1, 1), np.uint8), (), mode=crop, bbox=None, bbox_margin=bbox_margin)  # raises
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -159,8 +187,8 @@ def preprocess_cohort(
                 read = read_image(source)
                 choose_crop(read.pixels, read.regions, mode=crop, bbox=bbox or None, bbox_margin=bbox_margin)
                 return None
-            box, notes, _, cleaned = _crop_and_clean(source, mode=crop, bbox=bbox or None,
-                                                     bbox_margin=bbox_margin, annotations=options)  # fmt: skip
+            box, notes, _, cleaned = _crop_and_clean(source, mode=crop, bbox=bbox or None, bbox_margin=bbox_margin,
+                                                     annotations=options, read_text=read_text)  # fmt: skip
         except ValueError as error:  # ImageReadError, or a crop that cannot be made
             failed.set()
             with lock:
@@ -215,7 +243,8 @@ def preprocess_cohort(
         row = ids.index(image_id)
         _, _, before, cleaned = _crop_and_clean(images_dir / manifest["image"].iloc[row], mode=crop,
                                                 bbox=bboxes[row] or None, bbox_margin=bbox_margin,
-                                                annotations={**options, "mode": "remove"})  # fmt: skip
+                                                annotations={**options, "mode": "remove"},
+                                                read_text=read_text)  # fmt: skip
         pairs[image_id] = (before, cleaned.pixels, cleaned.mask)
     return CohortResult(public, linkage, table, pairs)
 

@@ -107,12 +107,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from alnus.annotations.calipers import caliper_centers, caliper_mask, shadowed_centers
-from alnus.annotations.common import KINDS, Finding, Views, cv2, finding
+from alnus.annotations.common import DEFAULT_KINDS, KINDS, Finding, Views, cv2, finding
 from alnus.annotations.examples import annotation_figure, load_examples, save_examples
 from alnus.annotations.lines import measurement_lines
+from alnus.annotations.ocr import ocr_text_parts
 from alnus.annotations.text import text_lines
 
-__all__ = ["KINDS", "MODES", "Cleaned", "Finding", "annotation_figure", "clean_annotations", "detect_annotations",
+__all__ = ["DEFAULT_KINDS", "KINDS", "MODES", "Cleaned", "Finding", "annotation_figure", "clean_annotations", "detect_annotations",
            "load_examples", "save_examples"]
 
 MODES = ("remove", "detect", "off")
@@ -148,9 +149,10 @@ def clean_annotations(
     pixels: np.ndarray,
     *,
     mode: str = "remove",
-    kinds: tuple[str, ...] | list[str] = KINDS,
+    kinds: tuple[str, ...] | list[str] = DEFAULT_KINDS,
     inpaint_radius: int = 3,
     dilate: int = 1,
+    read_text=None,
 ) -> Cleaned:
     """Detect burned-in annotations and, in mode "remove", inpaint them.
 
@@ -161,14 +163,19 @@ def clean_annotations(
     mode : {"remove", "detect", "off"}
         "remove" inpaints; "detect" only reports (the image is returned
         unchanged); "off" does neither.
-    kinds : subset of KINDS
+    kinds : subset of KINDS, default DEFAULT_KINDS
         Which detectors run. Measurement lines are searched only between
-        calipers, so "line" without "caliper" finds nothing.
+        calipers, so "line" without "caliper" finds nothing. "ocr_text"
+        (annotations/ocr.py) runs last, on the image the others cleaned, and
+        needs `read_text`.
     inpaint_radius : int
         Neighbourhood (px) that cv2.inpaint (Telea) draws from.
     dilate : int
         The mask is grown by this many pixels, to take the marks'
-        anti-aliased fringe with them.
+        anti-aliased fringe with them (not the OCR boxes, which are padded).
+    read_text : callable, optional
+        ``read_text(pixels)`` -> words read (alnus.ocr_engine.TextReader);
+        required when "ocr_text" is in `kinds`.
 
     Returns
     -------
@@ -178,7 +185,8 @@ def clean_annotations(
     ------
     ValueError
         If `pixels` is not a non-empty 2-D uint8 array, or `mode`, `kinds`,
-        `inpaint_radius` or `dilate` is invalid.
+        `inpaint_radius` or `dilate` is invalid, or "ocr_text" is asked for
+        without `read_text`.
     """
     pixels = np.asarray(pixels)
     if pixels.ndim != 2 or pixels.dtype != np.uint8 or pixels.size == 0:
@@ -191,6 +199,8 @@ def clean_annotations(
         raise ValueError(f"`kinds` may only contain {', '.join(KINDS)}, got {', '.join(map(repr, unknown))}")
     if inpaint_radius < 1 or dilate < 0:
         raise ValueError(f"`inpaint_radius` must be >= 1 and `dilate` >= 0, got {inpaint_radius} and {dilate}")
+    if "ocr_text" in kinds and read_text is None:
+        raise ValueError("annotation kind 'ocr_text' needs an OCR reader (`read_text`, alnus.ocr_engine.TextReader)")
     empty = np.zeros(pixels.shape, bool)
     if mode == "off":
         return Cleaned(pixels.copy(), empty)
@@ -198,14 +208,26 @@ def clean_annotations(
     if dilate and mask.any():
         size = 2 * dilate + 1
         mask = cv2.dilate(mask.astype(np.uint8), np.ones((size, size), np.uint8)).astype(bool)
-    if mode == "detect" or not mask.any():
+    out = pixels.copy()
+    if mode == "remove" and mask.any():
+        out = cv2.inpaint(pixels, mask.astype(np.uint8), inpaint_radius, cv2.INPAINT_TELEA)
+    if "ocr_text" in kinds:
+        boxes = empty.copy()
+        for part in ocr_text_parts(out, read_text):
+            findings.append(finding("ocr_text", part))
+            boxes |= part
+        if mode == "remove" and boxes.any():
+            out = cv2.inpaint(out, boxes.astype(np.uint8), inpaint_radius, cv2.INPAINT_TELEA)
+        mask = mask | boxes
+    if mode == "detect":
         return Cleaned(pixels.copy(), mask, tuple(findings))
-    out = cv2.inpaint(pixels, mask.astype(np.uint8), inpaint_radius, cv2.INPAINT_TELEA)
     return Cleaned(out, mask, tuple(findings), int(np.count_nonzero(out != pixels)))
 
 
-def detect_annotations(pixels: np.ndarray, *, kinds=KINDS) -> tuple[np.ndarray, list[Finding]]:
-    """Mask (H, W) bool of annotation pixels (before dilation) and the findings.
+def detect_annotations(pixels: np.ndarray, *, kinds=DEFAULT_KINDS) -> tuple[np.ndarray, list[Finding]]:
+    """Mask (H, W) bool of annotation pixels (before dilation) and the
+    findings of the image-analysis detectors among `kinds` (text, caliper,
+    line; "ocr_text" is clean_annotations' step).
 
     Images smaller than 32 px on a side are returned without findings.
     """

@@ -18,7 +18,10 @@ try:
 except ImportError:  # the examples and figure helpers need no OpenCV; the detectors do
     cv2 = None
 
-KINDS = ("text", "caliper", "line")
+KINDS = ("text", "caliper", "line", "ocr_text")
+# "ocr_text" (annotations/ocr.py) reads every image with the OCR engine: ten
+# times the cost of the other three together, so it runs only when asked for.
+DEFAULT_KINDS = ("text", "caliper", "line")
 
 BACKGROUND_KERNEL = 21  # px; median window for the local background (text-free for strokes <= 3 px)
 RIDGE_OFFSET = 2  # px; a ridge is brighter than the pixels this far to either side
