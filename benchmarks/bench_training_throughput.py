@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import platform
 import statistics
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from torchvision import transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 from alnus.data import IMAGENET_MEAN, IMAGENET_STD, ImageSet, augmentation, load_images, normalise  # noqa: E402
+from alnus.hardware import processor  # noqa: E402
 from alnus.imageio import write_png  # noqa: E402
 from alnus.models import build_model  # noqa: E402
 from alnus.simulate import render_bmode, sample_lesion  # noqa: E402
@@ -204,13 +204,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--quick", action="store_true", help="inception_v3 at 112 px, 2 steps: a smoke run")
     parser.add_argument("--bf16", choices=("auto", "yes", "no"), default="auto",
-                        help="measure bf16 autocast too; auto: only where the CPU has native bf16 (AVX-512)")
+                        help="measure bf16 autocast too; auto: only where the CPU has native bf16 "
+                             "(AVX-512 BF16 or AMX, alnus.hardware)")
     args = parser.parse_args()
     if args.quick:
         args.arch, args.sizes, args.steps, args.warmup = ["inception_v3"], "demo", 2, 1
     archs = args.arch or list(PAPER)
-    capability = torch.backends.cpu.get_cpu_capability()
-    bf16 = args.bf16 == "yes" or (args.bf16 == "auto" and capability.startswith("AVX512"))
+    cpu = processor(torch.device("cpu"))
+    bf16 = args.bf16 == "yes" or (args.bf16 == "auto" and cpu.native_bf16)
     dtypes = (None, torch.bfloat16) if bf16 else (None,)
     n = args.batch * (args.warmup + args.steps)
     with tempfile.TemporaryDirectory() as tmp:
@@ -219,10 +220,12 @@ def main() -> None:
         else:
             paths = simulated_pngs(Path(tmp), n)
         labels = np.array([k % 2 for k in range(len(paths))], dtype=np.float32)
-        print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} default threads, "
+        print(f"# {cpu.name}, {torch.get_num_threads()} default threads, "
               f"torch {torch.__version__}; batch {args.batch}; median of {args.steps} interleaved rounds after {args.warmup}; "
               f"{len(paths)} {'files from ' + str(args.images) if args.images else 'simulated images'}; "
-              f"CPU capability {capability}" + ("" if bf16 else ", bf16 not measured (no native bf16; --bf16 yes)"))
+              f"CPU capability {cpu.capability} ({cpu.detected_by}; native bf16: {'yes' if cpu.native_bf16 else 'no'}; "
+              f"torch's {torch.backends.cpu.get_cpu_capability()})"
+              + ("" if bf16 else ", bf16 not measured (no native bf16; --bf16 yes)"))
         print("| architecture | size | naive fp32 NCHW | pipeline fp32 | pipeline bf16 | speed-up fp32 / bf16 vs naive "
               "| model only fp32 / bf16 | pipeline share of model only fp32 / bf16 | inference fp32 img/s by batch |")
         print("|---|---:|---:|---:|---:|---|---|---|---|")

@@ -256,6 +256,19 @@ def test_training_history_table_puts_the_model_first(tmp_path):
     assert table.columns[0] == "model" and table["model"].tolist() == ["inception_v3"] * 3 + ["resnet101"] * 3
 
 
+def test_training_history_notes_a_model_still_improving(tmp_path):
+    """A model whose kept epoch is its last gets the note on that epoch's row,
+    in the table and (through its CSV) in the figure's legend."""
+    peaked = _history(3).assign(best=[False, True, False])
+    table = figures.training_history_table({"inception_v3": _history(3), "resnet101": peaked})
+    assert table.columns[-1] == "note"
+    assert table["note"].tolist() == ["", "", "still improving: more epochs would likely help", "", "", ""]
+    table.to_csv(tmp_path / "training_history.csv", index=False)
+    fig = figures.training_figure(pd.read_csv(tmp_path / "training_history.csv"))
+    labels = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert labels[:2] == ["Inception V3 (still improving)", "ResNet-101"]
+
+
 def test_training_history_table_names_the_bad_history():
     with pytest.raises(ValueError, match="results/models/resnet101/history.tsv lacks column"):
         figures.training_history_table({"resnet101": _history(2).drop(columns="val_auc")})

@@ -100,7 +100,7 @@ def test_compute_jobs_ran_as_slurm_jobs(slurm_study):
 def test_outputs_equal_a_local_run(slurm_study, study):
     """Same split, same predictions to the byte, same tables: training on a
     SLURM node is the training of a local run. (CPU training is bit-exact only
-    for the same thread count, recorded as torch_threads in the model card;
+    for the same thread count, recorded as training.threads in the model card;
     both runs here use 2.)"""
     workdir, _, _ = slurm_study
     same = ["results/splits.csv"] + [f"results/predictions/{arch}/{s}.csv" for arch in ARCHITECTURES for s in SETS]

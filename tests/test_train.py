@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 import torch
 
+from alnus.hardware import Processor
+from alnus.history import STILL_IMPROVING, training_summary
 from alnus.train import TrainSettings, fit, predict_probabilities, resolve_device, resolve_precision, warmup_cosine
 
 
@@ -38,12 +40,38 @@ def test_fit_selects_the_best_validation_epoch_and_is_deterministic():
     assert ((runs[0] >= 0) & (runs[0] <= 1)).all()
 
 
-def test_fit_stops_early():
+def test_fit_stops_early(caplog):
     train_x, train_y = toy_images(8, 0)
     settings = TrainSettings(epochs=5, batch_size=4, learning_rate=0.0, warmup_epochs=0, patience=1, seed=0)
     torch.manual_seed(0)
-    _, history = fit(tiny_model(), train_x, train_y, train_x, train_y, settings)
+    with caplog.at_level("WARNING", logger="alnus.train"):
+        _, history = fit(tiny_model(), train_x, train_y, train_x, train_y, settings)
     assert len(history) == 2  # lr 0: epoch 2 cannot improve on epoch 1
+    summary = training_summary(history, epochs_planned=5, patience=1)
+    assert summary["best_epoch"] == 1 and summary["stopped_early"] and not summary["still_improving"]
+    assert not caplog.records  # stopped early: not still improving
+
+
+@pytest.mark.parametrize(("epochs", "learning_rate", "best", "improving"), [(1, 1e-3, 1, True), (2, 0.0, 1, False)])
+def test_a_run_whose_last_epoch_is_best_is_warned_about_and_recorded(epochs, learning_rate, best, improving, caplog):
+    """On a random-init tiny training the card's training record follows the
+    history, and a kept epoch that is the last one warns "still improving"
+    (one epoch: always; lr 0: epoch 2 cannot beat epoch 1)."""
+    train_x, train_y = toy_images(16, 0)
+    val_x, val_y = toy_images(8, 1)
+    settings = TrainSettings(epochs=epochs, batch_size=8, learning_rate=learning_rate, warmup_epochs=0, seed=3)
+    torch.manual_seed(3)
+    with caplog.at_level("WARNING", logger="alnus.train"):
+        _, history = fit(tiny_model(), train_x, train_y, val_x, val_y, settings)
+    summary = training_summary(history, epochs_planned=settings.epochs, patience=settings.patience)
+    assert summary["epoch"] == list(range(1, epochs + 1)) and summary["validation_auc"] == history["val_auc"].tolist()
+    assert summary["validation_loss"] == history["val_loss"].tolist() and len(summary["seconds_per_epoch"]) == epochs
+    assert all(s > 0 for s in summary["seconds_per_epoch"])
+    assert summary["best_epoch"] == best and summary["still_improving"] is improving
+    assert summary["note"] == (STILL_IMPROVING if improving else None)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    expected = f"the best validation AUC is at the last epoch ({epochs} of {epochs} planned): {STILL_IMPROVING}"
+    assert warnings == ([expected + " (the preset's epochs)"] if improving else [])
 
 
 def test_warmup_cosine_shape():
@@ -58,14 +86,54 @@ def test_warmup_cosine_shape():
     assert rates[2] > rates[5] > rates[9] >= 0
 
 
-def test_devices_and_precision():
+def test_devices():
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
-    assert resolve_precision("auto", torch.device("cpu")) is None
-    assert resolve_precision("bf16", torch.device("cpu")) is torch.bfloat16
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no cuda; use auto or cpu"):
             resolve_device("cuda")
+
+
+AMX = Processor("Xeon", "amx_bf16", True, "CPU flag amx_bf16 in /proc/cpuinfo")
+AVX512_BF16 = Processor("EPYC 9004", "avx512_bf16", True, "CPU flag avx512_bf16 in /proc/cpuinfo")
+AVX512 = Processor("Xeon Gold 6148", "avx512", False, "CPU flag avx512f in /proc/cpuinfo")
+AVX2 = Processor("AMD EPYC", "avx2", False, "CPU flag avx2 in /proc/cpuinfo")
+H200 = Processor("NVIDIA H200", "cuda: NVIDIA H200 (sm_90)", True, "torch.cuda compute capability")
+T4 = Processor("Tesla T4", "cuda: Tesla T4 (sm_75)", False, "torch.cuda compute capability")
+CPU, CUDA = torch.device("cpu"), torch.device("cuda")
+
+
+@pytest.mark.parametrize(
+    ("precision", "device", "hardware", "dtype", "reason"),
+    [
+        # auto stays fp32 on every CPU: bf16's validation AUC is not measured on a native-bf16 CPU yet.
+        ("auto", CPU, AMX, None, "auto: fp32 on the CPU. This one has native bf16 (amx_bf16)"),
+        ("auto", CPU, AVX512_BF16, None, "not yet measured"),
+        ("auto", CPU, AVX512, None, "auto: fp32; avx512 has no native bf16"),
+        ("auto", CPU, AVX2, None, "auto: fp32; avx2 has no native bf16"),
+        ("auto", CUDA, H200, torch.bfloat16, "auto: bf16 on a GPU with bf16 tensor cores"),
+        ("auto", CUDA, T4, None, "auto: fp32 on a GPU without bf16 tensor cores"),
+        ("bf16", CPU, AMX, torch.bfloat16, "bf16, as configured (native on amx_bf16)"),
+        ("bf16", CPU, AVX2, torch.bfloat16, "avx2 has no native bf16: it is emulated"),
+        ("fp32", CUDA, H200, None, "fp32, as configured"),
+        ("fp32", CPU, AMX, None, "fp32, as configured"),
+    ],
+)
+def test_resolve_precision(precision, device, hardware, dtype, reason):
+    got, why = resolve_precision(precision, device, hardware=hardware)
+    assert got is dtype and reason in why
+
+
+def test_emulated_bf16_is_warned_about(caplog):
+    with caplog.at_level("WARNING", logger="alnus.train"):
+        resolve_precision("bf16", CPU, hardware=AVX512)
+        resolve_precision("bf16", CPU, hardware=AMX)
+    assert len(caplog.records) == 1 and "avx512 has no native bf16" in caplog.records[0].getMessage()
+
+
+def test_resolve_precision_detects_this_machine():
+    dtype, reason = resolve_precision("auto", CPU)
+    assert dtype is None and reason.startswith("auto: fp32")
 
 
 def test_flip_tta_averages_an_image_and_its_mirror():

@@ -62,7 +62,7 @@ def test_predictions_cover_each_set(study, arch):
         assert frame["probability"].between(0, 1).all()
         assert set(frame["id"]) == set(splits.loc[splits["set"] == set_name, "id"])
     card = json.loads((study / f"results/models/{arch}/model_card.json").read_text())
-    assert card["architecture"] == arch and card["best_epoch"] >= 1
+    assert card["architecture"] == arch and card["training"]["best_epoch"] >= 1
 
 
 def test_metrics_table_has_the_contract_columns(study):

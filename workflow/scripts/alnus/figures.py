@@ -32,6 +32,7 @@ from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from alnus import style
+from alnus.history import STILL_IMPROVING, kept_mask, still_improving
 from alnus.tables import SET_TITLES, display_name, format_auc, format_percent
 
 log = logging.getLogger(__name__)
@@ -508,16 +509,19 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "val_auc", "best"]
 
 def training_history_table(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The architectures' history.tsv files as one table with a `model`
-    column first (results/tables/training_history.csv).
+    column first (results/tables/training_history.csv), and a `note` column
+    last: `alnus.history.STILL_IMPROVING` on the kept epoch of a model whose
+    kept epoch is its last one, else empty.
 
     Raises ValueError naming the architecture whose history lacks a column.
     """
     parts = []
     for model, history in histories.items():
         _check_columns(history, HISTORY_COLUMNS, table=f"results/models/{model}/history.tsv")
-        parts.append(history.assign(model=model))
+        note = np.where(kept_mask(history) & still_improving(history), STILL_IMPROVING, "")
+        parts.append(history.assign(model=model, note=note))
     table = pd.concat(parts, ignore_index=True)
-    return table[["model"] + [c for c in table.columns if c != "model"]]
+    return table[["model"] + [c for c in table.columns if c not in ("model", "note")] + ["note"]]
 
 
 def training_history_from_files(history_tsvs: list[str]) -> pd.DataFrame:
@@ -529,17 +533,19 @@ def training_history_from_files(history_tsvs: list[str]) -> pd.DataFrame:
 def training_figure(history: pd.DataFrame):
     """Training curves: loss (training solid, validation dashed) and
     validation AUC by epoch for each architecture; the epoch whose weights
-    were kept (best validation AUC) is circled."""
+    were kept (best validation AUC) is circled, and an architecture whose
+    kept epoch is its last is labelled "(still improving)"."""
     _check_columns(history, ["model", *HISTORY_COLUMNS], table="training_history.csv")
     fig, (loss_ax, auc_ax) = style.figure(style.DOUBLE_COLUMN, 2.9, ncols=2, layout="constrained")
     handles = []
     for i, (model, h) in enumerate(history.groupby("model", sort=False)):
         color, marker = style.model_color(model, i), "o" if h["epoch"].nunique() <= 15 else None
+        name = label(model) + (" (still improving)" if still_improving(h) else "")
         handles += loss_ax.plot(h["epoch"], h["train_loss"], color=color, marker=marker, markersize=2.5,
-                                label=label(model))  # fmt: skip
+                                label=name)  # fmt: skip
         loss_ax.plot(h["epoch"], h["val_loss"], color=color, linestyle="--", marker=marker, markersize=2.5)
         auc_ax.plot(h["epoch"], h["val_auc"], color=color, marker=marker, markersize=2.5)
-        best = h[h["best"].astype(str).str.lower() == "true"]
+        best = h[kept_mask(h)]
         auc_ax.plot(best["epoch"], best["val_auc"], marker="o", markersize=8, fillstyle="none", color=color,
                     markeredgewidth=1, linestyle="none")  # fmt: skip
     handles += [Line2D([], [], color="0.3", label="Training loss"),

@@ -18,6 +18,8 @@ from safetensors.torch import load_model, save_model
 
 import alnus
 from alnus.data import augmentation, read_image_cache
+from alnus.hardware import processor
+from alnus.history import training_summary
 from alnus.models import ARCHITECTURES, build_model
 from alnus.train import (
     TrainSettings,
@@ -92,12 +94,18 @@ def cached_images(rows: pd.DataFrame, manifests: dict[str, str], caches: dict[st
 
 
 def _setup_torch(threads: int, device: str, precision: str, deterministic: bool = False):
+    """Threads, device, determinism and precision of a job: (device, the
+    processor behind it, autocast dtype or None, why that precision)."""
     torch.set_num_threads(max(1, threads))
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     log.info("torch uses %d threads (%d CPUs available to this process)", torch.get_num_threads(), cpus)
     resolved = resolve_device(device)
     set_determinism(deterministic, resolved)
-    return resolved, resolve_precision(precision, resolved)
+    hardware = processor(resolved)
+    dtype, reason = resolve_precision(precision, resolved, hardware=hardware)
+    log.info("%s on %s (capability %s, %s); precision %s", resolved, hardware.name, hardware.capability,
+             hardware.detected_by, reason)  # fmt: skip
+    return resolved, hardware, dtype, reason
 
 
 def train_job(
@@ -123,14 +131,26 @@ def train_job(
     input_channels, compile, deterministic, ...) and `resolved_preset` (the
     preset's epochs, sizes, optimiser settings). `seed` is this model's
     (the config's, or one of `training.seeds`); `pretrained` is "none",
-    "imagenet" resolved to its weights file, or a file."""
+    "imagenet" resolved to its weights file, or a file.
+
+    The card's `training` record says what happened (read by the
+    human-readable model card, so these names are kept plain):
+    best_epoch, selected_by, best_validation_auc, epochs_run, epochs_planned,
+    stopped_early, still_improving, note, and per epoch epoch,
+    validation_auc, validation_loss, seconds_per_epoch, with seconds_total
+    (all from the history, see `alnus.history.training_summary`); then
+    device ("cpu", "cuda", "mps"), processor (its name), capability
+    ("avx2", "avx512", "avx512_bf16", "amx_bf16", "cuda: <name> (sm_XY)",
+    "mps"), capability_detected_by, native_bf16, precision ("fp32" or
+    "bf16" autocast), precision_reason (`alnus.train.resolve_precision`),
+    threads (torch's) and deterministic."""
     preset, training = config["resolved_preset"], config["training"]
     device, precision, deterministic = training["device"], training["precision"], training["deterministic"]
     table = labelled_splits(splits_csv, manifests)
     size = preset["input_size"][arch]
     train, val = table[table["set"] == "train"], table[table["set"] == "validation"]
     log.info("%s: %d training and %d validation images at %d px", arch, len(train), len(val), size)
-    torch_device, autocast_dtype = _setup_torch(threads, device, precision, deterministic)
+    torch_device, hardware, autocast_dtype, precision_reason = _setup_torch(threads, device, precision, deterministic)
     settings = TrainSettings(
         epochs=preset["epochs"],
         batch_size=preset["batch_size"],
@@ -168,7 +188,6 @@ def train_job(
     Path(out_weights).parent.mkdir(parents=True, exist_ok=True)
     save_model(model.cpu(), out_weights, metadata={"architecture": arch, "input_size": str(size)})
     history.to_csv(out_history, sep="\t", index=False, float_format="%.6g")
-    best = history[history["best"]].iloc[0]
     card = {
         "architecture": arch,
         "timm_name": ARCHITECTURES[arch]["timm_name"],
@@ -176,15 +195,20 @@ def train_job(
         "pretrained": pretrained,
         "seed": seed,
         "settings": settings.__dict__,
-        "device": str(torch_device),
-        "precision": str(autocast_dtype or "fp32"),
-        # CPU results depend on the thread count (oneDNN splits reductions by
-        # thread), so a rerun is bit-identical only with the same threads.
-        "torch_threads": torch.get_num_threads(),
-        "deterministic": deterministic if torch_device.type == "cuda" else "cpu: always, for these threads",
-        "best_epoch": int(best["epoch"]),
-        "best_validation_auc": float(best["val_auc"]),
-        "epochs_run": int(history["epoch"].max()),
+        "training": {
+            **training_summary(history, epochs_planned=settings.epochs, patience=settings.patience),
+            "device": str(torch_device),
+            "processor": hardware.name,
+            "capability": hardware.capability,
+            "capability_detected_by": hardware.detected_by,
+            "native_bf16": hardware.native_bf16,
+            "precision": "bf16" if autocast_dtype == torch.bfloat16 else "fp32",
+            "precision_reason": precision_reason,
+            # CPU results depend on the thread count (oneDNN splits reductions
+            # by thread), so a rerun is bit-identical only with the same threads.
+            "threads": torch.get_num_threads(),
+            "deterministic": deterministic if torch_device.type == "cuda" else "cpu: always, for these threads",
+        },
         "train_images": len(train),
         "validation_images": len(val),
         "data_sha256": data_hashes,
@@ -229,7 +253,7 @@ def predict_job(
     card = json.loads(Path(card).read_text())
     size, normalisation = card["input_size"], card["settings"]["normalisation"]
     table = labelled_splits(splits_csv, manifests)
-    torch_device, autocast_dtype = _setup_torch(threads, device, precision)
+    torch_device, _, autocast_dtype, _ = _setup_torch(threads, device, precision)
     model = load_trained(arch, weights, card).to(torch_device).to(memory_format=torch.channels_last)
     for set_name, out in outputs.items():
         rows = table[table["set"] == set_name]

@@ -16,6 +16,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from alnus.data import ImageSet, normalise
+from alnus.hardware import Processor, processor
+from alnus.history import STILL_IMPROVING, still_improving
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +59,49 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """Autocast dtype for `precision` (auto, fp32, bf16) on `device`; None = fp32."""
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
-        return torch.bfloat16
-    return None
+def resolve_precision(
+    precision: str, device: torch.device, *, hardware: Processor | None = None
+) -> tuple[torch.dtype | None, str]:
+    """Autocast dtype for config `training.precision` on `device`, and why.
+
+    fp32 and bf16 are taken as given (bf16 on a processor without native bf16
+    is emulated: a warning says so). auto is bf16 on a CUDA device with bf16
+    tensor cores (compute capability 8.0+), fp32 elsewhere, on every CPU too:
+    issue 15 asks for bf16 on a native-bf16 CPU (AVX-512 BF16, AMX) only once
+    its validation AUC is measured within 0.01 of fp32 over 3 seeds on the
+    demo and on BUS-BRA, and docs/benchmarks.md has no such measurement yet
+    (its one bf16 run was on an AVX2 CPU, emulated).
+
+    Parameters
+    ----------
+    precision : "auto", "fp32" or "bf16".
+    device : the resolved device (`resolve_device`).
+    hardware : the processor behind `device`; None detects it (`alnus.hardware.processor`).
+
+    Returns
+    -------
+    (dtype, reason): torch.bfloat16, or None for fp32 (no autocast); the
+    reason in words, for the model card.
+    """
+    hardware = hardware or processor(device)
+    if precision == "fp32":
+        return None, "fp32, as configured"
+    if precision == "bf16":
+        if hardware.native_bf16:
+            return torch.bfloat16, f"bf16, as configured (native on {hardware.capability})"
+        reason = (f"bf16, as configured, but {hardware.capability} has no native bf16: it is emulated, "
+                  "about 12 times slower than fp32 on an AVX2 CPU (docs/benchmarks.md)")  # fmt: skip
+        log.warning("training.precision: %s; precision: auto would use fp32 here", reason)
+        return torch.bfloat16, reason
+    if device.type == "cuda":
+        if hardware.native_bf16:
+            return torch.bfloat16, f"auto: bf16 on a GPU with bf16 tensor cores ({hardware.capability})"
+        return None, f"auto: fp32 on a GPU without bf16 tensor cores ({hardware.capability}, before sm_80)"
+    if hardware.native_bf16:
+        return None, (f"auto: fp32 on the CPU. This one has native bf16 ({hardware.capability}), but bf16's validation "
+                      "AUC is not yet measured against fp32 on such a CPU (docs/benchmarks.md); "
+                      "training.precision: bf16 uses it")  # fmt: skip
+    return None, f"auto: fp32; {hardware.capability} has no native bf16 ({hardware.detected_by})"
 
 
 def set_determinism(deterministic: bool, device: torch.device) -> None:
@@ -257,7 +297,8 @@ def fit(
     Returns
     -------
     (model, history): the best-epoch model and one history row per epoch
-    (epoch, lr, train_loss, val_loss, val_auc, seconds, best).
+    (epoch, lr, train_loss, val_loss, val_auc, seconds, best). A run whose
+    best epoch is its last logs a warning (`alnus.history.still_improving`).
     """
     torch.manual_seed(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
@@ -325,4 +366,7 @@ def fit(
     model.load_state_dict(run["best_state"])
     history = pd.DataFrame(run["rows"])
     history["best"] = history["epoch"] == int(history.loc[history["val_auc"].idxmax(), "epoch"])
+    if still_improving(history):
+        log.warning("the best validation AUC is at the last epoch (%d of %d planned): %s (the preset's epochs)",
+                    int(history["epoch"].max()), settings.epochs, STILL_IMPROVING)  # fmt: skip
     return model, history
