@@ -40,13 +40,22 @@ def test_ocr_text_is_not_a_default_kind():
 
 
 def test_parts_are_padded_boxes_clipped_to_the_image():
-    pixels = np.zeros((50, 80), np.uint8)
-    parts = ocr_text_parts(pixels, FakeReader(Word("54 ANOS", 10, 20, 30, 8, 0.99), Word("X", 75, 45, 10, 10, 0.9)))
+    pixels = np.zeros((100, 80), np.uint8)
+    parts = ocr_text_parts(pixels, FakeReader(Word("54 ANOS", 10, 20, 30, 8, 0.99), Word("X", 75, 95, 10, 10, 0.9)))
     assert len(parts) == 2
     ys, xs = np.nonzero(parts[0])
     assert (xs.min(), xs.max(), ys.min(), ys.max()) == (10 - OCR_PAD, 10 + 30 + OCR_PAD - 1, 20 - OCR_PAD, 20 + 8 + OCR_PAD - 1)
     ys, xs = np.nonzero(parts[1])
-    assert (xs.max(), ys.max()) == (79, 49)  # clipped at the edges
+    assert (xs.max(), ys.max()) == (79, 99)  # clipped at the edges
+
+
+def test_boxes_too_tall_for_a_line_of_text_are_left_alone():
+    # A misread seen on BUS-BRA: "9" over the whole 320 x 434 image.
+    pixels = np.zeros((434, 320), np.uint8)
+    assert ocr_text_parts(pixels, FakeReader(Word("9", 0, 0, 319, 373, 0.79))) == []
+    assert len(ocr_text_parts(pixels, FakeReader(Word("54 ANOS", 0, 0, 90, 29, 0.99)))) == 1
+    small = np.zeros((100, 200), np.uint8)  # 15% of 100 px: 15 px
+    assert len(ocr_text_parts(small, FakeReader(Word("A", 0, 0, 10, 15, 0.9), Word("B", 0, 0, 10, 16, 0.9)))) == 1
 
 
 def test_ocr_text_needs_a_reader():

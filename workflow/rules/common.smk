@@ -93,6 +93,16 @@ def all_cohort_inputs():
     return inputs
 
 
+def preprocess_ocr():
+    """The OCR settings that preprocessing uses (engine and min_confidence of
+    privacy.phi_audit.ocr) when annotation kind ocr_text is on, else None: so
+    that the audit's other settings never rerun preprocessing."""
+    if "ocr_text" not in config["preprocess"]["annotations"]["kinds"]:
+        return None
+    ocr = config["privacy"]["phi_audit"]["ocr"]
+    return {"engine": ocr["engine"], "min_confidence": ocr["min_confidence"]}
+
+
 def preprocessed(kind):
     """Per-cohort preprocessed outputs of one kind, keyed by cohort."""
     pattern = {

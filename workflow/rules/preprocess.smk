@@ -43,7 +43,7 @@ rule preprocess:
         crop=config["preprocess"]["crop"],
         bbox_margin=config["preprocess"]["bbox_margin"],
         annotations=config["preprocess"]["annotations"],
-        ocr=config["privacy"]["phi_audit"]["ocr"],
+        ocr=preprocess_ocr(),
         examples=config["preprocess"]["examples"],
     threads: 2
     resources:

@@ -15,6 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 OCR_PAD = 2  # px around each box read: the recogniser's boxes hug the glyphs
+# A line of screen text is short: boxes taller than this share of the image
+# (or than OCR_MAX_HEIGHT_PX) are misreads of tissue and are left alone. On
+# BUS-BRA (docs/benchmarks.md) real lines are 13-29 px high; the one misread
+# seen, "9" over a whole 320 x 434 image, would have inpainted all of it.
+OCR_MAX_HEIGHT_SHARE = 0.15
+OCR_MAX_HEIGHT_PX = 64
 
 
 def ocr_text_parts(pixels: np.ndarray, read_text) -> list[np.ndarray]:
@@ -30,11 +36,16 @@ def ocr_text_parts(pixels: np.ndarray, read_text) -> list[np.ndarray]:
     Returns
     -------
     list of ndarray of shape (H, W), bool
-        The padded box of each word read, clipped to the image; empty boxes dropped.
+        The padded box of each word read, clipped to the image; empty boxes
+        and boxes too tall to be a line of text (OCR_MAX_HEIGHT_SHARE,
+        OCR_MAX_HEIGHT_PX) dropped.
     """
     height, width = pixels.shape
+    tallest = min(OCR_MAX_HEIGHT_PX, OCR_MAX_HEIGHT_SHARE * height)
     parts = []
     for word in read_text(pixels):
+        if word.h > tallest:
+            continue
         x0, y0 = max(0, word.x - OCR_PAD), max(0, word.y - OCR_PAD)
         x1, y1 = min(width, word.x + word.w + OCR_PAD), min(height, word.y + word.h + OCR_PAD)
         if x1 > x0 and y1 > y0:
