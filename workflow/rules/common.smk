@@ -19,6 +19,9 @@ TEST_SETS = ["internal_test", "external_test"]
 # Further training runs of every architecture (training.seeds), beside the
 # main one with `seed`: results/models/{arch}/seed-{n}/, results/predictions/{arch}/seed-{n}/.
 EXTRA_SEEDS = [s for s in config["training"]["seeds"] if s != config["seed"]]
+# Clinical variables declared (config `clinical: variables`): the combined and
+# clinical-only models join the image-only ones (rule combined_models).
+CLINICAL = bool(config["clinical"]["variables"])
 
 
 def training_preset():
@@ -63,7 +66,7 @@ def _quick_check_inputs():
     (alnus.validate.quick_check): a missing file or folder stops the run
     here; other problems are printed now and named again, with every image
     that cannot be decoded, by rule validate_inputs, which stops the run."""
-    check = quick_check(config["cohorts"], config["readers"], generated=GENERATED_INPUTS)
+    check = quick_check(config["cohorts"], config["readers"], generated=GENERATED_INPUTS, clinical=config["clinical"])
     if check.stop:
         raise WorkflowError(check.message)
     if check.message:
@@ -157,7 +160,13 @@ def all_targets():
         "results/report/software_versions.csv",
         *expand("results/qc/{cohort}_annotations.csv", cohort=COHORTS), "results/qc/duplicates.tsv",
         "results/figures/annotation_removal.png", "results/qc/phi_audit.tsv",
+        *clinical_targets(),
     ]
+
+
+def clinical_targets():
+    """The clinical variables' outputs, where the config declares some."""
+    return ["results/preprocessed/clinical.csv"] if CLINICAL else []
 
 
 def figure_targets(*, heatmaps=False):
