@@ -15,6 +15,7 @@ from alnus.combined import (
     LOGIT_TERM,
     combined_from_files,
     encode,
+    firth_logit,
     fit_combined_models,
     fit_logistic,
     learn_encoding,
@@ -85,16 +86,39 @@ def test_what_cannot_be_fitted_is_refused_with_its_fix(fitting, missing, match):
         learn_encoding(pd.DataFrame(fitting), VARIABLES, missing=missing)
 
 
-def test_perfect_separation_is_an_error_that_names_the_fix():
+def test_perfect_separation_stops_maximum_likelihood_and_firth_stays_finite():
     design = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5]})
-    with pytest.raises(ValueError, match="separate the classes perfectly.*validation_fraction"):
-        fit_logistic(design, [0, 0, 0, 1, 1, 1], list("abcdef"), name="net+clinical")
+    with pytest.raises(ValueError, match="separate the classes perfectly.*validation_fraction.*firth"):
+        fit_logistic(design, [0, 0, 0, 1, 1, 1], list("abcdef"), name="net+clinical", method="mle")
+    fit = fit_logistic(design, [0, 0, 0, 1, 1, 1], list("abcdef"), name="net+clinical")
+    assert fit.method == "firth" and np.isfinite(fit.params).all() and 0 < fit.params["x"] < 10
+    assert np.isfinite(fit.conf_int()).all() and fit.predict(design)[-1] > 0.8
+
+
+def test_firth_solves_its_modified_score_and_nears_maximum_likelihood_in_large_samples():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(4000, 2))
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(0.3 + x @ [1.0, -0.5])))).astype(float)
+    X = sm.add_constant(x)
+    beta, covariance, scores, converged = firth_logit(X, y)
+    assert converged and np.allclose(scores.sum(axis=0), 0, atol=1e-6)
+    mle = sm.Logit(y, X).fit(disp=0)
+    assert np.allclose(beta, mle.params, atol=0.01) and np.allclose(covariance, mle.cov_params(), rtol=0.05)
+    # Small samples: Firth shrinks the coefficients towards zero.
+    small = slice(0, 40)
+    assert np.abs(firth_logit(X[small], y[small])[0][1:]).sum() < np.abs(sm.Logit(y[small], X[small]).fit(disp=0)
+                                                                           .params[1:]).sum()
+
+
+def test_an_unknown_fit_method_is_named():
+    with pytest.raises(ValueError, match="`clinical: fit` must be one of firth, mle"):
+        fit_logistic(pd.DataFrame({"x": [0.0, 1]}), [0, 1], ["a", "b"], name="m", method="ridge")
 
 
 def test_combined_models_are_fitted_on_validation_and_score_every_set():
     predictions, clinical = study()
     models = model_predictions(predictions)
-    fitted, coefficients, cards = fit_combined_models(models, clinical, VARIABLES)
+    fitted, coefficients, cards = fit_combined_models(models, clinical, VARIABLES, method="mle")
     assert list(fitted) == ["net_a+clinical", "net_b+clinical", "ensemble+clinical", "clinical"]
     assert list(coefficients.columns) == COEFFICIENT_COLUMNS
     assert set(coefficients["fitted_on"]) == {"validation"} and set(coefficients["n"]) == {SIZES["validation"]}
@@ -122,7 +146,7 @@ def test_combined_models_are_fitted_on_validation_and_score_every_set():
 def test_patients_with_several_images_get_cluster_robust_errors():
     predictions, clinical = study(images_per_patient=2)
     _, coefficients, _ = fit_combined_models(model_predictions(predictions), clinical, VARIABLES)
-    assert set(coefficients["se_method"]) == {"cluster-robust by patient"}
+    assert set(coefficients["se_method"]) == {"cluster-robust by patient"} and set(coefficients["method"]) == {"firth"}
     assert set(coefficients["patients"]) == {SIZES["validation"] // 2}
 
 
@@ -146,6 +170,7 @@ def test_the_files_rule_writes_every_output(tmp_path):
     outputs = {m: {s: str(tmp_path / "out" / m / f"{s}.csv") for s in PREDICTION_SETS} for m in names}
     cards = {m: str(tmp_path / "cards" / f"{m}.json") for m in names}
     combined_from_files(csvs, str(tmp_path / "clinical.csv"), declared=DECLARED, missing="refuse", level=0.95,
+                        method="firth",
                         ensemble=True, splits_csv=None, prediction_outputs=outputs,
                         coefficients_csv=str(tmp_path / "coefficients.csv"), card_outputs=cards)  # fmt: skip
     assert pd.read_csv(tmp_path / "coefficients.csv")["model"].unique().tolist() == names

@@ -11,6 +11,7 @@ with logged(snakemake.log[0]):
         snakemake.input.clinical,
         declared=snakemake.params.clinical["variables"],
         missing=snakemake.params.clinical["missing"],
+        method=snakemake.params.clinical["fit"],
         level=snakemake.params.level,
         ensemble=snakemake.params.ensemble,
         splits_csv=snakemake.input.splits,

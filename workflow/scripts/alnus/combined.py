@@ -3,7 +3,10 @@
 For each image model (each architecture and the ensemble) a logistic model
 of its logit, log(p / (1 - p)), and the declared clinical variables
 (alnus.clinical), and one logistic model of the clinical variables alone,
-all fitted by maximum likelihood (statsmodels Logit) on the validation set:
+all fitted on the validation set, by Firth's penalised likelihood (the
+default, `clinical: fit: firth`: finite and less biased with the few cases a
+validation set holds, even where they separate the classes) or plain maximum
+likelihood (`mle`, statsmodels Logit), with Wald intervals. Validation:
 the networks never trained on it (it chose their best epoch, so their
 validation logits are somewhat optimistic, which the test sets then show).
 The test sets are scored with the frozen fit; the validation predictions are
@@ -41,10 +44,11 @@ FIT_SET = "validation"
 LOGIT_TERM = "network_logit"
 INTERCEPT = "const"
 EPS = 1e-6  # probabilities are clipped to [EPS, 1 - EPS] before the logit
+FIT_METHODS = ("firth", "mle")
 MIN_EVENTS_PER_TERM = 10  # below this a warning is logged (Peduzzi et al. 1996)
 COEFFICIENT_COLUMNS = [
     "model", "term", "variable", "label", "coefficient", "se", "odds_ratio", "or_low", "or_high", "p",
-    "fitted_on", "n", "events", "patients", "se_method", "imputed",
+    "fitted_on", "n", "events", "patients", "method", "se_method", "imputed",
 ]  # fmt: skip
 
 
@@ -157,8 +161,99 @@ def network_logit(probabilities) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def fit_logistic(design: pd.DataFrame, labels, patients, *, name: str):
-    """Maximum-likelihood logistic regression with an intercept (statsmodels Logit).
+@dataclass
+class LogisticFit:
+    """A fitted logistic model: coefficients (intercept "const" first), their
+    standard errors and Wald P values, and how they were obtained.
+
+    method : "firth" or "mle"; se_method : "cluster-robust by patient" or "model-based".
+    """
+
+    params: pd.Series
+    bse: pd.Series
+    method: str
+    se_method: str
+
+    @property
+    def pvalues(self) -> pd.Series:
+        from scipy.stats import norm
+
+        return pd.Series(2 * norm.sf(np.abs(self.params / self.bse)), index=self.params.index)
+
+    def conf_int(self, level: float = 0.95) -> np.ndarray:
+        """Wald intervals, array of shape (n_terms, 2)."""
+        from scipy.stats import norm
+
+        z = norm.ppf(0.5 + level / 2)
+        return np.c_[self.params - z * self.bse, self.params + z * self.bse]
+
+    def predict(self, design: pd.DataFrame) -> np.ndarray:
+        """Probabilities of the cases of `design` (the terms, without the intercept)."""
+        X = sm.add_constant(design.astype(float), has_constant="add")[self.params.index]
+        return 1 / (1 + np.exp(-(X.to_numpy() @ self.params.to_numpy())))
+
+
+def _sandwich(bread: np.ndarray, scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Cluster-robust covariance bread @ (sum over clusters of U_g U_g') @ bread,
+    with the small-sample factor G / (G - 1) (statsmodels' default for Logit)."""
+    clusters = pd.DataFrame(scores).groupby(groups).sum().to_numpy()
+    g = len(clusters)
+    return bread @ (clusters.T @ clusters) @ bread * (g / (g - 1))
+
+
+def firth_logit(X: np.ndarray, y: np.ndarray, *, maxiter: int = 100, tol: float = 1e-8):
+    """Firth's penalised-likelihood logistic regression (Firth 1993; Heinze & Schemper 2002).
+
+    Maximises log L(b) + 1/2 log det I(b) by Newton steps on the modified
+    score U*(b) = X' (y - p + h (1/2 - p)), h the leverages, halving a step
+    that lowers the penalised likelihood. Its estimates are finite even
+    where the classes are separated, and less biased in small samples.
+
+    Parameters
+    ----------
+    X : array of shape (n_cases, n_terms), the intercept included.
+    y : array of shape (n_cases,), 0/1.
+
+    Returns
+    -------
+    (beta, covariance, scores, converged) : coefficients (n_terms,), the
+    inverse information at beta (n_terms, n_terms), each case's modified
+    score contribution (n_cases, n_terms), and whether it converged.
+    """
+
+    def state(beta):
+        p = np.clip(1 / (1 + np.exp(-(X @ beta))), 1e-12, 1 - 1e-12)
+        w = p * (1 - p)
+        information = X.T @ (w[:, None] * X)
+        sign, logdet = np.linalg.slogdet(information)
+        penalised = float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)) + 0.5 * logdet)
+        return p, w, information, penalised
+
+    beta = np.zeros(X.shape[1])
+    p, w, information, penalised = state(beta)
+    converged = False
+    for _ in range(maxiter):
+        inverse = np.linalg.inv(information)
+        h = w * np.einsum("ij,jk,ik->i", X, inverse, X)
+        step = inverse @ (X.T @ (y - p + h * (0.5 - p)))
+        for _halving in range(30):
+            candidate = beta + step
+            p_new, w_new, information_new, penalised_new = state(candidate)
+            if penalised_new >= penalised - 1e-12:
+                break
+            step = step / 2
+        beta, p, w, information, penalised = candidate, p_new, w_new, information_new, penalised_new
+        if np.max(np.abs(step)) < tol:
+            converged = True
+            break
+    inverse = np.linalg.inv(information)
+    h = w * np.einsum("ij,jk,ik->i", X, inverse, X)
+    scores = X * (y - p + h * (0.5 - p))[:, None]
+    return beta, inverse, scores, converged
+
+
+def fit_logistic(design: pd.DataFrame, labels, patients, *, name: str, method: str = "firth") -> LogisticFit:
+    """Logistic regression with an intercept, by Firth's penalised likelihood or plain maximum likelihood.
 
     Parameters
     ----------
@@ -167,38 +262,58 @@ def fit_logistic(design: pd.DataFrame, labels, patients, *, name: str):
     patients : array of shape (n_cases,); where one repeats, the standard
         errors are cluster-robust by patient.
     name : the model, for messages.
+    method : "firth" (`firth_logit`; finite where the validation set's few
+        cases separate the classes) or "mle" (statsmodels Logit).
 
     Returns
     -------
-    statsmodels LogitResults.
+    LogisticFit.
 
     Raises
     ------
     ValueError
-        If the fit does not converge or separates the classes perfectly
-        (too few cases for the terms), naming the fix.
+        For an unknown method, a fit that does not converge, or (mle) one
+        that separates the classes perfectly, naming the fix.
     """
+    if method not in FIT_METHODS:
+        raise ValueError(f"`clinical: fit` must be one of {', '.join(FIT_METHODS)}, got {method!r}")
     X = sm.add_constant(design.astype(float), has_constant="add")
-    clustered = pd.Series(patients).duplicated().any()
-    options = {"cov_type": "cluster", "cov_kwds": {"groups": pd.factorize(np.asarray(patients))[0]}} if clustered else {}
-    events = int(np.sum(labels))
+    y = np.asarray(labels, dtype=float)
+    groups = pd.factorize(np.asarray(patients))[0]
+    clustered = len(set(groups)) < len(groups)
+    se_method = "cluster-robust by patient" if clustered else "model-based"
+    events = int(np.sum(y))
     trouble = (f"{name}: the logistic model of {design.shape[1]} term(s) cannot be estimated on the {FIT_SET} set "
-               f"({len(labels)} cases, {events} positive)")  # fmt: skip
+               f"({len(y)} cases, {events} positive)")  # fmt: skip
     fix = ("; use fewer clinical variables (an ordinal coding needs one term where a categorical one needs one per "
-           "level), or a larger validation set (`split: validation_fraction`)")  # fmt: skip
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+           "level), a larger validation set (`split: validation_fraction`), or `clinical: fit: firth`")  # fmt: skip
+    if method == "firth":
         try:
-            fit = sm.Logit(np.asarray(labels, dtype=float), X).fit(disp=0, maxiter=200, **options)
-        except (np.linalg.LinAlgError, ValueError) as error:
-            raise ValueError(f"{trouble}: {error}{fix}") from None
-    if any(issubclass(w.category, PerfectSeparationWarning) for w in caught):
-        raise ValueError(f"{trouble}: its predictors separate the classes perfectly{fix}")
-    if any(issubclass(w.category, ConvergenceWarning) for w in caught) or not fit.mle_retvals["converged"]:
-        raise ValueError(f"{trouble}: the fit did not converge{fix}")
-    if events < MIN_EVENTS_PER_TERM * design.shape[1] or len(labels) - events < MIN_EVENTS_PER_TERM * design.shape[1]:
+            beta, covariance, scores, converged = firth_logit(X.to_numpy(), y)
+        except np.linalg.LinAlgError as error:
+            raise ValueError(f"{trouble}: {error} (a term is a copy of others){fix}") from None
+        if not converged:
+            raise ValueError(f"{trouble}: the fit did not converge{fix}")
+        if clustered:
+            covariance = _sandwich(covariance, scores, groups)
+        params = pd.Series(beta, index=X.columns)
+        fit = LogisticFit(params, pd.Series(np.sqrt(np.diag(covariance)), index=X.columns), method, se_method)
+    else:
+        options = {"cov_type": "cluster", "cov_kwds": {"groups": groups}} if clustered else {}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = sm.Logit(y, X).fit(disp=0, maxiter=200, **options)
+            except (np.linalg.LinAlgError, ValueError) as error:
+                raise ValueError(f"{trouble}: {error}{fix}") from None
+        if any(issubclass(w.category, PerfectSeparationWarning) for w in caught):
+            raise ValueError(f"{trouble}: its predictors separate the classes perfectly{fix}")
+        if any(issubclass(w.category, ConvergenceWarning) for w in caught) or not result.mle_retvals["converged"]:
+            raise ValueError(f"{trouble}: the fit did not converge{fix}")
+        fit = LogisticFit(result.params, result.bse, method, se_method)
+    if min(events, len(y) - events) < MIN_EVENTS_PER_TERM * design.shape[1]:
         log.warning("%s: %d positive and %d negative cases for %d terms (fewer than %d per term): the coefficients "
-                    "are imprecise, as their intervals show", name, events, len(labels) - events, design.shape[1],
+                    "are imprecise, as their intervals show", name, events, len(y) - events, design.shape[1],
                     MIN_EVENTS_PER_TERM)  # fmt: skip
     return fit
 
@@ -214,13 +329,12 @@ def _with_clinical(frame: pd.DataFrame, clinical: pd.DataFrame, *, set_name: str
 
 def _coefficient_rows(fit, model: str, encoding: Encoding, *, level: float, fitting: pd.DataFrame,
                       imputed: int) -> list[dict]:  # fmt: skip
-    ci = np.asarray(fit.conf_int(alpha=1 - level))
+    ci = fit.conf_int(level)
     labels = {LOGIT_TERM: (LOGIT_TERM, "Network logit (per unit)"), INTERCEPT: ("", "Intercept")}
     for term, v, lv in encoding.terms():
         per = f"per {v.unit}" if v.kind == "numeric" and v.unit else "per unit" if v.kind == "numeric" else \
             "per category step" if v.kind == "ordinal" else f"{lv} vs {encoding.levels[v.name][0]}"  # fmt: skip
         labels[term] = (v.name, f"{v.label} ({per})")
-    method = "cluster-robust by patient" if fit.cov_type == "cluster" else "model-based"
     rows = []
     for i, term in enumerate(fit.params.index):
         b = float(fit.params.iloc[i])
@@ -228,7 +342,8 @@ def _coefficient_rows(fit, model: str, encoding: Encoding, *, level: float, fitt
                      "coefficient": b, "se": float(fit.bse.iloc[i]), "odds_ratio": np.exp(b),
                      "or_low": np.exp(ci[i, 0]), "or_high": np.exp(ci[i, 1]), "p": float(fit.pvalues.iloc[i]),
                      "fitted_on": FIT_SET, "n": len(fitting), "events": int(fitting["label"].sum()),
-                     "patients": int(fitting["patient"].nunique()), "se_method": method, "imputed": imputed})  # fmt: skip
+                     "patients": int(fitting["patient"].nunique()), "method": fit.method, "se_method": fit.se_method,
+                     "imputed": imputed})  # fmt: skip
     return rows
 
 
@@ -251,12 +366,14 @@ def _card(fit, model: str, image_model: str | None, encoding: Encoding, design: 
             if v.kind == "ordinal":
                 entry["levels"] = list(v.levels)
         terms.append(entry)
-    return {"model": model, "image_model": image_model, "fitted_on": FIT_SET, "intercept": float(fit.params[INTERCEPT]),
+    return {"model": model, "image_model": image_model, "fitted_on": FIT_SET, "method": fit.method,
+            "intercept": float(fit.params[INTERCEPT]),
             "terms": terms, "imputed_with": {k: v for k, v in encoding.fill.items()}}  # fmt: skip
 
 
 def fit_combined_models(models: dict[str, dict[str, pd.DataFrame]], clinical: pd.DataFrame,
-                        variables: list[ClinicalVariable], *, missing: str = "refuse", level: float = 0.95):  # fmt: skip
+                        variables: list[ClinicalVariable], *, missing: str = "refuse", level: float = 0.95,
+                        method: str = "firth"):  # fmt: skip
     """Fit every combined model and the clinical-only model on the validation set; score every set.
 
     Parameters
@@ -267,6 +384,7 @@ def fit_combined_models(models: dict[str, dict[str, pd.DataFrame]], clinical: pd
     clinical : results/preprocessed/clinical.csv: id, cohort and one column per variable.
     variables : the declared variables.
     missing, level : the missing-value policy, and the level of the odds ratios' intervals.
+    method : "firth" or "mle", see `fit_logistic`.
 
     Returns
     -------
@@ -304,10 +422,11 @@ def fit_combined_models(models: dict[str, dict[str, pd.DataFrame]], clinical: pd
                 terms = pd.concat([pd.DataFrame({LOGIT_TERM: network_logit(probability)}, index=terms.index), terms],
                                   axis=1)  # fmt: skip
             designs[s] = terms
-        fit = fit_logistic(designs[FIT_SET], fitting["label"].to_numpy(), fitting["patient"].to_numpy(), name=name)
+        fit = fit_logistic(designs[FIT_SET], fitting["label"].to_numpy(), fitting["patient"].to_numpy(), name=name,
+                           method=method)  # fmt: skip
         predictions[name] = {
             s: pd.DataFrame({"id": cases[s]["id"], "patient": cases[s]["patient"], "label": cases[s]["label"],
-                             "probability": np.asarray(fit.predict(sm.add_constant(designs[s], has_constant="add")))})
+                             "probability": fit.predict(designs[s])})
             for s in PREDICTION_SETS
         }  # fmt: skip
         rows += _coefficient_rows(fit, name, encoding, level=level, fitting=fitting, imputed=imputed)
@@ -324,7 +443,7 @@ def read_clinical(clinical_csv: str, variables: list[ClinicalVariable]) -> pd.Da
 
 
 def combined_from_files(prediction_csvs: list[str], clinical_csv: str, *, declared: dict, missing: str,
-                        level: float, ensemble: bool, splits_csv: str, prediction_outputs: dict[str, dict[str, str]],
+                        level: float, method: str, ensemble: bool, splits_csv: str, prediction_outputs: dict[str, dict[str, str]],
                         coefficients_csv: str, card_outputs: dict[str, str]) -> None:  # fmt: skip
     """Rule combined_models: fit on results/predictions/{arch}/validation.csv and the clinical table, write
     each model's predictions (prediction_outputs: model -> set -> path), the coefficients table and each
@@ -340,7 +459,7 @@ def combined_from_files(prediction_csvs: list[str], clinical_csv: str, *, declar
     variables = clinical_variables(declared)
     models = model_predictions(read_predictions(prediction_csvs, splits_csv), ensemble=ensemble)
     predictions, coefficients, cards = fit_combined_models(models, read_clinical(clinical_csv, variables), variables,
-                                                           missing=missing, level=level)  # fmt: skip
+                                                           missing=missing, level=level, method=method)  # fmt: skip
     if set(predictions) != set(prediction_outputs):
         raise ValueError(f"fitted models {sorted(predictions)} differ from the outputs' {sorted(prediction_outputs)}; "
                          "check `statistics: ensemble` and `architectures`")  # fmt: skip
