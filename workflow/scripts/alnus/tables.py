@@ -228,7 +228,10 @@ def table2_notes(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: flo
     if comparisons["test"].isin(list(AUC_TESTS)).any():
         how = ("DeLong's paired test (Obuchowski's clustered form where patients have several images)"
                if (comparisons["test"] == "obuchowski").any() else "DeLong's paired test")  # fmt: skip
-        notes.append(f"AUCs are compared by {how}, with Holm's adjustment across the model pairs of each set.")
+        families = (" (the image-only models' pairs, and each combined model against its network and against the "
+                    "clinical-only model, as two families)" if "family" in comparisons.columns
+                    and (comparisons["family"] == "clinical").any() else "")  # fmt: skip
+        notes.append(f"AUCs are compared by {how}, with Holm's adjustment across the model pairs of each set{families}.")
     if len(comparisons):
         readers = " each radiologist's included," if metrics["kind"].isin(["reader", "majority"]).any() else ""
         notes.append(f"Every comparison,{readers} is in comparisons.csv with Holm-adjusted P values.")
