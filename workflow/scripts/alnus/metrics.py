@@ -648,8 +648,10 @@ def metrics_table(
     Returns
     -------
     DataFrame with METRICS_COLUMNS: per unit (image first), models, the
-    ensemble, readers (by name, then set), then the readers' majority vote.
-    `kind` is model, ensemble, reader or majority; `n` is the cases a row
+    ensemble, the combined and clinical-only models (where given), readers
+    (by name, then set), then the readers' majority vote. `kind` is model,
+    ensemble, combined, clinical (alnus.vocabulary.model_kind), reader or
+    majority; `n` is the cases a row
     covers (images or patients) and `n_in_set` the cases in the set
     (n < n_in_set: a reader with missing calls); `patients` and `images`
     count what the row covers; `ci_method` says how its intervals were
