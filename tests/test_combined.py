@@ -110,6 +110,35 @@ def test_firth_solves_its_modified_score_and_nears_maximum_likelihood_in_large_s
                                                                            .params[1:]).sum()
 
 
+@pytest.mark.parametrize("method", ["firth", "mle"])
+def test_a_network_whose_probabilities_hardly_vary_still_gives_finite_errors(method):
+    """A network trained one epoch can give nearly one probability to every
+    case: the terms are fitted centred and scaled, so the intervals stay finite."""
+    rng = np.random.default_rng(2)
+    y = np.r_[np.ones(20), np.zeros(20)]
+    design = pd.DataFrame({LOGIT_TERM: 0.3 + 1e-5 * rng.normal(size=40) + 2e-6 * y, "age": rng.normal(55, 10, 40)})
+    patients = [f"p{i // 2}" for i in range(40)]
+    fit = fit_logistic(design, y, patients, name="net+clinical", method=method)
+    assert np.isfinite(fit.bse).all() and (fit.bse > 0).all() and fit.se_method == "cluster-robust by patient"
+    # Centring and scaling is undone: the same model whatever the terms' units.
+    rescaled = fit_logistic(design.assign(age=design["age"] / 10), y, patients, name="m", method=method)
+    assert rescaled.params["age"] == pytest.approx(10 * fit.params["age"], rel=1e-5)
+    assert np.allclose(rescaled.predict(design.assign(age=design["age"] / 10)), fit.predict(design), atol=1e-7)
+    with pytest.raises(ValueError, match="network_logit take one value in every case"):
+        fit_logistic(design.assign(**{LOGIT_TERM: 0.3}), y, patients, name="net+clinical", method=method)
+
+
+def test_firth_and_maximum_likelihood_agree_on_a_large_sample():
+    rng = np.random.default_rng(5)
+    design = pd.DataFrame({"x": rng.normal(size=3000), "z": rng.normal(50, 10, 3000)})
+    y = (rng.random(3000) < 1 / (1 + np.exp(-(-2 + design["x"] + 0.04 * design["z"])))).astype(float)
+    firth = fit_logistic(design, y, np.arange(3000), name="m")
+    mle = fit_logistic(design, y, np.arange(3000), name="m", method="mle")
+    expected = sm.Logit(y, sm.add_constant(design)).fit(disp=0)
+    assert np.allclose(mle.params, expected.params) and np.allclose(mle.bse, expected.bse)
+    assert np.allclose(firth.params, mle.params, atol=0.02) and np.allclose(firth.bse, mle.bse, rtol=0.02)
+
+
 def test_an_unknown_fit_method_is_named():
     with pytest.raises(ValueError, match="`clinical: fit` must be one of firth, mle"):
         fit_logistic(pd.DataFrame({"x": [0.0, 1]}), [0, 1], ["a", "b"], name="m", method="ridge")

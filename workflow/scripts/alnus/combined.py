@@ -277,7 +277,6 @@ def fit_logistic(design: pd.DataFrame, labels, patients, *, name: str, method: s
     """
     if method not in FIT_METHODS:
         raise ValueError(f"`clinical: fit` must be one of {', '.join(FIT_METHODS)}, got {method!r}")
-    X = sm.add_constant(design.astype(float), has_constant="add")
     y = np.asarray(labels, dtype=float)
     groups = pd.factorize(np.asarray(patients))[0]
     clustered = len(set(groups)) < len(groups)
@@ -287,30 +286,45 @@ def fit_logistic(design: pd.DataFrame, labels, patients, *, name: str, method: s
                f"({len(y)} cases, {events} positive)")  # fmt: skip
     fix = ("; use fewer clinical variables (an ordinal coding needs one term where a categorical one needs one per "
            "level), a larger validation set (`split: validation_fraction`), or `clinical: fit: firth`")  # fmt: skip
+    # Fit on centred and scaled terms, which keeps the information matrix well conditioned when a network's
+    # probabilities hardly vary, then carry the estimates back to the terms' own units: beta = T gamma.
+    centre, scale = design.mean().to_numpy(float), design.std(ddof=0).to_numpy(float)
+    flat = [term for term, sd in zip(design.columns, scale) if not sd > 0]
+    if flat:
+        raise ValueError(f"{trouble}: term(s) {', '.join(flat)} take one value in every case (a network whose "
+                         "probabilities do not vary, or a constant variable){fix}")  # fmt: skip
+    Z = sm.add_constant((design.astype(float) - centre) / scale, has_constant="add")
+    T = np.eye(Z.shape[1])
+    T[0, 1:], T[1:, 1:] = -centre / scale, np.diag(1 / scale)
     if method == "firth":
         try:
-            beta, covariance, scores, converged = firth_logit(X.to_numpy(), y)
+            gamma, covariance, scores, converged = firth_logit(Z.to_numpy(), y)
         except np.linalg.LinAlgError as error:
             raise ValueError(f"{trouble}: {error} (a term is a copy of others){fix}") from None
         if not converged:
             raise ValueError(f"{trouble}: the fit did not converge{fix}")
         if clustered:
             covariance = _sandwich(covariance, scores, groups)
-        params = pd.Series(beta, index=X.columns)
-        fit = LogisticFit(params, pd.Series(np.sqrt(np.diag(covariance)), index=X.columns), method, se_method)
     else:
         options = {"cov_type": "cluster", "cov_kwds": {"groups": groups}} if clustered else {}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                result = sm.Logit(y, X).fit(disp=0, maxiter=200, **options)
+                result = sm.Logit(y, Z).fit(disp=0, maxiter=200, **options)
             except (np.linalg.LinAlgError, ValueError) as error:
                 raise ValueError(f"{trouble}: {error}{fix}") from None
         if any(issubclass(w.category, PerfectSeparationWarning) for w in caught):
             raise ValueError(f"{trouble}: its predictors separate the classes perfectly{fix}")
         if any(issubclass(w.category, ConvergenceWarning) for w in caught) or not result.mle_retvals["converged"]:
             raise ValueError(f"{trouble}: the fit did not converge{fix}")
-        fit = LogisticFit(result.params, result.bse, method, se_method)
+        gamma, covariance = np.asarray(result.params), np.asarray(result.cov_params())
+    covariance = T @ covariance @ T.T
+    variance = np.diag(covariance)
+    if not (np.isfinite(variance).all() and (variance > 0).all()):
+        raise ValueError(f"{trouble}: its standard errors cannot be computed (the terms are nearly collinear){fix}")
+    columns = ["const", *design.columns]
+    fit = LogisticFit(pd.Series(T @ gamma, index=columns), pd.Series(np.sqrt(variance), index=columns), method,
+                      se_method)  # fmt: skip
     if min(events, len(y) - events) < MIN_EVENTS_PER_TERM * design.shape[1]:
         log.warning("%s: %d positive and %d negative cases for %d terms (fewer than %d per term): the coefficients "
                     "are imprecise, as their intervals show", name, events, len(y) - events, design.shape[1],
