@@ -344,11 +344,13 @@ def _with_clinical(frame: pd.DataFrame, clinical: pd.DataFrame, *, set_name: str
 def _coefficient_rows(fit, model: str, encoding: Encoding, *, level: float, fitting: pd.DataFrame,
                       imputed: int) -> list[dict]:  # fmt: skip
     ci = fit.conf_int(level)
-    labels = {LOGIT_TERM: (LOGIT_TERM, "Network logit (per unit)"), INTERCEPT: ("", "Intercept")}
+    labels = {LOGIT_TERM: (LOGIT_TERM, "Network logit, per unit"), INTERCEPT: ("", "Intercept")}
     for term, v, lv in encoding.terms():
-        per = f"per {v.unit}" if v.kind == "numeric" and v.unit else "per unit" if v.kind == "numeric" else \
-            "per category step" if v.kind == "ordinal" else f"{lv} vs {encoding.levels[v.name][0]}"  # fmt: skip
-        labels[term] = (v.name, f"{v.label} ({per})")
+        if v.kind == "categorical":
+            per = f"{lv} vs {encoding.levels[v.name][0]}"
+        else:
+            per = "per category step" if v.kind == "ordinal" else "per unit"
+        labels[term] = (v.name, f"{v.display}, {per}")
     rows = []
     for i, term in enumerate(fit.params.index):
         b = float(fit.params.iloc[i])
