@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from alnus.nomogram import MAX_POINTS, nomogram_from_file, scales, total_scale
+from alnus.nomogram import MAX_POINTS, nomogram_from_file, scales, spaced, total_scale
 
 CARD = {
     "model": "resnet101+clinical", "image_model": "resnet101", "fitted_on": "validation", "intercept": -1.0,
@@ -56,6 +56,11 @@ def test_the_figure_is_written(tmp_path):
     image = cv2.imread(str(tmp_path / "n.png"))
     assert image is not None and image.shape[1] > 1500
     assert (tmp_path / "n.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_ticks_closer_than_the_gap_are_left_unlabelled():
+    assert spaced(np.array([0.0, 1.0, 2.0, 10.0, 12.0, 30.0])) == [0, 3, 5]
+    assert spaced(np.array([30.0, 20.0, 0.0])) == [2, 1, 0]  # a falling scale: the order of the positions counts
 
 
 def test_a_model_without_effects_has_no_nomogram():

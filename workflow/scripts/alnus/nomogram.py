@@ -24,6 +24,7 @@ from alnus.tables import display_name
 PROBABILITY_TICKS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 NETWORK_TICKS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 MAX_POINTS = 100
+MIN_TICK_GAP = 6  # points between two labelled ticks of a scale; closer ones are left unlabelled
 
 
 def _logit(p):
@@ -83,7 +84,7 @@ def scales(card: dict) -> list[dict]:
 
 def _label(term: dict) -> str:
     if term["kind"] == "logit":
-        return f"{display_name(term['label'])} probability"
+        return f"{display_name(term['label']).replace(' (mean probability)', '')} probability"
     return term["label"]
 
 
@@ -101,12 +102,26 @@ def total_scale(card: dict, rows: list[dict]) -> tuple[float, list[float], list[
     return most, ticks, points
 
 
+def spaced(positions, *, gap: float = MIN_TICK_GAP) -> list[int]:
+    """Indices of the ticks to label: the first, then each at least `gap`
+    points from the last labelled (in the order of their positions), so
+    that a predictor with a small effect keeps readable labels."""
+    order = np.argsort(positions, kind="stable")
+    kept = [int(order[0])]
+    for i in order[1:]:
+        if positions[i] - positions[kept[-1]] >= gap:
+            kept.append(int(i))
+    return kept
+
+
 def _axis_row(ax, y: float, positions, labels, title: str, *, scale: float = 1.0) -> None:
     positions = np.asarray(positions, dtype=float) * scale
     ax.plot([positions.min(), positions.max()], [y, y], color="black", linewidth=0.8)
-    for x, text in zip(positions, labels):
-        ax.plot([x, x], [y, y + 0.12], color="black", linewidth=0.7)
-        ax.text(x, y + 0.18, text, ha="center", va="bottom", fontsize=6.5)
+    labelled = set(spaced(positions))
+    for i, (x, text) in enumerate(zip(positions, labels)):
+        ax.plot([x, x], [y, y + (0.12 if i in labelled else 0.07)], color="black", linewidth=0.7)
+        if i in labelled:
+            ax.text(x, y + 0.18, text, ha="center", va="bottom", fontsize=6.5)
     ax.text(-4, y, title, ha="right", va="center", fontsize=7.5)
 
 
