@@ -16,11 +16,11 @@ from alnus.clinical import (
 )
 from alnus.manifest import Problems
 
-DECLARED = {
-    "age": {"type": "numeric", "label": "Age", "unit": "years", "min": 18, "max": 110, "top_code": 90},
-    "birads": {"type": "ordinal", "label": "BI-RADS", "levels": ["3", "4a", "4b", "4c", "5"]},
-    "grade": {"type": "categorical", "label": "Histological grade", "levels": [1, 2, 3]},
-}
+DECLARED = [
+    {"column": "age", "type": "numeric", "label": "Age", "unit": "years", "min": 18, "max": 110, "top_code": 90},
+    {"column": "birads", "type": "ordinal", "label": "BI-RADS", "levels": ["3", "4a", "4b", "4c", "5"]},
+    {"column": "grade", "type": "categorical", "label": "Histological grade", "levels": [1, 2, 3]},
+]
 
 
 def manifest(**columns) -> pd.DataFrame:
@@ -46,15 +46,16 @@ def test_declarations_become_typed_variables():
 @pytest.mark.parametrize(
     "spec, match",
     [
-        ({"type": "numeric", "label": "Age", "unit": "y", "min": 5}, "needs max"),
-        ({"type": "numeric", "label": "Age", "unit": "y", "min": 5, "max": 5}, "must be below"),
-        ({"type": "ordinal", "label": "B", "levels": ["3"]}, "at least two distinct"),
-        ({"type": "date", "label": "B"}, "must be one of numeric"),
+        ([{"type": "numeric", "label": "Age", "unit": "y", "min": 5}], "needs max"),
+        ([{"type": "numeric", "label": "Age", "unit": "y", "min": 5, "max": 5}], "must be below"),
+        ([{"type": "ordinal", "label": "B", "levels": ["3"]}], "at least two distinct"),
+        ([{"type": "date", "label": "B"}], "must be one of numeric"),
+        ([{"type": "ordinal", "label": "B", "levels": ["3", "4"]}] * 2, "column 'x' is declared twice"),
     ],
 )
 def test_bad_declarations_are_named(spec, match):
     with pytest.raises(ValueError, match=match):
-        clinical_variables({"x": spec})
+        clinical_variables([s | {"column": "x"} for s in spec])
 
 
 def test_a_clean_manifest_has_no_problem():

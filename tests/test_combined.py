@@ -23,11 +23,11 @@ from alnus.combined import (
 )
 from alnus.metrics import PREDICTION_SETS, model_predictions
 
-DECLARED = {
-    "age": {"type": "numeric", "label": "Age", "unit": "years", "min": 18, "max": 110},
-    "birads": {"type": "ordinal", "label": "BI-RADS", "levels": ["3", "4a", "4b", "4c", "5"]},
-    "grade": {"type": "categorical", "label": "Grade", "levels": ["1", "2", "3"]},
-}
+DECLARED = [
+    {"column": "age", "type": "numeric", "label": "Age", "unit": "years", "min": 18, "max": 110},
+    {"column": "birads", "type": "ordinal", "label": "BI-RADS", "levels": ["3", "4a", "4b", "4c", "5"]},
+    {"column": "grade", "type": "categorical", "label": "Grade", "levels": ["1", "2", "3"]},
+]
 VARIABLES = clinical_variables(DECLARED)
 SIZES = {"validation": 160, "internal_test": 60, "external_test": 60}
 

@@ -270,8 +270,8 @@ def test_quick_check_skips_generated_inputs(tmp_path, cohorts):
     assert quick_check(cohorts, str(tmp_path / "demo" / "r.csv"), generated=(str(tmp_path / "demo"),)) == (False, "")
 
 
-CLINICAL = {"variables": {"age": {"type": "numeric", "label": "Age", "unit": "years", "min": 18, "max": 110},
-                          "grade": {"type": "categorical", "label": "Grade", "levels": ["1", "2", "3"]}},
+CLINICAL = {"variables": [{"column": "age", "type": "numeric", "label": "Age", "unit": "years", "min": 18, "max": 110},
+                          {"column": "grade", "type": "categorical", "label": "Grade", "levels": ["1", "2", "3"]}],
             "missing": "refuse"}  # fmt: skip
 
 

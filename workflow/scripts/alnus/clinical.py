@@ -52,20 +52,24 @@ class ClinicalVariable:
         return f"{self.label} ({self.unit})" if self.unit else self.label
 
 
-def clinical_variables(declared: dict) -> list[ClinicalVariable]:
-    """The config's `clinical: variables` (column -> declaration) as ClinicalVariable, in config order.
+def clinical_variables(declared: list[dict]) -> list[ClinicalVariable]:
+    """The config's `clinical: variables` (a list of declarations, each with
+    its `column`) as ClinicalVariable, in config order.
 
     Raises
     ------
     ValueError
-        For an unknown type, a numeric variable without unit, min and max or
-        with min >= max, or a categorical/ordinal one without two levels
-        (the schema refuses these already; code built outside the workflow
-        meets the same message).
+        For a column declared twice, an unknown type, a numeric variable
+        without unit, min and max or with min >= max, or a categorical/ordinal
+        one without two levels (the schema refuses most of these already;
+        code built outside the workflow meets the same message).
     """
     variables = []
-    for name, spec in declared.items():
-        where = f"config `clinical: variables: {name}`"
+    for spec in declared:
+        name = spec["column"]
+        where = f"config `clinical: variables`, column {name!r}"
+        if name in [v.name for v in variables]:
+            raise ValueError(f"{where} is declared twice; keep one declaration")
         kind = spec["type"]
         if kind not in VARIABLE_TYPES:
             raise ValueError(f"{where}: `type` must be one of {', '.join(VARIABLE_TYPES)}, got {kind!r}")

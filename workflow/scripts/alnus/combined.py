@@ -458,7 +458,7 @@ def read_clinical(clinical_csv: str, variables: list[ClinicalVariable]) -> pd.Da
     return pd.read_csv(clinical_csv, dtype=dtypes)
 
 
-def combined_from_files(prediction_csvs: list[str], clinical_csv: str, *, declared: dict, missing: str,
+def combined_from_files(prediction_csvs: list[str], clinical_csv: str, *, declared: list[dict], missing: str,
                         level: float, method: str, ensemble: bool, splits_csv: str, prediction_outputs: dict[str, dict[str, str]],
                         coefficients_csv: str, card_outputs: dict[str, str]) -> None:  # fmt: skip
     """Rule combined_models: fit on results/predictions/{arch}/validation.csv and the clinical table, write
