@@ -81,7 +81,8 @@ def test_summary_and_manifest_counts(converted, cohort, images, patients, positi
     row = summary.set_index("cohort").loc[cohort]
     assert (row["images"], row["patients"], row["positives"], row["sites"]) == (images, patients, positives, sites)
     table = manifest(out, cohort)
-    assert list(table.columns) == ["image", "patient_id", "label", "site", "bbox"]
+    assert list(table.columns) == ["image", "patient_id", "label", "site", "bbox", "birads"]
+    assert set(table["birads"]) == {"4"}  # bus_data.csv's BIRADS, offered as a clinical variable
     assert len(table) == images and table["patient_id"].nunique() == patients
     assert (table["label"] == "1").sum() == positives
 

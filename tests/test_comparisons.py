@@ -10,7 +10,7 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from alnus.comparisons import COMPARISON_COLUMNS, comparisons_from_files, comparisons_table
+from alnus.comparisons import COMPARISON_COLUMNS, comparisons_from_files, comparisons_table, model_pairs
 from alnus.stats import compare_proportions, delong_test, mcnemar_test, proportion_test, youden_threshold
 
 BRIEF_COLUMNS = ["set", "a", "b", "measure", "statistic", "p", "p_holm", "test"]
@@ -46,6 +46,38 @@ MODEL, READERS = paper_study()
 def two_models() -> dict:
     other = {s: f.assign(probability=np.sqrt(f["probability"])) for s, f in MODEL.items()}
     return {"inception_v3": MODEL, "resnet101": other}
+
+
+# --- combined and clinical-only models -----------------------------------------------
+
+
+def test_model_pairs_set_each_combined_model_against_its_network_and_the_clinical_model():
+    models = ["a", "b", "ensemble", "a+clinical", "b+clinical", "ensemble+clinical", "clinical"]
+    assert model_pairs(models) == [
+        ("a", "b"), ("a", "ensemble"), ("b", "ensemble"),
+        ("a+clinical", "a"), ("a+clinical", "clinical"), ("b+clinical", "b"), ("b+clinical", "clinical"),
+        ("ensemble+clinical", "ensemble"), ("ensemble+clinical", "clinical"),
+    ]  # fmt: skip
+
+
+def test_combined_models_are_their_own_holm_family_and_not_set_against_readers():
+    models = two_models()
+    alone = comparisons_table(models, READERS, threshold=0.5)
+    combined = {s: f.assign(probability=f["probability"] ** 1.5) for s, f in MODEL.items()}
+    clinical = {s: f.assign(probability=1 - f["probability"] / 2) for s, f in MODEL.items()}
+    table = comparisons_table(models | {"inception_v3+clinical": combined, "clinical": clinical}, READERS,
+                              threshold=0.5)  # fmt: skip
+    image = table[table["family"] == "image"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(image, alone[alone["family"] == "image"].reset_index(drop=True))
+    extra = table[table["family"] == "clinical"]
+    assert set(zip(extra["a"], extra["b"])) == {("inception_v3+clinical", "inception_v3"),
+                                                ("inception_v3+clinical", "clinical")}  # fmt: skip
+    external = extra[extra["set"] == "external_test"].set_index("b")
+    z, p = delong_test(MODEL["external_test"]["label"], combined["external_test"]["probability"],
+                       MODEL["external_test"]["probability"])  # fmt: skip
+    assert external.loc["inception_v3", "p"] == pytest.approx(p)
+    assert list(external["p_holm"]) == pytest.approx(multipletests(external["p"], method="holm")[1])
+    assert not table.loc[table["measure"] != "auc", "a"].str.contains("clinical").any()
 
 
 # --- the paper's P values ------------------------------------------------------------

@@ -305,6 +305,20 @@ def test_ensemble_is_the_mean_probability_with_its_own_threshold():
     assert tuple(ensemble.loc["external_test", ["auc", "auc_low", "auc_high"]]) == pytest.approx(auc)
 
 
+def test_the_ensemble_averages_the_architectures_only_and_clinical_models_follow_it():
+    other = {s: f.assign(probability=f["probability"] ** 2) for s, f in MODEL.items()}
+    combined = shifted(MODEL, 0.05)
+    table = metrics_table({"a": MODEL, "a+clinical": combined, "clinical": shifted(MODEL, -0.05), "b": other})
+    image = table.drop_duplicates("model")
+    assert list(image["model"]) == ["a", "b", "ensemble", "a+clinical", "clinical"]
+    assert list(image["kind"]) == ["model", "model", "ensemble", "combined", "clinical"]
+    ensemble = table[table["kind"] == "ensemble"].set_index("set")
+    mean = (MODEL["external_test"]["probability"] + other["external_test"]["probability"]) / 2
+    assert ensemble.loc["external_test", "auc"] == pytest.approx(delong_ci(EXTERNAL["label"], mean)[0])
+    row = table[(table["model"] == "a+clinical") & (table["set"] == "external_test")].iloc[0]
+    assert row["threshold"] == youden_threshold(VALIDATION["label"], combined["validation"]["probability"])
+
+
 def test_ensemble_is_aligned_by_id_not_by_row_order():
     reordered = {s: f.iloc[::-1].reset_index(drop=True) for s, f in MODEL.items()}
     table = metrics_table({"a": MODEL, "b": reordered}).set_index(["model", "set"])

@@ -53,13 +53,35 @@ def regions(out: Path):
                 yield cohort, path, pydicom.dcmread(path)
 
 
+# ---------------------------------------------------------------- clinical
+def test_clinical_columns_are_per_patient_plausible_and_follow_the_label():
+    rng = np.random.default_rng(3)
+    patients = 400
+    labels = rng.permutation(np.r_[np.ones(patients // 2, int), np.zeros(patients // 2, int)])
+    manifest = pd.DataFrame({"image": [f"p{i}/US_{v}.png" for i in range(patients) for v in (1, 2)],
+                             "patient_id": [f"P{i}" for i in range(patients) for _ in (1, 2)],
+                             "label": np.repeat(labels, 2)})  # fmt: skip
+    records = [{"image": image, "suspiciousness": (label - 0.5) * sim.LATENT_SEPARATION + rng.normal()}
+               for image, label in zip(manifest["image"], manifest["label"])]  # fmt: skip
+    table = sim.simulate_clinical(np.random.default_rng(1), manifest, records)
+    assert list(table.columns) == ["image", "patient_id", "label", *sim.CLINICAL_COLUMNS]
+    assert (table.groupby("patient_id")[sim.CLINICAL_COLUMNS].nunique() == 1).all().all()
+    assert table["age"].between(25, 95).all() and table["tumour_size_mm"].between(4, 80).all()
+    assert set(table["birads"]) <= set(sim.BIRADS_LEVELS) and table["birads"].nunique() >= 4
+    by_label = table.drop_duplicates("patient_id").groupby("label")
+    assert by_label["age"].mean()[1] < by_label["age"].mean()[0] - 2
+    assert by_label["tumour_size_mm"].median()[1] > by_label["tumour_size_mm"].median()[0] + 3
+    rank = table["birads"].map({level: i for i, level in enumerate(sim.BIRADS_LEVELS)})
+    assert rank[table["label"] == 1].mean() > rank[table["label"] == 0].mean() + 1
+
+
 # ---------------------------------------------------------------- layout
 @pytest.mark.parametrize("cohort, n, site", [("development", N_DEV, "hospital_A"),
                                               ("external", N_EXT, "hospital_B")])
 def test_manifest_counts_columns_and_files(study, cohort, n, site):
     out, summary = study
     table = manifest(out, cohort)
-    assert list(table.columns) == ["image", "patient_id", "label", "study_id", "site"]
+    assert list(table.columns) == ["image", "patient_id", "label", "study_id", "site", "age", "tumour_size_mm", "birads"]
     assert len(table) == n == summary[cohort]["images"]
     assert table["image"].is_unique
     assert set(table["site"]) == {site}

@@ -12,6 +12,7 @@ from alnus.comparisons import comparisons_table
 from alnus.metrics import metrics_table
 from alnus.stats import proportion_ci
 from alnus.tables import (
+    display_name,
     format_auc,
     format_difference,
     format_p,
@@ -24,6 +25,15 @@ from alnus.tables import (
 )
 
 # --- cells ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model, expected",
+    [("resnet101", "ResNet-101"), ("resnet101+clinical", "ResNet-101 + clinical"),
+     ("ensemble+clinical", "Ensemble (mean probability) + clinical"), ("clinical", "Clinical variables only")],
+)  # fmt: skip
+def test_display_names_of_combined_and_clinical_models(model, expected):
+    assert display_name(model) == expected
 
 
 @pytest.mark.parametrize(

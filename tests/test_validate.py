@@ -268,3 +268,34 @@ def test_quick_check_stops_on_a_missing_input(tmp_path, cohorts, what):
 def test_quick_check_skips_generated_inputs(tmp_path, cohorts):
     cohorts["development"] = {"manifest": str(tmp_path / "demo" / "m.csv"), "images": str(tmp_path / "demo" / "i")}
     assert quick_check(cohorts, str(tmp_path / "demo" / "r.csv"), generated=(str(tmp_path / "demo"),)) == (False, "")
+
+
+CLINICAL = {"variables": [{"column": "age", "type": "numeric", "label": "Age", "unit": "years", "min": 18, "max": 110},
+                          {"column": "grade", "type": "categorical", "label": "Grade", "levels": ["1", "2", "3"]}],
+            "missing": "refuse"}  # fmt: skip
+
+
+def add_columns(cohort: dict[str, str], **columns) -> None:
+    table = pd.read_csv(cohort["manifest"], dtype=str)
+    table.assign(**columns).to_csv(cohort["manifest"], index=False)
+
+
+def test_clinical_columns_are_checked_with_everything_else(tmp_path, cohorts):
+    add_columns(cohorts["development"], age=["50", "", "200", "40"], grade=["1", "1", "2", "2"])
+    add_columns(cohorts["external"], grade=["3", "1"])
+    with pytest.raises(InputError) as raised:
+        validate_study(cohorts, None, clinical=CLINICAL)
+    message = str(raised.value)
+    assert "4 input problem(s) in 2 file(s)" in message
+    assert "clinical column `age` (Age (years)" in message and "1 missing value(s), on line(s) 3" in message
+    assert "outside its allowed range 18 to 110 years, on line(s) 4" in message
+    assert "`age` (Age (years), declared in config `clinical: variables`) is missing; add it" in message
+    assert "level '3' in the external cohort but not in the development cohort" in message
+
+
+def test_imputed_clinical_values_are_counted_in_the_summary(tmp_path, cohorts):
+    add_columns(cohorts["development"], age=["50", "", "61", "40"], grade=["1", "1", "2", "2"])
+    add_columns(cohorts["external"], age=["70", "NA"], grade=["1", "2"])
+    summary = validate_study(cohorts, None, clinical=CLINICAL | {"missing": "impute"})
+    assert summary["clinical_missing"].tolist() == [1, 1]
+    assert quick_check(cohorts, None, clinical=CLINICAL | {"missing": "impute"}) == (False, "")

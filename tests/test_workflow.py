@@ -90,6 +90,32 @@ def test_metrics_table_has_the_contract_columns(study):
     assert set(mrmc["set"]) == {"external_test"} and mrmc["p"].between(0, 1).all()
 
 
+def test_clinical_variables_give_combined_and_clinical_only_models(study):
+    """The tiny study declares clinical columns: the combined models (each
+    network's logit with them) and the clinical-only model, fitted on
+    validation, are scored, tested against their networks and drawn."""
+    clinical = pd.read_csv(study / "results/preprocessed/clinical.csv", dtype={"id": str})
+    splits = pd.read_csv(study / "results/splits.csv", dtype=str)
+    assert list(clinical.columns) == ["id", "cohort", "age", "tumour_size_mm", "birads"]
+    assert set(clinical["id"]) == set(splits["id"]) and clinical["age"].max() <= 90
+    combined = ["inception_v3+clinical", "inception_resnet_v2+clinical", "resnet101+clinical", "ensemble+clinical"]
+    metrics = pd.read_csv(study / "results/tables/metrics.csv")
+    image = metrics[metrics["unit"] == "image"]
+    assert set(image.loc[image["kind"] == "combined", "model"]) == set(combined)
+    assert (image["kind"] == "clinical").sum() == 2 and image["auc"].between(0, 1).all()
+    comparisons = pd.read_csv(study / "results/tables/comparisons.csv")
+    pairs = set(zip(comparisons.loc[comparisons["family"] == "clinical", "a"],
+                    comparisons.loc[comparisons["family"] == "clinical", "b"]))  # fmt: skip
+    assert {(m, m.removesuffix("+clinical")) for m in combined} | {(m, "clinical") for m in combined} == pairs
+    assert not comparisons.loc[comparisons["measure"] != "auc", "a"].str.contains("clinical").any()
+    coefficients = pd.read_csv(study / "results/tables/combined_coefficients.csv")
+    assert set(coefficients["model"]) == {*combined, "clinical"} and set(coefficients["fitted_on"]) == {"validation"}
+    assert (coefficients["or_low"] <= coefficients["odds_ratio"]).all()
+    assert "ResNet-101 + clinical" in (study / "results/tables/table2.md").read_text()
+    assert cv2.imread(str(study / "results/figures/nomogram_resnet101+clinical.png")) is not None
+    assert "nomogram" in (study / "results/report.html").read_text()
+
+
 @pytest.mark.parametrize("name", ["roc_internal_test.png", "roc_external_test.png"])
 def test_figures_are_pngs_that_open(study, name):
     image = cv2.imread(str(study / "results/figures" / name))

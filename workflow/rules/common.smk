@@ -9,6 +9,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from alnus.validate import quick_check  # noqa: E402
+from alnus.vocabulary import combined_names  # noqa: E402
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -19,6 +20,10 @@ TEST_SETS = ["internal_test", "external_test"]
 # Further training runs of every architecture (training.seeds), beside the
 # main one with `seed`: results/models/{arch}/seed-{n}/, results/predictions/{arch}/seed-{n}/.
 EXTRA_SEEDS = [s for s in config["training"]["seeds"] if s != config["seed"]]
+# Clinical variables declared (config `clinical: variables`): the combined and
+# clinical-only models join the image-only ones (rule combined_models).
+CLINICAL = bool(config["clinical"]["variables"])
+COMBINED_MODELS = combined_names(ARCHITECTURES, ensemble=config["statistics"]["ensemble"]) if CLINICAL else []
 
 
 def training_preset():
@@ -56,6 +61,7 @@ wildcard_constraints:
     # A trained model: an architecture (the main seed) or {arch}/seed-{n}.
     model=rf"({'|'.join(ARCHITECTURES)})(/seed-\d+)?",
     size=r"\d+",
+    combined="|".join(re.escape(m) for m in COMBINED_MODELS) or "no-clinical-variables",
 
 
 def _quick_check_inputs():
@@ -63,7 +69,7 @@ def _quick_check_inputs():
     (alnus.validate.quick_check): a missing file or folder stops the run
     here; other problems are printed now and named again, with every image
     that cannot be decoded, by rule validate_inputs, which stops the run."""
-    check = quick_check(config["cohorts"], config["readers"], generated=GENERATED_INPUTS)
+    check = quick_check(config["cohorts"], config["readers"], generated=GENERATED_INPUTS, clinical=config["clinical"])
     if check.stop:
         raise WorkflowError(check.message)
     if check.message:
@@ -113,8 +119,19 @@ def preprocessed(kind):
     return {cohort: pattern.format(cohort=cohort) for cohort in COHORTS}
 
 
-def all_predictions():
+def image_predictions():
+    """Predictions of the networks (rule predict), the image-only models."""
     return expand("results/predictions/{arch}/{set}.csv", arch=ARCHITECTURES, set=PREDICTION_SETS)
+
+
+def combined_predictions():
+    """Predictions of the combined and clinical-only models (rule combined_models), where clinical variables are declared."""
+    return expand("results/predictions/{model}/{set}.csv", model=COMBINED_MODELS, set=PREDICTION_SETS)
+
+
+def all_predictions():
+    """Every model's predictions: the networks', then the combined and clinical-only models'."""
+    return image_predictions() + combined_predictions()
 
 
 def seed_predictions():
@@ -167,7 +184,16 @@ def all_targets():
         "results/report/software_versions.csv",
         *expand("results/qc/{cohort}_annotations.csv", cohort=COHORTS), "results/qc/duplicates.tsv",
         "results/figures/annotation_removal.png", "results/qc/phi_audit.tsv",
+        *clinical_targets(),
     ]
+
+
+def clinical_targets():
+    """The clinical variables' outputs, where the config declares some."""
+    if not CLINICAL:
+        return []
+    return ["results/preprocessed/clinical.csv", "results/tables/combined_coefficients.csv",
+            *expand("results/figures/nomogram_{model}.{ext}", model=COMBINED_MODELS, ext=["png", "pdf"])]
 
 
 def figure_targets(*, heatmaps=False):

@@ -30,6 +30,7 @@ localrules:
     decision_curve_figure,
     training_curves,
     cohort_flow,
+    nomogram,
     software_versions,
 
 
@@ -241,12 +242,32 @@ rule cohort_flow:
         "../scripts/cohort_flow.py"
 
 
+rule nomogram:
+    input:
+        "results/models/combined/{combined}.json",
+    output:
+        png=report(
+            "results/figures/nomogram_{combined}.png",
+            caption="../report/nomogram.rst",
+            category="Figures",
+            subcategory="Combined models",
+            labels={"figure": "Nomogram", "model": "{combined}"},
+        ),
+        pdf="results/figures/nomogram_{combined}.pdf",
+    log:
+        "logs/figures/nomogram_{combined}.log",
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/nomogram.py"
+
+
 # --- heat maps (models and images needed) -------------------------------------
 
 
 rule heatmaps:
     input:
-        predictions=all_predictions(),
+        predictions=image_predictions(),
         splits="results/splits.csv",
         images=list(preprocessed("images").values()),
         weights=expand("results/models/{arch}/model.safetensors", arch=ARCHITECTURES),

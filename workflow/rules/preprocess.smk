@@ -5,6 +5,7 @@
 
 localrules:
     annotation_figure,
+    clinical_table,
 
 
 rule validate_inputs:
@@ -14,6 +15,8 @@ rule validate_inputs:
         "results/qc/input_check.tsv",
     log:
         "logs/validate_inputs.log",
+    params:
+        clinical=config["clinical"],
     threads: 2  # images decoded at once
     conda:
         "../../envs/data.yaml"
@@ -53,6 +56,24 @@ rule preprocess:
         "../../envs/data.yaml"
     script:
         "../scripts/preprocess.py"
+
+
+rule clinical_table:
+    input:
+        **all_cohort_inputs(),
+        linkage=list(preprocessed("linkage").values()),
+        checked="results/qc/input_check.tsv",
+    output:
+        "results/preprocessed/clinical.csv",
+    log:
+        "logs/clinical_table.log",
+    params:
+        cohorts=COHORTS,
+        variables=config["clinical"]["variables"],
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/clinical_table.py"
 
 
 rule annotation_figure:

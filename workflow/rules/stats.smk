@@ -4,6 +4,7 @@
 
 localrules:
     readers,
+    combined_models,
     metrics,
     comparisons,
     mrmc,
@@ -27,6 +28,34 @@ rule readers:
         "../../envs/data.yaml"
     script:
         "../scripts/readers.py"
+
+
+rule combined_models:
+    input:
+        predictions=image_predictions(),
+        clinical="results/preprocessed/clinical.csv",
+        splits="results/splits.csv",
+    output:
+        predictions=combined_predictions(),
+        coefficients=report(
+            "results/tables/combined_coefficients.csv",
+            caption="../report/combined_coefficients.rst",
+            category="Results",
+            labels={"table": "Combined models: odds ratios"},
+        ),
+        cards=expand("results/models/combined/{model}.json", model=COMBINED_MODELS),
+    log:
+        "logs/combined_models.log",
+    params:
+        clinical=config["clinical"],
+        level=config["statistics"]["level"],
+        ensemble=config["statistics"]["ensemble"],
+        models=COMBINED_MODELS,
+        sets=PREDICTION_SETS,
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/combined_models.py"
 
 
 rule metrics:
@@ -68,7 +97,7 @@ rule comparisons:
 
 rule mrmc:
     input:
-        predictions=all_predictions(),
+        predictions=image_predictions(),
         splits="results/splits.csv",
         readers=readers_table(),
     output:

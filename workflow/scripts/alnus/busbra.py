@@ -27,6 +27,12 @@ ZENODO_DOI = "10.5281/zenodo.7730709"
 CSV_NAME = "bus_data.csv"
 IMAGES_NAME = "Images"
 REQUIRED_COLUMNS = ("ID", "Case", "Pathology", "Device", "BBOX")
+# Columns of bus_data.csv offered as clinical variables (config/bus-bra.yaml):
+# BIRADS is the radiologist's category (2-5) given before biopsy, so a model
+# that uses it is no longer image-only. Histology is the pathology result
+# itself (the label) and Side, Width and Height say nothing about the lesion,
+# so none of those is offered.
+CLINICAL_COLUMNS = {"BIRADS": "birads"}
 LABELS = {"benign": 0, "malignant": 1}
 DEVICE_COHORT = {
     "GE Logiq 5": "development",
@@ -66,7 +72,8 @@ def read_busbra(bus_bra_dir: str | Path | None, *, expected_images: int = BUSBRA
     -------
     DataFrame, one row per image in file order, with columns image (<ID>.png),
     patient_id (Case), label (1 = malignant), site (the scanner), bbox
-    ("x,y,w,h") and cohort.
+    ("x,y,w,h"), birads (BIRADS as given, where bus_data.csv has it) and
+    cohort.
 
     Raises
     ------
@@ -120,6 +127,7 @@ def read_busbra(bus_bra_dir: str | Path | None, *, expected_images: int = BUSBRA
             "label": table["Pathology"].str.strip().str.lower().map(LABELS).astype(int),
             "site": devices,
             "bbox": table["BBOX"].map(convert_bbox),
+            **{ours: table[theirs].str.strip() for theirs, ours in CLINICAL_COLUMNS.items() if theirs in table},
             "cohort": devices.map(DEVICE_COHORT),
         }
     )
@@ -190,7 +198,8 @@ def write_cohort(table: pd.DataFrame, images_dir: str | Path, out_dir: str | Pat
         if link.is_symlink() or link.exists():
             link.unlink()
         os.symlink(target_dir / name, link)
-    table[["image", "patient_id", "label", "site", "bbox"]].to_csv(out_dir / "manifest.csv", index=False)
+    columns = ["image", "patient_id", "label", "site", "bbox", *[c for c in CLINICAL_COLUMNS.values() if c in table]]
+    table[columns].to_csv(out_dir / "manifest.csv", index=False)
 
 
 def convert_busbra(
@@ -198,7 +207,8 @@ def convert_busbra(
 ) -> pd.DataFrame:
     """Convert the BUS-BRA folder into out_dir/{development,external}/.
 
-    Each cohort gets manifest.csv (image, patient_id, label, site, bbox) and
+    Each cohort gets manifest.csv (image, patient_id, label, site, bbox, and
+    birads where bus_data.csv has it) and
     images/ with a link per image.
 
     Returns

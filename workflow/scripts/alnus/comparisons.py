@@ -24,12 +24,32 @@ from statsmodels.stats.multitest import multipletests
 from alnus.clustered import clustered_mcnemar_test
 from alnus.metrics import MAJORITY, TEST_SETS, align_predictions, read_predictions, read_readers, study_units
 from alnus.stats import clustered_auc_test, delong_ci, delong_test, mcnemar_test, proportion_test
+from alnus.vocabulary import CLINICAL_MODEL, image_model_of, is_image_only, model_kind
+
+
+def model_pairs(models: list[str]) -> list[tuple[str, str]]:
+    """The AUC comparisons among `models`: every pair of image-only models
+    (architectures, ensemble), then each combined model against its image
+    model (what the clinical variables add) and against the clinical-only
+    model (what the network adds)."""
+    image = [m for m in models if is_image_only(m)]
+    pairs = list(combinations(image, 2))
+    for model in (m for m in models if model_kind(m) == "combined"):
+        if image_model_of(model) in models:
+            pairs.append((model, image_model_of(model)))
+        if CLINICAL_MODEL in models:
+            pairs.append((model, CLINICAL_MODEL))
+    return pairs
 
 COMPARISON_COLUMNS = [
     "set", "a", "b", "measure", "statistic", "p", "p_holm", "test", "unit",
-    "n", "a_value", "b_value", "difference", "detail",
+    "n", "a_value", "b_value", "difference", "detail", "family",
 ]  # fmt: skip
-HOLM_FAMILY = ["unit", "set", "measure", "test"]
+# `family`: "image" for the image-only models' comparisons (each other, the
+# readers), "clinical" for those of the combined and clinical-only models;
+# each is its own Holm family, so adding clinical variables leaves the image
+# models' adjusted P values as they were.
+HOLM_FAMILY = ["unit", "set", "measure", "test", "family"]
 
 
 def model_pair_rows(frames: dict[str, pd.DataFrame], *, set_name: str, clustered: bool = True) -> list[dict]:
@@ -45,8 +65,8 @@ def model_pair_rows(frames: dict[str, pd.DataFrame], *, set_name: str, clustered
 
     Returns
     -------
-    list of dict, one per pair (in the order of `frames`), measure "auc",
-    statistic z.
+    list of dict, one per pair of `model_pairs` (in the order of `frames`),
+    measure "auc", statistic z, family "image" or "clinical".
 
     Raises
     ------
@@ -61,7 +81,7 @@ def model_pair_rows(frames: dict[str, pd.DataFrame], *, set_name: str, clustered
     if use:
         detail += f", {len(set(patients))} patients"
     rows = []
-    for a, b in combinations(frames, 2):
+    for a, b in model_pairs(list(frames)):
         name = f"{a} vs {b} on {set_name}"
         if use:
             z, p = clustered_auc_test(labels, table[a].to_numpy(), table[b].to_numpy(), patients, name=name)
@@ -70,7 +90,7 @@ def model_pair_rows(frames: dict[str, pd.DataFrame], *, set_name: str, clustered
         rows.append({"set": set_name, "a": a, "b": b, "measure": "auc", "statistic": z, "p": p,
                      "test": "obuchowski" if use else "delong",
                      "n": len(labels), "a_value": auc[a], "b_value": auc[b], "difference": auc[a] - auc[b],
-                     "detail": detail})  # fmt: skip
+                     "detail": detail, "family": "image" if is_image_only(a) else "clinical"})  # fmt: skip
     return rows
 
 
@@ -189,8 +209,10 @@ def comparisons_table(
     Returns
     -------
     DataFrame with COMPARISON_COLUMNS, one row per comparison: per unit and
-    test set, the model pairs (DeLong or Obuchowski), then each reader (the
-    majority vote last) against each model.
+    test set, the model pairs of `model_pairs` (DeLong or Obuchowski), then
+    each reader (the majority vote last) against each image-only model (a
+    combined model may use a reader's own reading, BI-RADS, so it is not
+    set against the readers).
 
     Raises
     ------
@@ -210,11 +232,12 @@ def comparisons_table(
             here = calls[calls["set"] == set_name]
             names = sorted(set(here["reader"]) - {MAJORITY}) + ([MAJORITY] if (here["reader"] == MAJORITY).any() else [])
             for reader in names:
-                for model, sets in models.items():
+                for model, sets in ((m, sets) for m, sets in models.items() if is_image_only(m)):
                     cases = paired_calls(sets[set_name], thresholds[model], here[here["reader"] == reader],
                                          model=model, reader=reader, set_name=set_name)  # fmt: skip
-                    rows += reader_comparison_rows(cases, model=model, reader=reader, set_name=set_name,
-                                                   test=proportion_test, clustered=clustered)  # fmt: skip
+                    rows += [row | {"family": "image"} for row in reader_comparison_rows(
+                        cases, model=model, reader=reader, set_name=set_name, test=proportion_test,
+                        clustered=clustered)]  # fmt: skip
         for row in rows[start:]:
             row["unit"] = level_unit
     return add_holm(pd.DataFrame(rows, columns=COMPARISON_COLUMNS))

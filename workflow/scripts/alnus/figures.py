@@ -34,6 +34,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from alnus import style
 from alnus.history import STILL_IMPROVING, kept_mask, still_improving
 from alnus.tables import SET_TITLES, display_name, format_auc, format_percent
+from alnus.vocabulary import KIND_ORDER, MODEL_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ CATEGORIES = {
     "FP": ("False positive", 0, 1),
     "TN": ("True negative", 0, 0),
 }
-KIND_ORDER = {"model": 0, "ensemble": 1, "majority": 2, "reader": 3}
 SET_ORDER = ("train", "validation", "internal_test", "external_test")
 SET_NAMES = {"train": "Training set", "validation": "Validation set", **SET_TITLES}
 COHORT_TITLES = {"development": "Development cohort", "external": "External cohort"}
@@ -229,6 +229,7 @@ def roc_figure(set_name: str, models: dict[str, pd.DataFrame], metrics: pd.DataF
         fpr, tpr, _ = roc_curve(frame["label"], frame["probability"])
         width = style.LINE_WIDTH * (1.3 if model == ENSEMBLE else 1)
         handles += ax.plot(fpr, tpr, color=color, linewidth=width, zorder=3 if model == ENSEMBLE else 2,
+                           linestyle=style.model_linestyle(model),
                            label=f"{label(model)}: AUC {format_auc(row.auc, row.auc_low, row.auc_high)}")  # fmt: skip
         if pd.notna(row.get("threshold", np.nan)):
             ax.plot(1 - row.specificity, row.sensitivity, marker=style.OPERATING_POINT_MARKER, markersize=5,
@@ -256,7 +257,7 @@ def roc_figure(set_name: str, models: dict[str, pd.DataFrame], metrics: pd.DataF
         ))  # fmt: skip
     ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), xticks=np.linspace(0, 1, 6), yticks=np.linspace(0, 1, 6),
            xlabel="1 - Specificity", ylabel="Sensitivity", aspect="equal")  # fmt: skip
-    first = rows[rows["kind"].isin(["model", "ensemble"])].iloc[0]
+    first = rows[rows["kind"].isin(MODEL_KINDS)].iloc[0]
     ax.set_title(_set_heading(set_name, int(first.n), int(first.positives), _patients(first)))
     models_legend = _legend_below(ax, handles, offset=0.17)
     if reader_handles:
@@ -370,7 +371,7 @@ def forest_figure(metrics: pd.DataFrame, *, level: float = 0.95):
             y += 1
         y += 0.5
     fig, axes = style.figure(4.6, 0.16 * y + 0.6, ncols=2, sharey=True, gridspec_kw={"wspace": 0.62})
-    models = list(dict.fromkeys(r.model for _, r in rows if r.kind in ("model", "ensemble")))
+    models = list(dict.fromkeys(r.model for _, r in rows if r.kind in MODEL_KINDS))
     for ax, measure in zip(axes, ("sensitivity", "specificity")):
         for yy, r in rows:
             reader = r.kind == "reader"
@@ -450,7 +451,8 @@ def calibration_figure(models: dict[str, dict[str, pd.DataFrame]], calibration: 
             points = calibration_bins(frame["label"], frame["probability"], bins=bins)
             row = table.loc[(model, set_name)] if (model, set_name) in table.index else None
             handles += ax.plot(points["mean_predicted"], points["observed"], marker="o", markersize=3.5,
-                               color=style.model_color(model, i), label=_calibration_label(model, row))  # fmt: skip
+                               color=style.model_color(model, i), linestyle=style.model_linestyle(model),
+                               label=_calibration_label(model, row))  # fmt: skip
         frame = next(iter(models.values()))[set_name]
         ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), aspect="equal", xlabel="Predicted probability",
                ylabel="Observed proportion positive")  # fmt: skip
@@ -486,7 +488,7 @@ def decision_curve_figure(table: pd.DataFrame):
         for i, model in enumerate(models):
             curve = here[here["model"] == model]
             handles += ax.plot(curve["threshold"], curve["net_benefit"], color=style.model_color(model, i), zorder=2,
-                               label=label(model))  # fmt: skip
+                               linestyle=style.model_linestyle(model), label=label(model))  # fmt: skip
         everyone, nobody = here[here["model"] == "treat_all"], here[here["model"] == "treat_none"]
         handles += ax.plot(everyone["threshold"], everyone["net_benefit"], color=style.REFERENCE_COLOR, linewidth=1,
                            zorder=1, label="Treat all (axillary surgery for every patient)")  # fmt: skip

@@ -177,11 +177,13 @@ class ManifestCheck:
     problems : every problem found so far.
     images : (line, file) of each row whose `image` names an existing file:
         the files whose pixels `decode_images` decodes.
+    missing : clinical column -> its missing values (declared columns only).
     """
 
     table: pd.DataFrame | None
     problems: Problems
     images: list[tuple[int, Path]] = field(default_factory=list)
+    missing: dict[str, int] = field(default_factory=dict)  # clinical column -> missing values
 
     @property
     def complete(self) -> bool:
@@ -189,13 +191,18 @@ class ManifestCheck:
         return self.table is not None and all(c in self.table.columns for c in MANIFEST_REQUIRED)
 
 
-def inspect_manifest(path: str | Path, images_dir: str | Path, *, cohort: str) -> ManifestCheck:
+def inspect_manifest(path: str | Path, images_dir: str | Path, *, cohort: str,
+                     clinical: dict | None = None) -> ManifestCheck:  # fmt: skip
     """Check one cohort's manifest without opening any image, raising nothing.
 
     Every problem goes to the result's `problems`: an unreadable file or
     missing columns (then the rows are not checked), labels other than 0/1,
     empty patient ids, duplicate image rows, paths outside the images folder
-    or with unsupported extensions, missing image files, malformed bbox.
+    or with unsupported extensions, missing image files, malformed bbox, and
+    the declared clinical columns' problems (`clinical`, the config's
+    `clinical` section: alnus.clinical.inspect_clinical; constant columns are
+    looked for in the development cohort). The result's `missing` counts
+    each clinical column's missing values.
     """
     images_dir = Path(images_dir)
     problems = Problems(str(path), f"The {cohort} manifest")
@@ -214,6 +221,11 @@ def inspect_manifest(path: str | Path, images_dir: str | Path, *, cohort: str) -
         return result
 
     _check_binary(table, "label", problems)
+    if clinical and clinical["variables"]:
+        from alnus.clinical import clinical_variables, inspect_clinical
+
+        result.missing = inspect_clinical(table, clinical_variables(clinical["variables"]), problems,
+                                          missing=clinical["missing"], constant=cohort == "development")  # fmt: skip
     for i, value in table["patient_id"].items():
         if not value.strip():
             problems.add("`patient_id` is empty; every image needs its patient's id", line=_line(i))

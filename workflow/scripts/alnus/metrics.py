@@ -39,6 +39,7 @@ from alnus.stats import (
     sensitivity_threshold,
     youden_threshold,
 )
+from alnus.vocabulary import ENSEMBLE, MAJORITY, model_kind  # noqa: F401 (ENSEMBLE, MAJORITY: re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,6 @@ TEST_SETS = ("internal_test", "external_test")
 PREDICTION_SETS = ("validation", *TEST_SETS)
 PREDICTION_COLUMNS = ("id", "patient", "label", "probability")
 READER_COLUMNS = ("id", "patient", "reader", "call", "label", "set")  # and score, where the readers file has it
-ENSEMBLE = "ensemble"
-MAJORITY = "readers_majority"
 MAJORITY_TIES = ("positive", "negative")
 AUC_CI_METHODS = ("delong", "bootstrap")
 METRICS_COLUMNS = [
@@ -229,12 +228,14 @@ def model_predictions(predictions: dict[str, dict[str, pd.DataFrame]], *, ensemb
     predictions : model -> set -> DataFrame(id, label, probability); every
         model needs the sets validation, internal_test and external_test.
     ensemble : bool, default True
-        Add model "ensemble", the mean probability of the models, case by
-        case, when there are at least two models.
+        Add model "ensemble", the mean probability of the architectures
+        (kind "model"; not of the combined or clinical-only models), case by
+        case, when there are at least two.
 
     Returns
     -------
-    dict of the same shape, frames checked, with "ensemble" last if added.
+    dict of the same shape, frames checked: the architectures, "ensemble"
+    if added, then the combined and clinical-only models in the order given.
 
     Raises
     ------
@@ -250,14 +251,16 @@ def model_predictions(predictions: dict[str, dict[str, pd.DataFrame]], *, ensemb
         if missing:
             raise ValueError(f"{model}: predictions for {', '.join(missing)} are missing")
         checked[model] = {s: check_predictions(sets[s], model=model, set_name=s) for s in PREDICTION_SETS}
-    if ensemble and len(checked) >= 2:
-        checked[ENSEMBLE] = {}
+    architectures = {m: sets for m, sets in checked.items() if model_kind(m) == "model"}
+    ordered = dict(architectures)
+    if ensemble and len(architectures) >= 2:
+        ordered[ENSEMBLE] = {}
         for s in PREDICTION_SETS:
-            table = align_predictions({m: sets[s] for m, sets in checked.items() if m != ENSEMBLE}, set_name=s)
+            table = align_predictions({m: sets[s] for m, sets in architectures.items()}, set_name=s)
             mean = table.drop(columns=["label", "patient"]).mean(axis=1)
-            checked[ENSEMBLE][s] = pd.DataFrame({"id": table.index.to_numpy(), "patient": table["patient"].to_numpy(),
+            ordered[ENSEMBLE][s] = pd.DataFrame({"id": table.index.to_numpy(), "patient": table["patient"].to_numpy(),
                                                  "label": table["label"].to_numpy(), "probability": mean.to_numpy()})
-    return checked
+    return ordered | {m: sets for m, sets in checked.items() if m not in architectures}
 
 
 def check_reader_calls(readers: pd.DataFrame, set_cases: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -645,8 +648,10 @@ def metrics_table(
     Returns
     -------
     DataFrame with METRICS_COLUMNS: per unit (image first), models, the
-    ensemble, readers (by name, then set), then the readers' majority vote.
-    `kind` is model, ensemble, reader or majority; `n` is the cases a row
+    ensemble, the combined and clinical-only models (where given), readers
+    (by name, then set), then the readers' majority vote. `kind` is model,
+    ensemble, combined, clinical (alnus.vocabulary.model_kind), reader or
+    majority; `n` is the cases a row
     covers (images or patients) and `n_in_set` the cases in the set
     (n < n_in_set: a reader with missing calls); `patients` and `images`
     count what the row covers; `ci_method` says how its intervals were
@@ -664,7 +669,7 @@ def metrics_table(
                         aggregate=aggregate, reader_aggregate=reader_aggregate)  # fmt: skip
     for level_unit, models, thresholds, calls in units:
         for model, sets in models.items():
-            kind = "ensemble" if model == ENSEMBLE else "model"
+            kind = model_kind(model)
             for set_name in TEST_SETS:
                 rows.append(model_row(model, set_name, sets[set_name], thresholds[model], level=level, method=method,
                                       kind=kind, policy=policy_label(threshold), unit=level_unit, **options))  # fmt: skip
@@ -768,7 +773,8 @@ def metrics_from_files(prediction_csvs: list[str], readers_csv: str | None, seed
     predictions = read_predictions(prediction_csvs, splits_csv)
     table = metrics_table(predictions, read_readers(readers_csv), **options)
     further = read_seed_predictions(seed_prediction_csvs)
-    runs = {arch: [sets, *further.get(arch, {}).values()] for arch, sets in predictions.items()}
+    runs = {arch: [sets, *further.get(arch, {}).values()] for arch, sets in predictions.items()
+            if model_kind(arch) == "model"}  # fmt: skip
     table = table.merge(seed_spread(runs), on=["model", "set"], how="left")
     table.loc[table["unit"] != "image", SEED_COLUMNS] = np.nan  # the spread is of the image-level AUC
     return table.astype({"seeds": "Int64"})

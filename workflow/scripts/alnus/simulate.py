@@ -72,11 +72,18 @@ __all__ = [
     "write_dicom",
     "write_png",
     "simulate_readers",
+    "simulate_clinical",
     "simulate_study",
 ]
 
 US_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 MANIFEST_COLUMNS = ["image", "patient_id", "label", "study_id", "site"]
+# Clinical columns of the simulated manifests (config.yaml declares them under
+# `clinical: variables`): per patient, drawn from their own random stream so
+# that the images stay those of the image-only demo.
+CLINICAL_COLUMNS = ["age", "tumour_size_mm", "birads"]
+BIRADS_LEVELS = ("3", "4a", "4b", "4c", "5")
+BIRADS_CUTS = (-1.5, -0.3, 0.5, 1.3)  # on the radiologist's noisy view of the latent suspiciousness
 
 # Separation of the latent suspiciousness between classes (in SDs), the noise
 # each visual cue adds on top of it, and how steeply a cue saturates. With
@@ -1099,6 +1106,40 @@ def _simulate_cohort(rng, site, *, cohort, n_images, prevalence, images_per_pati
     return manifest, records, exams
 
 
+def simulate_clinical(rng: np.random.Generator, manifest: pd.DataFrame, records: list[dict]) -> pd.DataFrame:
+    """Clinical columns of one simulated cohort, one draw per patient.
+
+    Age (years) is younger with metastasis (mean 52 vs 57, SD 11; 25-95,
+    so that a few exceed 89 and are top-coded in results/), tumour size (mm)
+    larger (log-normal, median 22 vs 15 mm; 4-80 mm), and the BI-RADS
+    category (3, 4a, 4b, 4c, 5) is a radiologist's reading of the lesion's
+    latent suspiciousness with noise of SD 1, so it overlaps with what the
+    images show, as a real BI-RADS reading does.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator (its own stream, not the images').
+    manifest : the cohort's manifest (image, patient_id, label, ...).
+    records : per image, with "image" and "suspiciousness".
+
+    Returns
+    -------
+    `manifest` with CLINICAL_COLUMNS appended (the same values for every
+    image of a patient).
+    """
+    suspicious = dict(zip((r["image"] for r in records), (r["suspiciousness"] for r in records)))
+    patients = manifest.drop_duplicates("patient_id")
+    label = patients["label"].to_numpy()
+    n = len(patients)
+    age = np.clip(np.round(rng.normal(57 - 5 * label, 11)), 25, 95).astype(int)
+    size = np.clip(np.round(np.exp(rng.normal(np.log(15) + 0.4 * label, 0.4)), 1), 4, 80)
+    reading = patients["image"].map(suspicious).to_numpy(float) + rng.normal(0, 1.0, n)
+    birads = np.array(BIRADS_LEVELS)[np.searchsorted(BIRADS_CUTS, reading)]
+    values = pd.DataFrame({"patient_id": patients["patient_id"].to_numpy(), "age": age, "tumour_size_mm": size,
+                           "birads": birads})  # fmt: skip
+    return manifest.merge(values, on="patient_id", how="left", validate="many_to_one")
+
+
 def _phi(cohorts: dict[str, tuple[pd.DataFrame, list[Exam]]]) -> dict[str, list[str]]:
     """Every fake PHI string used, by kind (DICOM spellings for dates)."""
     kinds: dict[str, set[str]] = {k: set() for k in (
@@ -1134,7 +1175,8 @@ def simulate_study(
 
     Writes::
 
-        out_dir/development/manifest.csv   image, patient_id, label, study_id, site
+        out_dir/development/manifest.csv   image, patient_id, label, study_id, site,
+                                           age, tumour_size_mm, birads (simulate_clinical)
         out_dir/development/images/<patient folder>/US_0001.dcm|png ...
         out_dir/external/manifest.csv
         out_dir/external/images/<patient folder>/IMG_0001.dcm|png ...
@@ -1184,6 +1226,7 @@ def simulate_study(
             raise ValueError(f"`{arg}` must be an integer of at least 4, got {value!r}")
     out_dir = Path(out_dir)
     rng = np.random.default_rng(seed)
+    clinical_rng = np.random.default_rng([seed, 17])  # its own stream: the images do not change with it
     pool = [(f, g) for f in FAMILY_NAMES for g in GIVEN_NAMES]
     n_names = n_development + n_external
     # Unique names while the pool lasts; real hospitals have namesakes beyond it.
@@ -1201,6 +1244,8 @@ def simulate_study(
             images_per_patient=per_patient, names=names[start:start + n], used_ids=used_ids,
             out_dir=out_dir, seed=seed)
         start += n
+        manifest = simulate_clinical(clinical_rng, manifest, records)
+        manifest.to_csv(out_dir / cohort / "manifest.csv", index=False)
         cohorts[cohort] = (manifest, exams, records)
         patients = manifest.drop_duplicates("patient_id")
         summary[cohort] = {

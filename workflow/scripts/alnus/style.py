@@ -32,7 +32,11 @@ MODEL_COLORS = {
     "resnet101": "#009E73",  # bluish green
     "ensemble": "#000000",
     "readers_majority": "#CC79A7",  # reddish purple
+    "clinical": "#999933",  # olive (Paul Tol's muted scheme, outside the palette): the clinical-only model
 }
+# A combined model (network + clinical) takes its network's colour, dashed;
+# the clinical-only model is dotted.
+MODEL_LINESTYLES = {"model": "-", "ensemble": "-", "combined": "--", "clinical": ":"}
 READER_COLOR = "0.35"
 REFERENCE_COLOR = "0.6"  # chance lines, treat-all/none, ideal calibration
 READER_MARKERS = ["o", "s", "^", "v", "<", ">", "P", "X", "h", "*"]
@@ -98,12 +102,24 @@ def figure(width: float = SINGLE_COLUMN, height: float = SINGLE_COLUMN, **subplo
 
 
 def model_color(model: str, index: int = 0) -> str:
-    """The colour of a model in every figure: fixed for the study's models;
-    any other name takes the `index`-th of the remaining palette colours."""
+    """The colour of a model in every figure: fixed for the study's models
+    (a combined model takes its network's); any other name takes the
+    `index`-th of the remaining palette colours."""
+    from alnus.vocabulary import image_model_of
+
+    model = image_model_of(model)
     if model in MODEL_COLORS:
         return MODEL_COLORS[model]
     spare = [c for c in PALETTE if c not in MODEL_COLORS.values()]
     return spare[index % len(spare)]
+
+
+def model_linestyle(model: str) -> str:
+    """The line style of a model's curves: solid for the image-only models,
+    dashed for a combined one, dotted for the clinical-only model."""
+    from alnus.vocabulary import model_kind
+
+    return MODEL_LINESTYLES[model_kind(model)]
 
 
 def save(fig, png: str, pdf: str | None = None) -> None:

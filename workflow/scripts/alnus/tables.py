@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from alnus.vocabulary import CLINICAL_MODEL, COMBINED_SUFFIX, KIND_ORDER, MODEL_KINDS
+
 SET_TITLES = {"internal_test": "Internal test set", "external_test": "External test set"}
 DISPLAY_NAMES = {
     "inception_v3": "Inception V3",
@@ -22,8 +24,8 @@ DISPLAY_NAMES = {
     "resnet101": "ResNet-101",
     "ensemble": "Ensemble (mean probability)",
     "readers_majority": "Radiologists (majority vote)",
+    CLINICAL_MODEL: "Clinical variables only",
 }
-KIND_ORDER = {"model": 0, "ensemble": 1, "majority": 2, "reader": 3}
 CI_TEXT = {
     "wilson_cc": "Wilson score intervals with continuity correction",
     "wilson": "Wilson score intervals",
@@ -90,7 +92,10 @@ def format_difference(x: float) -> str:
 
 
 def display_name(model: str) -> str:
-    """Printed name of a model or reader ("resnet101" -> "ResNet-101")."""
+    """Printed name of a model or reader ("resnet101" -> "ResNet-101",
+    "resnet101+clinical" -> "ResNet-101 + clinical")."""
+    if model.endswith(COMBINED_SUFFIX):
+        return f"{display_name(model.removesuffix(COMBINED_SUFFIX))} + clinical"
     return DISPLAY_NAMES.get(model, model)
 
 
@@ -131,7 +136,7 @@ def performance_rows(metrics: pd.DataFrame, unit: str = "image") -> list:
             name = display_name(r["model"])
             if r["n"] < r["n_in_set"]:
                 name += f" (read {int(r['n'])} of {int(r['n_in_set'])})"
-            auc = format_auc(r["auc"], r["auc_low"], r["auc_high"]) if r["kind"] in ("model", "ensemble") else "NA"
+            auc = format_auc(r["auc"], r["auc_low"], r["auc_high"]) if r["kind"] in MODEL_KINDS else "NA"
             rows.append([
                 name, auc,
                 format_proportion(r["tp"], r["tp"] + r["fn"], r["sensitivity_low"], r["sensitivity_high"]),
@@ -183,7 +188,7 @@ def table2_notes(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: flo
                  reader_aggregate: str = "any") -> list[str]:  # fmt: skip
     """The footnote sentences: what the cells are and how they were computed."""
     pct = f"{round_half_up(level, scale=100)}%"
-    models = metrics[metrics["kind"].isin(["model", "ensemble"])].drop_duplicates(["model", "unit"] if "unit" in metrics
+    models = metrics[metrics["kind"].isin(MODEL_KINDS)].drop_duplicates(["model", "unit"] if "unit" in metrics
                                                                                   else ["model"])  # fmt: skip
     policy = models["threshold_policy"].iloc[0] if len(models) else "youden"
     policy_text = POLICY_TEXT.get(policy, f"as the highest threshold reaching {policy.replace('>=', ' ≥ ')}")
@@ -201,6 +206,12 @@ def table2_notes(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: flo
     ]  # fmt: skip
     if (metrics["kind"] == "ensemble").any():
         notes.append("The ensemble averages the models' probabilities case by case.")
+    if metrics["kind"].isin(["combined", "clinical"]).any():
+        notes.append(
+            "A model marked + clinical is a logistic regression of the network's logit and the clinical variables; "
+            "Clinical variables only is the same without the network. Both were fitted on the validation set, which "
+            "the networks never trained on, and are not image-only models (results/tables/combined_coefficients.csv)."
+        )
     if (metrics["kind"] == "majority").any():
         notes.append(
             "The radiologists' majority vote takes the call of most radiologists who read a case; an even split is "
@@ -217,7 +228,10 @@ def table2_notes(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: flo
     if comparisons["test"].isin(list(AUC_TESTS)).any():
         how = ("DeLong's paired test (Obuchowski's clustered form where patients have several images)"
                if (comparisons["test"] == "obuchowski").any() else "DeLong's paired test")  # fmt: skip
-        notes.append(f"AUCs are compared by {how}, with Holm's adjustment across the model pairs of each set.")
+        families = (" (the image-only models' pairs, and each combined model against its network and against the "
+                    "clinical-only model, as two families)" if "family" in comparisons.columns
+                    and (comparisons["family"] == "clinical").any() else "")  # fmt: skip
+        notes.append(f"AUCs are compared by {how}, with Holm's adjustment across the model pairs of each set{families}.")
     if len(comparisons):
         readers = " each radiologist's included," if metrics["kind"].isin(["reader", "majority"]).any() else ""
         notes.append(f"Every comparison,{readers} is in comparisons.csv with Holm-adjusted P values.")
@@ -352,7 +366,7 @@ def table2(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: float = 0
     """
     needed = ["auc", "auc_low", "auc_high", "sensitivity_low", "sensitivity_high", "specificity_low",
               "specificity_high", "accuracy_low", "accuracy_high", "tp", "fp", "tn", "fn"]  # fmt: skip
-    scored = metrics[metrics["kind"].isin(["model", "ensemble"])]
+    scored = metrics[metrics["kind"].isin(MODEL_KINDS)]
     for frame, columns in ((scored, needed), (metrics, needed[3:])):
         bad = frame[columns].isna().any(axis=1)
         if bad.any():

@@ -37,7 +37,8 @@ def known_images(manifests: dict[str, pd.DataFrame]) -> dict[str, str]:
     return owner
 
 
-def validate_study(cohorts: dict[str, dict[str, str]], readers: str | None, *, threads: int = 1) -> pd.DataFrame:
+def validate_study(cohorts: dict[str, dict[str, str]], readers: str | None, *, threads: int = 1,
+                   clinical: dict | None = None) -> pd.DataFrame:  # fmt: skip
     """Check both cohorts (every image decoded fully) and the readers' file.
 
     Every problem of the study is collected before anything is raised: each
@@ -50,11 +51,17 @@ def validate_study(cohorts: dict[str, dict[str, str]], readers: str | None, *, t
     cohorts : config `cohorts` (name -> {manifest, images}).
     readers : path of the readers' CSV, or None.
     threads : images decoded at once.
+    clinical : config `clinical` (variables, missing), or None: the declared
+        clinical columns are checked too (alnus.clinical), and a categorical
+        level found in the external cohort but not in the development cohort
+        is a problem.
 
     Returns
     -------
     DataFrame with one row per cohort: cohort, images, patients, positives,
-    and readers (number of readers with calls on that cohort).
+    and readers (number of readers with calls on that cohort); with clinical
+    variables declared, also clinical_missing (missing clinical values, with
+    `clinical: missing: impute` filled in from the fitting set).
 
     Raises
     ------
@@ -62,10 +69,11 @@ def validate_study(cohorts: dict[str, dict[str, str]], readers: str | None, *, t
         One message with the problems of every file, file by file in the
         order cohorts, readers, each file's by line.
     """
-    checks = {cohort: inspect_manifest(paths["manifest"], paths["images"], cohort=cohort)
+    checks = {cohort: inspect_manifest(paths["manifest"], paths["images"], cohort=cohort, clinical=clinical)
               for cohort, paths in cohorts.items()}  # fmt: skip
     decode_images(list(checks.values()), threads=threads)
     problems = [check.problems for check in checks.values()]
+    _check_levels(checks, clinical)
     owner = None
     if all(check.complete for check in checks.values()):
         owner = known_images({cohort: check.table for cohort, check in checks.items()})
@@ -87,10 +95,28 @@ def validate_study(cohorts: dict[str, dict[str, str]], readers: str | None, *, t
         n_readers = 0 if calls is None else calls.loc[calls["cohort"] == cohort, "reader"].nunique()
         rows.append({"cohort": cohort, "images": len(table), "patients": table["patient_id"].nunique(),
                      "positives": int(table["label"].sum()), "readers": n_readers})  # fmt: skip
+        if clinical and clinical["variables"]:
+            rows[-1]["clinical_missing"] = sum(checks[cohort].missing.values())
     return pd.DataFrame(rows)
 
 
-def quick_check(cohorts: dict[str, dict[str, str]], readers: str | None, *, generated=()) -> QuickCheck:
+def _check_levels(checks: dict, clinical: dict | None) -> None:
+    """Add to the non-development manifests' problems each categorical level
+    the development cohort lacks (alnus.clinical.unseen_levels)."""
+    if not (clinical and clinical["variables"]) or "development" not in checks:
+        return
+    from alnus.clinical import clinical_variables, unseen_levels
+
+    variables = clinical_variables(clinical["variables"])
+    tables = {c: check.table for c, check in checks.items() if check.complete}
+    declared = [v for v in variables if all(v.name in t.columns for t in tables.values())]
+    if "development" in tables:
+        for cohort, problem in unseen_levels(tables, declared):
+            checks[cohort].problems.add(problem)
+
+
+def quick_check(cohorts: dict[str, dict[str, str]], readers: str | None, *, generated=(),
+                clinical: dict | None = None) -> QuickCheck:  # fmt: skip
     """The start-up check of the workflow: every manifest and the readers'
     file without opening an image (seconds for 100,000 rows).
 
@@ -106,6 +132,7 @@ def quick_check(cohorts: dict[str, dict[str, str]], readers: str | None, *, gene
     readers : path of the readers' CSV, or None.
     generated : path prefixes of inputs a rule of the workflow writes (the
         demo's); those need not exist yet.
+    clinical : config `clinical`, or None (see `validate_study`).
     """
     missing, problems, checks = [], [], {}
     for cohort, paths in cohorts.items():
@@ -115,7 +142,7 @@ def quick_check(cohorts: dict[str, dict[str, str]], readers: str | None, *, gene
                 missing.append(f"The {cohort} {kind} {paths[key]} does not exist; fix `cohorts: {cohort}: {key}` "
                                "in the config.")  # fmt: skip
         if Path(paths["manifest"]).is_file():
-            checks[cohort] = inspect_manifest(paths["manifest"], paths["images"], cohort=cohort)
+            checks[cohort] = inspect_manifest(paths["manifest"], paths["images"], cohort=cohort, clinical=clinical)
             problems.append(checks[cohort].problems)
     if readers and not Path(readers).is_file():
         if not str(readers).startswith(tuple(generated)):
