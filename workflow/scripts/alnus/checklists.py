@@ -585,7 +585,7 @@ def answer_items(items, run) -> pd.DataFrame:
     -------
     DataFrame(number, section, item, status, answer, where, authors), one row
     per item, status one of "from the run", "from the run; authors to
-    complete", "authors".
+    complete", "authors"; `authors` says what the authors must supply.
 
     Raises
     ------
@@ -602,8 +602,7 @@ def answer_items(items, run) -> pd.DataFrame:
                              "add the function or fix the name")  # fmt: skip
         answer = ANSWERS[name](run)
         status = STATUS_BOTH if answer.authors else STATUS_RUN
-        authors = f"{AUTHORS}: {answer.authors}" if answer.authors else ""
-        rows.append((number, section, paraphrase, status, answer.text, ", ".join(answer.where), authors))
+        rows.append((number, section, paraphrase, status, answer.text, ", ".join(answer.where), answer.authors or ""))
     return pd.DataFrame(rows, columns=["number", "section", "item", "status", "answer", "where", "authors"])
 
 
