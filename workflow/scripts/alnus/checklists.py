@@ -21,6 +21,7 @@ import pandas as pd
 
 from alnus import run_facts as facts
 from alnus.documents import to_html, to_markdown
+from alnus.figures import SET_NAMES
 from alnus.tables import AUC_CI_TEXT, CI_TEXT, SET_TITLES, TEST_TEXT, display_name
 
 AUTHORS = "To be completed by the authors"
@@ -102,7 +103,8 @@ def data_sources(run) -> Answer:
 def eligibility(run) -> Answer:
     checked = ""
     if run.input_check is not None:
-        checked = " Images checked: " + "; ".join(f"{r.cohort} {int(r.images):,}" for r in run.input_check.itertuples()) + "."
+        per_cohort = "; ".join(f"{r.cohort} {int(r.images):,}" for r in run.input_check.itertuples())
+        checked = f" Images checked: {per_cohort}."
     return Answer("Every image of the manifests was decoded and checked before preprocessing; the run refuses images "
                   f"under 16 px a side, multi-frame cine loops and colour (Doppler) screens and stops on any of them, so "
                   f"no image was left out silently.{checked}", ("results/qc/input_check.tsv",),
@@ -193,7 +195,7 @@ def reader_variability(run) -> Answer:
 
 def partitions(run) -> Answer:
     split = run.config["split"]
-    counts = "; ".join(f"{SET_TITLES.get(s, s.replace('_', ' '))}: {facts.set_text(run, s)}"
+    counts = "; ".join(f"{SET_NAMES[s]}: {facts.set_text(run, s)}"
                        for s in ("train", "validation", "internal_test", "external_test"))  # fmt: skip
     return Answer(f"Development patients assigned at random (seed {run.config['seed']}), stratified by label, to train, "
                   f"validation ({split['validation_fraction']:.0%}) and internal test "
@@ -211,7 +213,9 @@ def disjoint(run) -> Answer:
 
 def sample_size(run) -> Answer:
     row = facts.best_row(run, "external_test")
-    width = f" The external AUC interval of the best model is {row['auc_high'] - row['auc_low']:.2f} wide." if row is not None else ""
+    width = ""
+    if row is not None:
+        width = f" The external AUC interval of the best model is {row['auc_high'] - row['auc_low']:.2f} wide."
     return Answer(f"All images of the manifests were used; no sample size was computed by the run. Test sets: internal "
                   f"{facts.set_text(run, 'internal_test')}; external {facts.set_text(run, 'external_test')}.{width}",
                   ("results/tables/cohorts.csv", "results/tables/metrics.csv"),
@@ -255,8 +259,8 @@ def training(run) -> Answer:
 
 def selection(run) -> Answer:
     epochs = "; ".join(f"{display_name(a)} epoch {facts.card_text(c, 'chosen_epoch')} of "
-                       f"{facts.card_text(c, 'epochs_run')} (validation AUC {facts.card_text(c, 'validation_auc', fmt='{:.3f}')})"
-                       for a, c in run.cards.items())  # fmt: skip
+                       f"{facts.card_text(c, 'epochs_run')} (validation AUC "
+                       f"{facts.card_text(c, 'validation_auc', fmt='{:.3f}')})" for a, c in run.cards.items())  # fmt: skip
     return Answer(f"The epoch with the best validation AUC: {epochs}. Thresholds chosen on the validation set "
                   f"(`{run.config['statistics']['threshold']}`) and frozen before the test sets were scored.",
                   ("results/models/*/model_card.json", "results/tables/metrics.csv"))  # fmt: skip
@@ -281,7 +285,8 @@ def uncertainty(run) -> Answer:
     methods = "; ".join(sorted(set(run.metrics["ci_method"].astype(str))))
     return Answer(f"{st['level']:.0%} intervals: AUC by {AUC_CI_TEXT.get(st['auc_ci'], st['auc_ci'])}, proportions by "
                   f"{CI_TEXT.get(st['proportion_ci'], st['proportion_ci'])} (rows: {methods}); models compared by "
-                  f"DeLong's paired test, models against readers by {TEST_TEXT.get(st['proportion_test'], st['proportion_test'])} "
+                  "DeLong's paired test, models against readers by "
+                  f"{TEST_TEXT.get(st['proportion_test'], st['proportion_test'])} "
                   "and McNemar's test, Holm-adjusted; the multi-reader analysis by Obuchowski-Rockette.",
                   ("results/tables/metrics.csv", "results/tables/comparisons.csv", "results/tables/mrmc.csv"))  # fmt: skip
 
@@ -329,7 +334,7 @@ def flow(run) -> Answer:
 
 def characteristics(run) -> Answer:
     table = facts.training_sites(run)
-    text = "; ".join(f"{SET_TITLES.get(r.set, r.set.replace('_', ' '))}, site {r.site}: {r.images:,} images, "
+    text = "; ".join(f"{SET_NAMES[r.set]}, site {r.site}: {r.images:,} images, "
                      f"{r.positives:,} positive" for r in table.itertuples())  # fmt: skip
     return Answer(f"Label and site per set: {text}. The manifests carry no demographic or clinical variables.",
                   ("results/tables/cohorts.csv", "results/preprocessed/*/manifest.csv"),
@@ -351,12 +356,16 @@ def accuracy(run) -> Answer:
     majority = facts.rows_of(run, set_name="external_test", kinds=("majority",))
     if not majority.empty:
         text += f" Radiologists (majority vote): {facts.performance_text(majority.iloc[0])}."
-    return Answer(text, ("results/tables/metrics.csv", "results/tables/comparisons.csv", "results/figures/confusion_matrices.png"))
+    return Answer(text, ("results/tables/metrics.csv", "results/tables/comparisons.csv",
+                         "results/figures/confusion_matrices.png"))  # fmt: skip
 
 
 def failures(run) -> Answer:
     row = facts.best_row(run, "external_test")
-    counts = f" {display_name(row['model'])} on the external test set: {int(row['fn'])} false negatives, {int(row['fp'])} false positives." if row is not None else ""
+    counts = ""
+    if row is not None:
+        counts = (f" {display_name(row['model'])} on the external test set: {int(row['fn'])} false negatives, "
+                  f"{int(row['fp'])} false positives.")  # fmt: skip
     return Answer(f"Confusion matrices per model and set; heat maps of false negatives and false positives.{counts}",
                   ("results/figures/confusion_matrices.png", "results/figures/heatmaps/"),
                   "A clinical review of the misclassified cases.")  # fmt: skip
@@ -439,7 +448,7 @@ def heterogeneity(run) -> Answer:
 
 def sample_events(run) -> Answer:
     sets = ("train", "validation", "internal_test", "external_test")
-    return Answer("; ".join(f"{SET_TITLES.get(s, s.replace('_', ' '))}: {facts.set_text(run, s)}" for s in sets) + ".",
+    return Answer("; ".join(f"{SET_NAMES[s]}: {facts.set_text(run, s)}" for s in sets) + ".",
                   ("results/tables/cohorts.csv",))  # fmt: skip
 
 

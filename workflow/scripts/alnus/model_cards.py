@@ -18,6 +18,7 @@ from pathlib import Path
 from alnus import __version__
 from alnus import run_facts as facts
 from alnus.documents import to_html, to_markdown
+from alnus.figures import SET_NAMES
 from alnus.tables import SET_TITLES, display_name
 
 AUTHORS_PLACEHOLDER = "to be completed by the authors (name, institution, contact)"
@@ -123,7 +124,7 @@ def _metrics(run) -> list[tuple]:
 
 def _data(arch: str, card: dict, run) -> list[tuple]:
     table = facts.training_sites(run)
-    rows = [[SET_TITLES.get(r.set, r.set.replace("_", " ").capitalize()), r.site, f"{r.images:,}", f"{r.positives:,}",
+    rows = [[SET_NAMES[r.set], r.site, f"{r.images:,}", f"{r.positives:,}",
              f"{r.negatives:,}"] for r in table.itertuples()]  # fmt: skip
     simulated = " The cohorts of this run are simulated by the workflow (the demo)." if run.simulated else ""
     return [
