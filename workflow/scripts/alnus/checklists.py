@@ -124,7 +124,8 @@ def preprocessing(run) -> Answer:
                   f"({', '.join(ann['kinds'])}) handled by `{ann['mode']}`{' (' + found + ')' if found else ''}; "
                   f"8-bit grayscale PNG without metadata; letterboxed to the input size of each network "
                   f"(preset `{preset}`: {sizes}); normalisation {', '.join(sorted(norm))}.",
-                  ("config.yaml (preprocess)", "results/qc/*_annotations.csv", "results/figures/annotation_removal.png"))  # fmt: skip
+                  ("config.yaml (preprocess)", "results/qc/*_annotations.csv",
+                   "results/figures/annotation_removal.png"))  # fmt: skip
 
 
 def subsets(run) -> Answer:
@@ -168,8 +169,8 @@ def acquisition(run) -> Answer:
 
 
 def reference_standard(run) -> Answer:
-    return Answer("The manifests' `label`: 1 = axillary lymph node metastasis, 0 = none, from pathology, per patient "
-                  f"image. Positives: development {facts.set_text(run, 'development')}; external "
+    return Answer("The manifests' `label`: 1 = axillary lymph node metastasis, 0 = none, from pathology, for each image. "
+                  f"Positives: development {facts.set_text(run, 'development')}; external "
                   f"{facts.set_text(run, 'external')}.", ("results/tables/cohorts.csv",),
                   "The pathology procedure (sentinel node biopsy, dissection) and its timing.")  # fmt: skip
 
@@ -254,7 +255,8 @@ def training(run) -> Answer:
                   "horizontal flip, small affine, brightness/contrast/gamma. Device "
                   f"{card.get('device', facts.NOT_RECORDED)}, precision {facts.card_text(card, 'precision')}. "
                   f"{len(run.cards)} architecture(s) x {seeds} seed(s) trained.",
-                  ("config.yaml (training)", "results/models/*/model_card.json", "results/tables/training_history.csv"))  # fmt: skip
+                  ("config.yaml (training)", "results/models/*/model_card.json",
+                   "results/tables/training_history.csv"))  # fmt: skip
 
 
 def selection(run) -> Answer:
@@ -277,14 +279,15 @@ def metrics_used(run) -> Answer:
     units = ", ".join(dict.fromkeys(run.metrics["unit"]))
     return Answer(f"AUC, sensitivity, specificity and accuracy at the frozen threshold, per unit of analysis ({units}); "
                   "calibration (Brier score, intercept, slope) and net benefit.",
-                  ("results/tables/metrics.csv", "results/tables/calibration.csv", "results/tables/decision_curve.csv"))  # fmt: skip
+                  ("results/tables/metrics.csv", "results/tables/calibration.csv",
+                   "results/tables/decision_curve.csv"))  # fmt: skip
 
 
 def uncertainty(run) -> Answer:
     st = run.config["statistics"]
-    methods = "; ".join(sorted(set(run.metrics["ci_method"].astype(str))))
     return Answer(f"{st['level']:.0%} intervals: AUC by {AUC_CI_TEXT.get(st['auc_ci'], st['auc_ci'])}, proportions by "
-                  f"{CI_TEXT.get(st['proportion_ci'], st['proportion_ci'])} (rows: {methods}); models compared by "
+                  f"{CI_TEXT.get(st['proportion_ci'], st['proportion_ci'])} (each row's method in its `ci_method`); "
+                  "models compared by "
                   "DeLong's paired test, models against readers by "
                   f"{TEST_TEXT.get(st['proportion_test'], st['proportion_test'])} "
                   "and McNemar's test, Holm-adjusted; the multi-reader analysis by Obuchowski-Rockette.",
@@ -306,7 +309,7 @@ def robustness(run) -> Answer:
 
 def explainability(run) -> Answer:
     hm = run.config["figures"]["heatmaps"]
-    return Answer(f"{hm['method']} heat maps of each architecture on chosen test cases ({hm['selection']}, "
+    return Answer(f"`{hm['method']}` heat maps of each architecture on chosen test cases ({hm['selection']}, "
                   f"{hm['per_category']} per outcome: TP, FN, FP, TN; target `{hm['target']}`): {len(run.heatmaps)} "
                   "figure(s). The run does not validate the maps.", tuple(run.heatmaps[:2]) or ("results/figures/heatmaps/",),
                   "How the heat maps were judged, and by whom.")  # fmt: skip
@@ -372,7 +375,7 @@ def failures(run) -> Answer:
 
 
 def limitations(run) -> Answer:
-    notes = [f"{facts.set_text(run, 'external_test')} in the external test set: wide intervals"]
+    notes = [f"small test sets (external: {facts.set_text(run, 'external_test')}), hence wide intervals"]
     row = facts.best_row(run, "external_test")
     if row is not None:
         shift = facts.threshold_shift(run, row["model"])

@@ -19,7 +19,7 @@ from alnus import __version__
 from alnus import run_facts as facts
 from alnus.documents import to_html, to_markdown
 from alnus.figures import SET_NAMES
-from alnus.tables import SET_TITLES, display_name
+from alnus.tables import AUC_CI_TEXT, CI_TEXT, SET_TITLES, display_name
 
 AUTHORS_PLACEHOLDER = "to be completed by the authors (name, institution, contact)"
 PAPER = ("Zhou LQ, Wu XL, Huang SY, et al. Lymph Node Metastasis Prediction from Primary Breast Cancer US Images "
@@ -105,19 +105,21 @@ def _intended_use(run) -> list[tuple]:
 def _factors(run) -> list[tuple]:
     per_site = facts.sites(run)
     sites = "; ".join(f"{c}: {', '.join(v) if v else 'no site column'}" for c, v in per_site.items())
+    units = ", ".join(dict.fromkeys(run.metrics["unit"]))
     return [("heading", 2, "Factors"),
             ("paragraph", f"Relevant factors: the institution and its scanners (sites in the manifests: {sites}), "
                           "burned-in annotations, the image crop. Evaluated: institution (internal against external "
-                          "test set) and unit of analysis (image, patient). Not evaluated (not in the manifests): age, "
+                          f"test set) and unit of analysis ({units}). Not evaluated (not in the manifests): age, "
                           "tumour size and type, breast density, scanner model.")]  # fmt: skip
 
 
 def _metrics(run) -> list[tuple]:
     st = run.config["statistics"]
     return [("heading", 2, "Metrics"),
-            ("paragraph", f"AUC with {st['auc_ci']} {st['level']:.0%} intervals; sensitivity, specificity and "
-                          f"accuracy at the threshold chosen on the validation set (`{st['threshold']}`) and frozen "
-                          f"before testing, with {st['proportion_ci']} intervals; calibration (Brier score, slope). "
+            ("paragraph", f"AUC with {st['level']:.0%} intervals by {AUC_CI_TEXT.get(st['auc_ci'], st['auc_ci'])}; "
+                          "sensitivity, specificity and accuracy at the threshold chosen on the validation set "
+                          f"(`{st['threshold']}`) and frozen before testing, with "
+                          f"{CI_TEXT.get(st['proportion_ci'], st['proportion_ci'])}; calibration (Brier score, slope). "
                           "Intervals account for several images per patient where a set has them (column `ci_method` "
                           "of metrics.csv).")]  # fmt: skip
 
@@ -141,6 +143,13 @@ def _data(arch: str, card: dict, run) -> list[tuple]:
     ]  # fmt: skip
 
 
+def _estimate(value: float, low: float, high: float) -> str:
+    """ "1.03 (0.36, 1.71)", or "not estimable" where the fit gave no value."""
+    if value != value:  # NaN: e.g. a slope under perfect separation
+        return "not estimable"
+    return f"{value:.2f} ({low:.2f}, {high:.2f})"
+
+
 def _analyses(arch: str, run) -> list[tuple]:
     rows = []
     for unit in dict.fromkeys(run.metrics["unit"]):
@@ -155,11 +164,12 @@ def _analyses(arch: str, run) -> list[tuple]:
     blocks.append(("table", ["Test set", "Unit", "Cases", "Performance (95% CI)", "Threshold"], rows))
     if run.calibration is not None and not run.calibration.empty:
         cal = run.calibration[run.calibration["model"] == arch]
-        cal_rows = [[SET_TITLES.get(r.set, r.set), f"{r.brier:.3f}", f"{r.slope:.2f} ({r.slope_low:.2f}, {r.slope_high:.2f})",
-                     f"{r.intercept:.2f}"] for r in cal.itertuples() if r.set in SET_TITLES]  # fmt: skip
+        cal_rows = [[SET_TITLES[r.set], f"{r.brier:.3f}", _estimate(r.slope, r.slope_low, r.slope_high),
+                     _estimate(r.intercept, r.intercept_low, r.intercept_high)]
+                    for r in cal.itertuples() if r.set in SET_TITLES]  # fmt: skip
         if cal_rows:
             blocks += [("paragraph", "Calibration:"),
-                       ("table", ["Test set", "Brier score", "Slope (95% CI)", "Intercept"], cal_rows)]  # fmt: skip
+                       ("table", ["Test set", "Brier score", "Slope (95% CI)", "Intercept (95% CI)"], cal_rows)]  # fmt: skip
     return blocks
 
 
