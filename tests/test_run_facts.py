@@ -212,3 +212,8 @@ def test_versions_text_prefers_the_installed_versions(run):
     assert facts.versions_text(run) == "python 3.11.7, torch 2.14.1, timm 1.0.31"
     run.versions = None
     assert facts.versions_text(run, ("torch", "timm")) == "torch 2.14.1, timm 1.0.31"
+
+
+@pytest.mark.parametrize("epochs, expected", [(6, "6 epochs"), (1, "1 epoch"), (None, facts.NOT_RECORDED)])
+def test_epochs_text(epochs, expected):
+    assert facts.epochs_text(epochs) == expected

@@ -155,8 +155,11 @@ def missing_data(run) -> Answer:
     readers = facts.rows_of(run, set_name="external_test", kinds=("reader",))
     if not readers.empty and "n_in_set" in readers:
         short = readers[readers["n"] < readers["n_in_set"]]
-        text += (f" Readers: {len(short)} of {len(readers)} have missing calls on the external test set; their rows "
-                 "cover the cases they read (`n` below `n_in_set`).")  # fmt: skip
+        if short.empty:
+            text += f" Readers: none of the {len(readers)} has missing calls on the external test set."
+        else:
+            text += (f" Readers: {len(short)} of {len(readers)} have missing calls on the external test set; their "
+                     "rows cover the cases they read (`n` below `n_in_set`).")  # fmt: skip
     return Answer(text, ("results/qc/input_check.tsv", "results/tables/metrics.csv"))
 
 
@@ -249,9 +252,10 @@ def training(run) -> Answer:
     card = next(iter(run.cards.values()))
     s = card.get("settings", {})
     seeds = 1 + len([x for x in run.config["training"]["seeds"] if x != run.config["seed"]])
-    return Answer(f"Class-weighted binary cross-entropy, AdamW with warm-up and cosine decay; at most {s.get('epochs')} "
-                  f"epochs, batch {s.get('batch_size')}, learning rate {s.get('learning_rate')}, weight decay "
-                  f"{s.get('weight_decay')}, early stopping after {s.get('patience')} epochs without gain; augmentation: "
+    return Answer(f"Class-weighted binary cross-entropy, AdamW with warm-up and cosine decay; at most "
+                  f"{facts.epochs_text(s.get('epochs'))}, batch {s.get('batch_size')}, learning rate "
+                  f"{s.get('learning_rate')}, weight decay {s.get('weight_decay')}, early stopping after "
+                  f"{facts.epochs_text(s.get('patience'))} without gain; augmentation: "
                   "horizontal flip, small affine, brightness/contrast/gamma. Device "
                   f"{card.get('device', facts.NOT_RECORDED)}, precision {facts.card_text(card, 'precision')}. "
                   f"{len(run.cards)} architecture(s) x {seeds} seed(s) trained.",
@@ -380,9 +384,10 @@ def limitations(run) -> Answer:
     if row is not None:
         shift = facts.threshold_shift(run, row["model"])
         if shift:
-            notes.append(f"at its validation threshold ({shift['threshold']:.2f}) {display_name(row['model'])}'s "
-                         f"sensitivity moves from {shift['internal'][0]:.0%} (internal) to {shift['external'][0]:.0%} "
-                         "(external): the threshold depends on the scanner")  # fmt: skip
+            (si, pi), (se, pe) = shift["internal"], shift["external"]
+            notes.append(f"at its one validation threshold ({shift['threshold']:.3f}) {display_name(row['model'])} has "
+                         f"sensitivity {si:.0%} and specificity {pi:.0%} on the internal, {se:.0%} and {pe:.0%} on the "
+                         "external test set: a threshold chosen on one institution's scanners need not carry over")  # fmt: skip
     notes.append("no demographic or clinical variables in the manifests")
     if run.simulated:
         notes.append("simulated cohorts")

@@ -71,7 +71,7 @@ def _details(arch: str, card: dict, run) -> list[tuple]:
         ["Initialisation", "random (from scratch)" if card.get("pretrained") == "none" else str(card.get("pretrained"))],
         ["Training seed", str(card.get("seed", facts.NOT_RECORDED))],
         ["Training", f"class-weighted binary cross-entropy, AdamW, warm-up and cosine decay; at most "
-                     f"{settings.get('epochs')} epochs, batch {settings.get('batch_size')}, learning rate "
+                     f"{facts.epochs_text(settings.get('epochs'))}, batch {settings.get('batch_size')}, learning rate "
                      f"{settings.get('learning_rate')}, weight decay {settings.get('weight_decay')}"],
         ["Selected epoch", f"{facts.card_text(card, 'chosen_epoch')} of {facts.card_text(card, 'epochs_run')} run "
                            f"(validation AUC {facts.card_text(card, 'validation_auc', fmt='{:.3f}')})"],
@@ -180,8 +180,8 @@ def _caveats(arch: str, run) -> list[tuple]:
         (si, pi), (se, pe) = shift["internal"], shift["external"]
         notes.append(f"Scanner shift and the threshold: at its one validation threshold ({shift['threshold']:.3f}) the "
                      f"sensitivity is {si:.0%} on the internal and {se:.0%} on the external test set, the specificity "
-                     f"{pi:.0%} and {pe:.0%}. A threshold chosen on one institution's scanners does not carry over; "
-                     "check it on local validation images before use.")  # fmt: skip
+                     f"{pi:.0%} and {pe:.0%}. A threshold chosen on one institution's scanners need not carry over to "
+                     "another's; check it on local validation images before use.")  # fmt: skip
     internal, external = facts.rows_of(run, set_name="internal_test"), facts.rows_of(run, set_name="external_test")
     for name, rows in (("internal", internal), ("external", external)):
         row = rows[rows["model"] == arch]

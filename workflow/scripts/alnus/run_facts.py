@@ -261,6 +261,13 @@ def card_text(card: dict, name: str, *, fmt: str = "{}") -> str:
     return fmt.format(value)
 
 
+def epochs_text(epochs) -> str:
+    """6 -> "6 epochs", 1 -> "1 epoch", None -> "not recorded"."""
+    if epochs is None:
+        return NOT_RECORDED
+    return f"{epochs} epoch{'' if epochs == 1 else 's'}"
+
+
 def versions_text(run: Run, packages=("python", "torch", "timm", "numpy", "pandas", "scipy", "snakemake")) -> str:
     """ "python 3.11.7, torch 2.14.1, ..." from software_versions.csv (the
     installed versions), or from the first model card's `versions`."""
