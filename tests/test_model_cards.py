@@ -69,7 +69,8 @@ def test_monai_metadata_describes_inputs_and_outputs(run):
 
 
 def test_an_architecture_without_a_card_is_named(run):
-    with pytest.raises(ValueError, match=re.escape("no model card for architecture 'resnet50'; the run has inception_v3, resnet101")):
+    message = "no model card for architecture 'resnet50'; the run has inception_v3, resnet101"
+    with pytest.raises(ValueError, match=re.escape(message)):
         model_cards.card_blocks("resnet50", run)
 
 

@@ -315,7 +315,8 @@ def explainability(run) -> Answer:
     hm = run.config["figures"]["heatmaps"]
     return Answer(f"`{hm['method']}` heat maps of each architecture on chosen test cases ({hm['selection']}, "
                   f"{hm['per_category']} per outcome: TP, FN, FP, TN; target `{hm['target']}`): {len(run.heatmaps)} "
-                  "figure(s). The run does not validate the maps.", tuple(run.heatmaps[:2]) or ("results/figures/heatmaps/",),
+                  "figure(s). The run does not validate the maps.",
+                  tuple(run.heatmaps[:2]) or ("results/figures/heatmaps/",),
                   "How the heat maps were judged, and by whom.")  # fmt: skip
 
 
@@ -387,7 +388,8 @@ def limitations(run) -> Answer:
             (si, pi), (se, pe) = shift["internal"], shift["external"]
             notes.append(f"at its one validation threshold ({shift['threshold']:.3f}) {display_name(row['model'])} has "
                          f"sensitivity {si:.0%} and specificity {pi:.0%} on the internal, {se:.0%} and {pe:.0%} on the "
-                         "external test set: a threshold chosen on one institution's scanners need not carry over")  # fmt: skip
+                         "external test set: a threshold chosen on one institution's scanners need not carry "
+                         "over")  # fmt: skip
     notes.append("no demographic or clinical variables in the manifests")
     if run.simulated:
         notes.append("simulated cohorts")
