@@ -73,8 +73,3 @@ def test_an_architecture_without_a_card_is_named(run):
     with pytest.raises(ValueError, match=re.escape(message)):
         model_cards.card_blocks("resnet50", run)
 
-
-@pytest.mark.parametrize("value, low, high, expected", [(1.034, 0.36, 1.714, "1.03 (0.36, 1.71)"),
-                                                          (float("nan"), float("nan"), float("nan"), "not estimable")])
-def test_estimate_text(value, low, high, expected):
-    assert model_cards._estimate(value, low, high) == expected

@@ -217,3 +217,12 @@ def test_versions_text_prefers_the_installed_versions(run):
 @pytest.mark.parametrize("epochs, expected", [(6, "6 epochs"), (1, "1 epoch"), (None, facts.NOT_RECORDED)])
 def test_epochs_text(epochs, expected):
     assert facts.epochs_text(epochs) == expected
+
+
+@pytest.mark.parametrize(
+    "value, low, high, expected",
+    [(1.034, 0.36, 1.714, "1.03 (0.36, 1.71)"), (1.034, None, None, "1.03"),
+     (float("nan"), float("nan"), float("nan"), "not estimable"), (float("nan"), None, None, "not estimable")],
+)  # fmt: skip
+def test_estimate_text(value, low, high, expected):
+    assert facts.estimate_text(value, low, high) == expected

@@ -446,7 +446,8 @@ def calibration(run) -> Answer:
     if run.calibration is None or run.calibration.empty:
         return Answer("The run has no calibration table.", ())
     ext = run.calibration[run.calibration["set"] == "external_test"]
-    text = ", ".join(f"{display_name(r.model)} slope {r.slope:.2f}, Brier {r.brier:.3f}" for r in ext.itertuples())
+    text = ", ".join(f"{display_name(r.model)} slope {facts.estimate_text(r.slope)}, Brier {r.brier:.3f}"
+                     for r in ext.itertuples())  # fmt: skip
     return Answer(f"No model updating or recalibration. External test calibration: {text}.",
                   ("results/tables/calibration.csv", "results/figures/calibration.png"))  # fmt: skip
 

@@ -143,13 +143,6 @@ def _data(arch: str, card: dict, run) -> list[tuple]:
     ]  # fmt: skip
 
 
-def _estimate(value: float, low: float, high: float) -> str:
-    """ "1.03 (0.36, 1.71)", or "not estimable" where the fit gave no value."""
-    if value != value:  # NaN: e.g. a slope under perfect separation
-        return "not estimable"
-    return f"{value:.2f} ({low:.2f}, {high:.2f})"
-
-
 def _analyses(arch: str, run) -> list[tuple]:
     rows = []
     for unit in dict.fromkeys(run.metrics["unit"]):
@@ -164,8 +157,8 @@ def _analyses(arch: str, run) -> list[tuple]:
     blocks.append(("table", ["Test set", "Unit", "Cases", "Performance (95% CI)", "Threshold"], rows))
     if run.calibration is not None and not run.calibration.empty:
         cal = run.calibration[run.calibration["model"] == arch]
-        cal_rows = [[SET_TITLES[r.set], f"{r.brier:.3f}", _estimate(r.slope, r.slope_low, r.slope_high),
-                     _estimate(r.intercept, r.intercept_low, r.intercept_high)]
+        cal_rows = [[SET_TITLES[r.set], f"{r.brier:.3f}", facts.estimate_text(r.slope, r.slope_low, r.slope_high),
+                     facts.estimate_text(r.intercept, r.intercept_low, r.intercept_high)]
                     for r in cal.itertuples() if r.set in SET_TITLES]  # fmt: skip
         if cal_rows:
             blocks += [("paragraph", "Calibration:"),

@@ -261,6 +261,15 @@ def card_text(card: dict, name: str, *, fmt: str = "{}") -> str:
     return fmt.format(value)
 
 
+def estimate_text(value: float, low: float | None = None, high: float | None = None) -> str:
+    """ "1.03 (0.36, 1.71)" (or "1.03" without bounds), or "not estimable"
+    where the fit gave no value (NaN; e.g. a calibration slope under perfect
+    separation)."""
+    if value != value:
+        return "not estimable"
+    return f"{value:.2f}" if low is None or high is None else f"{value:.2f} ({low:.2f}, {high:.2f})"
+
+
 def epochs_text(epochs) -> str:
     """6 -> "6 epochs", 1 -> "1 epoch", None -> "not recorded"."""
     if epochs is None:
