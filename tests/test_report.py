@@ -172,7 +172,10 @@ def test_report_lists_the_figures_of_each_category(report, category, subcategory
     [("results/figures/roc_external_test.png", "Receiver operating characteristic"),
      ("results/figures/heatmaps/architectures_internal_test.png", "The same cases seen by every architecture"),
      ("results/figures/cohort_flow.png", "STARD"),
-     ("results/report/software_versions.csv", "pinned version")],
+     ("results/report/software_versions.csv", "pinned version"),
+     ("results/report/claim.html", "CLAIM 2024 checklist"),
+     ("results/report/tripod_ai.html", "TRIPOD+AI checklist"),
+     ("results/models/resnet101/model_card.html", "Model Cards for Model Reporting")],
 )  # fmt: skip
 def test_report_shows_each_caption(report, path, caption):
     report.run("app.showResultInfo(arguments[0])", path)

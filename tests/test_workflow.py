@@ -4,6 +4,7 @@ full run, report, the contract's outputs, no PHI in results/)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny.yaml"
 SETS = {"train", "validation", "internal_test", "external_test"}
+ARCHITECTURES = ["inception_v3", "inception_resnet_v2", "resnet101"]
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +54,7 @@ def test_splits_keep_patients_together(study):
     assert splits["id"].is_unique
 
 
-@pytest.mark.parametrize("arch", ["inception_v3", "inception_resnet_v2", "resnet101"])
+@pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_predictions_cover_each_set(study, arch):
     splits = pd.read_csv(study / "results/splits.csv", dtype=str)
     for set_name in ("validation", "internal_test", "external_test"):
@@ -126,6 +128,28 @@ def test_figures_are_pngs_that_open(study, name):
 def test_report_builds_with_figures(study):
     html = (study / "results/report.html").read_text()
     assert "roc_external_test.png" in html and "metrics.csv" in html
+
+
+@pytest.mark.parametrize("name, items", [("claim", 44), ("tripod_ai", 52)])
+def test_checklists_answer_or_leave_to_the_authors_every_item(study, name, items):
+    """Each item's row (| number | topic | answer | where | for the authors |)
+    has an answer from the run or says the authors complete it."""
+    text = (study / f"results/report/{name}.md").read_text()
+    rows = [line.split(" | ") for line in text.splitlines() if re.match(r"^\| \d+[a-g]? \| ", line)]
+    assert len(rows) == items
+    assert all(len(row[2]) > 20 for row in rows)
+    assert sum("To be completed by the authors" in row[2] for row in rows) >= 4
+    assert (study / f"results/report/{name}.html").read_text().startswith("<!DOCTYPE html>")
+    assert f"results/report/{name}.html" in (study / "results/report.html").read_text()
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_model_cards_report_each_test_set(study, arch):
+    text = (study / f"results/models/{arch}/model_card.md").read_text()
+    for heading in ("## Intended use", "## Training data", "## Quantitative analyses", "## Caveats and recommendations"):
+        assert heading in text
+    assert "| Internal test set | image |" in text and "| External test set | image |" in text
+    assert '"spatial_shape"' in text and "Scanner shift and the threshold" in text
 
 
 def test_preprocessed_images_are_plain_grayscale(study):

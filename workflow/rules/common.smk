@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+from alnus.checklists import CHECKLISTS  # noqa: E402
 from alnus.validate import quick_check  # noqa: E402
 from alnus.vocabulary import combined_names  # noqa: E402
 
@@ -185,6 +186,7 @@ def all_targets():
         *expand("results/qc/{cohort}_annotations.csv", cohort=COHORTS), "results/qc/duplicates.tsv",
         "results/figures/annotation_removal.png", "results/qc/phi_audit.tsv",
         *clinical_targets(),
+        *report_documents(),
     ]
 
 
@@ -194,6 +196,42 @@ def clinical_targets():
         return []
     return ["results/preprocessed/clinical.csv", "results/tables/combined_coefficients.csv",
             *expand("results/figures/nomogram_{model}.{ext}", model=COMBINED_MODELS, ext=["png", "pdf"])]
+
+
+# The reporting checklists (alnus.checklists), by output name: claim, tripod_ai.
+CHECKLIST_TITLES = {key: entry[0] for key, entry in CHECKLISTS.items()}
+
+
+def report_documents():
+    """The model cards (Markdown and HTML) and the reporting checklists (rules model_card, checklists)."""
+    return [
+        *expand("results/models/{arch}/model_card.{ext}", arch=ARCHITECTURES, ext=["md", "html"]),
+        *expand("results/report/{key}.{ext}", key=list(CHECKLIST_TITLES), ext=["md", "html"]),
+    ]
+
+
+def uses_demo_data():
+    """Whether both cohorts are the workflow's simulated demo (rule simulate_demo)."""
+    return all(str(c["manifest"]).startswith(f"{DEMO_DIR}/") for c in config["cohorts"].values())
+
+
+def run_outputs():
+    """The outputs the model cards and checklists are written from (alnus.run_facts.load_run)."""
+    return {
+        "splits": "results/splits.csv",
+        "cohorts": "results/tables/cohorts.csv",
+        "metrics": "results/tables/metrics.csv",
+        "comparisons": "results/tables/comparisons.csv",
+        "calibration": "results/tables/calibration.csv",
+        "versions": "results/report/software_versions.csv",
+        "input_check": "results/qc/input_check.tsv",
+        "duplicates": "results/qc/duplicates.tsv",
+        "mrmc": reader_study_tables(),
+        "readers": readers_table(),
+        "manifests": list(preprocessed("manifest").values()),
+        "annotations": expand("results/qc/{cohort}_annotations.csv", cohort=COHORTS),
+        "residual_text": expand("results/qc/{cohort}_residual_text.csv", cohort=COHORTS),
+    }
 
 
 def figure_targets(*, heatmaps=False):

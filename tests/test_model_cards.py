@@ -1,0 +1,75 @@
+"""Tests for alnus.model_cards: the readable model card of one architecture,
+from a small finished study (tests/test_run_facts.write_run)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from test_run_facts import study_config, write_run
+
+from alnus import model_cards
+from alnus import run_facts as facts
+from alnus.tables import format_auc
+
+SECTIONS = ["Model details", "Intended use", "Factors", "Metrics", "Training data", "Evaluation data",
+            "Quantitative analyses", "Ethical considerations", "Caveats and recommendations",
+            "Metadata (MONAI bundle fields)"]  # fmt: skip
+
+
+@pytest.fixture
+def run(tmp_path):
+    return facts.load_run(write_run(tmp_path / "run"), config=study_config(), simulated=True)
+
+
+def test_card_has_the_model_card_sections_in_order(run):
+    headings = [b[2] for b in model_cards.card_blocks("inception_v3", run) if b[0] == "heading" and b[1] == 2]
+    assert headings == SECTIONS
+
+
+def test_card_reports_each_test_set_with_its_interval(run, tmp_path):
+    model_cards.write_model_card("inception_v3", run, markdown=str(tmp_path / "c.md"), html=str(tmp_path / "c.html"))
+    text = (tmp_path / "c.md").read_text()
+    m = run.metrics
+    for set_name, title in (("internal_test", "Internal test set"), ("external_test", "External test set")):
+        row = m[(m["model"] == "inception_v3") & (m["set"] == set_name) & (m["unit"] == "image")].iloc[0]
+        assert f"| {title} | image | {int(row['n'])} ({int(row['positives'])} positive) | " \
+               f"AUC {format_auc(row['auc'], row['auc_low'], row['auc_high'])};" in text
+    assert "| External test set | B2 | 20 | 10 | 10 |" in text  # training and evaluation data by site and label
+    assert "<h2>Caveats and recommendations</h2>" in (tmp_path / "c.html").read_text()
+
+
+def test_card_states_the_threshold_shift_and_the_training_record(run):
+    text = "\n".join(str(b) for b in model_cards.card_blocks("resnet101", run))
+    shift = facts.threshold_shift(run, "resnet101")
+    assert f"at its one validation threshold ({shift['threshold']:.3f})" in text
+    assert f"sensitivity is {shift['internal'][0]:.0%} on the internal and {shift['external'][0]:.0%}" in text
+    assert "7 of 12 run (validation AUC 0.812)" in text
+    assert "['Processor', 'not recorded (device `cpu`, 2 threads)']" in text
+    assert "['bf16 capability of the processor', 'not recorded']" in text and "simulated demo data" in text
+
+
+def test_card_reads_the_newer_training_record_fields(tmp_path):
+    extra = {"training_record": {"processor": "Intel Xeon Platinum", "bf16_supported": True,
+                                 "seconds_per_epoch": 41.26}, "precision": "bf16"}  # fmt: skip
+    run = facts.load_run(write_run(tmp_path, card_extra=extra), config=study_config())
+    rows = dict(next(b for b in model_cards.card_blocks("inception_v3", run) if b[0] == "table")[2])
+    assert rows["Processor"].startswith("Intel Xeon Platinum") and rows["bf16 capability of the processor"] == "yes"
+    assert rows["Seconds per epoch"] == "41.3" and rows["Precision used"] == "bf16"
+
+
+def test_monai_metadata_describes_inputs_and_outputs(run):
+    meta = model_cards.monai_metadata("inception_v3", run.cards["inception_v3"])
+    image = meta["network_data_format"]["inputs"]["image"]
+    assert image["spatial_shape"] == [112, 112] and image["num_channels"] == 3 and image["modality"] == "US"
+    assert "ImageNet" in image["value_range"]
+    assert meta["network_data_format"]["outputs"]["pred"]["value_range"] == [0, 1]
+    assert meta["pytorch_version"] == "2.14.1" and json.loads(json.dumps(meta)) == meta
+
+
+def test_an_architecture_without_a_card_is_named(run):
+    message = "no model card for architecture 'resnet50'; the run has inception_v3, resnet101"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        model_cards.card_blocks("resnet50", run)
+

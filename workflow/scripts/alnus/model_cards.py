@@ -1,0 +1,230 @@
+"""A model card a hospital can file: per trained architecture, a readable
+account beside its model_card.json, with the sections of Mitchell et al.,
+"Model Cards for Model Reporting" (FAT* 2019): model details, intended use,
+factors, metrics, evaluation data, training data, quantitative analyses,
+ethical considerations, caveats and recommendations; and the metadata a
+MONAI bundle carries (version, authors, inputs and outputs, references).
+
+Written from the run's outputs (alnus.run_facts.Run) after the statistics,
+since it reports test performance; a training detail the JSON card does not
+record reads "not recorded".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from alnus import __version__
+from alnus import run_facts as facts
+from alnus.documents import to_html, to_markdown
+from alnus.figures import SET_NAMES
+from alnus.tables import AUC_CI_TEXT, CI_TEXT, SET_TITLES, display_name
+
+AUTHORS_PLACEHOLDER = "to be completed by the authors (name, institution, contact)"
+PAPER = ("Zhou LQ, Wu XL, Huang SY, et al. Lymph Node Metastasis Prediction from Primary Breast Cancer US Images "
+         "Using Deep Learning. Radiology 2020;294(1):19-28")  # fmt: skip
+NORMALISATION_TEXT = {
+    "imagenet": "intensities scaled to [0, 1], then ImageNet channel means and deviations",
+    "per_image": "each image standardised to zero mean and unit deviation",
+}
+
+
+def monai_metadata(arch: str, card: dict) -> dict:
+    """The fields of a MONAI bundle's metadata.json that the run knows."""
+    size = card["input_size"]
+    channels = card.get("settings", {}).get("input_channels", 3)
+    normalisation = card.get("settings", {}).get("normalisation", facts.NOT_RECORDED)
+    versions = card.get("versions", {})
+    return {
+        "version": __version__,
+        "pytorch_version": versions.get("torch", facts.NOT_RECORDED),
+        "required_packages_version": {k: v for k, v in versions.items() if k not in ("torch", "python")},
+        "name": f"ALN-US {display_name(arch)}",
+        "task": "Classification of axillary lymph node metastasis from breast ultrasound of the primary tumour",
+        "authors": AUTHORS_PLACEHOLDER,
+        "data_type": "png (8-bit grayscale, cropped B-mode region)",
+        "intended_use": "Research; not for clinical decisions",
+        "references": [PAPER],
+        "network_data_format": {
+            "inputs": {"image": {
+                "type": "image", "format": "magnitude", "modality": "US", "num_channels": channels,
+                "spatial_shape": [size, size], "dtype": "float32",
+                "value_range": NORMALISATION_TEXT.get(normalisation, normalisation),
+                "channel_def": {str(i): "grayscale" for i in range(channels)},
+            }},
+            "outputs": {"pred": {
+                "type": "probabilities", "format": "classes", "num_channels": 1, "spatial_shape": [1],
+                "dtype": "float32", "value_range": [0, 1],
+                "channel_def": {"0": "probability of axillary lymph node metastasis (after the sigmoid of the logit)"},
+            }},
+        },
+    }  # fmt: skip
+
+
+def _details(arch: str, card: dict, run) -> list[tuple]:
+    settings = card.get("settings", {})
+    rows = [
+        ["Architecture", f"{display_name(arch)} (timm `{card.get('timm_name', arch)}`), one-logit classification head"],
+        ["Version", f"ALN-US {__version__}; weights `results/models/{arch}/model.safetensors`"],
+        ["Developed by", AUTHORS_PLACEHOLDER],
+        ["Initialisation", "random (from scratch)" if card.get("pretrained") == "none" else str(card.get("pretrained"))],
+        ["Training seed", str(card.get("seed", facts.NOT_RECORDED))],
+        ["Training", f"class-weighted binary cross-entropy, AdamW, warm-up and cosine decay; at most "
+                     f"{facts.epochs_text(settings.get('epochs'))}, batch {settings.get('batch_size')}, learning rate "
+                     f"{settings.get('learning_rate')}, weight decay {settings.get('weight_decay')}"],
+        ["Selected epoch", f"{facts.card_text(card, 'chosen_epoch')} of {facts.card_text(card, 'epochs_run')} run "
+                           f"(validation AUC {facts.card_text(card, 'validation_auc', fmt='{:.3f}')})"],
+        ["Seconds per epoch", facts.card_text(card, "seconds_per_epoch", fmt="{:.1f}")],
+        ["Processor", f"{facts.card_text(card, 'processor')} (device `{card.get('device', facts.NOT_RECORDED)}`, "
+                      f"{card.get('torch_threads', facts.NOT_RECORDED)} threads)"],
+        ["bf16 capability of the processor", facts.card_text(card, "bf16")],
+        ["Precision used", facts.card_text(card, "precision")],
+        ["Software", ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items()) or facts.NOT_RECORDED],
+        ["Paper reproduced", PAPER],
+        ["Licence", "to be completed by the authors"],
+    ]  # fmt: skip
+    return [("heading", 2, "Model details"), ("table", ["Field", "Value"], rows)]
+
+
+def _intended_use(run) -> list[tuple]:
+    return [
+        ("heading", 2, "Intended use"),
+        ("bullets", [
+            "Primary use: research on predicting axillary lymph node metastasis (pathology) from a B-mode ultrasound "
+            "image of a primary breast cancer, as in the study reproduced; a second reading beside radiologists.",
+            "Primary users: the study's researchers and radiologists evaluating the model on their own data.",
+            "Not intended: clinical decisions on surgery or axillary staging without a local prospective validation; "
+            "images other than grayscale B-mode of the primary tumour (Doppler, elastography, cine loops, the axilla "
+            "itself); patients outside the population of the training data; scanners not represented in training "
+            "without checking the threshold on them.",
+        ]),
+    ]  # fmt: skip
+
+
+def _factors(run) -> list[tuple]:
+    per_site = facts.sites(run)
+    sites = "; ".join(f"{c}: {', '.join(v) if v else 'no site column'}" for c, v in per_site.items())
+    units = ", ".join(dict.fromkeys(run.metrics["unit"]))
+    return [("heading", 2, "Factors"),
+            ("paragraph", f"Relevant factors: the institution and its scanners (sites in the manifests: {sites}), "
+                          "burned-in annotations, the image crop. Evaluated: institution (internal against external "
+                          f"test set) and unit of analysis ({units}). Not evaluated (not in the manifests): age, "
+                          "tumour size and type, breast density, scanner model.")]  # fmt: skip
+
+
+def _metrics(run) -> list[tuple]:
+    st = run.config["statistics"]
+    return [("heading", 2, "Metrics"),
+            ("paragraph", f"AUC with {st['level']:.0%} intervals by {AUC_CI_TEXT.get(st['auc_ci'], st['auc_ci'])}; "
+                          "sensitivity, specificity and accuracy at the threshold chosen on the validation set "
+                          f"(`{st['threshold']}`) and frozen before testing, with "
+                          f"{CI_TEXT.get(st['proportion_ci'], st['proportion_ci'])}; calibration (Brier score, slope). "
+                          "Intervals account for several images per patient where a set has them (column `ci_method` "
+                          "of metrics.csv).")]  # fmt: skip
+
+
+def _data(arch: str, card: dict, run) -> list[tuple]:
+    table = facts.training_sites(run)
+    rows = [[SET_NAMES[r.set], r.site, f"{r.images:,}", f"{r.positives:,}",
+             f"{r.negatives:,}"] for r in table.itertuples()]  # fmt: skip
+    simulated = " The cohorts of this run are simulated by the workflow (the demo)." if run.simulated else ""
+    return [
+        ("heading", 2, "Training data"),
+        ("paragraph", f"Development cohort, train set ({facts.set_text(run, 'train')}), selected on the validation set "
+                      f"({facts.set_text(run, 'validation')}); patients split at random by label, never across sets. "
+                      f"Images cropped to the B-mode region, annotations removed, pseudonymised.{simulated}"),
+        ("heading", 2, "Evaluation data"),
+        ("paragraph", f"Internal test set: held-out development patients ({facts.set_text(run, 'internal_test')}). "
+                      f"External test set: another institution ({facts.set_text(run, 'external_test')}), the test "
+                      "of transfer to other scanners. Same preprocessing as training."),
+        ("paragraph", "Images by set, site and label:"),
+        ("table", ["Set", "Site", "Images", "Positive", "Negative"], rows),
+    ]  # fmt: skip
+
+
+def _analyses(arch: str, run) -> list[tuple]:
+    rows = []
+    for unit in dict.fromkeys(run.metrics["unit"]):
+        for set_name in ("internal_test", "external_test"):
+            part = facts.rows_of(run, set_name=set_name, kinds=("model",), unit=unit)
+            for r in part[part["model"] == arch].itertuples():
+                rows.append([SET_TITLES[set_name], unit, f"{int(r.n):,} ({int(r.positives):,} positive)",
+                             facts.performance_text(r._asdict()), f"{r.threshold:.3f}"])
+    blocks = [("heading", 2, "Quantitative analyses")]
+    if not rows:
+        return blocks + [("paragraph", "metrics.csv holds no rows of this model.")]
+    blocks.append(("table", ["Test set", "Unit", "Cases", "Performance (95% CI)", "Threshold"], rows))
+    if run.calibration is not None and not run.calibration.empty:
+        cal = run.calibration[run.calibration["model"] == arch]
+        cal_rows = [[SET_TITLES[r.set], f"{r.brier:.3f}", facts.estimate_text(r.slope, r.slope_low, r.slope_high),
+                     facts.estimate_text(r.intercept, r.intercept_low, r.intercept_high)]
+                    for r in cal.itertuples() if r.set in SET_TITLES]  # fmt: skip
+        if cal_rows:
+            blocks += [("paragraph", "Calibration:"),
+                       ("table", ["Test set", "Brier score", "Slope (95% CI)", "Intercept (95% CI)"], cal_rows)]  # fmt: skip
+    return blocks
+
+
+def _caveats(arch: str, run) -> list[tuple]:
+    notes = []
+    shift = facts.threshold_shift(run, arch)
+    if shift:
+        (si, pi), (se, pe) = shift["internal"], shift["external"]
+        notes.append(f"Scanner shift and the threshold: at its one validation threshold ({shift['threshold']:.3f}) the "
+                     f"sensitivity is {si:.0%} on the internal and {se:.0%} on the external test set, the specificity "
+                     f"{pi:.0%} and {pe:.0%}. A threshold chosen on one institution's scanners need not carry over to "
+                     "another's; check it on local validation images before use.")  # fmt: skip
+    internal, external = facts.rows_of(run, set_name="internal_test"), facts.rows_of(run, set_name="external_test")
+    for name, rows in (("internal", internal), ("external", external)):
+        row = rows[rows["model"] == arch]
+        if not row.empty:
+            r = row.iloc[0]
+            notes.append(f"Small samples: the {name} test AUC interval is {r['auc_high'] - r['auc_low']:.2f} wide "
+                         f"({int(r['n'])} cases).")  # fmt: skip
+    notes += ["Trained on the images of one institution; the manifests carry no demographic or clinical variables, "
+              "so performance in subgroups is unknown.",
+              "Heat maps show where the network looks; they were not validated against lesion outlines."]  # fmt: skip
+    if run.simulated:
+        notes.append("This card describes a model trained on simulated demo data; it has no clinical meaning.")
+    return [("heading", 2, "Ethical considerations"),
+            ("paragraph", "Images were de-identified before any other step (keyed pseudonyms, no metadata, burned-in "
+                          "text removed and audited by OCR). A false negative may spare an axillary procedure that "
+                          "was needed; the model must not replace pathology. Ethics approval: to be completed by the "
+                          "authors."),
+            ("heading", 2, "Caveats and recommendations"), ("bullets", notes)]  # fmt: skip
+
+
+def card_blocks(arch: str, run) -> list[tuple]:
+    """The human-readable model card of one architecture as document blocks.
+
+    Raises
+    ------
+    ValueError
+        If the run has no model card for `arch`.
+    """
+    if arch not in run.cards:
+        raise ValueError(f"no model card for architecture {arch!r}; the run has {', '.join(run.cards) or 'none'}")
+    card = run.cards[arch]
+    blocks = [("heading", 1, f"Model card: {display_name(arch)}"),
+              ("paragraph", f"Axillary lymph node metastasis from breast ultrasound (ALN-US {__version__}). Sections "
+                            "after Mitchell et al., Model Cards for Model Reporting (2019); metadata after the MONAI "
+                            f"bundle. Machine-readable record: `results/models/{arch}/model_card.json`.")]  # fmt: skip
+    blocks += _details(arch, card, run) + _intended_use(run) + _factors(run) + _metrics(run)
+    blocks += _data(arch, card, run) + _analyses(arch, run) + _caveats(arch, run)
+    blocks += [("heading", 2, "Metadata (MONAI bundle fields)"),
+               ("code", "json", json.dumps(monai_metadata(arch, card), indent=2))]
+    return blocks
+
+
+def write_model_card(arch: str, run, *, markdown: str, html: str) -> None:
+    """Write the model card of `arch` as Markdown and as HTML."""
+    blocks = card_blocks(arch, run)
+    Path(markdown).write_text(to_markdown(blocks))
+    Path(html).write_text(to_html(blocks, title=f"Model card: {display_name(arch)}"))
+
+
+def model_card_from_files(arch: str, paths: dict, *, config: dict, simulated: bool, markdown: str, html: str) -> None:
+    """load_run over the run's outputs (`paths`, as alnus.run_facts.load_run
+    takes them, with `cards` holding at least `arch`), then write_model_card."""
+    write_model_card(arch, facts.load_run(paths, config=config, simulated=simulated), markdown=markdown, html=html)
