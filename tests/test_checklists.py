@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 import pytest
-from test_run_facts import study_config, write_run
+from test_run_facts import TRAINING_RECORD, study_config, write_run
 
 from alnus import checklists
 from alnus import run_facts as facts
@@ -82,7 +82,8 @@ def test_without_readers_or_sites_the_answers_say_so(tmp_path):
 
 
 def test_missing_training_records_read_not_recorded(tmp_path):
-    paths = write_run(tmp_path, card_extra={"best_epoch": None, "precision": None})
+    record = {k: v for k, v in TRAINING_RECORD.items() if k not in ("best_epoch", "precision")}
+    paths = write_run(tmp_path, card_extra={"training": record})
     run = facts.load_run(paths, config=study_config())
     table = checklists.answer_items(CLAIM_2024, run).set_index("number")
     assert "Inception V3 epoch not recorded of 12" in table.loc["26", "answer"]

@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from test_run_facts import study_config, write_run
+from test_run_facts import TRAINING_RECORD, study_config, write_run
 
 from alnus import model_cards
 from alnus import run_facts as facts
@@ -47,16 +47,19 @@ def test_card_states_the_threshold_shift_and_the_training_record(run):
     assert f"sensitivity is {shift['internal'][0]:.0%} on the internal and {shift['external'][0]:.0%}" in text
     assert "7 of 12 run (validation AUC 0.812)" in text
     assert "['Processor', 'not recorded (device `cpu`, 2 threads)']" in text
-    assert "['bf16 capability of the processor', 'not recorded']" in text and "simulated demo data" in text
+    assert "['Capability of the processor', 'not recorded (native bf16: not recorded)']" in text
+    assert "simulated demo data" in text
 
 
 def test_card_reads_the_newer_training_record_fields(tmp_path):
-    extra = {"training_record": {"processor": "Intel Xeon Platinum", "bf16_supported": True,
-                                 "seconds_per_epoch": 41.26}, "precision": "bf16"}  # fmt: skip
-    run = facts.load_run(write_run(tmp_path, card_extra=extra), config=study_config())
+    record = {**TRAINING_RECORD, "processor": "Intel Xeon Platinum", "capability": "amx_bf16", "native_bf16": True,
+              "seconds_per_epoch": [41.0, 41.52], "precision": "bf16", "still_improving": True}  # fmt: skip
+    run = facts.load_run(write_run(tmp_path, card_extra={"training": record}), config=study_config())
     rows = dict(next(b for b in model_cards.card_blocks("inception_v3", run) if b[0] == "table")[2])
-    assert rows["Processor"].startswith("Intel Xeon Platinum") and rows["bf16 capability of the processor"] == "yes"
+    assert rows["Processor"] == "Intel Xeon Platinum (device `cpu`, 2 threads)"
+    assert rows["Capability of the processor"] == "amx_bf16 (native bf16: yes)"
     assert rows["Seconds per epoch"] == "41.3" and rows["Precision used"] == "bf16"
+    assert rows["Still improving at the last epoch"] == "yes"
 
 
 def test_monai_metadata_describes_inputs_and_outputs(run):

@@ -257,7 +257,7 @@ def training(run) -> Answer:
                   f"{s.get('learning_rate')}, weight decay {s.get('weight_decay')}, early stopping after "
                   f"{facts.epochs_text(s.get('patience'))} without gain; augmentation: "
                   "horizontal flip, small affine, brightness/contrast/gamma. Device "
-                  f"{card.get('device', facts.NOT_RECORDED)}, precision {facts.card_text(card, 'precision')}. "
+                  f"{facts.card_text(card, 'device')}, precision {facts.card_text(card, 'precision')}. "
                   f"{len(run.cards)} architecture(s) x {seeds} seed(s) trained.",
                   ("config.yaml (training)", "results/models/*/model_card.json",
                    "results/tables/training_history.csv"))  # fmt: skip

@@ -76,9 +76,11 @@ def _details(arch: str, card: dict, run) -> list[tuple]:
         ["Selected epoch", f"{facts.card_text(card, 'chosen_epoch')} of {facts.card_text(card, 'epochs_run')} run "
                            f"(validation AUC {facts.card_text(card, 'validation_auc', fmt='{:.3f}')})"],
         ["Seconds per epoch", facts.card_text(card, "seconds_per_epoch", fmt="{:.1f}")],
-        ["Processor", f"{facts.card_text(card, 'processor')} (device `{card.get('device', facts.NOT_RECORDED)}`, "
-                      f"{card.get('torch_threads', facts.NOT_RECORDED)} threads)"],
-        ["bf16 capability of the processor", facts.card_text(card, "bf16")],
+        ["Processor", f"{facts.card_text(card, 'processor')} (device `{facts.card_text(card, 'device')}`, "
+                      f"{facts.card_text(card, 'threads')} threads)"],
+        ["Capability of the processor", f"{facts.card_text(card, 'capability')} (native bf16: "
+                                        f"{facts.card_text(card, 'bf16')})"],
+        ["Still improving at the last epoch", facts.card_text(card, "still_improving")],
         ["Precision used", facts.card_text(card, "precision")],
         ["Software", ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items()) or facts.NOT_RECORDED],
         ["Paper reproduced", PAPER],

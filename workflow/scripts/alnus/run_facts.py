@@ -15,22 +15,29 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from alnus.tables import SET_TITLES, display_name, format_auc, format_proportion
 
 NOT_RECORDED = "not recorded"
 MODEL_KINDS = ("model", "ensemble")
-# Names under which a model card may record a training detail: this
-# pipeline's own first, then those of other versions of the card.
+# Where a model card (results/models/{arch}/model_card.json) records each
+# training detail: the path of keys that alnus.study.train_job writes (its
+# docstring lists the `training` record). A card without one (an older
+# version) reads "not recorded".
 CARD_FIELDS = {
-    "processor": ("processor", "device_name", "hardware", "gpu", "cpu"),
-    "bf16": ("bf16_supported", "bf16_capable", "supports_bf16", "bf16"),
-    "precision": ("precision", "precision_used", "autocast_dtype"),
-    "chosen_epoch": ("best_epoch", "chosen_epoch", "selected_epoch"),
-    "validation_auc": ("best_validation_auc", "validation_auc"),
-    "seconds_per_epoch": ("seconds_per_epoch", "epoch_seconds", "mean_epoch_seconds"),
-    "epochs_run": ("epochs_run",),
+    "device": ("training", "device"),
+    "processor": ("training", "processor"),
+    "capability": ("training", "capability"),
+    "bf16": ("training", "native_bf16"),
+    "precision": ("training", "precision"),
+    "chosen_epoch": ("training", "best_epoch"),
+    "validation_auc": ("training", "best_validation_auc"),
+    "seconds_per_epoch": ("training", "seconds_per_epoch"),
+    "epochs_run": ("training", "epochs_run"),
+    "still_improving": ("training", "still_improving"),
+    "threads": ("training", "threads"),
 }
 
 
@@ -233,22 +240,15 @@ def threshold_shift(run: Run, model: str) -> dict | None:
 # Model cards (JSON)
 # --------------------------------------------------------------------------
 def card_value(card: dict, name: str):
-    """A training detail recorded in a model card under any of its known
-    names (CARD_FIELDS), at the top level or one level down (e.g. a
-    `training_record` section); None when the card does not record it."""
-    names = CARD_FIELDS.get(name, (name,))
-    for key in names:
-        if card.get(key) is not None:
-            return card[key]
-    for value in card.values():
-        if isinstance(value, dict) and key_in(value, names):
-            return next(value[k] for k in names if value.get(k) is not None)
-    return None
-
-
-def key_in(mapping: dict, names) -> bool:
-    """Whether `mapping` holds a non-null value under any of `names`."""
-    return any(mapping.get(k) is not None for k in names)
+    """The training detail `name` (a key of CARD_FIELDS) of a model card, or
+    None when the card does not record it. A per-epoch list (seconds per
+    epoch) gives its mean."""
+    value = card
+    for key in CARD_FIELDS[name]:
+        value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, list):
+        return float(np.mean(value)) if value else None
+    return value
 
 
 def card_text(card: dict, name: str, *, fmt: str = "{}") -> str:
