@@ -5,8 +5,6 @@ the text detector leaves is gone from the result."""
 
 from __future__ import annotations
 
-import os
-
 import cv2
 import numpy as np
 import pandas as pd
@@ -17,6 +15,7 @@ from alnus.annotations import DEFAULT_KINDS, KINDS, clean_annotations
 from alnus.annotations.ocr import OCR_PAD, ocr_text_parts
 from alnus.ocr_audit import AuditSettings, Word, identifying_kind
 from alnus.preprocess import preprocess_cohort, text_reader
+from test_ocr_audit import needs_engine
 
 
 def tissue(seed: int, shape=(300, 260)) -> np.ndarray:
@@ -97,18 +96,6 @@ def test_preprocess_asks_for_the_ocr_settings():
 
 
 # ---------------------------------------------------------------- the real engine
-def _engine_installed() -> bool:
-    try:
-        import rapidocr  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_engine = pytest.mark.skipif(not _engine_installed() and not os.environ.get("CI"),
-                                  reason="rapidocr not installed (.ci/run installs it)")  # fmt: skip
-
-
 def dim_text(seed: int) -> np.ndarray:
     """Dark tissue with an age typed in mid-grey, as on two BUS-BRA GE Logiq 7 screens."""
     out = tissue(seed)
