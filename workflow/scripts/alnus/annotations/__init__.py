@@ -25,11 +25,13 @@ that speckle and lesion edges fail.
   brightest in the middle, not one grey level along a bar.
 * **Text** (`text.text_lines`): thin bright strokes grouped into a line of at least
   three characters whose tops or bottoms align, with many vertical strokes
-  (speckle grains are wide laterally, so their strokes are horizontal) and
-  clear background in the rows just above and below. Bright tissue bands
-  carry strokes above and below as well, and fail. A second pass finds bold
-  fonts; shorter words in the same font beside a line found (or at the
-  image's border: logos, depth labels) count too.
+  (speckle grains are wide laterally, so their strokes are horizontal), in a
+  short line one continuous stroke 1.5 character heights long (speckle
+  strands and small bright dots are ridges only in bits; issue 14) and clear
+  background in the rows just above and below. Bright tissue bands carry
+  strokes above and below as well, and fail. A second pass finds bold fonts;
+  shorter words in the same font beside a line found (or at the image's
+  border: logos, depth labels) count too.
 * **Measurement lines** (`lines.measurement_lines`): between two calipers found
   above, a row of regularly spaced dots or a solid thin line (where the
   dots cross tissue as bright as they are, the row is found among the
