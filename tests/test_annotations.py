@@ -21,10 +21,11 @@ from alnus.annotations import (
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def bmode(seed: int, *, site: str = "hospital_A", sector: bool = False) -> sim.BMode:
-    """A clean simulated B-mode image (speckle, lesion, calcifications) with its lesion mask."""
+def bmode(seed: int, *, site: str = "hospital_A", sector: bool = False, label: int | None = None) -> sim.BMode:
+    """A clean simulated B-mode image (speckle, lesion, calcifications) with its
+    lesion mask; the lesion's label is `label`, or `seed` % 2 when None."""
     rng = np.random.default_rng(seed)
-    lesion = sim.sample_lesion(rng, seed % 2)
+    lesion = sim.sample_lesion(rng, seed % 2 if label is None else label)
     return sim.render_bmode(rng, lesion, (360, 300), site=sim.SITES[site], sector=sector)
 
 
@@ -84,6 +85,39 @@ def test_clean_simulated_bmode_has_no_findings(seed, site, sector):
     assert cleaned.findings == ()
     assert cleaned.pixels_changed == 0
     np.testing.assert_array_equal(cleaned.pixels, image)
+
+
+# Clean images on which the thin-text pass took speckle strands (54, 412) or
+# four microcalcifications with tissue between them (268) for a short line of
+# text, before it asked for one continuous stroke (issue 14): images of
+# `benchmarks/bench_annotations.py --simulated 500`, drawn as it draws them.
+@pytest.mark.parametrize("seed, sector", [(54, True), (268, False), (412, False)])
+def test_speckle_strands_and_bright_dots_are_not_text(seed, sector):
+    image = bmode(seed, sector=sector, label=1).pixels
+    assert clean_annotations(image).counts()["text"] == 0
+
+
+def calcified(seed: int) -> np.ndarray:
+    """A clean image with a cluster of microcalcifications drawn as the
+    simulator draws them (discs of radius 1, a 3 x 3 "+"), on a 6-px grid of
+    seven columns and three rows around the lesion's centre, each place
+    taken at random and moved by up to 1 px: bright dots in rows, none
+    touching another, like the characters of a line."""
+    rng = np.random.default_rng(seed)
+    clean = bmode(seed, label=1)
+    image, (x, y, w, h) = clean.pixels.copy(), clean.lesion_box
+    for gx in range(-3, 4):
+        for gy in range(-1, 2):
+            if rng.random() < 0.5:
+                dot = (x + w // 2 + 6 * gx + int(rng.integers(-1, 2)), y + h // 2 + 6 * gy + int(rng.integers(-1, 2)))
+                cv2.circle(image, dot, 1, int(rng.integers(170, 240)), -1)
+    return image
+
+
+def test_microcalcification_clusters_are_not_text():
+    """Before issue 14's stroke test, 3 of these 40 were taken for text (seeds 0, 32, 35)."""
+    found = [seed for seed in range(40) if clean_annotations(calcified(seed)).counts()["text"]]
+    assert found == []
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
