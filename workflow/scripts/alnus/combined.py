@@ -208,6 +208,10 @@ def firth_logit(X: np.ndarray, y: np.ndarray, *, maxiter: int = 100, tol: float 
     score U*(b) = X' (y - p + h (1/2 - p)), h the leverages, halving a step
     that lowers the penalised likelihood. Its estimates are finite even
     where the classes are separated, and less biased in small samples.
+    Written out because statsmodels and scikit-learn offer no Firth penalty
+    (the PyPI packages that do are small single-author projects); the tests
+    check that it solves the modified score equations and nears statsmodels'
+    maximum likelihood on a large sample.
 
     Parameters
     ----------
