@@ -139,6 +139,22 @@ def test_firth_and_maximum_likelihood_agree_on_a_large_sample():
     assert np.allclose(firth.params, mle.params, atol=0.02) and np.allclose(firth.bse, mle.bse, rtol=0.02)
 
 
+def test_a_network_with_one_probability_is_left_out_and_said(caplog):
+    # As after one epoch in the tiny study: every probability 1.0 (clipped: one logit, the same up to rounding).
+    predictions, clinical = study()
+    for set_name in SIZES:
+        predictions["net_b"][set_name] = predictions["net_b"][set_name].assign(probability=1.0)
+    fitted, coefficients, cards = fit_combined_models(model_predictions(predictions), clinical, VARIABLES)
+    rows = coefficients[coefficients["model"] == "net_b+clinical"].set_index("term")
+    assert np.isnan(rows.loc[LOGIT_TERM, "coefficient"]) and "left out" in rows.loc[LOGIT_TERM, "label"]
+    clinical_only = coefficients[coefficients["model"] == "clinical"].set_index("term")["coefficient"]
+    assert np.allclose(rows["coefficient"].drop(LOGIT_TERM), clinical_only[rows.index.drop(LOGIT_TERM)])
+    assert np.allclose(fitted["net_b+clinical"]["external_test"]["probability"],
+                       fitted["clinical"]["external_test"]["probability"])
+    assert "net_b gives every validation case the same probability" in caplog.text
+    assert LOGIT_TERM in cards["net_a+clinical"]["terms"][0]["term"]
+
+
 def test_an_unknown_fit_method_is_named():
     with pytest.raises(ValueError, match="`clinical: fit` must be one of firth, mle"):
         fit_logistic(pd.DataFrame({"x": [0.0, 1]}), [0, 1], ["a", "b"], name="m", method="ridge")

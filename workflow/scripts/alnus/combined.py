@@ -44,6 +44,9 @@ FIT_SET = "validation"
 LOGIT_TERM = "network_logit"
 INTERCEPT = "const"
 EPS = 1e-6  # probabilities are clipped to [EPS, 1 - EPS] before the logit
+# A term whose spread is below this share of its size takes one value: the mean
+# of identical floats can differ from them in the last bit, so `sd > 0` is not enough.
+FLAT_TOLERANCE = 1e-9
 FIT_METHODS = ("firth", "mle")
 MIN_EVENTS_PER_TERM = 10  # below this a warning is logged (Peduzzi et al. 1996)
 COEFFICIENT_COLUMNS = [
@@ -153,6 +156,12 @@ def encode(values: pd.DataFrame, encoding: Encoding, *, set_name: str) -> pd.Dat
             for level in encoding.levels[v.name][1:]:
                 columns[f"{v.name}[{level}]"] = (column == level).astype(float)
     return pd.DataFrame(columns, index=values.index)
+
+
+def is_flat(values) -> bool:
+    """Whether `values` (a term over the fitting cases) take one value, up to rounding (FLAT_TOLERANCE)."""
+    values = np.asarray(values, dtype=float)
+    return not np.std(values) > FLAT_TOLERANCE * max(1.0, float(np.max(np.abs(values))))
 
 
 def network_logit(probabilities) -> np.ndarray:
@@ -289,11 +298,12 @@ def fit_logistic(design: pd.DataFrame, labels, patients, *, name: str, method: s
     trouble = (f"{name}: the logistic model of {design.shape[1]} term(s) cannot be estimated on the {FIT_SET} set "
                f"({len(y)} cases, {events} positive)")  # fmt: skip
     fix = ("; use fewer clinical variables (an ordinal coding needs one term where a categorical one needs one per "
-           "level), a larger validation set (`split: validation_fraction`), or `clinical: fit: firth`")  # fmt: skip
+           "level) or a larger validation set (`split: validation_fraction`)"
+           + (", or `clinical: fit: firth`" if method == "mle" else ""))  # fmt: skip
     # Fit on centred and scaled terms, which keeps the information matrix well conditioned when a network's
     # probabilities hardly vary, then carry the estimates back to the terms' own units: beta = T gamma.
     centre, scale = design.mean().to_numpy(float), design.std(ddof=0).to_numpy(float)
-    flat = [term for term, sd in zip(design.columns, scale) if not sd > 0]
+    flat = [term for term in design.columns if is_flat(design[term])]
     if flat:
         raise ValueError(f"{trouble}: term(s) {', '.join(flat)} take one value in every case (a network whose "
                          "probabilities do not vary, or a constant variable){fix}")  # fmt: skip
@@ -442,6 +452,12 @@ def fit_combined_models(models: dict[str, dict[str, pd.DataFrame]], clinical: pd
                 terms = pd.concat([pd.DataFrame({LOGIT_TERM: network_logit(probability)}, index=terms.index), terms],
                                   axis=1)  # fmt: skip
             designs[s] = terms
+        left_out = image_model is not None and is_flat(designs[FIT_SET][LOGIT_TERM])
+        if left_out:  # a network that gives every validation case one probability adds nothing to the model
+            log.warning("%s: %s gives every %s case the same probability, so its logit is left out and %s is "
+                        "the clinical-only model; check that network's training (results/models/%s/)", name,
+                        image_model, FIT_SET, name, image_model)  # fmt: skip
+            designs = {s: d.drop(columns=LOGIT_TERM) for s, d in designs.items()}
         fit = fit_logistic(designs[FIT_SET], fitting["label"].to_numpy(), fitting["patient"].to_numpy(), name=name,
                            method=method)  # fmt: skip
         predictions[name] = {
@@ -450,6 +466,11 @@ def fit_combined_models(models: dict[str, dict[str, pd.DataFrame]], clinical: pd
             for s in PREDICTION_SETS
         }  # fmt: skip
         rows += _coefficient_rows(fit, name, encoding, level=level, fitting=fitting, imputed=imputed)
+        if left_out:
+            rows.append({**rows[-1], "term": LOGIT_TERM, "variable": LOGIT_TERM, "coefficient": np.nan, "se": np.nan,
+                         "odds_ratio": np.nan, "or_low": np.nan, "or_high": np.nan, "p": np.nan,
+                         "label": f"Network logit: left out ({image_model} gives every {FIT_SET} case the same "
+                                  "probability)"})  # fmt: skip
         cards[name] = _card(fit, name, image_model, encoding, designs[FIT_SET])
         log.info("%s fitted on %s (%d cases): %s", name, FIT_SET, len(fitting),
                  ", ".join(f"{t} {b:.3g}" for t, b in fit.params.items()))  # fmt: skip
