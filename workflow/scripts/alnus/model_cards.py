@@ -108,11 +108,15 @@ def _factors(run) -> list[tuple]:
     per_site = facts.sites(run)
     sites = "; ".join(f"{c}: {', '.join(v) if v else 'no site column'}" for c, v in per_site.items())
     units = ", ".join(dict.fromkeys(run.metrics["unit"]))
+    declared = [v["label"] for v in run.config["clinical"]["variables"]]
+    clinical = (f"Clinical variables in the manifests ({', '.join(declared)}) enter the combined models "
+                "(combined_coefficients.csv), not this network, whose performance is not broken down by them; "
+                "not evaluated: breast density, tumour type, scanner model." if declared else
+                "Not evaluated (not in the manifests): age, tumour size and type, breast density, scanner model.")
     return [("heading", 2, "Factors"),
             ("paragraph", f"Relevant factors: the institution and its scanners (sites in the manifests: {sites}), "
                           "burned-in annotations, the image crop. Evaluated: institution (internal against external "
-                          f"test set) and unit of analysis ({units}). Not evaluated (not in the manifests): age, "
-                          "tumour size and type, breast density, scanner model.")]  # fmt: skip
+                          f"test set) and unit of analysis ({units}). {clinical}")]  # fmt: skip
 
 
 def _metrics(run) -> list[tuple]:
