@@ -635,7 +635,7 @@ def checklist_blocks(key: str, answered: pd.DataFrame, *, simulated: bool = Fals
         ("heading", 1, f"{title} checklist of this run"),
         ("paragraph", f"{reference}. Each item is paraphrased here with its published number; read the published "
                       "list for its wording. The answers are drawn from this run's outputs (the column "
-                      "*where* names the file); the authors complete what the run cannot know."),
+                      "**Where** names the file); the authors complete what the run cannot know."),
         ("paragraph", f"**{len(answered)} items**: {counts.get(STATUS_RUN, 0)} answered from the run, "
                       f"{counts.get(STATUS_BOTH, 0)} answered from the run with a part for the authors, "
                       f"{counts.get(STATUS_AUTHORS, 0)} for the authors alone."),
