@@ -10,17 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alnus import simulate
 from alnus.annotations import DEFAULT_KINDS, KINDS, clean_annotations
 from alnus.annotations.ocr import OCR_PAD, ocr_text_parts
 from alnus.ocr_audit import AuditSettings, Word, identifying_kind
 from alnus.preprocess import preprocess_cohort, text_reader
-from test_ocr_audit import needs_engine
-
-
-def tissue(seed: int, shape=(300, 260)) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return simulate.render_bmode(rng, simulate.sample_lesion(rng, seed % 2), shape).pixels
+from test_ocr_audit import needs_engine, tissue
 
 
 class FakeReader:
