@@ -11,6 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -27,7 +28,7 @@ CHILD = textwrap.dedent(
     from alnus.data import augmentation
     from alnus.train import TrainSettings, fit
 
-    checkpoint, out = sys.argv[1] or None, sys.argv[2]
+    checkpoint, out, ema_decay = sys.argv[1] or None, sys.argv[2], float(sys.argv[3])
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     labels = np.tile([0, 1], 24)
@@ -40,7 +41,8 @@ CHILD = textwrap.dedent(
         torch.nn.Conv2d(16, 16, 3, stride=2), torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
         torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(16, 1),
     )
-    settings = TrainSettings(epochs={EPOCHS}, batch_size=8, learning_rate=1e-2, warmup_epochs=1, patience=99, seed=5)
+    settings = TrainSettings(epochs={EPOCHS}, batch_size=8, learning_rate=1e-2, warmup_epochs=1, patience=99, seed=5,
+                             ema_decay=ema_decay)
     model, history = fit(model, images, labels, images[:16], labels[:16], settings,
                          transform=augmentation(48), checkpoint=checkpoint, fingerprint="test")
     save_file({{k: v.contiguous() for k, v in model.state_dict().items()}}, out)
@@ -48,16 +50,17 @@ CHILD = textwrap.dedent(
 )
 
 
-def run_child(script: Path, checkpoint: str, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(script), checkpoint, str(out)], stderr=subprocess.PIPE)
+def run_child(script: Path, checkpoint: str, out: Path, ema_decay: float) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(script), checkpoint, str(out), str(ema_decay)], stderr=subprocess.PIPE)
 
 
-def test_killed_training_resumes_to_identical_weights(tmp_path):
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9], ids=["plain", "weight-average"])
+def test_killed_training_resumes_to_identical_weights(tmp_path, ema_decay):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     checkpoint = tmp_path / "checkpoint.pt"
 
-    child = run_child(script, str(checkpoint), tmp_path / "resumed.safetensors")
+    child = run_child(script, str(checkpoint), tmp_path / "resumed.safetensors", ema_decay)
     deadline = time.monotonic() + 300
     while not checkpoint.exists():
         assert child.poll() is None, child.stderr.read().decode()
@@ -68,9 +71,9 @@ def test_killed_training_resumes_to_identical_weights(tmp_path):
     killed_after = torch.load(checkpoint, weights_only=True)["run"]["epoch"]
     assert 1 <= killed_after < EPOCHS, "the kill must land mid-run"
 
-    resumed = run_child(script, str(checkpoint), tmp_path / "resumed.safetensors")
+    resumed = run_child(script, str(checkpoint), tmp_path / "resumed.safetensors", ema_decay)
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()
-    straight = run_child(script, "", tmp_path / "straight.safetensors")
+    straight = run_child(script, "", tmp_path / "straight.safetensors", ema_decay)
     assert straight.wait(timeout=300) == 0, straight.stderr.read().decode()
 
     a, b = load_file(tmp_path / "resumed.safetensors"), load_file(tmp_path / "straight.safetensors")

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import roc_auc_score
 
 from alnus.hardware import Processor
 from alnus.history import STILL_IMPROVING, training_summary
@@ -252,3 +253,44 @@ def test_determinism_switch_acts_on_cuda_only(monkeypatch):
     finally:
         torch.use_deterministic_algorithms(before[0])
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[1], before[2]
+
+
+def test_fit_with_weight_averaging_returns_the_average_it_validated():
+    """ema_decay > 0: the model returned (and validated) is the moving average
+    of the weights, not the last optimiser step's weights; its parameters
+    differ from a plain run's from the same seed, and the run is deterministic."""
+    train_x, train_y = toy_images(16, 0)
+    val_x, val_y = toy_images(8, 1)
+    base = dict(epochs=2, batch_size=4, learning_rate=1e-2, warmup_epochs=0, patience=5, seed=3)
+    results = {}
+    for decay in (0.0, 0.9, 0.9):
+        torch.manual_seed(3)
+        model, history = fit(tiny_model(), train_x, train_y, val_x, val_y, TrainSettings(**base, ema_decay=decay))
+        probabilities = predict_probabilities(model, val_x, device=torch.device("cpu"))
+        results.setdefault(decay, []).append(probabilities)
+        best = history.loc[history["best"], "val_auc"].item()
+        assert best == pytest.approx(roc_auc_score(val_y, probabilities))  # the validated model is the one returned
+    assert np.array_equal(results[0.9][0], results[0.9][1])
+    assert not np.allclose(results[0.0][0], results[0.9][0])
+
+
+def test_label_smoothing_moves_the_targets_and_keeps_the_run_deterministic():
+    """label_smoothing 0.2: the loss the first epoch reports is the BCE against
+    targets 0.1/0.9, so it differs from the unsmoothed run's from the same seed."""
+    train_x, train_y = toy_images(16, 0)
+    base = dict(epochs=1, batch_size=16, learning_rate=0.0, warmup_epochs=0, patience=5, seed=3)
+    losses = []
+    for smoothing in (0.0, 0.2):
+        torch.manual_seed(3)
+        model = tiny_model()
+        _, history = fit(model, train_x, train_y, train_x, train_y, TrainSettings(**base, label_smoothing=smoothing))
+        losses.append(history["train_loss"].item())
+    torch.manual_seed(3)
+    model = tiny_model().train()
+    inputs = ((train_x.float() / 255 - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+              / torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))  # fmt: skip
+    logits = model(inputs).squeeze(1)
+    targets = torch.tensor(train_y, dtype=torch.float32) * 0.8 + 0.1
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets).item()
+    assert losses[1] != pytest.approx(losses[0])
+    assert losses[1] == pytest.approx(expected, rel=1e-4)

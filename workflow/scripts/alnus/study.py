@@ -163,6 +163,8 @@ def train_job(
         input_channels=training["input_channels"],
         compile=training["compile"],
         precise_bn=preset.get("precise_bn", False),
+        ema_decay=preset.get("ema_decay", 0.0),
+        label_smoothing=preset.get("label_smoothing", 0.0),
     )
     data_hashes = {"splits.csv": sha256_file(splits_csv)}
     data_hashes |= {f"{cohort}/manifest.csv": sha256_file(path) for cohort, path in manifests.items()}

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
+from timm.utils import ModelEmaV3
 
 from alnus.data import ImageSet, normalise
 from alnus.hardware import Processor, processor
@@ -37,6 +38,8 @@ class TrainSettings:
     input_channels: int = 3
     compile: bool = False
     precise_bn: bool = False
+    ema_decay: float = 0.0
+    label_smoothing: float = 0.0
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -141,20 +144,26 @@ def _to_input(images: torch.Tensor, device: torch.device, normalisation: str, ch
 
 
 def train_one_epoch(
-    model, loader, optimizer, scheduler, loss_fn, *, device, autocast_dtype, normalisation="imagenet", channels=3
+    model, loader, optimizer, scheduler, loss_fn, *, device, autocast_dtype, normalisation="imagenet", channels=3,
+    label_smoothing=0.0, ema=None,
 ) -> float:
-    """One pass over `loader`; returns the mean training loss."""
+    """One pass over `loader`; returns the mean training loss.
+
+    label_smoothing ε moves the 0/1 targets to ε/2 and 1 - ε/2; `ema`, a
+    timm `ModelEmaV3` of `model`, is updated after every optimiser step."""
     model.train()
     total, count = 0.0, 0
     for images, labels in loader:
         inputs, labels = _to_input(images, device, normalisation, channels), labels.to(device)
         with autocast(device, autocast_dtype):
             logits = model(inputs).squeeze(1)
-        loss = loss_fn(logits.float(), labels)
+        loss = loss_fn(logits.float(), labels * (1.0 - label_smoothing) + 0.5 * label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         scheduler.step()
+        if ema is not None:
+            ema.update(model, step=scheduler.last_epoch)
         total += loss.item() * len(labels)
         count += len(labels)
     return total / max(1, count)
@@ -320,10 +329,17 @@ def fit(
     scheduler = warmup_cosine(
         optimizer, warmup_steps=settings.warmup_epochs * len(loader), total_steps=settings.epochs * len(loader)
     )
+    # The weights' exponential moving average (timm's, with its decay warm-up,
+    # so the first steps do not average in the random initialisation) is the
+    # model that is validated, selected and returned.
+    ema = ModelEmaV3(model, decay=settings.ema_decay, use_warmup=True, warmup_power=0.75) if settings.ema_decay else None
+    scored = ema.module if ema is not None else step_model
     run = {"epoch": 0, "best_auc": -1.0, "since_best": 0, "rows": [], "best_state": None}
     resumed = load_checkpoint(checkpoint, fingerprint) if checkpoint else None
     if resumed:
         model.load_state_dict(resumed["model"])
+        if ema is not None:
+            ema.module.load_state_dict(resumed["ema"])
         optimizer.load_state_dict(resumed["optimizer"])
         scheduler.load_state_dict(resumed["scheduler"])
         torch.set_rng_state(resumed["torch_rng"])
@@ -338,15 +354,18 @@ def fit(
         train_loss = train_one_epoch(
             step_model, loader, optimizer, scheduler, loss_fn, device=device, autocast_dtype=autocast_dtype,
             normalisation=settings.normalisation, channels=settings.input_channels,
+            label_smoothing=settings.label_smoothing, ema=ema,
         )  # fmt: skip
         if settings.precise_bn:
-            recompute_batchnorm(model, train_images, device=device, autocast_dtype=autocast_dtype,
-                                normalisation=settings.normalisation, channels=settings.input_channels)  # fmt: skip
-        scores = evaluate(step_model, val_images, val_labels, device=device, autocast_dtype=autocast_dtype,
+            recompute_batchnorm(ema.module if ema is not None else model, train_images, device=device,
+                                autocast_dtype=autocast_dtype, normalisation=settings.normalisation,
+                                channels=settings.input_channels)  # fmt: skip
+        scores = evaluate(scored, val_images, val_labels, device=device, autocast_dtype=autocast_dtype,
                           normalisation=settings.normalisation, channels=settings.input_channels)  # fmt: skip
         improved = scores["val_auc"] > run["best_auc"]
         if improved:
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            best_state = {k: v.detach().cpu().clone()
+                          for k, v in (ema.module if ema is not None else model).state_dict().items()}  # fmt: skip
             run.update(best_auc=scores["val_auc"], best_state=best_state, since_best=0)
         else:
             run["since_best"] += 1
@@ -360,6 +379,7 @@ def fit(
                 "fingerprint": fingerprint, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
                 "loader_rng": generator.get_state(), "run": run,
+                **({"ema": ema.module.state_dict()} if ema is not None else {}),
             })  # fmt: skip
         if run["since_best"] >= settings.patience:
             log.info("no improvement for %d epochs: stopping early", settings.patience)
