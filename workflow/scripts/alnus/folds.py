@@ -63,7 +63,7 @@ def fold_sets(table: pd.DataFrame, fold: int | None) -> pd.DataFrame:
     development = table["set"].isin(DEVELOPMENT_SETS)
     held = development & (table["fold"] == fold).fillna(False).astype(bool)
     if not held.any():
-        folds = sorted(table.loc[development, "fold"].dropna().astype(int).unique())
+        folds = sorted(int(k) for k in table.loc[development, "fold"].dropna().unique())
         raise ValueError(f"splits.csv has no fold {fold} (its folds: {folds}); rerun rule split")
     out = table.copy()
     out.loc[development, "set"] = np.where(held[development], "validation", "train")
