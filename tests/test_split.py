@@ -215,3 +215,17 @@ def test_folds_count_patients_not_images():
     assert sorted(set(assign_folds(labels, groups, folds=3, seed=1))) == [1, 2, 3]
     with pytest.raises(ValueError, match="are 3 with metastasis"):
         assign_folds(labels, groups, folds=4, seed=1)
+
+
+@pytest.mark.parametrize("folds, expected", [
+    (2, None),
+    (3, None),
+    (4, "`split: folds` is 4, but the development manifest has 3 patients with metastasis (label 1) and 5 without"),
+])  # fmt: skip
+def test_the_manifest_is_checked_for_folds_at_start_up(folds, expected):
+    from alnus.split import manifest_fold_problem
+
+    manifest = pd.DataFrame({"patient_id": ["a", "a", "b", "c", "d", "e", "f", "g", "h", None],
+                             "label": ["1", "1", "1", "1", "0", "0", "0", "0", "0", "1"]})  # fmt: skip
+    problem = manifest_fold_problem(manifest, folds=folds)
+    assert problem == expected if expected is None else problem.startswith(expected)

@@ -10,6 +10,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from alnus.checklists import CHECKLISTS  # noqa: E402
 from alnus.folds import fold_model, fold_of  # noqa: E402
+from alnus.split import manifest_fold_problem  # noqa: E402
 from alnus.validate import quick_check  # noqa: E402
 from alnus.vocabulary import combined_names  # noqa: E402
 
@@ -89,10 +90,24 @@ def _quick_check_inputs():
         print(check.message, file=sys.stderr)
 
 
+def _check_folds():
+    """With split.folds, stop at start-up when the development manifest (where
+    it exists already) has too few patients of either label for the folds;
+    rule split checks again, exactly, once the internal test is held out."""
+    import pandas as pd
+
+    manifest = Path(config["cohorts"]["development"]["manifest"])
+    if FOLDS and manifest.is_file():
+        problem = manifest_fold_problem(pd.read_csv(manifest, dtype=str), folds=len(FOLDS))
+        if problem:
+            raise WorkflowError(problem)
+
+
 # A reviewer redrawing figures (workflow/rules/figures.smk on its own) holds
 # no source data, so the manifests are not asked for there.
 if not globals().get("REVIEWER_PATH", False):
     _quick_check_inputs()
+    _check_folds()
 
 
 def cohort_inputs(wildcards):

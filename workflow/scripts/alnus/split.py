@@ -73,6 +73,27 @@ def fold_capacity(labels: np.ndarray, groups: np.ndarray) -> tuple[int, int]:
     return len(np.unique(groups[labels == 1])), len(np.unique(groups[labels == 0]))
 
 
+def manifest_fold_problem(manifest: pd.DataFrame, *, folds: int) -> str | None:
+    """At start-up, before anything is preprocessed: the message if a
+    development manifest (columns patient_id, label, as the user gives it)
+    has fewer patients with, or without, metastasis than `folds`, else None.
+    Rows whose label is not 0 or 1 are left to the input check. The split
+    checks again, exactly, once the internal test is held out
+    (`assign_folds`)."""
+    labels = pd.to_numeric(manifest.get("label"), errors="coerce")
+    patients = manifest.get("patient_id")
+    if labels is None or patients is None:
+        return None
+    positive = patients[labels == 1].dropna().nunique()
+    negative = patients[labels == 0].dropna().nunique()
+    if folds <= min(positive, negative):
+        return None
+    return (f"`split: folds` is {folds}, but the development manifest has {positive} patients with metastasis "
+            f"(label 1) and {negative} without, before the internal test takes its share; every fold must hold "
+            f"both: set `split: folds` to at most {min(positive, negative)} (rule split then checks the patients the "
+            "internal test leaves), or to null for the single train/validation split")  # fmt: skip
+
+
 def assign_folds(labels: np.ndarray, groups: np.ndarray, *, folds: int, seed: int) -> np.ndarray:
     """Fold (1..folds) of each image: scikit-learn's StratifiedGroupKFold
     with `seed`, so a group's images share a fold and each fold has about the
