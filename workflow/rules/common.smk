@@ -93,7 +93,7 @@ def _quick_check_inputs():
 def _check_folds():
     """With split.folds, stop at start-up when the development manifest (where
     it exists already) has too few patients of either label for the folds;
-    rule split checks again, exactly, once the internal test is held out."""
+    the split rule checks again, exactly, once the internal test is held out."""
     import pandas as pd
 
     manifest = Path(config["cohorts"]["development"]["manifest"])
