@@ -9,7 +9,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from alnus.checklists import CHECKLISTS  # noqa: E402
-from alnus.folds import fold_model, fold_of  # noqa: E402
+from alnus.folds import FOLD_SUFFIX, fold_model, fold_of  # noqa: E402
 from alnus.split import manifest_fold_problem  # noqa: E402
 from alnus.validate import quick_check  # noqa: E402
 from alnus.vocabulary import combined_names  # noqa: E402
@@ -73,7 +73,7 @@ wildcard_constraints:
     set="|".join(PREDICTION_SETS),
     # A trained model: an architecture (the main seed) or {arch}/seed-{n}; with
     # split.folds only {arch}/fold-{k} (the architecture itself is their ensemble).
-    model=rf"({'|'.join(ARCHITECTURES)})/fold-\d+" if FOLDS else rf"({'|'.join(ARCHITECTURES)})(/seed-\d+)?",
+    model=rf"({'|'.join(ARCHITECTURES)}){FOLD_SUFFIX}" if FOLDS else rf"({'|'.join(ARCHITECTURES)})(/seed-\d+)?",
     size=r"\d+",
     combined="|".join(re.escape(m) for m in COMBINED_MODELS) or "no-clinical-variables",
 

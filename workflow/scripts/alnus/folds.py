@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-FOLD_MODEL = re.compile(r"/fold-(\d+)$")  # the suffix of a fold model's name: "inception_v3/fold-2"
+FOLD_SUFFIX = r"/fold-(\d+)"  # what follows the architecture in a fold model's name: "inception_v3/fold-2"
+FOLD_MODEL = re.compile(FOLD_SUFFIX + "$")
 DEVELOPMENT_SETS = ("train", "validation")  # the sets dealt into folds
 OUT_OF_FOLD = "out-of-fold"  # folds.csv's `fold` of the out-of-fold (validation) rows
 FOLD_MEAN = "mean"  # folds.csv's `fold` of the fold ensemble's test rows
