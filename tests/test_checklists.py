@@ -121,3 +121,14 @@ def test_write_checklists_writes_markdown_and_html(run, tmp_path):
 def test_write_checklists_refuses_an_unknown_checklist(run, tmp_path):
     with pytest.raises(ValueError, match="checklist 'stard' is not one of claim, tripod_ai"):
         checklists.write_checklists(run, {"stard": {"markdown": str(tmp_path / "a.md"), "html": str(tmp_path / "a.html")}})
+
+
+def test_a_cross_validated_run_says_so(tmp_path):
+    """split: folds: the partitions, the training and the model selection name the folds."""
+    models = [{"fold": k, "best_epoch": k, "best_validation_auc": 0.7 + k / 100, "epochs_run": 3} for k in (1, 2)]
+    extra = {"cross_validation": {"folds": 2, "shown_fold": 1, "models": models}}
+    run = facts.load_run(write_run(tmp_path, card_extra=extra), config=study_config(split={"folds": 2}))
+    assert "dealt into 2 cross-validation folds" in checklists.partitions(run).text
+    assert "seed(s) x 2 folds trained." in checklists.training(run).text
+    assert ("fold 1 epoch 1 of 3 (AUC 0.710 on its held-out fold), fold 2 epoch 2 of 3 (AUC 0.720 on its held-out "
+            "fold)") in checklists.selection(run).text  # fmt: skip

@@ -43,12 +43,13 @@ def rules_with_scripts() -> list[tuple[str, str, str]]:
     """(rule, conda env file name, script path) of every rule that runs a script."""
     found = []
     for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
-        for block in re.split(r"^(?=rule )", smk.read_text(), flags=re.MULTILINE)[1:]:
-            name = re.match(r"rule (\w+):", block).group(1)
-            script = re.search(r"^    script:\n\s+\"([^\"]+)\"", block, flags=re.MULTILINE)
+        # Rules at the top level, and those defined under a condition (`if FOLDS:`), indented.
+        for block in re.split(r"^(?=[ \t]*rule \w+:$)", smk.read_text(), flags=re.MULTILINE)[1:]:
+            name = re.match(r"\s*rule (\w+):", block).group(1)
+            script = re.search(r"^\s+script:\n\s+\"([^\"]+)\"", block, flags=re.MULTILINE)
             if script is None:
                 continue
-            conda = re.search(r"^    conda:\n\s+\"([^\"]+)\"", block, flags=re.MULTILINE)
+            conda = re.search(r"^\s+conda:\n\s+\"([^\"]+)\"", block, flags=re.MULTILINE)
             assert conda, f"rule {name} in {smk.name} runs a script but names no conda environment"
             found.append((name, Path(conda.group(1)).name, script.group(1).removeprefix("../scripts/")))
     return found

@@ -76,3 +76,27 @@ def test_an_architecture_without_a_card_is_named(run):
     with pytest.raises(ValueError, match=re.escape(message)):
         model_cards.card_blocks("resnet50", run)
 
+
+
+def test_a_fold_ensembles_card_says_so_and_lists_every_fold(tmp_path):
+    """split: folds: the card (alnus.folds.ensemble_card) names the ensemble,
+    the fold whose record the other rows give, and each fold's epoch."""
+    models = [{"fold": k, "weights": f"results/models/inception_v3/fold-{k}/model.safetensors", "best_epoch": k + 1,
+               "best_validation_auc": 0.7 + k / 100, "epochs_run": 4, "still_improving": False,
+               "train_images": 90, "validation_images": 45} for k in (1, 2)]  # fmt: skip
+    extra = {"cross_validation": {"folds": 2, "combined_by": "mean", "shown_fold": 1, "models": models}}
+    run = facts.load_run(write_run(tmp_path, card_extra=extra), config=study_config())
+    rows = dict(next(b for b in model_cards.card_blocks("inception_v3", run) if b[0] == "table")[2])
+    assert rows["Cross-validation"].startswith("2-fold ensemble: the mean probability of 2 models")
+    assert "heat maps are fold 1's model's" in rows["Cross-validation"]
+    assert rows["Selected epoch of each fold"] == ("fold 1: epoch 2 of 4 (AUC 0.710 on its held-out fold, 45 images; "
+                                                   "trained on 90); fold 2: epoch 3 of 4 (AUC 0.720 on its held-out "
+                                                   "fold, 45 images; trained on 90)")  # fmt: skip
+    assert "fold-*/model.safetensors" in rows["Version"]
+    text = "\n".join(str(b) for b in model_cards.card_blocks("inception_v3", run))
+    assert "dealt by patient into 2 folds" in text
+
+
+def test_a_single_split_card_has_no_fold_rows(run):
+    rows = dict(next(b for b in model_cards.card_blocks("inception_v3", run) if b[0] == "table")[2])
+    assert "Cross-validation" not in rows and rows["Version"].endswith("`results/models/inception_v3/model.safetensors`")

@@ -123,3 +123,109 @@ def test_split_does_not_depend_on_the_pseudonym_values():
     first = split_cohorts(development, external, seed=5)
     second = split_cohorts(renamed, external, seed=5)
     assert list(first["set"]) == list(second["set"])
+
+
+# --- cross-validation folds (split: folds) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def folded(development, external) -> pd.DataFrame:
+    return split_cohorts(development, external, seed=7, folds=5)
+
+
+def test_folds_leave_the_sets_as_the_single_split_makes_them(folded, splits):
+    assert list(folded.columns) == ["id", "patient", "cohort", "set", "fold"]
+    pd.testing.assert_frame_equal(folded.drop(columns="fold"), splits)
+
+
+def test_folds_cover_train_and_validation_only(folded):
+    development = folded["set"].isin(["train", "validation"])
+    assert folded.loc[development, "fold"].notna().all() and folded.loc[~development, "fold"].isna().all()
+    assert sorted(folded.loc[development, "fold"].unique()) == [1, 2, 3, 4, 5]
+
+
+def test_folds_are_grouped_by_patient_and_stratified(folded, development):
+    rows = folded.dropna(subset=["fold"]).merge(development[["id", "label"]], on="id")
+    assert (rows.groupby("patient")["fold"].nunique() == 1).all()
+    share = rows.groupby("fold")["label"].mean()
+    assert (share - rows["label"].mean()).abs().max() < 0.05
+    patients = rows.groupby("fold")["patient"].nunique()
+    assert patients.max() - patients.min() <= 3
+
+
+def test_folds_are_fixed_by_the_seed(folded, development, external):
+    pd.testing.assert_frame_equal(split_cohorts(development, external, seed=7, folds=5), folded)
+    other = split_cohorts(development, external, seed=8, folds=5)
+    assert (other["fold"].fillna(0) != folded["fold"].fillna(0)).any()
+
+
+def test_near_duplicates_share_a_fold():
+    """Pairs joining patients 2k and 2k+1 (duplicates: across_sets: group)
+    land in one fold, whatever the seed; without them some would not."""
+    n = 80
+    development = pd.DataFrame({"id": [f"i{k}" for k in range(n)], "patient": [f"p{k}" for k in range(n)],
+                                "label": [int(k % 4 < 2) for k in range(n)]})  # fmt: skip
+    external = pd.DataFrame({"id": ["x1", "x2"], "patient": ["q1", "q2"], "label": [0, 1]})
+    together = [(f"i{2 * k}", f"i{2 * k + 1}") for k in range(n // 2)]
+    for seed in range(4):
+        folds = split_cohorts(development, external, seed=seed, together=together, folds=3).set_index("id")["fold"]
+        assert all(folds[a] == folds[b] for a, b in together if pd.notna(folds[a]))
+    apart = split_cohorts(development, external, seed=0, folds=3).set_index("id")["fold"]
+    assert any(apart[a] != apart[b] for a, b in together if pd.notna(apart[a]) and pd.notna(apart[b]))
+
+
+def test_a_pair_in_two_folds_is_judged_as_across_sets():
+    """With the default duplicates policy (error) a pair under two patients
+    in two folds stops the run as a pair across sets would."""
+    from alnus.duplicates import check_duplicates
+    from alnus.split import sets_and_folds
+
+    splits = pd.DataFrame({"id": ["a", "b"], "patient": ["p1", "p2"], "cohort": "development", "set": "train",
+                           "fold": pd.array([1, 2], dtype="Int64")})  # fmt: skip
+    pairs = pd.DataFrame({"cohort_a": ["development"], "id_a": ["a"], "patient_a": ["p1"], "cohort_b": ["development"],
+                          "id_b": ["b"], "patient_b": ["p2"], "identical": [False], "distance": [3]})  # fmt: skip
+    assert check_duplicates(pairs, splits)  # one set: a warning only
+    with pytest.raises(ValueError, match=r"development/a \(fold 1\) and development/b \(fold 2\)"):
+        check_duplicates(pairs, sets_and_folds(splits))
+
+
+@pytest.mark.parametrize(
+    "folds, positives, negatives",
+    [pytest.param(4, 3, 20, id="too few positive patients"), pytest.param(6, 12, 5, id="too few negative patients")],
+)
+def test_too_many_folds_raise_naming_the_key_counts_and_fix(folds, positives, negatives):
+    from alnus.split import assign_folds
+
+    labels = np.array([1] * positives + [0] * negatives)
+    groups = np.arange(len(labels))
+    fewest = min(positives, negatives)
+    expected = (rf"`split: folds` is {folds}, .* are {positives} with metastasis \(label 1\) and {negatives} without;"
+                rf".* set `split: folds` to at most {fewest}, or to null")  # fmt: skip
+    with pytest.raises(ValueError, match=expected):
+        assign_folds(labels, groups, folds=folds, seed=0)
+
+
+def test_folds_count_patients_not_images():
+    """Three positive patients with two images each allow three folds, not six."""
+    from alnus.split import assign_folds, fold_capacity
+
+    labels = np.array([1, 1, 1, 1, 1, 1] + [0] * 10)
+    groups = np.array([0, 0, 1, 1, 2, 2, *range(3, 13)])
+    assert fold_capacity(labels, groups) == (3, 10)
+    assert sorted(set(assign_folds(labels, groups, folds=3, seed=1))) == [1, 2, 3]
+    with pytest.raises(ValueError, match="are 3 with metastasis"):
+        assign_folds(labels, groups, folds=4, seed=1)
+
+
+@pytest.mark.parametrize("folds, expected", [
+    (2, None),
+    (3, None),
+    (4, "`split: folds` is 4, but the development manifest has 3 patients with metastasis (label 1) and 5 without"),
+])  # fmt: skip
+def test_the_manifest_is_checked_for_folds_at_start_up(folds, expected):
+    from alnus.split import manifest_fold_problem
+
+    manifest = pd.DataFrame({"patient_id": ["a", "a", "b", "c", "d", "e", "f", "g", "h", None],
+                             "label": ["1", "1", "1", "1", "0", "0", "0", "0", "0", "1"]})  # fmt: skip
+    problem = manifest_fold_problem(manifest, folds=folds)
+    assert problem == expected if expected is None else problem.startswith(expected)

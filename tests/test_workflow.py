@@ -218,3 +218,100 @@ def test_bad_inputs_are_named_in_one_run_before_any_image_is_preprocessed(tmp_pa
         assert expected in one_message
     assert "rule preprocess:" not in output
     assert not [path for path in (tmp_path / "results").rglob("*") if path.is_file()]
+
+
+# --- cross-validation (split: folds) -------------------------------------------
+
+# The tiny study as a 2-fold cross-validation of its smallest architecture.
+FOLDS_CONFIG = """\
+architectures: [resnet101]
+readers: null
+clinical: {variables: []}
+split: {folds: 2}
+"""
+
+
+def snakemake_with(workdir: Path, extra: str, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """snakemake on the tiny config with `extra` (YAML) on top of it."""
+    override = workdir / "override.yaml"
+    override.write_text(extra)
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile", str(TINY),
+               str(override), "--directory", str(workdir), *args]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def fold_study(tmp_path_factory) -> Path:
+    """A finished tiny 2-fold study (every default target)."""
+    workdir = tmp_path_factory.mktemp("folds")
+    lint = snakemake_with(workdir, FOLDS_CONFIG, "--lint")
+    assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+    run = snakemake_with(workdir, FOLDS_CONFIG, "--cores", "2")
+    assert run.returncode == 0, run.stderr[-4000:]
+    return workdir
+
+
+def read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"id": str, "patient": str})
+
+
+def test_folds_train_one_model_per_fold_on_the_other_folds(fold_study):
+    splits = read(fold_study / "results/splits.csv")
+    assert list(splits.columns) == ["id", "patient", "cohort", "set", "fold"]
+    development = splits["set"].isin(["train", "validation"])
+    assert set(splits.loc[development, "fold"]) == {1, 2} and splits.loc[~development, "fold"].isna().all()
+    assert splits[development].groupby("patient")["fold"].nunique().max() == 1
+    for k in (1, 2):
+        card = json.loads((fold_study / f"results/models/resnet101/fold-{k}/model_card.json").read_text())
+        held = int((splits["fold"] == k).sum())
+        assert card["fold"] == k and card["validation_images"] == held
+        assert card["train_images"] == int(development.sum()) - held
+        assert (fold_study / f"results/models/resnet101/fold-{k}/model.safetensors").stat().st_size > 0
+    assert not (fold_study / "results/models/resnet101/model.safetensors").exists()
+    ensemble = json.loads((fold_study / "results/models/resnet101/model_card.json").read_text())
+    assert [m["fold"] for m in ensemble["cross_validation"]["models"]] == [1, 2]
+    assert "2-fold ensemble" in (fold_study / "results/models/resnet101/model_card.md").read_text()
+
+
+def test_fold_validation_is_out_of_fold_and_the_tests_the_fold_mean(fold_study):
+    splits = read(fold_study / "results/splits.csv").set_index("id")
+    predictions = fold_study / "results/predictions/resnet101"
+    validation = read(predictions / "validation.csv")
+    development = splits.index[splits["set"].isin(["train", "validation"])]
+    assert validation["id"].is_unique and set(validation["id"]) == set(development)
+    assert (validation["fold"] == validation["id"].map(splits["fold"])).all()
+    for k in (1, 2):
+        own = read(predictions / f"fold-{k}/validation.csv")
+        assert set(own["id"]) == set(splits.index[splits["fold"] == k])
+        pd.testing.assert_series_equal(validation.loc[validation["fold"] == k, "probability"].reset_index(drop=True),
+                                       own["probability"], check_names=False, atol=1e-7)  # fmt: skip
+    for set_name in ("internal_test", "external_test"):
+        mean = read(predictions / f"{set_name}.csv")
+        folds = [read(predictions / f"fold-{k}/{set_name}.csv") for k in (1, 2)]
+        assert set(mean["id"]) == set(splits.index[splits["set"] == set_name])
+        assert all(list(f["id"]) == list(mean["id"]) for f in folds)
+        np.testing.assert_allclose(mean["probability"], (folds[0]["probability"] + folds[1]["probability"]) / 2,
+                                   atol=1e-7)  # fmt: skip
+
+
+def test_folds_table_has_each_fold_and_the_out_of_fold_estimate(fold_study):
+    table = pd.read_csv(fold_study / "results/tables/folds.csv", dtype={"fold": str})
+    assert set(zip(table["fold"], table["set"])) == {
+        *((k, s) for k in ("1", "2") for s in ("validation", "internal_test", "external_test")),
+        ("out-of-fold", "validation"), ("mean", "internal_test"), ("mean", "external_test")}
+    oof = table[table["fold"] == "out-of-fold"].iloc[0]
+    splits = read(fold_study / "results/splits.csv")
+    assert oof["n"] == splits["set"].isin(["train", "validation"]).sum()
+    assert oof["auc_low"] <= oof["auc"] <= oof["auc_high"] and "clustered by patient" in oof["ci_method"]
+    metrics = pd.read_csv(fold_study / "results/tables/metrics.csv")
+    assert set(metrics.loc[metrics["kind"] == "model", "set"]) == {"internal_test", "external_test"}
+
+
+def test_too_many_folds_stop_the_run_before_training(tmp_path):
+    run = snakemake_with(tmp_path, FOLDS_CONFIG.replace("folds: 2", "folds: 40"), "--cores", "2")
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "ALN-US error (full log: logs/split.log)" in output
+    assert re.search(r"`split: folds` is 40, .* are \d+ with metastasis \(label 1\) and \d+ without", output)
+    assert "set `split: folds` to at most" in output
+    assert "rule train:" not in output and not (tmp_path / "results/models").exists()

@@ -9,6 +9,8 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from alnus.checklists import CHECKLISTS  # noqa: E402
+from alnus.folds import FOLD_SUFFIX, fold_model, fold_of  # noqa: E402
+from alnus.split import manifest_fold_problem  # noqa: E402
 from alnus.validate import quick_check  # noqa: E402
 from alnus.vocabulary import combined_names  # noqa: E402
 
@@ -21,6 +23,16 @@ TEST_SETS = ["internal_test", "external_test"]
 # Further training runs of every architecture (training.seeds), beside the
 # main one with `seed`: results/models/{arch}/seed-{n}/, results/predictions/{arch}/seed-{n}/.
 EXTRA_SEEDS = [s for s in config["training"]["seeds"] if s != config["seed"]]
+# Cross-validation (split.folds): every architecture is trained once per fold,
+# models {arch}/fold-{k} (results/models/{arch}/fold-{k}/, results/predictions/{arch}/fold-{k}/),
+# and rule fold_ensemble makes the architecture's predictions and card from them.
+FOLDS = list(range(1, config["split"]["folds"] + 1)) if config["split"]["folds"] else []
+if FOLDS and EXTRA_SEEDS:
+    raise WorkflowError(
+        f"`split: folds` is {len(FOLDS)} and `training: seeds` is {config['training']['seeds']}: the two cannot be "
+        "combined (each further seed would be trained on the single split, beside the fold ensemble); set "
+        "`training: seeds: []` for cross-validation, or `split: folds: null` for the seeds' spread"
+    )
 # Clinical variables declared (config `clinical: variables`): the combined and
 # clinical-only models join the image-only ones (rule combined_models).
 CLINICAL = bool(config["clinical"]["variables"])
@@ -59,8 +71,9 @@ wildcard_constraints:
     cohort="|".join(COHORTS),
     arch="|".join(ARCHITECTURES),
     set="|".join(PREDICTION_SETS),
-    # A trained model: an architecture (the main seed) or {arch}/seed-{n}.
-    model=rf"({'|'.join(ARCHITECTURES)})(/seed-\d+)?",
+    # A trained model: an architecture (the main seed) or {arch}/seed-{n}; with
+    # split.folds only {arch}/fold-{k} (the architecture itself is their ensemble).
+    model=rf"({'|'.join(ARCHITECTURES)}){FOLD_SUFFIX}" if FOLDS else rf"({'|'.join(ARCHITECTURES)})(/seed-\d+)?",
     size=r"\d+",
     combined="|".join(re.escape(m) for m in COMBINED_MODELS) or "no-clinical-variables",
 
@@ -77,10 +90,24 @@ def _quick_check_inputs():
         print(check.message, file=sys.stderr)
 
 
+def _check_folds():
+    """With split.folds, stop at start-up when the development manifest (where
+    it exists already) has too few patients of either label for the folds;
+    the split rule checks again, exactly, once the internal test is held out."""
+    import pandas as pd
+
+    manifest = Path(config["cohorts"]["development"]["manifest"])
+    if FOLDS and manifest.is_file():
+        problem = manifest_fold_problem(pd.read_csv(manifest, dtype=str), folds=len(FOLDS))
+        if problem:
+            raise WorkflowError(problem)
+
+
 # A reviewer redrawing figures (workflow/rules/figures.smk on its own) holds
 # no source data, so the manifests are not asked for there.
 if not globals().get("REVIEWER_PATH", False):
     _quick_check_inputs()
+    _check_folds()
 
 
 def cohort_inputs(wildcards):
@@ -141,6 +168,44 @@ def seed_predictions():
                   set=PREDICTION_SETS)  # fmt: skip
 
 
+def trained_models():
+    """Every network trained: each architecture, or with split.folds each architecture's fold models."""
+    return [fold_model(arch, k) for arch in ARCHITECTURES for k in FOLDS] if FOLDS else list(ARCHITECTURES)
+
+
+def shown_models():
+    """Per architecture, the trained model whose heat maps are drawn and whose
+    history the training curves show: the architecture's, or with split.folds
+    its fold 1 model (the architecture's card lists every fold)."""
+    return [fold_model(arch, FOLDS[0]) if FOLDS else arch for arch in ARCHITECTURES]
+
+
+def fold_predictions():
+    """Predictions of the fold models (split.folds): each on its held-out fold (as validation) and the test sets."""
+    return expand("results/predictions/{model}/{set}.csv", model=trained_models(), set=PREDICTION_SETS) if FOLDS else []
+
+
+def fold_ensemble_inputs(wildcards):
+    """The fold models of the `arch` wildcard, for rule fold_ensemble; their
+    cards and weights, and their predictions named {set}_{fold}."""
+    models = {k: fold_model(wildcards.arch, k) for k in FOLDS}
+    return {
+        "cards": [f"results/models/{m}/model_card.json" for m in models.values()],
+        "weights": [f"results/models/{m}/model.safetensors" for m in models.values()],
+        **{f"{s}_{k}": f"results/predictions/{m}/{s}.csv" for k, m in models.items() for s in PREDICTION_SETS},
+    }
+
+
+def folds_tables():
+    """The per-fold table (rule folds_table), with split.folds."""
+    return ["results/tables/folds.csv"] if FOLDS else []
+
+
+def fold_param(wildcards):
+    """The fold of the `model` wildcard ("resnet101/fold-2" -> 2), None for a model of the single split."""
+    return fold_of(wildcards.model)
+
+
 def image_caches(wildcards):
     """Each cohort's image cache (rule cache_images) at the input size of the
     `model` wildcard's architecture, in COHORTS order."""
@@ -173,9 +238,10 @@ def all_targets():
     """Everything `snakemake` builds by default."""
     return [
         "results/splits.csv",
-        *expand("results/models/{arch}/model.safetensors", arch=ARCHITECTURES),
+        *expand("results/models/{model}/model.safetensors", model=trained_models()),
         *all_predictions(),
         "results/tables/metrics.csv",
+        *folds_tables(),
         *expand("results/tables/{table}", table=["comparisons.csv", "calibration.csv", "decision_curve.csv", "table2.md", "table2.tex"]),
         *readers_table(),
         *reader_study_tables(),

@@ -67,7 +67,7 @@ rule cohort_table:
 
 rule training_history:
     input:
-        expand("results/models/{arch}/history.tsv", arch=ARCHITECTURES),
+        expand("results/models/{model}/history.tsv", model=shown_models()),
     output:
         report(
             "results/tables/training_history.csv",
@@ -270,7 +270,7 @@ rule heatmaps:
         predictions=image_predictions(),
         splits="results/splits.csv",
         images=list(preprocessed("images").values()),
-        weights=expand("results/models/{arch}/model.safetensors", arch=ARCHITECTURES),
+        weights=expand("results/models/{model}/model.safetensors", model=shown_models()),
         cards=expand("results/models/{arch}/model_card.json", arch=ARCHITECTURES),
     output:
         **{

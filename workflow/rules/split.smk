@@ -1,4 +1,5 @@
-# Patient-level split of the development cohort; the external cohort is test only.
+# Patient-level split of the development cohort (and its cross-validation folds,
+# split.folds); the external cohort is test only.
 
 
 localrules:
@@ -16,6 +17,7 @@ rule split:
     params:
         internal_test_fraction=config["split"]["internal_test_fraction"],
         validation_fraction=config["split"]["validation_fraction"],
+        folds=config["split"]["folds"],
         seed=config["seed"],
         duplicates_across_sets=config["preprocess"]["duplicates"]["across_sets"],
     conda:

@@ -167,3 +167,25 @@ rule table2:
         "../../envs/stats.yaml"
     script:
         "../scripts/table2.py"
+
+
+if FOLDS:
+
+    localrules:
+        folds_table,
+
+    rule folds_table:
+        input:
+            folds=fold_predictions(),
+            ensembles=image_predictions(),
+        output:
+            report("results/tables/folds.csv", caption="../report/folds.rst", category="Results"),
+        log:
+            "logs/folds_table.log",
+        params:
+            statistics=config["statistics"],
+            seed=config["seed"],
+        conda:
+            "../../envs/stats.yaml"
+        script:
+            "../scripts/folds_table.py"

@@ -1,6 +1,8 @@
-# One training job per architecture (and per further seed, training.seeds), then
-# its predictions on every evaluation set. `model` is {arch} or {arch}/seed-{n}.
-# Both read the cohorts' images from caches made once per input size.
+# One training job per architecture (and per further seed, training.seeds, or
+# per fold, split.folds), then its predictions on every evaluation set. `model`
+# is {arch} or {arch}/seed-{n}, or with folds {arch}/fold-{k}, which rule
+# fold_ensemble combines into the architecture's predictions and card. Training
+# and prediction read the cohorts' images from caches made once per input size.
 
 
 rule cache_images:
@@ -58,6 +60,7 @@ rule train:
     params:
         arch=arch_of,
         seed=seed_of,
+        fold=fold_param,
         pretrained=pretrained_param,
         # Every setting the model depends on (device, precision, preset, ...),
         # recorded in its model card; changing any of them retrains it.
@@ -89,6 +92,7 @@ rule predict:
         device=config["training"]["device"],
         precision=config["training"]["precision"],
         flip_tta=config["training"]["flip_tta"],
+        fold=fold_param,
     threads: 4
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
@@ -97,3 +101,24 @@ rule predict:
         "../../envs/torch.yaml"
     script:
         "../scripts/predict.py"
+
+
+if FOLDS:
+
+    localrules:
+        fold_ensemble,
+
+    rule fold_ensemble:
+        input:
+            unpack(fold_ensemble_inputs),
+        output:
+            **{set_name: f"results/predictions/{{arch}}/{set_name}.csv" for set_name in PREDICTION_SETS},
+            card="results/models/{arch}/model_card.json",
+        log:
+            "logs/fold_ensemble/{arch}.log",
+        params:
+            folds=FOLDS,
+        conda:
+            "../../envs/data.yaml"
+        script:
+            "../scripts/fold_ensemble.py"

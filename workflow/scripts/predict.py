@@ -16,5 +16,6 @@ with logged(snakemake.log[0]):
         precision=snakemake.params.precision,
         threads=snakemake.threads,
         flip_tta=snakemake.params.flip_tta,
+        fold=snakemake.params.fold,
         outputs={name: snakemake.output[name] for name in PREDICTION_SETS},
     )

@@ -1,4 +1,4 @@
-"""Rule train: train one architecture, select its best epoch on validation."""
+"""Rule train: train one architecture (or one fold of it), select its best epoch on validation."""
 
 from alnus.logs import logged
 from alnus.study import train_job
@@ -10,6 +10,7 @@ with logged(snakemake.log[0]):
         manifests=dict(zip(("development", "external"), snakemake.input.manifests)),
         caches=dict(zip(("development", "external"), snakemake.input.caches)),
         seed=snakemake.params.seed,
+        fold=snakemake.params.fold,
         pretrained=snakemake.params.pretrained,
         threads=snakemake.threads,
         config=snakemake.params.config,

@@ -201,9 +201,12 @@ def partitions(run) -> Answer:
     split = run.config["split"]
     counts = "; ".join(f"{SET_NAMES[s]}: {facts.set_text(run, s)}"
                        for s in ("train", "validation", "internal_test", "external_test"))  # fmt: skip
+    folds = (f" The train and validation patients were then dealt into {split['folds']} cross-validation folds (by "
+             "patient, stratified by label, same seed; splits.csv's `fold`): each architecture is the mean of its "
+             f"{split['folds']} fold models, and its validation predictions are out-of-fold." if split["folds"] else "")
     return Answer(f"Development patients assigned at random (seed {run.config['seed']}), stratified by label, to train, "
                   f"validation ({split['validation_fraction']:.0%}) and internal test "
-                  f"({split['internal_test_fraction']:.0%}); the external cohort is test only. {counts}.",
+                  f"({split['internal_test_fraction']:.0%}); the external cohort is test only. {counts}.{folds}",
                   ("results/splits.csv", "results/tables/cohorts.csv"))  # fmt: skip
 
 
@@ -258,15 +261,24 @@ def training(run) -> Answer:
                   f"{facts.epochs_text(s.get('patience'))} without gain; augmentation: "
                   "horizontal flip, small affine, brightness/contrast/gamma. Device "
                   f"{facts.card_text(card, 'device')}, precision {facts.card_text(card, 'precision')}. "
-                  f"{len(run.cards)} architecture(s) x {seeds} seed(s) trained.",
+                  f"{len(run.cards)} architecture(s) x {seeds} seed(s)"
+                  f"{f' x {folds} folds' if (folds := run.config['split']['folds']) else ''} trained.",
                   ("config.yaml (training)", "results/models/*/model_card.json",
                    "results/tables/training_history.csv"))  # fmt: skip
 
 
+def _fold_epochs(card: dict) -> str:
+    """Each fold model's selected epoch, from a fold ensemble's card (`cross_validation`)."""
+    return ", ".join(f"fold {m['fold']} epoch {m['best_epoch']} of {m['epochs_run']} (AUC "
+                     f"{m['best_validation_auc']:.3f} on its held-out fold)"
+                     for m in card["cross_validation"]["models"])  # fmt: skip
+
+
 def selection(run) -> Answer:
-    epochs = "; ".join(f"{display_name(a)} epoch {facts.card_text(c, 'chosen_epoch')} of "
-                       f"{facts.card_text(c, 'epochs_run')} (validation AUC "
-                       f"{facts.card_text(c, 'validation_auc', fmt='{:.3f}')})" for a, c in run.cards.items())  # fmt: skip
+    epochs = "; ".join(f"{display_name(a)} " + (_fold_epochs(c) if "cross_validation" in c else
+                       f"epoch {facts.card_text(c, 'chosen_epoch')} of {facts.card_text(c, 'epochs_run')} "
+                       f"(validation AUC {facts.card_text(c, 'validation_auc', fmt='{:.3f}')})")
+                       for a, c in run.cards.items())  # fmt: skip
     return Answer(f"The epoch with the best validation AUC: {epochs}. Thresholds chosen on the validation set "
                   f"(`{run.config['statistics']['threshold']}`) and frozen before the test sets were scored.",
                   ("results/models/*/model_card.json", "results/tables/metrics.csv"))  # fmt: skip

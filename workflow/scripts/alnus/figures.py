@@ -32,6 +32,7 @@ from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from alnus import style
+from alnus.folds import fold_of
 from alnus.history import STILL_IMPROVING, kept_mask, still_improving
 from alnus.tables import SET_TITLES, display_name, format_auc, format_percent
 from alnus.vocabulary import KIND_ORDER, MODEL_KINDS
@@ -527,8 +528,12 @@ def training_history_table(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def training_history_from_files(history_tsvs: list[str]) -> pd.DataFrame:
-    """training_history_table over results/models/{model}/history.tsv."""
-    return training_history_table({Path(p).parent.name: pd.read_csv(p, sep="\t") for p in history_tsvs})
+    """training_history_table over results/models/{model}/history.tsv; a fold
+    model's (results/models/{arch}/fold-{k}/, split.folds) is named by its architecture."""
+    def model(path: Path) -> str:
+        return path.parent.parent.name if fold_of(f"{path.parent.parent.name}/{path.parent.name}") else path.parent.name
+
+    return training_history_table({model(Path(p)): pd.read_csv(p, sep="\t") for p in history_tsvs})
 
 
 @style.styled

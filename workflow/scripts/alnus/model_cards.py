@@ -66,7 +66,8 @@ def _details(arch: str, card: dict, run) -> list[tuple]:
     settings = card.get("settings", {})
     rows = [
         ["Architecture", f"{display_name(arch)} (timm `{card.get('timm_name', arch)}`), one-logit classification head"],
-        ["Version", f"ALN-US {__version__}; weights `results/models/{arch}/model.safetensors`"],
+        ["Version", f"ALN-US {__version__}; weights `results/models/{arch}/"
+                    f"{'fold-*/' if card.get('cross_validation') else ''}model.safetensors`"],
         ["Developed by", AUTHORS_PLACEHOLDER],
         ["Initialisation", "random (from scratch)" if card.get("pretrained") == "none" else str(card.get("pretrained"))],
         ["Training seed", str(card.get("seed", facts.NOT_RECORDED))],
@@ -81,12 +82,32 @@ def _details(arch: str, card: dict, run) -> list[tuple]:
         ["Capability of the processor", f"{facts.card_text(card, 'capability')} (native bf16: "
                                         f"{facts.card_text(card, 'bf16')})"],
         ["Still improving at the last epoch", facts.card_text(card, "still_improving")],
+        *_fold_rows(arch, card),
         ["Precision used", facts.card_text(card, "precision")],
         ["Software", ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items()) or facts.NOT_RECORDED],
         ["Paper reproduced", PAPER],
         ["Licence", "to be completed by the authors"],
     ]  # fmt: skip
     return [("heading", 2, "Model details"), ("table", ["Field", "Value"], rows)]
+
+
+def _fold_rows(arch: str, card: dict) -> list[list[str]]:
+    """Rows of a fold ensemble's card (`cross_validation`, config `split: folds`): what the model is, and
+    each fold model's selected epoch; none for a model of the single split."""
+    cv = card.get("cross_validation")
+    if not cv:
+        return []
+    epochs = "; ".join(f"fold {m['fold']}: epoch {m['best_epoch']} of {m['epochs_run']} (AUC "
+                       f"{m['best_validation_auc']:.3f} on its held-out fold, {m['validation_images']:,} images; "
+                       f"trained on {m['train_images']:,})" for m in cv["models"])  # fmt: skip
+    return [
+        ["Cross-validation", f"{cv['folds']}-fold ensemble: the mean probability of {cv['folds']} models, each "
+                             "trained on the other folds of the train and validation patients and selected on its "
+                             f"own fold. The validation predictions, on which the threshold is frozen, are "
+                             "out-of-fold. The other rows (selected epoch, times, processor) and the heat maps are "
+                             f"fold {cv['shown_fold']}'s model's; per-fold AUCs in results/tables/folds.csv"],
+        ["Selected epoch of each fold", epochs],
+    ]  # fmt: skip
 
 
 def _intended_use(run) -> list[tuple]:
@@ -135,10 +156,14 @@ def _data(arch: str, card: dict, run) -> list[tuple]:
     rows = [[SET_NAMES[r.set], r.site, f"{r.images:,}", f"{r.positives:,}",
              f"{r.negatives:,}"] for r in table.itertuples()]  # fmt: skip
     simulated = " The cohorts of this run are simulated by the workflow (the demo)." if run.simulated else ""
+    sets = f"train set ({facts.set_text(run, 'train')}), selected on the validation set ({facts.set_text(run, 'validation')})"
+    if card.get("cross_validation"):
+        sets = (f"train and validation sets ({facts.set_text(run, 'train')}; {facts.set_text(run, 'validation')}), "
+                f"dealt by patient into {card['cross_validation']['folds']} folds, each fold model trained on the "
+                "others and selected on its own")  # fmt: skip
     return [
         ("heading", 2, "Training data"),
-        ("paragraph", f"Development cohort, train set ({facts.set_text(run, 'train')}), selected on the validation set "
-                      f"({facts.set_text(run, 'validation')}); patients split at random by label, never across sets. "
+        ("paragraph", f"Development cohort, {sets}; patients split at random by label, never across sets. "
                       f"Images cropped to the B-mode region, annotations removed, pseudonymised.{simulated}"),
         ("heading", 2, "Evaluation data"),
         ("paragraph", f"Internal test set: held-out development patients ({facts.set_text(run, 'internal_test')}). "

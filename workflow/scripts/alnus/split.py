@@ -1,7 +1,9 @@
 """Patient-level, label-stratified split of the development cohort.
 
 Every image of a patient lands in one set, so the internal test never sees a
-lesion (or the other view of it) that was trained on.
+lesion (or the other view of it) that was trained on. With cross-validation
+(config `split: folds`), the train and validation patients are also dealt
+into folds, the same way: grouped, stratified by label, seeded.
 """
 
 from __future__ import annotations
@@ -60,6 +62,82 @@ def split_groups(patients: np.ndarray, ids: np.ndarray, together: list[tuple[str
     return pd.factorize(component[: len(ids)])[0]
 
 
+def fold_capacity(labels: np.ndarray, groups: np.ndarray) -> tuple[int, int]:
+    """How many groups (patients, joined by near-duplicates) have a positive
+    image, and how many a negative one: the most folds that can each hold
+    both classes.
+
+    labels, groups : arrays of shape (n_images,).
+    """
+    labels, groups = np.asarray(labels).astype(int), np.asarray(groups)
+    return len(np.unique(groups[labels == 1])), len(np.unique(groups[labels == 0]))
+
+
+def manifest_fold_problem(manifest: pd.DataFrame, *, folds: int) -> str | None:
+    """At start-up, before anything is preprocessed: the message if a
+    development manifest (columns patient_id, label, as the user gives it)
+    has fewer patients with, or without, metastasis than `folds`, else None.
+    Rows whose label is not 0 or 1 are left to the input check. The split
+    checks again, exactly, once the internal test is held out
+    (`assign_folds`)."""
+    labels = pd.to_numeric(manifest.get("label"), errors="coerce")
+    patients = manifest.get("patient_id")
+    if labels is None or patients is None:
+        return None
+    positive = patients[labels == 1].dropna().nunique()
+    negative = patients[labels == 0].dropna().nunique()
+    if folds <= min(positive, negative):
+        return None
+    return (f"`split: folds` is {folds}, but the development manifest has {positive} patients with metastasis "
+            f"(label 1) and {negative} without, before the internal test takes its share; every fold must hold "
+            f"both: set `split: folds` to at most {min(positive, negative)} (rule split then checks the patients the "
+            "internal test leaves), or to null for the single train/validation split")  # fmt: skip
+
+
+def assign_folds(labels: np.ndarray, groups: np.ndarray, *, folds: int, seed: int) -> np.ndarray:
+    """Fold (1..folds) of each image: scikit-learn's StratifiedGroupKFold
+    with `seed`, so a group's images share a fold and each fold has about the
+    cohort's share of positives.
+
+    Parameters
+    ----------
+    labels, groups : arrays of shape (n_images,): 0/1 labels and the group of
+        each image (`split_groups`).
+    folds : number of folds, at least 2 (config `split: folds`).
+    seed : fixes the assignment.
+
+    Returns
+    -------
+    int array of shape (n_images,), values 1..folds.
+
+    Raises
+    ------
+    ValueError
+        If `folds` is below 2 or exceeds the groups of either class (a fold
+        would then lack positives or negatives), naming `split: folds`, the
+        counts and the fix.
+    """
+    labels, groups = np.asarray(labels).astype(int), np.asarray(groups)
+    positive, negative = fold_capacity(labels, groups)
+    if folds < 2 or folds > min(positive, negative):
+        raise ValueError(
+            f"`split: folds` is {folds}, but the development cohort's train and validation patients (those the "
+            f"internal test leaves; patients joined by near-duplicate images count once) are {positive} with "
+            f"metastasis (label 1) and {negative} without; every fold must hold both, so folds must be between 2 "
+            f"and {min(positive, negative)}: set `split: folds` to at most {min(positive, negative)}, or to null "
+            "for the single train/validation split"
+        )
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    fold = np.zeros(len(labels), dtype=int)
+    for k, (_, held) in enumerate(splitter.split(np.zeros(len(labels)), labels, groups), start=1):
+        fold[held] = k
+    for k in range(1, folds + 1):
+        if len(np.unique(labels[fold == k])) < 2:
+            raise ValueError(f"fold {k} of `split: folds` {folds} has only label {labels[fold == k][0]}; "
+                             "the classes are too unevenly spread over the patients: lower `split: folds`")  # fmt: skip
+    return fold
+
+
 def split_cohorts(
     development: pd.DataFrame,
     external: pd.DataFrame,
@@ -68,8 +146,10 @@ def split_cohorts(
     validation_fraction: float = 0.1,
     seed: int = 2019,
     together: list[tuple[str, str]] = (),
+    folds: int | None = None,
 ) -> pd.DataFrame:
-    """Assign every image to train, validation, internal_test or external_test.
+    """Assign every image to train, validation, internal_test or external_test,
+    and with `folds` each train and validation image to a fold.
 
     Parameters
     ----------
@@ -80,17 +160,21 @@ def split_cohorts(
     seed : fixes the assignment.
     together : (id, id) pairs of development images to keep in one set
         (near-duplicates under two patients); each pair joins the two patients'
-        groups.
+        groups (and so the two images share a fold).
+    folds : None, or the number of cross-validation folds of the train and
+        validation images (`assign_folds` with `seed`); the sets are the
+        same either way.
 
     Returns
     -------
-    DataFrame with columns id, patient, cohort, set; development rows first,
-    in manifest order.
+    DataFrame with columns id, patient, cohort, set, and with `folds` a
+    column fold (1..folds for train and validation rows, empty for the test
+    sets); development rows first, in manifest order.
 
     Raises
     ------
     ValueError
-        If a set would lack a class, or the cohort has too few patients.
+        If a set or fold would lack a class, or the cohort has too few patients.
     """
     dev = development[["id", "patient", "label"]].reset_index(drop=True)
     labels, groups = dev["label"].to_numpy(), split_groups(dev["patient"], dev["id"], together)
@@ -102,9 +186,28 @@ def split_cohorts(
     validation[rest[_hold_out(labels[rest], groups[rest], validation_share, seed + 1)]] = True
     dev["set"] = np.where(test, "internal_test", np.where(validation, "validation", "train"))
     dev["cohort"] = "development"
+    columns = ["id", "patient", "cohort", "set"]
+    if folds is not None:
+        dev["fold"] = pd.array([pd.NA] * len(dev), dtype="Int64")
+        dev.loc[rest, "fold"] = assign_folds(labels[rest], groups[rest], folds=folds, seed=seed)
+        columns.append("fold")
     ext = external[["id", "patient", "label"]].reset_index(drop=True).assign(cohort="external", set="external_test")
+    if folds is not None:
+        ext["fold"] = pd.array([pd.NA] * len(ext), dtype="Int64")
     splits = pd.concat([dev, ext], ignore_index=True)
     for name, rows in splits.groupby("set"):
         if rows["label"].nunique() < 2:
             raise ValueError(f"the {name} set has only label {rows['label'].iloc[0]}; the cohort is too small or too unbalanced to split")
-    return splits[["id", "patient", "cohort", "set"]]
+    return splits[columns]
+
+
+def sets_and_folds(splits: pd.DataFrame) -> pd.DataFrame:
+    """`splits` with each train and validation row's set replaced by its fold
+    ("fold 2"), where splits has a fold column: what the near-duplicate check
+    (`alnus.duplicates.check_duplicates`) then judges, since with
+    cross-validation a pair in two folds is trained on by the model that is
+    validated on it. Without a fold column, `splits` unchanged."""
+    if "fold" not in splits.columns:
+        return splits
+    folded = splits["fold"].notna()
+    return splits.assign(set=splits["set"].where(~folded, "fold " + splits["fold"].astype(str)))

@@ -18,6 +18,7 @@ from safetensors.torch import load_model, save_model
 
 import alnus
 from alnus.data import augmentation, read_image_cache
+from alnus.folds import fold_sets
 from alnus.hardware import processor
 from alnus.history import training_summary
 from alnus.models import ARCHITECTURES, build_model
@@ -121,6 +122,7 @@ def train_job(
     out_weights: str,
     out_card: str,
     out_history: str,
+    fold: int | None = None,
 ) -> None:
     """Train `arch` on the train set, select on validation, write weights
     (safetensors), the model card (JSON) and the history (TSV). `caches`
@@ -131,7 +133,9 @@ def train_job(
     input_channels, compile, deterministic, ...) and `resolved_preset` (the
     preset's epochs, sizes, optimiser settings). `seed` is this model's
     (the config's, or one of `training.seeds`); `pretrained` is "none",
-    "imagenet" resolved to its weights file, or a file.
+    "imagenet" resolved to its weights file, or a file. `fold` (config
+    `split: folds`): train on the other folds, select on this one
+    (`alnus.folds.fold_sets`); the card then records `fold`.
 
     The card's `training` record says what happened (read by the
     human-readable model card, so these names are kept plain):
@@ -146,7 +150,7 @@ def train_job(
     threads (torch's) and deterministic."""
     preset, training = config["resolved_preset"], config["training"]
     device, precision, deterministic = training["device"], training["precision"], training["deterministic"]
-    table = labelled_splits(splits_csv, manifests)
+    table = fold_sets(labelled_splits(splits_csv, manifests), fold)
     size = preset["input_size"][arch]
     train, val = table[table["set"] == "train"], table[table["set"] == "validation"]
     log.info("%s: %d training and %d validation images at %d px", arch, len(train), len(val), size)
@@ -168,9 +172,8 @@ def train_job(
     )
     data_hashes = {"splits.csv": sha256_file(splits_csv)}
     data_hashes |= {f"{cohort}/manifest.csv": sha256_file(path) for cohort, path in manifests.items()}
-    fingerprint = hashlib.sha256(
-        json.dumps([arch, size, settings.__dict__, pretrained, precision, data_hashes], sort_keys=True).encode()
-    ).hexdigest()
+    run = [arch, size, settings.__dict__, pretrained, precision, data_hashes] + ([fold] if fold is not None else [])
+    fingerprint = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
     checkpoint = Path(out_weights).with_name("checkpoint.pt")
     torch.manual_seed(seed)  # the random initialisation is part of the run
     model = build_model(arch, num_classes=1, pretrained=pretrained, in_chans=settings.input_channels)
@@ -196,6 +199,7 @@ def train_job(
         "input_size": size,
         "pretrained": pretrained,
         "seed": seed,
+        **({"fold": fold} if fold is not None else {}),
         "settings": settings.__dict__,
         "training": {
             **training_summary(history, epochs_planned=settings.epochs, patience=settings.patience),
@@ -248,13 +252,15 @@ def predict_job(
     threads: int,
     outputs: dict[str, str],
     flip_tta: bool = False,
+    fold: int | None = None,
 ) -> None:
     """Score every image of the validation and both test sets; write one CSV
     (id, patient, label, probability) per set, `patient` the pseudonym of
-    splits.csv."""
+    splits.csv. A fold model (`fold`) scores its own held-out fold as
+    validation (`alnus.folds.fold_sets`)."""
     card = json.loads(Path(card).read_text())
     size, normalisation = card["input_size"], card["settings"]["normalisation"]
-    table = labelled_splits(splits_csv, manifests)
+    table = fold_sets(labelled_splits(splits_csv, manifests), fold)
     torch_device, _, autocast_dtype, _ = _setup_torch(threads, device, precision)
     model = load_trained(arch, weights, card).to(torch_device).to(memory_format=torch.channels_last)
     for set_name, out in outputs.items():
