@@ -35,6 +35,14 @@ def test_tripod_ai_has_its_27_items_with_sub_items_in_order():
     assert {"3a", "3b", "3c", "12g", "18f", "23b", "27c"} <= set(numbers)
 
 
+def test_tripod_ai_numbers_are_the_published_52():
+    """The published numbering (the module docstring names where it was checked)."""
+    published = ("1 2 3a 3b 3c 4 5a 5b 6a 6b 6c 7 8a 8b 8c 9a 9b 9c 10 11 12a 12b 12c 12d 12e 12f 12g 13 14 15 16 17 "
+                 "18a 18b 18c 18d 18e 18f 19 20a 20b 20c 21 22 23a 23b 24 25 26 27a 27b 27c").split()  # fmt: skip
+    assert len(published) == 52
+    assert [item[0] for item in TRIPOD_AI] == published
+
+
 @pytest.mark.parametrize("items", [CLAIM_2024, TRIPOD_AI], ids=["claim", "tripod_ai"])
 def test_every_named_answer_exists_and_paraphrases_are_short(items):
     assert {name for *_, name in items if name} <= set(ANSWERS)
