@@ -71,6 +71,7 @@ def plain_loop(sets: dict, seed: int, *, size: int = 160, epochs: int = 12, batc
             optimizer.step()
             schedule.step()
         auc = scores(model, "validation")
+        logging.info("plain loop, seed %d: epoch validation AUC %.3f", seed, auc)
         if auc > best_auc:
             best_auc, best_state = auc, copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)

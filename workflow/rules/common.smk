@@ -58,7 +58,7 @@ def training_config():
     """The settings a trained model depends on, recorded in its model card.
     Only these are a training job's params, so that changing statistics or
     figure options never retrains a model."""
-    training = {k: v for k, v in config["training"].items() if k not in ("paper", "demo", "flip_tta")}
+    training = {k: v for k, v in config["training"].items() if k not in ("paper", "cpu", "demo", "flip_tta")}
     return {"seed": config["seed"], "training": training, "resolved_preset": PRESET}
 DEMO_DIR = "resources/demo"
 BUS_BRA_DIR = "resources/bus-bra"
