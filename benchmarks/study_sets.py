@@ -19,6 +19,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from alnus.data import augmentation, letterbox, read_preprocessed  # noqa: E402
 from alnus.hardware import processor  # noqa: E402
 from alnus.models import build_model  # noqa: E402
+from alnus.presets import resolve_preset  # noqa: E402
 from alnus.study import image_paths, labelled_splits  # noqa: E402
 from alnus.train import TrainSettings, fit, predict_probabilities, resolve_precision  # noqa: E402
 
@@ -52,15 +53,15 @@ def load_sets(results: Path, size: int, fit: str = "letterbox") -> dict[str, dic
 
 def resolved_preset(configs: list[Path]) -> tuple[str, dict]:
     """(name, settings) of the training preset that the workflow would use with
-    these config files (later ones override earlier), the schema's defaults
-    filled in as the workflow's validation fills them."""
+    these config files (later ones override earlier), resolved as the workflow
+    resolves it (`alnus.presets.resolve_preset`)."""
     schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
     training_schema = schema["properties"]["training"]["properties"]
     training: dict = {}
     for path in configs:
         training.update((yaml.safe_load(Path(path).read_text()) or {}).get("training", {}))
     name = training.get("preset", training_schema["preset"]["default"])
-    return name, {**training_schema[name]["default"], **training.get(name, {})}
+    return name, resolve_preset(training_schema, training)
 
 
 def processor_line(threads: int) -> str:
@@ -76,8 +77,7 @@ def train_preset(sets: dict, seed: int, preset: dict, *, arch: str, precision: s
     for each of TESTS, the training history)."""
     device = torch.device("cpu")
     dtype, _ = resolve_precision(precision, device)
-    settings = TrainSettings(**{k: v for k, v in preset.items() if k in TrainSettings.__dataclass_fields__
-                                and k != "input_size"}, seed=seed)  # fmt: skip
+    settings = TrainSettings.from_preset(preset, seed=seed)
     torch.manual_seed(seed)
     model, history = fit(build_model(arch), sets["train"]["images"], sets["train"]["labels"],
                    sets["validation"]["images"], sets["validation"]["labels"], settings,

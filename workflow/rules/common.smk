@@ -10,6 +10,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from alnus.checklists import CHECKLISTS  # noqa: E402
 from alnus.folds import FOLD_SUFFIX, fold_model, fold_of  # noqa: E402
+from alnus.presets import resolve_preset  # noqa: E402
 from alnus.split import manifest_fold_problem  # noqa: E402
 from alnus.validate import quick_check  # noqa: E402
 from alnus.vocabulary import combined_names  # noqa: E402
@@ -45,10 +46,7 @@ def training_preset():
     import yaml
 
     schema = yaml.safe_load(open(workflow.source_path("../schemas/config.schema.yaml")))
-    name = config["training"]["preset"]
-    defaults = schema["properties"]["training"]["properties"][name]["default"]
-    given = config["training"][name]
-    return {**defaults, **given, "input_size": {**defaults["input_size"], **given.get("input_size", {})}}
+    return resolve_preset(schema["properties"]["training"]["properties"], config["training"])
 
 
 PRESET = training_preset()

@@ -155,21 +155,8 @@ def train_job(
     train, val = table[table["set"] == "train"], table[table["set"] == "validation"]
     log.info("%s: %d training and %d validation images at %d px", arch, len(train), len(val), size)
     torch_device, hardware, autocast_dtype, precision_reason = _setup_torch(threads, device, precision, deterministic)
-    settings = TrainSettings(
-        epochs=preset["epochs"],
-        batch_size=preset["batch_size"],
-        learning_rate=preset["learning_rate"],
-        weight_decay=preset["weight_decay"],
-        warmup_epochs=preset["warmup_epochs"],
-        patience=preset["patience"],
-        seed=seed,
-        normalisation=preset.get("normalisation", "imagenet"),
-        input_channels=training["input_channels"],
-        compile=training["compile"],
-        precise_bn=preset.get("precise_bn", False),
-        ema_decay=preset.get("ema_decay", 0.0),
-        label_smoothing=preset.get("label_smoothing", 0.0),
-    )
+    settings = TrainSettings.from_preset(preset, seed=seed, input_channels=training["input_channels"],
+                                         compile=training["compile"])
     data_hashes = {"splits.csv": sha256_file(splits_csv)}
     data_hashes |= {f"{cohort}/manifest.csv": sha256_file(path) for cohort, path in manifests.items()}
     run = [arch, size, settings.__dict__, pretrained, precision, data_hashes] + ([fold] if fold is not None else [])

@@ -41,6 +41,13 @@ class TrainSettings:
     ema_decay: float = 0.0
     label_smoothing: float = 0.0
 
+    @classmethod
+    def from_preset(cls, preset: dict, *, seed: int, input_channels: int = 3, compile: bool = False) -> TrainSettings:
+        """The settings of a resolved preset (`alnus.presets.resolve_preset`):
+        its keys that are fields here; keys it lacks keep the defaults above."""
+        given = {key: preset[key] for key in cls.__dataclass_fields__ if key in preset}
+        return cls(**given, seed=seed, input_channels=input_channels, compile=compile)
+
 
 def resolve_device(device: str = "auto") -> torch.device:
     """auto -> CUDA, then Apple MPS, then CPU; otherwise the named device.
@@ -335,7 +342,8 @@ def fit(
     # so the first steps do not average in the random initialisation) is the
     # model that is validated, selected and returned.
     ema = ModelEmaV3(model, decay=settings.ema_decay, use_warmup=True, warmup_power=0.75) if settings.ema_decay else None
-    scored = ema.module if ema is not None else step_model
+    kept = ema.module if ema is not None else model  # the weights validated and kept
+    scored = ema.module if ema is not None else step_model  # what validation runs (compiled, where asked)
     run = {"epoch": 0, "best_auc": -1.0, "since_best": 0, "rows": [], "best_state": None}
     resumed = load_checkpoint(checkpoint, fingerprint) if checkpoint else None
     if resumed:
@@ -359,15 +367,13 @@ def fit(
             label_smoothing=settings.label_smoothing, ema=ema,
         )  # fmt: skip
         if settings.precise_bn:
-            recompute_batchnorm(ema.module if ema is not None else model, train_images, device=device,
-                                autocast_dtype=autocast_dtype, normalisation=settings.normalisation,
-                                channels=settings.input_channels)  # fmt: skip
+            recompute_batchnorm(kept, train_images, device=device, autocast_dtype=autocast_dtype,
+                                normalisation=settings.normalisation, channels=settings.input_channels)  # fmt: skip
         scores = evaluate(scored, val_images, val_labels, device=device, autocast_dtype=autocast_dtype,
                           normalisation=settings.normalisation, channels=settings.input_channels)  # fmt: skip
         improved = scores["val_auc"] > run["best_auc"]
         if improved:
-            best_state = {k: v.detach().cpu().clone()
-                          for k, v in (ema.module if ema is not None else model).state_dict().items()}  # fmt: skip
+            best_state = {k: v.detach().cpu().clone() for k, v in kept.state_dict().items()}
             run.update(best_auc=scores["val_auc"], best_state=best_state, since_best=0)
         else:
             run["since_best"] += 1
