@@ -63,8 +63,12 @@ def findings_row(image: np.ndarray, clean=clean_annotations) -> tuple[dict, np.n
     cleaned = clean(image)
     seconds = time.perf_counter() - start
     boxes = ";".join(f"{f.x} {f.y} {f.w} {f.h}" for f in cleaned.findings if f.kind == "caliper")
-    row = {**cleaned.counts(), "changed": cleaned.pixels_changed / image.size, "caliper_boxes": boxes,
-           "seconds": seconds}  # fmt: skip
+    row = {
+        **cleaned.counts(),
+        "changed": cleaned.pixels_changed / image.size,
+        "caliper_boxes": boxes,
+        "seconds": seconds,
+    }
     return row, cleaned.mask, tuple((f.kind, f.x, f.y, f.w, f.h, f.pixels) for f in cleaned.findings)
 
 
@@ -72,8 +76,10 @@ def bus_bra_images(folder: Path, limit: int):
     """(ID, Device, image) of the images looked at: up to `limit` per device."""
     table = sample_per_device(pd.read_csv(folder / "bus_data.csv"), limit)
     for image_id, device in zip(table["ID"], table["Device"]):
-        yield {"ID": image_id, "Device": device}, cv2.imread(str(folder / "Images" / f"{image_id}.png"),
-                                                             cv2.IMREAD_GRAYSCALE)  # fmt: skip
+        yield (
+            {"ID": image_id, "Device": device},
+            cv2.imread(str(folder / "Images" / f"{image_id}.png"), cv2.IMREAD_GRAYSCALE),
+        )
 
 
 def simulated_images(n: int):
@@ -107,23 +113,29 @@ def run(images, codes: dict) -> tuple[dict[str, pd.DataFrame], list[dict]]:
 
 
 def per_device_markdown(results: pd.DataFrame) -> str:
-    lines = ["| device | images | calipers | text | any finding | pixels changed, median | 95th pct | ms/image |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines = [
+        "| device | images | calipers | text | any finding | pixels changed, median | 95th pct | ms/image |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     groups = [(device, rows) for device, rows in results.groupby("Device", sort=True)] + [("all", results)]
     for device, rows in groups:
         found = rows[["text", "caliper", "line"]].sum(axis=1) > 0
-        lines.append(f"| {device} | {len(rows)} | {(rows['caliper'] > 0).mean():.1%} | {(rows['text'] > 0).mean():.1%} "
-                     f"| {found.mean():.1%} | {rows['changed'].median():.2%} | {rows['changed'].quantile(0.95):.2%} "
-                     f"| {1000 * rows['seconds'].median():.1f} |")  # fmt: skip
+        lines.append(
+            f"| {device} | {len(rows)} | {(rows['caliper'] > 0).mean():.1%} | {(rows['text'] > 0).mean():.1%} "
+            f"| {found.mean():.1%} | {rows['changed'].median():.2%} | {rows['changed'].quantile(0.95):.2%} "
+            f"| {1000 * rows['seconds'].median():.1f} |"
+        )
     return "\n".join(lines)
 
 
 def simulated_markdown(results: pd.DataFrame) -> str:
     found = results[["text", "caliper", "line"]].sum(axis=1)
     changed = (results["changed"] > 0).sum()
-    return ("| simulated clean B-mode images | with a finding | findings | images with pixels changed |\n"
-            "|---:|---:|---:|---:|\n"
-            f"| {len(results)} | {(found > 0).sum()} | {int(found.sum())} | {changed} |")
+    return (
+        "| simulated clean B-mode images | with a finding | findings | images with pixels changed |\n"
+        "|---:|---:|---:|---:|\n"
+        f"| {len(results)} | {(found > 0).sum()} | {int(found.sum())} | {changed} |"
+    )
 
 
 def load_reference(path: Path):

@@ -54,8 +54,15 @@ from alnus.stats import mcnemar_test, proportion_ci  # noqa: E402
 PATIENTS = (40, 200)
 RHOS = (0.0, 0.5, 0.8)
 PROPORTIONS = (0.85, 0.95)
-METHODS = ("wilson_rao_scott (default)", "normal quantile", "deff 1 at k = n", "plain Rao-Scott", "robust_wald",
-           "wilson_cc (images)", "wilson (images)")
+METHODS = (
+    "wilson_rao_scott (default)",
+    "normal quantile",
+    "deff 1 at k = n",
+    "plain Rao-Scott",
+    "robust_wald",
+    "wilson_cc (images)",
+    "wilson (images)",
+)
 
 
 def processor() -> str:
@@ -99,7 +106,9 @@ def proportion_cell(n_patients, rho, p, studies, rng):
     covered, width, all_successes = np.zeros(len(METHODS)), np.zeros(len(METHODS)), 0
     for _ in range(studies):
         clusters = clusters_of(rng, n_patients)
-        chance = np.full(n_patients, p) if rho == 0 else rng.beta(p * (1 - rho) / rho, (1 - p) * (1 - rho) / rho, n_patients)
+        chance = (
+            np.full(n_patients, p) if rho == 0 else rng.beta(p * (1 - rho) / rho, (1 - p) * (1 - rho) / rho, n_patients)
+        )
         successes = rng.random(len(clusters)) < chance[clusters]
         all_successes += successes.all()
         bounds = np.array(intervals(successes, clusters))
@@ -127,8 +136,10 @@ def main():
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    print(f"{processor()}; Python {platform.python_version()}, numpy {np.__version__}; "
-          f"{args.studies} studies per cell, seed {args.seed}\n")  # fmt: skip
+    print(
+        f"{processor()}; Python {platform.python_version()}, numpy {np.__version__}; "
+        f"{args.studies} studies per cell, seed {args.seed}\n"
+    )
 
     start = time.perf_counter()
     print("Coverage of 95% intervals (mean width in brackets)\n")
@@ -142,8 +153,14 @@ def main():
                 cells = [f"{c:.1%} ({w:.3f})" for c, w in zip(coverage, width)]
                 lowest += [(c, m, p, n_patients, rho) for c, m in zip(coverage, METHODS) if c < 0.92]
                 print(f"| {p} | {n_patients} | {rho} | " + " | ".join(cells) + f" | {all_successes:.1%} |")
-    print("\nCells below 92%: " + ("none" if not lowest else "; ".join(
-        f"{m} at p={p}, {n} patients, rho={r}: {c:.1%}" for c, m, p, n, r in lowest)))  # fmt: skip
+    print(
+        "\nCells below 92%: "
+        + (
+            "none"
+            if not lowest
+            else "; ".join(f"{m} at p={p}, {n} patients, rho={r}: {c:.1%}" for c, m, p, n, r in lowest)
+        )
+    )
     print(f"({time.perf_counter() - start:.0f} s)\n")
 
     start = time.perf_counter()

@@ -66,11 +66,18 @@ THRESHOLD = D_PRIME - sps.norm.ppf(TRUE_SENSITIVITY)
 TRUE_SPECIFICITY = float(sps.norm.cdf(THRESHOLD))
 MODEL_CORRELATION = 0.5  # between model A's and model B's patient (and image) terms
 # (patients, images per patient, rho); rho is moot with one image per patient.
-CELLS = [(n, images, rho) for n in (40, 200) for images, rho in (("1", 0.0), ("1-4", 0.0), ("1-4", 0.5),
-                                                                 ("1-4", 0.8))]
-COLUMNS = ["AUC DeLong (images)", "AUC clustered", "AUC clustered logit",
-           "Sens Wilson-cc (images)", "Sens clustered", "Spec Wilson-cc (images)", "Spec clustered",
-           "Type I DeLong (images)", "Type I clustered"]
+CELLS = [(n, images, rho) for n in (40, 200) for images, rho in (("1", 0.0), ("1-4", 0.0), ("1-4", 0.5), ("1-4", 0.8))]
+COLUMNS = [
+    "AUC DeLong (images)",
+    "AUC clustered",
+    "AUC clustered logit",
+    "Sens Wilson-cc (images)",
+    "Sens clustered",
+    "Spec Wilson-cc (images)",
+    "Spec clustered",
+    "Type I DeLong (images)",
+    "Type I clustered",
+]
 
 
 def processor() -> tuple[str, str]:
@@ -109,13 +116,19 @@ def covers(interval, truth):
 def one_study(rng, n_patients, images, rho):
     """Hits (1/0) per COLUMNS entry; None where clustered_proportion_ci is missing."""
     labels, a, b, clusters = simulate(rng, n_patients, images, rho)
-    hits = [covers(delong_ci(labels, a)[1:], TRUE_AUC), covers(clustered_auc_ci(labels, a, clusters)[1:], TRUE_AUC),
-            covers(clustered_auc_ci(labels, a, clusters, method="logit")[1:], TRUE_AUC)]
+    hits = [
+        covers(delong_ci(labels, a)[1:], TRUE_AUC),
+        covers(clustered_auc_ci(labels, a, clusters)[1:], TRUE_AUC),
+        covers(clustered_auc_ci(labels, a, clusters, method="logit")[1:], TRUE_AUC),
+    ]
     for cls, truth in ((1, TRUE_SENSITIVITY), (0, TRUE_SPECIFICITY)):
         right = (a[labels == cls] >= THRESHOLD) == (cls == 1)
         hits.append(covers(proportion_ci(int(right.sum()), right.size), truth))
-        hits.append(None if clustered_proportion_ci is None else
-                    covers(clustered_proportion_ci(right, clusters[labels == cls])[1:], truth))
+        hits.append(
+            None
+            if clustered_proportion_ci is None
+            else covers(clustered_proportion_ci(right, clusters[labels == cls])[1:], truth)
+        )
     hits.append(delong_test(labels, a, b)[1] < 0.05)
     hits.append(clustered_auc_test(labels, a, b, clusters)[1] < 0.05)
     return hits
@@ -140,8 +153,11 @@ def time_large(n_images, n_patients, repeats, seed):
     sizes = 1 + rng.multinomial(n_images - n_patients, np.full(n_patients, 1 / n_patients))
     clusters = np.repeat(np.arange(n_patients), sizes)
     labels = (np.arange(n_patients) % 2)[clusters]
-    scores = D_PRIME * labels + math.sqrt(0.5) * rng.normal(size=n_patients)[clusters] + math.sqrt(0.5) * rng.normal(
-        size=n_images)
+    scores = (
+        D_PRIME * labels
+        + math.sqrt(0.5) * rng.normal(size=n_patients)[clusters]
+        + math.sqrt(0.5) * rng.normal(size=n_images)
+    )
     times = {}
     for kind, ids in (("integer ids", clusters), ("string ids", np.array([f"P{c:07d}" for c in clusters], object))):
         runs = []
@@ -168,13 +184,17 @@ def main(argv=None):
     name, flags = processor()
     print(f"Processor: {name} ({flags}); Python {platform.python_version()}, numpy {np.__version__}")
     auc, sens, spec = check_truth(args.seed, 2_000_000)
-    print(f"True AUC {TRUE_AUC} (Monte Carlo, 2e6 pairs: {auc:.4f}); sensitivity {TRUE_SENSITIVITY} ({sens:.4f}); "
-          f"specificity {TRUE_SPECIFICITY:.4f} ({spec:.4f})")
+    print(
+        f"True AUC {TRUE_AUC} (Monte Carlo, 2e6 pairs: {auc:.4f}); sensitivity {TRUE_SENSITIVITY} ({sens:.4f}); "
+        f"specificity {TRUE_SPECIFICITY:.4f} ({spec:.4f})"
+    )
     if clustered_proportion_ci is None:
         print("Note: alnus.clustered.clustered_proportion_ci not importable; its columns are left empty.")
     se = 100 * math.sqrt(0.95 * 0.05 / args.studies)
-    print(f"\n{args.studies} studies per cell; Monte Carlo SE of a 95% coverage {se:.2f} points, "
-          f"of a 5% rejection rate {se:.2f} points.\n")
+    print(
+        f"\n{args.studies} studies per cell; Monte Carlo SE of a 95% coverage {se:.2f} points, "
+        f"of a 5% rejection rate {se:.2f} points.\n"
+    )
     print("| Patients | Images/patient | rho | " + " | ".join(COLUMNS) + " |")
     print("|" + "---|" * (3 + len(COLUMNS)))
     started = time.perf_counter()
@@ -185,8 +205,10 @@ def main(argv=None):
         print(f"| {n_patients} | {images} | {rho_text} | " + " | ".join(shown) + " |", flush=True)
     print(f"\nSimulation: {time.perf_counter() - started:.0f} s")
     times = time_large(args.timing_images, args.timing_patients, args.repeats, args.seed)
-    print(f"\nclustered_auc_ci on {args.timing_images:,} images of {args.timing_patients:,} patients "
-          f"(median of {args.repeats}):")
+    print(
+        f"\nclustered_auc_ci on {args.timing_images:,} images of {args.timing_patients:,} patients "
+        f"(median of {args.repeats}):"
+    )
     for kind, seconds in times.items():
         print(f"  {kind}: {seconds:.3f} s")
 

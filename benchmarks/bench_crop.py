@@ -45,8 +45,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 from alnus.imageio import read_image  # noqa: E402
 from alnus.phi_audit import read_key, run_audit  # noqa: E402
-from alnus.simulate import (FAMILY_NAMES, GIVEN_NAMES, SITES, SONOGRAPHERS, STAFF_NAMES, Exam,  # noqa: E402
-                            render_bmode, sample_lesion, write_dicom, write_png)
+from alnus.simulate import (
+    FAMILY_NAMES,
+    GIVEN_NAMES,
+    SITES,
+    SONOGRAPHERS,
+    STAFF_NAMES,
+    Exam,  # noqa: E402
+    render_bmode,
+    sample_lesion,
+    write_dicom,
+    write_png,
+)
 
 BUS_BRA = ROOT.parent / "shared" / "data" / "bus-bra" / "Images"
 KINDS = ("PNG", "DICOM with regions", "PNG", "DICOM without regions")  # screen i gets KINDS[i % 4]
@@ -66,20 +76,34 @@ def source_image(rng: np.random.Generator, paths: list[Path], label: int) -> np.
 def fake_exam(rng: np.random.Generator, index: int) -> Exam:
     """A fake patient and exam; the id holds the screen index, so ids are unique."""
     exam_date = dt.date(2015, 1, 1) + dt.timedelta(days=int(rng.integers(0, 3000)))
-    return Exam(patient_id=f"PT{index:04d}{rng.integers(10**4, 10**5)}", family=str(rng.choice(FAMILY_NAMES)),
-                given=str(rng.choice(GIVEN_NAMES)), institution=str(rng.choice(INSTITUTIONS)),
-                birth_date=exam_date - dt.timedelta(days=int(rng.integers(30 * 365, 80 * 365))),
-                accession=f"ACC{rng.integers(10**7, 10**8)}", exam_date=exam_date,
-                exam_time=f"{rng.integers(7, 19):02d}:{rng.integers(0, 60):02d}:{rng.integers(0, 60):02d}",
-                physician=str(rng.choice(STAFF_NAMES)), operator=str(rng.choice(SONOGRAPHERS)),
-                laterality=str(rng.choice(["L", "R"])), clock=int(rng.integers(1, 13)), depth_cm=4.0)  # fmt: skip
+    return Exam(
+        patient_id=f"PT{index:04d}{rng.integers(10**4, 10**5)}",
+        family=str(rng.choice(FAMILY_NAMES)),
+        given=str(rng.choice(GIVEN_NAMES)),
+        institution=str(rng.choice(INSTITUTIONS)),
+        birth_date=exam_date - dt.timedelta(days=int(rng.integers(30 * 365, 80 * 365))),
+        accession=f"ACC{rng.integers(10**7, 10**8)}",
+        exam_date=exam_date,
+        exam_time=f"{rng.integers(7, 19):02d}:{rng.integers(0, 60):02d}:{rng.integers(0, 60):02d}",
+        physician=str(rng.choice(STAFF_NAMES)),
+        operator=str(rng.choice(SONOGRAPHERS)),
+        laterality=str(rng.choice(["L", "R"])),
+        clock=int(rng.integers(1, 13)),
+        depth_cm=4.0,
+    )
 
 
 def phi_lines(exam: Exam) -> list[str]:
     """The PHI burned into a screen, as it appears there: name, id, birth date
     (top left), institution, exam date (top right), accession (bottom right)."""
-    return [f"{exam.family}, {exam.given}", f"ID: {exam.patient_id}", f"DOB: {exam.birth_date:%d/%m/%Y}",
-            exam.institution, f"{exam.exam_date:%d-%b-%Y}".upper() + f" {exam.exam_time}", f"ACC {exam.accession}"]
+    return [
+        f"{exam.family}, {exam.given}",
+        f"ID: {exam.patient_id}",
+        f"DOB: {exam.birth_date:%d/%m/%Y}",
+        exam.institution,
+        f"{exam.exam_date:%d-%b-%Y}".upper() + f" {exam.exam_time}",
+        f"ACC {exam.accession}",
+    ]
 
 
 def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -93,7 +117,7 @@ def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         grey = np.full((height, width), rng.integers(low, high))
     screen = np.repeat(grey.astype(np.uint8)[..., None], 3, axis=2)
     if rng.random() < 0.3:
-        screen[:rng.integers(20, 60)] = rng.integers(10, 80)
+        screen[: rng.integers(20, 60)] = rng.integers(10, 80)
     return screen
 
 
@@ -127,8 +151,13 @@ def draw_ui(rng, screen, box, exam) -> list[tuple[int, int, int, int]]:
         w = cv2.getTextSize(line, FONT, 0.35, 1)[0][0]
         x = side_x if side_x is not None else x0 - w - int(rng.integers(3, 10))
         text(screen, line, (x, y0 + 20 + 16 * i), colour, 0.35)
-    text(screen, f"{'RT' if exam.laterality == 'R' else 'LT'} BREAST {exam.clock}H 3CM FN",
-         (x0 + 4, y1 + 4 + int(rng.integers(10, 14))), colour, 0.4)
+    text(
+        screen,
+        f"{'RT' if exam.laterality == 'R' else 'LT'} BREAST {exam.clock}H 3CM FN",
+        (x0 + 4, y1 + 4 + int(rng.integers(10, 14))),
+        colour,
+        0.4,
+    )
     if rng.random() < 0.4:
         colour_bar(rng, screen, box, right=ruler_right)
     return boxes
@@ -157,7 +186,7 @@ def colour_bar(rng, screen, box, *, right: bool) -> None:
     bar = cv2.applyColorMap(ramp, cv2.COLORMAP_JET)[..., ::-1] if rng.random() < 0.5 else np.dstack([ramp] * 3)
     gap = int(rng.integers(30, 46))
     x = x1 + gap if right else x0 - gap - bar_w
-    screen[y0 + 10:y0 + 10 + bar_h, x:x + bar_w] = bar
+    screen[y0 + 10 : y0 + 10 + bar_h, x : x + bar_w] = bar
 
 
 def make_screen(rng, image, exam) -> tuple[np.ndarray, tuple[int, int, int, int], list]:
@@ -168,7 +197,7 @@ def make_screen(rng, image, exam) -> tuple[np.ndarray, tuple[int, int, int, int]
     left, right = int(rng.integers(80, 240)), int(rng.integers(100, 240))
     top, bottom = int(rng.integers(95, 160)), int(rng.integers(35, 110))
     screen = background(rng, top + h + bottom, left + w + right)
-    screen[top:top + h, left:left + w] = image[..., None]
+    screen[top : top + h, left : left + w] = image[..., None]
     box = (left, top, left + w - 1, top + h - 1)
     return screen, box, draw_ui(rng, screen, box, exam)
 
@@ -180,8 +209,15 @@ def write_screen(path: Path, screen: np.ndarray, exam: Exam, box, kind: str, *, 
         write_png(path, pixels)
         return
     uids = tuple(generate_uid(entropy_srcs=[str(seed), path.name, part]) for part in ("study", "series", "sop"))
-    ds = write_dicom(path, pixels, exam, region=box, delta_cm=exam.depth_cm / (box[3] - box[1] + 1),
-                     site=SITES["hospital_A"], uids=uids)  # fmt: skip
+    ds = write_dicom(
+        path,
+        pixels,
+        exam,
+        region=box,
+        delta_cm=exam.depth_cm / (box[3] - box[1] + 1),
+        site=SITES["hospital_A"],
+        uids=uids,
+    )
     if kind == "DICOM without regions":
         del ds.SequenceOfUltrasoundRegions
         ds.save_as(path, enforce_file_format=True)
@@ -197,10 +233,27 @@ def make_study(work: Path, n: int, seed: int, images: list[Path]) -> tuple[pd.Da
         name = f"{exam.family}_{exam.given}_{exam.patient_id}.{'png' if kind == 'PNG' else 'dcm'}"
         screen, box, phi_boxes = make_screen(rng, source_image(rng, images, i % 2), exam)
         write_screen(work / "input" / cohort / name, screen, exam, box, kind, grey=rng.random() < 0.5, seed=seed)
-        rows.append({"image": name, "patient_id": exam.patient_id, "cohort": cohort, "kind": kind, "true": box,
-                     "phi_boxes": phi_boxes})  # fmt: skip
-        phi += [*phi_lines(exam), exam.family, exam.given, exam.patient_id, f"{exam.birth_date:%d/%m/%Y}",
-                f"{exam.exam_date:%d-%b-%Y}".upper(), exam.accession, name, Path(name).stem]
+        rows.append(
+            {
+                "image": name,
+                "patient_id": exam.patient_id,
+                "cohort": cohort,
+                "kind": kind,
+                "true": box,
+                "phi_boxes": phi_boxes,
+            }
+        )
+        phi += [
+            *phi_lines(exam),
+            exam.family,
+            exam.given,
+            exam.patient_id,
+            f"{exam.birth_date:%d/%m/%Y}",
+            f"{exam.exam_date:%d-%b-%Y}".upper(),
+            exam.accession,
+            name,
+            Path(name).stem,
+        ]
     truth = pd.DataFrame(rows)
     cohorts = {}
     for cohort, group in truth.groupby("cohort"):
@@ -213,10 +266,25 @@ def make_study(work: Path, n: int, seed: int, images: list[Path]) -> tuple[pd.Da
 
 def run_preprocess(work: Path, cores: int) -> float:
     """Run the real rules validate_inputs and preprocess on the study; return the wall time."""
-    targets = [f"{d}/{c}/{f}" for c in ("development", "external")
-               for d, f in (("private", "linkage.csv"), ("results/preprocessed", "manifest.csv"))]  # fmt: skip
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile",
-               str(work / "config.yaml"), "--directory", str(work), "--cores", str(cores), *targets]  # fmt: skip
+    targets = [
+        f"{d}/{c}/{f}"
+        for c in ("development", "external")
+        for d, f in (("private", "linkage.csv"), ("results/preprocessed", "manifest.csv"))
+    ]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(work / "config.yaml"),
+        "--directory",
+        str(work),
+        "--cores",
+        str(cores),
+        *targets,
+    ]
     start = time.perf_counter()
     run = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -237,11 +305,17 @@ def iou(a, b) -> float:
 
 def score(work: Path, truth: pd.DataFrame) -> pd.DataFrame:
     """Truth joined with the linkage tables: found box, crop method, IoU, PHI text inside the crop."""
-    linkage = pd.concat([pd.read_csv(work / f"private/{c}/linkage.csv", dtype={"id": str, "crop_note": str})
-                         .assign(cohort=c) for c in ("development", "external")])  # fmt: skip
+    linkage = pd.concat(
+        [
+            pd.read_csv(work / f"private/{c}/linkage.csv", dtype={"id": str, "crop_note": str}).assign(cohort=c)
+            for c in ("development", "external")
+        ]
+    )
     table = truth.merge(linkage, on=["cohort", "image"], validate="1:1")
-    table["found"] = [(int(r.crop_x), int(r.crop_y), int(r.crop_x + r.crop_w - 1), int(r.crop_y + r.crop_h - 1))
-                      for r in table.itertuples()]
+    table["found"] = [
+        (int(r.crop_x), int(r.crop_y), int(r.crop_x + r.crop_w - 1), int(r.crop_y + r.crop_h - 1))
+        for r in table.itertuples()
+    ]
     table["iou"] = [iou(t, f) for t, f in zip(table["true"], table["found"])]
     table["phi_in_crop"] = [any(iou(p, f) > 0 for p in boxes) for boxes, f in zip(table["phi_boxes"], table["found"])]
     return table
@@ -250,10 +324,13 @@ def score(work: Path, truth: pd.DataFrame) -> pd.DataFrame:
 def phi_hits(work: Path, table: pd.DataFrame, strings: list[str]) -> pd.Series:
     """Findings of alnus.phi_audit under results/, per kind of screen (files not of one screen: 'other')."""
     (work / "phi_strings.txt").write_text("\n".join(strings) + "\n")
-    cohorts = {c: {"manifest": str(work / f"input/{c}.csv"), "images": str(work / f"input/{c}")}
-               for c in ("development", "external")}  # fmt: skip
-    _, _, findings, problems = run_audit(cohorts, work / "results", key=read_key(work / "private/pseudonym.key"),
-                                         extra_file=work / "phi_strings.txt")  # fmt: skip
+    cohorts = {
+        c: {"manifest": str(work / f"input/{c}.csv"), "images": str(work / f"input/{c}")}
+        for c in ("development", "external")
+    }
+    _, _, findings, problems = run_audit(
+        cohorts, work / "results", key=read_key(work / "private/pseudonym.key"), extra_file=work / "phi_strings.txt"
+    )
     kind_of = dict(zip(table["id"], table["kind"]))
     kinds = [kind_of.get(Path(f.path).stem, "other") for f in findings] + ["other"] * len(problems)
     for f in findings[:10]:
@@ -263,8 +340,10 @@ def phi_hits(work: Path, table: pd.DataFrame, strings: list[str]) -> pd.Series:
 
 def summary(table: pd.DataFrame, hits: pd.Series) -> None:
     """Print the Markdown table by kind of screen."""
-    print("| screens | n | IoU median | IoU 5th pct | IoU min | IoU >= 0.98 | crop methods | PHI text in crop "
-          "| PHI hits in results/ |")
+    print(
+        "| screens | n | IoU median | IoU 5th pct | IoU min | IoU >= 0.98 | crop methods | PHI text in crop "
+        "| PHI hits in results/ |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     groups = [(k, table[table["kind"] == k]) for k in dict.fromkeys(KINDS)] + [("all", table)]
     for kind, rows in groups:
@@ -272,9 +351,11 @@ def summary(table: pd.DataFrame, hits: pd.Series) -> None:
             continue
         methods = ", ".join(f"{m} {c}" for m, c in rows["crop_method"].value_counts().items())
         found = int(hits.sum()) if kind == "all" else int(hits.get(kind, 0))
-        print(f"| {kind} | {len(rows)} | {rows['iou'].median():.4f} | {np.percentile(rows['iou'], 5):.4f} "
-              f"| {rows['iou'].min():.4f} | {(rows['iou'] >= 0.98).mean():.1%} | {methods} "
-              f"| {int(rows['phi_in_crop'].sum())} | {found} |")
+        print(
+            f"| {kind} | {len(rows)} | {rows['iou'].median():.4f} | {np.percentile(rows['iou'], 5):.4f} "
+            f"| {rows['iou'].min():.4f} | {(rows['iou'] >= 0.98).mean():.1%} | {methods} "
+            f"| {int(rows['phi_in_crop'].sum())} | {found} |"
+        )
 
 
 def worst(table: pd.DataFrame, work: Path, keep: bool, count: int = 5) -> None:
@@ -283,8 +364,10 @@ def worst(table: pd.DataFrame, work: Path, keep: bool, count: int = 5) -> None:
     print(f"\nWorst {len(rows)} screens:\n\n| file | kind | IoU | true box | found box | crop method | note |")
     print("|---|---|---|---|---|---|---|")
     for rank, r in enumerate(rows.itertuples(), 1):
-        print(f"| {r.image} | {r.kind} | {r.iou:.4f} | {r.true} | {r.found} | {r.crop_method} "
-              f"| {r.crop_note if isinstance(r.crop_note, str) else ''} |")
+        print(
+            f"| {r.image} | {r.kind} | {r.iou:.4f} | {r.true} | {r.found} | {r.crop_method} "
+            f"| {r.crop_note if isinstance(r.crop_note, str) else ''} |"
+        )
         if keep:
             picture = cv2.cvtColor(read_image(work / "input" / r.cohort / r.image).pixels, cv2.COLOR_GRAY2BGR)
             for (x0, y0, x1, y1), colour in ((r.true, (0, 255, 0)), (r.found, (0, 0, 255))):
@@ -299,8 +382,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=300, help="screens (default 300)")
     parser.add_argument("--quick", action="store_true", help="20 screens, a smoke run")
-    parser.add_argument("--images", type=Path, default=BUS_BRA if BUS_BRA.is_dir() else None,
-                        help="folder of B-mode images to paste (default BUS-BRA's Images/ if present, else simulated)")
+    parser.add_argument(
+        "--images",
+        type=Path,
+        default=BUS_BRA if BUS_BRA.is_dir() else None,
+        help="folder of B-mode images to paste (default BUS-BRA's Images/ if present, else simulated)",
+    )
     parser.add_argument("--simulate", action="store_true", help="paste simulated images even if --images is set")
     parser.add_argument("--seed", type=int, default=2019)
     parser.add_argument("--cores", type=int, default=2, help="snakemake --cores")
@@ -319,8 +406,10 @@ def main() -> None:
         source = f"{len(images)} images of {args.images}" if images else "simulated B-mode images"
         print(f"Crop accuracy of rule preprocess: {n} screens, {source}, seed {args.seed}\n")
         summary(table, hits)
-        print(f"\nPreprocessing (snakemake, --cores {args.cores}, validate_inputs included): {seconds:.1f} s, "
-              f"{n / seconds:.1f} images/s")
+        print(
+            f"\nPreprocessing (snakemake, --cores {args.cores}, validate_inputs included): {seconds:.1f} s, "
+            f"{n / seconds:.1f} images/s"
+        )
         worst(table, work, bool(args.keep))
 
 

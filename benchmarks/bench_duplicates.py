@@ -41,20 +41,29 @@ def main() -> None:
         images = [render_bmode(r, sample_lesion(r, k % 2), (300, 240)).pixels for k, r in enumerate(rngs)]
         source = "300 simulated B-mode images"
     print(f"# {source}; copies: the first {min(args.copies, len(images))} re-exported")
-    print("| hash | copies: median / 99th pct / max distance | different images: min / 1st pct distance "
-          "| pairs of different images within the copies' max | hashing img/s |")
+    print(
+        "| hash | copies: median / 99th pct / max distance | different images: min / 1st pct distance "
+        "| pairs of different images within the copies' max | hashing img/s |"
+    )
     print("|---|---|---|---|---:|")
     for hash_size in (8, 16):
         start = time.perf_counter()
         hashes = np.stack([hash_pixels(p, hash_size) for p in images])
         rate = len(images) / (time.perf_counter() - start)
-        copies = np.array([np.bitwise_count(hash_pixels(re_export(p), hash_size) ^ h).sum()
-                           for p, h in zip(images[: args.copies], hashes)])  # fmt: skip
+        copies = np.array(
+            [
+                np.bitwise_count(hash_pixels(re_export(p), hash_size) ^ h).sum()
+                for p, h in zip(images[: args.copies], hashes)
+            ]
+        )
         _, _, different = close_pairs(hashes, hash_size * hash_size)
         within = int((different <= copies.max()).sum())
-        print(f"| {hash_size * hash_size}-bit | {np.median(copies):.0f} / {np.percentile(copies, 99):.0f} / "
-              f"{copies.max()} | {different.min()} / {np.percentile(different, 1):.0f} | {within} of "
-              f"{len(different):,} | {rate:.0f} |", flush=True)
+        print(
+            f"| {hash_size * hash_size}-bit | {np.median(copies):.0f} / {np.percentile(copies, 99):.0f} / "
+            f"{copies.max()} | {different.min()} / {np.percentile(different, 1):.0f} | {within} of "
+            f"{len(different):,} | {rate:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

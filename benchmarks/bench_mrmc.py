@@ -52,19 +52,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scrip
 from alnus.mrmc import model_vs_readers  # noqa: E402
 
 STRUCTURES = {"LL": (0.01, 0.3), "LH": (0.01, 0.7), "HL": (0.1, 0.3), "HH": (0.1, 0.7)}  # (var_r, var_c)
-MU = 1.5          # mean separation of a reader: average reader AUC 0.85 (LL) to 0.83 (HH)
-CUT = 0.75        # mean reader threshold: sensitivity and specificity near 0.75
+MU = 1.5  # mean separation of a reader: average reader AUC 0.85 (LL) to 0.83 (HH)
+CUT = 0.75  # mean reader threshold: sensitivity and specificity near 0.75
 PATIENT_SHARE = 0.8
 
 
 def machine() -> str:
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
-                platform.processor() or "unknown")
+    name = next(
+        (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )
     flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
     wanted = [f for f in flags if f in ("avx512_bf16", "amx_bf16", "amx_tile", "amx_int8")]
-    return (f"{name} ({os.cpu_count()} logical CPUs); avx512_bf16/amx flags: {', '.join(wanted) or 'none'}; "
-            f"Python {platform.python_version()}, numpy {np.__version__}")
+    return (
+        f"{name} ({os.cpu_count()} logical CPUs); avx512_bf16/amx flags: {', '.join(wanted) or 'none'}; "
+        f"Python {platform.python_version()}, numpy {np.__version__}"
+    )
 
 
 def null_model(var_r: float) -> dict:
@@ -90,8 +94,7 @@ def simulate(rng, *, var_r, var_c, n_readers, n_pos, n_neg, images_per_patient=1
 
     case = effect(var_c)
     effects = rng.normal(0, math.sqrt(var_r), size=(n_readers, 3))  # R1, R0, T
-    readers = (labels * (MU + effects[:, :1]) + (1 - labels) * effects[:, 1:2] + case
-               + effect(1 - var_c, (n_readers,)))
+    readers = labels * (MU + effects[:, :1]) + (1 - labels) * effects[:, 1:2] + case + effect(1 - var_c, (n_readers,))
     calls = (readers >= CUT + effects[:, 2:]).astype(int)
     model = labels * null_model(var_r)["mu_m"] + case + effect(1 - var_c)
     return labels, model, readers, calls, patients
@@ -104,23 +107,41 @@ def run_row(rng, *, design, structure, n_studies, n_readers, n_pos, n_neg, alpha
     tallies = {figure: {"reject": 0, "ddf": [], "negative_cov2": 0} for figure in ("auc", "sensitivity", "specificity")}
     for _ in range(n_studies):
         labels, model, readers, calls, patients = simulate(
-            rng, var_r=var_r, var_c=var_c, n_readers=n_readers, n_pos=n_pos // per_patient,
-            n_neg=n_neg // per_patient, images_per_patient=per_patient)
+            rng,
+            var_r=var_r,
+            var_c=var_c,
+            n_readers=n_readers,
+            n_pos=n_pos // per_patient,
+            n_neg=n_neg // per_patient,
+            images_per_patient=per_patient,
+        )
         clusters = patients if design == "2 images per patient, cluster jackknife" else None
         for figure, tally in tallies.items():
             if figure == "auc":
                 res = model_vs_readers(labels, model, readers, clusters=clusters)
             else:
-                res = model_vs_readers(labels, model, calls, figure=figure, threshold=thresholds[figure],
-                                       clusters=clusters)
+                res = model_vs_readers(
+                    labels, model, calls, figure=figure, threshold=thresholds[figure], clusters=clusters
+                )
             tally["reject"] += res.p < alpha
             tally["ddf"].append(res.ddf)
             tally["negative_cov2"] += res.cov2 < 0
     rows = []
     for figure, tally in tallies.items():
         low, high = sps.binomtest(int(tally["reject"]), n_studies).proportion_ci(0.95, method="wilson")
-        rows.append((design, structure, figure, n_studies, tally["reject"] / n_studies, low, high,
-                     float(np.median(tally["ddf"])), tally["negative_cov2"] / n_studies))
+        rows.append(
+            (
+                design,
+                structure,
+                figure,
+                n_studies,
+                tally["reject"] / n_studies,
+                low,
+                high,
+                float(np.median(tally["ddf"])),
+                tally["negative_cov2"] / n_studies,
+            )
+        )
     return rows
 
 
@@ -143,18 +164,29 @@ def main(argv=None) -> None:
         designs += ["2 images per patient, cluster jackknife", "2 images per patient, case jackknife"]
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
-    print(f"\n{args.readers} readers, {args.positives} + {args.negatives} images, alpha {args.alpha}, "
-          f"seed {args.seed}\n")
+    print(
+        f"\n{args.readers} readers, {args.positives} + {args.negatives} images, alpha {args.alpha}, seed {args.seed}\n"
+    )
     print("| design | structure | figure | studies | type I error (95% MC interval) | median ddf | Cov2 < 0 |")
     print("|---|---|---|---:|---|---:|---:|")
     for design in designs:
         for structure in args.structures:
-            for row in run_row(rng, design=design, structure=structure, n_studies=n_studies,
-                               n_readers=args.readers, n_pos=args.positives, n_neg=args.negatives,
-                               alpha=args.alpha):
+            for row in run_row(
+                rng,
+                design=design,
+                structure=structure,
+                n_studies=n_studies,
+                n_readers=args.readers,
+                n_pos=args.positives,
+                n_neg=args.negatives,
+                alpha=args.alpha,
+            ):
                 design_, structure_, figure, n, rate, low, high, ddf, negative = row
-                print(f"| {design_} | {structure_} | {figure} | {n:,} | {rate:.3f} ({low:.3f}, {high:.3f}) | "
-                      f"{ddf:.1f} | {negative:.1%} |", flush=True)
+                print(
+                    f"| {design_} | {structure_} | {figure} | {n:,} | {rate:.3f} ({low:.3f}, {high:.3f}) | "
+                    f"{ddf:.1f} | {negative:.1%} |",
+                    flush=True,
+                )
     print(f"\n{time.perf_counter() - start:.0f} s")
 
 

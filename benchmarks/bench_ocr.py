@@ -44,9 +44,10 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+from bench_annotations import bus_bra_images, simulated_images  # noqa: E402
+
 from alnus import ocr_audit, ocr_engine  # noqa: E402
 from alnus.annotations import clean_annotations  # noqa: E402
-from bench_annotations import bus_bra_images, simulated_images  # noqa: E402
 
 BUS_BRA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bus-bra"
 
@@ -68,8 +69,9 @@ class TesseractEngine:
         from PIL import Image
 
         tophat = cv2.morphologyEx(pixels, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15)))
-        strokes = cv2.resize(np.where(tophat > 60, 0, 255).astype(np.uint8), None, fx=2, fy=2,
-                             interpolation=cv2.INTER_CUBIC)  # fmt: skip
+        strokes = cv2.resize(
+            np.where(tophat > 60, 0, 255).astype(np.uint8), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC
+        )
         ril = self.tesserocr.RIL
         self.api.SetImage(Image.fromarray(strokes))
         self.api.Recognize()
@@ -92,8 +94,17 @@ def read_rows(engine, key: dict, pixels: np.ndarray, stage: str, settings: ocr_a
     seconds = time.perf_counter() - start
     kept = [w for w in words if w.confidence >= settings.min_confidence]
     kinds = {ocr_audit.identifying_kind(w.text, settings=settings) for w in kept} - {""}
-    return [{**key, "engine": engine.name, "stage": stage, "seconds": seconds, "reads": len(kept),
-             "text": " ".join(w.text for w in kept), "identifying": ";".join(sorted(kinds))}]  # fmt: skip
+    return [
+        {
+            **key,
+            "engine": engine.name,
+            "stage": stage,
+            "seconds": seconds,
+            "reads": len(kept),
+            "text": " ".join(w.text for w in kept),
+            "identifying": ";".join(sorted(kinds)),
+        }
+    ]
 
 
 def normalised(text: str) -> str:
@@ -113,8 +124,16 @@ def recall(rows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
             hits = sum(w in read for w in words)
             found, total = found + hits, total + len(words)
             images, images_read = images + 1, images_read + (hits > 0)
-        out.append({"engine": engine, "images with text": images, "words": total, "words read": found,
-                    "recall": found / max(total, 1), "images with a word read": images_read})  # fmt: skip
+        out.append(
+            {
+                "engine": engine,
+                "images with text": images,
+                "words": total,
+                "words read": found,
+                "recall": found / max(total, 1),
+                "images with a word read": images_read,
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -143,8 +162,11 @@ def main() -> None:
         args.keep.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.keep / "reads.csv", index=False)
     bus = table[table["Device"] != "simulated"]
-    per_device = bus.assign(read=bus["reads"] > 0, fails=bus["identifying"] != "").groupby(
-        ["engine", "Device", "stage"]).agg(images=("ID", "size"), with_text=("read", "mean"), fails=("fails", "mean"))
+    per_device = (
+        bus.assign(read=bus["reads"] > 0, fails=bus["identifying"] != "")
+        .groupby(["engine", "Device", "stage"])
+        .agg(images=("ID", "size"), with_text=("read", "mean"), fails=("fails", "mean"))
+    )
     print(per_device.unstack("stage").to_markdown(floatfmt=".3f"))
     sim = table[table["Device"] == "simulated"]
     summary = table.groupby("engine").agg(s_per_image=("seconds", "mean"))

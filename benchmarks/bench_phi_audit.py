@@ -32,8 +32,10 @@ from alnus.phi_audit import PhiScanner, collect_phi, run_audit  # noqa: E402
 def processor() -> str:
     """The processor's model name and whether it has native bf16."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
-                platform.processor())  # fmt: skip
+    name = next(
+        (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+        platform.processor(),
+    )
     flags = sorted({f for f in ("avx512_bf16", "amx_bf16") if f in info.split()})
     return f"{name} ({', '.join(flags) or 'no native bf16'})"
 
@@ -46,8 +48,13 @@ def main() -> None:
     table = pd.read_csv(args.bus_bra / "bus_data.csv")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        manifest = pd.DataFrame({"image": table["ID"] + ".png", "patient_id": "BRA" + table["Case"].astype(str),
-                                 "label": (table["Pathology"] == "malignant").astype(int)})  # fmt: skip
+        manifest = pd.DataFrame(
+            {
+                "image": table["ID"] + ".png",
+                "patient_id": "BRA" + table["Case"].astype(str),
+                "label": (table["Pathology"] == "malignant").astype(int),
+            }
+        )
         manifest.to_csv(out / "manifest.csv", index=False)
         images = [cv2.imread(str(args.bus_bra / "Images" / f"{i}.png"), cv2.IMREAD_GRAYSCALE) for i in table["ID"]]
         cache = np.stack([cv2.resize(image, (args.size, args.size), interpolation=cv2.INTER_AREA) for image in images])

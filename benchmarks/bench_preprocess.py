@@ -44,8 +44,9 @@ KEY = b"benchmark-key-0123456789"
 def rate(manifest: pd.DataFrame, images: Path, *, threads: int, annotations: str, out: Path) -> float:
     """Images per second of one preprocess_cohort call."""
     start = time.perf_counter()
-    preprocess_cohort(manifest, images, cohort="development", key=KEY, out_dir=out, threads=threads,
-                      annotations={"mode": annotations})  # fmt: skip
+    preprocess_cohort(
+        manifest, images, cohort="development", key=KEY, out_dir=out, threads=threads, annotations={"mode": annotations}
+    )
     return len(manifest) / (time.perf_counter() - start)
 
 
@@ -85,12 +86,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         simulate_study(tmp / "demo", n_development=args.limit, n_external=8)
-        cohorts = {"demo (simulated screens)": (pd.read_csv(tmp / "demo/development/manifest.csv", dtype=str),
-                                                tmp / "demo/development/images")}  # fmt: skip
+        cohorts = {
+            "demo (simulated screens)": (
+                pd.read_csv(tmp / "demo/development/manifest.csv", dtype=str),
+                tmp / "demo/development/images",
+            )
+        }
         if args.bus_bra:
             table = pd.read_csv(args.bus_bra / "bus_data.csv").head(args.limit)
-            manifest = pd.DataFrame({"image": table["ID"] + ".png", "patient_id": table["Case"].astype(str),
-                                     "label": (table["Pathology"] == "malignant").astype(int)})  # fmt: skip
+            manifest = pd.DataFrame(
+                {
+                    "image": table["ID"] + ".png",
+                    "patient_id": table["Case"].astype(str),
+                    "label": (table["Pathology"] == "malignant").astype(int),
+                }
+            )
             cohorts["BUS-BRA"] = (manifest, args.bus_bra / "Images")
         print("| cohort | images | threads | annotations | code | images/s |")
         print("|---|---:|---:|---|---|---:|")
@@ -101,12 +111,21 @@ def main() -> None:
                 for _ in range(args.rounds):
                     for annotations, code in runs:
                         with annotations_from(codes[code]):
-                            speeds[annotations, code].append(rate(
-                                manifest, images, threads=threads, annotations=annotations,
-                                out=tmp / f"out-{threads}-{annotations}-{code}"))  # fmt: skip
+                            speeds[annotations, code].append(
+                                rate(
+                                    manifest,
+                                    images,
+                                    threads=threads,
+                                    annotations=annotations,
+                                    out=tmp / f"out-{threads}-{annotations}-{code}",
+                                )
+                            )
                 for (annotations, code), values in speeds.items():
-                    print(f"| {name} | {len(manifest)} | {threads} | {annotations} | {code} "
-                          f"| {statistics.median(values):.1f} |", flush=True)  # fmt: skip
+                    print(
+                        f"| {name} | {len(manifest)} | {threads} | {annotations} | {code} "
+                        f"| {statistics.median(values):.1f} |",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

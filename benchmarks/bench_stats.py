@@ -73,12 +73,15 @@ def run_proc(delong_data, boot_data, *, repeats: int, resamples: int) -> dict[st
         paths = []
         for name, (labels, scores) in (("delong", delong_data), ("boot", boot_data)):
             path = Path(tmp) / f"{name}.csv"
-            np.savetxt(path, np.c_[labels, scores], delimiter=",", header="label,score", comments="", fmt=["%d", "%.17g"])
+            np.savetxt(
+                path, np.c_[labels, scores], delimiter=",", header="label,score", comments="", fmt=["%d", "%.17g"]
+            )
             paths.append(str(path))
         script = Path(tmp) / "bench.R"
         script.write_text(R_SCRIPT)
-        out = subprocess.run(["Rscript", str(script), *paths, str(repeats), str(resamples)],
-                             capture_output=True, text=True)  # fmt: skip
+        out = subprocess.run(
+            ["Rscript", str(script), *paths, str(repeats), str(resamples)], capture_output=True, text=True
+        )
     if out.returncode != 0:
         print(f"pROC run failed, Python only:\n{out.stderr[-2000:]}", file=sys.stderr)
         return None
@@ -104,10 +107,14 @@ def main() -> None:
     )
     proc = run_proc(delong_data, boot_data, repeats=args.repeats, resamples=args.resamples)
 
-    print(f"Machine: {platform.machine()}, {platform.system()}, Python {platform.python_version()}, "
-          f"numpy {np.__version__}; pROC {proc['version'] if proc else 'not available'}; "
-          f"median of {args.repeats} runs.\n")  # fmt: skip
-    print("| task | alnus.stats (s) | pROC (s) | AUC (ours / pROC) | 95% CI (ours) | 95% CI (pROC) | max abs difference |")
+    print(
+        f"Machine: {platform.machine()}, {platform.system()}, Python {platform.python_version()}, "
+        f"numpy {np.__version__}; pROC {proc['version'] if proc else 'not available'}; "
+        f"median of {args.repeats} runs.\n"
+    )
+    print(
+        "| task | alnus.stats (s) | pROC (s) | AUC (ours / pROC) | 95% CI (ours) | 95% CI (pROC) | max abs difference |"
+    )
     print("|---|---:|---:|---|---|---|---:|")
     for task, seconds, ours, key in (
         (f"DeLong CI, n = {args.n_delong:,}", t_delong, ours_delong, "delong"),
@@ -116,12 +123,18 @@ def main() -> None:
         if proc:
             theirs = tuple(float(proc[f"{key}_{k}"]) for k in ("auc", "low", "high"))
             diff = max(abs(a - b) for a, b in zip(ours, theirs))
-            r_cells = (f"{float(proc[f'{key}_time']):.3f}", f"{ours[0]:.6f} / {theirs[0]:.6f}",
-                       f"{theirs[1]:.6f}, {theirs[2]:.6f}", f"{diff:.1e}")  # fmt: skip
+            r_cells = (
+                f"{float(proc[f'{key}_time']):.3f}",
+                f"{ours[0]:.6f} / {theirs[0]:.6f}",
+                f"{theirs[1]:.6f}, {theirs[2]:.6f}",
+                f"{diff:.1e}",
+            )
         else:
             r_cells = ("n/a", f"{ours[0]:.6f} / n/a", "n/a", "n/a")
-        print(f"| {task} | {seconds:.3f} | {r_cells[0]} | {r_cells[1]} | {ours[1]:.6f}, {ours[2]:.6f} | "
-              f"{r_cells[2]} | {r_cells[3]} |")  # fmt: skip
+        print(
+            f"| {task} | {seconds:.3f} | {r_cells[0]} | {r_cells[1]} | {ours[1]:.6f}, {ours[2]:.6f} | "
+            f"{r_cells[2]} | {r_cells[3]} |"
+        )
 
 
 if __name__ == "__main__":

@@ -113,13 +113,19 @@ class PILFiles(torch.utils.data.Dataset):
 
 def naive_timer(arch, size, paths, labels, *, batch):
     """One batch of the naive loop: PIL decoding and transforms, NCHW, default threads."""
-    transform = transforms.Compose([
-        transforms.Resize((size, size)), transforms.RandomHorizontalFlip(),
-        transforms.RandomAffine(10, translate=(0.05, 0.05), scale=(0.9, 1.1)),
-        transforms.ColorJitter(0.3, 0.3), transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-    ])  # fmt: skip
-    batches = forever(torch.utils.data.DataLoader(PILFiles(paths, labels, transform), batch_size=batch, shuffle=True,
-                                                  drop_last=True))  # fmt: skip
+    transform = transforms.Compose(
+        [
+            transforms.Resize((size, size)),
+            transforms.RandomHorizontalFlip(),
+            transforms.RandomAffine(10, translate=(0.05, 0.05), scale=(0.9, 1.1)),
+            transforms.ColorJitter(0.3, 0.3),
+            transforms.ToTensor(),
+            transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
+    batches = forever(
+        torch.utils.data.DataLoader(PILFiles(paths, labels, transform), batch_size=batch, shuffle=True, drop_last=True)
+    )
     model = new_model(arch, channels_last=False)
     opt, loss_fn = optimiser(model), torch.nn.BCEWithLogitsLoss()
 
@@ -139,8 +145,11 @@ def naive_timer(arch, size, paths, labels, *, batch):
 def pipeline_timer(arch, size, images, labels, *, batch, dtype, threads):
     """One batch of `alnus.train.train_one_epoch` as rule train runs it, its
     augmentation (`alnus.data.ImageSet` over the letterboxed uint8 images) included."""
-    batches = forever(torch.utils.data.DataLoader(ImageSet(images, labels, augmentation(size)), batch_size=batch,
-                                                  shuffle=True, drop_last=True))  # fmt: skip
+    batches = forever(
+        torch.utils.data.DataLoader(
+            ImageSet(images, labels, augmentation(size)), batch_size=batch, shuffle=True, drop_last=True
+        )
+    )
     model = new_model(arch, channels_last=True)
     opt = optimiser(model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
@@ -149,8 +158,15 @@ def pipeline_timer(arch, size, images, labels, *, batch, dtype, threads):
     def timer() -> float:
         torch.set_num_threads(threads)
         start = time.perf_counter()
-        train_one_epoch(model, itertools.islice(batches, 1), opt, scheduler, loss_fn, device=torch.device("cpu"),
-                        autocast_dtype=dtype)  # fmt: skip
+        train_one_epoch(
+            model,
+            itertools.islice(batches, 1),
+            opt,
+            scheduler,
+            loss_fn,
+            device=torch.device("cpu"),
+            autocast_dtype=dtype,
+        )
         return time.perf_counter() - start
 
     return timer
@@ -161,7 +177,8 @@ def model_only_timer(arch, size, *, batch, dtype, threads):
     model = new_model(arch, channels_last=True)
     opt, loss_fn = optimiser(model), torch.nn.BCEWithLogitsLoss()
     x = normalise(torch.randint(0, 256, (batch, 1, size, size), dtype=torch.uint8)).contiguous(
-        memory_format=torch.channels_last)
+        memory_format=torch.channels_last
+    )
     y = torch.tensor([0.0, 1.0] * (batch // 2))
 
     def timer() -> float:
@@ -182,8 +199,9 @@ def inference_rates(arch, size, images, *, batch_sizes, dtype) -> dict[int, floa
     model = new_model(arch, channels_last=True).eval()
     rates = {}
     for batch in batch_sizes:
-        predict_probabilities(model, images[:batch], device=torch.device("cpu"), autocast_dtype=dtype,
-                              batch_size=batch)  # warm-up  # fmt: skip
+        predict_probabilities(
+            model, images[:batch], device=torch.device("cpu"), autocast_dtype=dtype, batch_size=batch
+        )  # warm-up
         start = time.perf_counter()
         predict_probabilities(model, images, device=torch.device("cpu"), autocast_dtype=dtype, batch_size=batch)
         rates[batch] = len(images) / (time.perf_counter() - start)
@@ -203,9 +221,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--quick", action="store_true", help="inception_v3 at 112 px, 2 steps: a smoke run")
-    parser.add_argument("--bf16", choices=("auto", "yes", "no"), default="auto",
-                        help="measure bf16 autocast too; auto: only where the CPU has native bf16 "
-                             "(AVX-512 BF16 or AMX, alnus.hardware)")
+    parser.add_argument(
+        "--bf16",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="measure bf16 autocast too; auto: only where the CPU has native bf16 "
+        "(AVX-512 BF16 or AMX, alnus.hardware)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.arch, args.sizes, args.steps, args.warmup = ["inception_v3"], "demo", 2, 1
@@ -220,14 +242,18 @@ def main() -> None:
         else:
             paths = simulated_pngs(Path(tmp), n)
         labels = np.array([k % 2 for k in range(len(paths))], dtype=np.float32)
-        print(f"# {cpu.name}, {torch.get_num_threads()} default threads, "
-              f"torch {torch.__version__}; batch {args.batch}; median of {args.steps} interleaved rounds after {args.warmup}; "
-              f"{len(paths)} {'files from ' + str(args.images) if args.images else 'simulated images'}; "
-              f"CPU capability {cpu.capability} ({cpu.detected_by}; native bf16: {'yes' if cpu.native_bf16 else 'no'}; "
-              f"torch's {torch.backends.cpu.get_cpu_capability()})"
-              + ("" if bf16 else ", bf16 not measured (no native bf16; --bf16 yes)"))
-        print("| architecture | size | naive fp32 NCHW | pipeline fp32 | pipeline bf16 | speed-up fp32 / bf16 vs naive "
-              "| model only fp32 / bf16 | pipeline share of model only fp32 / bf16 | inference fp32 img/s by batch |")
+        print(
+            f"# {cpu.name}, {torch.get_num_threads()} default threads, "
+            f"torch {torch.__version__}; batch {args.batch}; median of {args.steps} interleaved rounds after {args.warmup}; "
+            f"{len(paths)} {'files from ' + str(args.images) if args.images else 'simulated images'}; "
+            f"CPU capability {cpu.capability} ({cpu.detected_by}; native bf16: {'yes' if cpu.native_bf16 else 'no'}; "
+            f"torch's {torch.backends.cpu.get_cpu_capability()})"
+            + ("" if bf16 else ", bf16 not measured (no native bf16; --bf16 yes)")
+        )
+        print(
+            "| architecture | size | naive fp32 NCHW | pipeline fp32 | pipeline bf16 | speed-up fp32 / bf16 vs naive "
+            "| model only fp32 / bf16 | pipeline share of model only fp32 / bf16 | inference fp32 img/s by batch |"
+        )
         print("|---|---:|---:|---:|---:|---|---|---|---|")
         for preset in args.sizes.split(","):
             for arch in archs:
@@ -235,8 +261,9 @@ def main() -> None:
                 images = load_images(paths, size)
                 timers = {"naive": naive_timer(arch, size, paths, labels, batch=args.batch)}
                 for d in dtypes:
-                    timers[("pipeline", d)] = pipeline_timer(arch, size, images, labels, batch=args.batch, dtype=d,
-                                                             threads=args.threads)  # fmt: skip
+                    timers[("pipeline", d)] = pipeline_timer(
+                        arch, size, images, labels, batch=args.batch, dtype=d, threads=args.threads
+                    )
                     timers[("alone", d)] = model_only_timer(arch, size, batch=args.batch, dtype=d, threads=args.threads)
                 seconds = rounds(timers, warmup=args.warmup, steps=args.steps)
                 rate = {name: args.batch / statistics.median(times) for name, times in seconds.items()}
@@ -249,12 +276,16 @@ def main() -> None:
                 def both(values, fmt):
                     return " / ".join(fmt(v) for v in values) if len(values) > 1 else f"{fmt(values[0])} / -"
 
-                print(f"| {arch} | {size} | {naive:.1f} | {pipe[None]:.1f} | "
-                      f"{f'{pipe[torch.bfloat16]:.1f}' if bf16 else '-'} | "
-                      f"{both([pipe[d] / naive for d in dtypes], lambda v: f'{v:.2f}x')} | "
-                      f"{both([alone[d] for d in dtypes], lambda v: f'{v:.1f}')} | "
-                      f"{both([pipe[d] / alone[d] for d in dtypes], lambda v: f'{v:.0%}')} | "
-                      + ", ".join(f"{b}: {r:.1f}" for b, r in infer.items()) + " |", flush=True)
+                print(
+                    f"| {arch} | {size} | {naive:.1f} | {pipe[None]:.1f} | "
+                    f"{f'{pipe[torch.bfloat16]:.1f}' if bf16 else '-'} | "
+                    f"{both([pipe[d] / naive for d in dtypes], lambda v: f'{v:.2f}x')} | "
+                    f"{both([alone[d] for d in dtypes], lambda v: f'{v:.1f}')} | "
+                    f"{both([pipe[d] / alone[d] for d in dtypes], lambda v: f'{v:.0%}')} | "
+                    + ", ".join(f"{b}: {r:.1f}" for b, r in infer.items())
+                    + " |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,9 @@ RUN_KEYS = ("size", "fit", "precision", "flip_tta")
 def parse_variant(text: str, preset: dict, arch: str) -> tuple[dict, dict]:
     """'key=value,...' -> (the preset with the preset keys changed, the run keys
     size/fit/precision/flip_tta with their defaults filled in)."""
-    changed = {key: yaml.safe_load(value) for key, value in
-               (item.split("=", 1) for item in text.split(",") if item.strip())}  # fmt: skip
+    changed = {
+        key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in text.split(",") if item.strip())
+    }
     run = {"size": preset["input_size"][arch], "fit": "letterbox", "precision": "fp32", "flip_tta": "yes"}
     run |= {k: (("yes" if v else "no") if isinstance(v, bool) else v) for k, v in changed.items() if k in RUN_KEYS}
     settings = {**preset, **{k: v for k, v in changed.items() if k not in RUN_KEYS}}
@@ -77,23 +78,39 @@ def main() -> None:
         rows = []
         for seed in seeds:
             wall, cpu = time.perf_counter(), time.process_time()
-            auc, history = train_preset(sets_by_input[key], seed, settings, arch=args.arch,
-                                        precision=run["precision"], flip_tta=run["flip_tta"] == "yes")  # fmt: skip
+            auc, history = train_preset(
+                sets_by_input[key],
+                seed,
+                settings,
+                arch=args.arch,
+                precision=run["precision"],
+                flip_tta=run["flip_tta"] == "yes",
+            )
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             best = int(history.loc[history["val_auc"].idxmax(), "epoch"])
             rows.append([auc[t] for t in TESTS] + [best, history["seconds"].mean(), wall, cpu])
-            print(f"| {variant or '(preset)'} | {seed} | " + " | ".join(f"{auc[t]:.3f}" for t in TESTS)
-                  + f" | {best} of {len(history)} | {rows[-1][4]:.1f} | {wall:.0f} | {cpu:.0f} |", flush=True)  # fmt: skip
+            print(
+                f"| {variant or '(preset)'} | {seed} | "
+                + " | ".join(f"{auc[t]:.3f}" for t in TESTS)
+                + f" | {best} of {len(history)} | {rows[-1][4]:.1f} | {wall:.0f} | {cpu:.0f} |",
+                flush=True,
+            )
         validation[variant] = [row[0] for row in rows]
         mean = np.mean(rows, axis=0)
-        print(f"| **{variant or '(preset)'}, mean** | {len(seeds)} | " + " | ".join(f"**{m:.3f}**" for m in mean[:3])
-              + f" | | {mean[4]:.1f} | {mean[5]:.0f} | {mean[6]:.0f} |", flush=True)  # fmt: skip
+        print(
+            f"| **{variant or '(preset)'}, mean** | {len(seeds)} | "
+            + " | ".join(f"**{m:.3f}**" for m in mean[:3])
+            + f" | | {mean[4]:.1f} | {mean[5]:.0f} | {mean[6]:.0f} |",
+            flush=True,
+        )
     first, *others = variants
     for variant in others:
         differences = [b - a for a, b in zip(validation[first], validation[variant])]
-        print(f"# {variant or '(preset)'} - {first or '(preset)'}, validation AUC per seed: "
-              f"{', '.join(f'{d:+.3f}' for d in differences)}; mean {np.mean(differences):+.3f}, "
-              f"largest |difference| {max(map(abs, differences)):.3f}")
+        print(
+            f"# {variant or '(preset)'} - {first or '(preset)'}, validation AUC per seed: "
+            f"{', '.join(f'{d:+.3f}' for d in differences)}; mean {np.mean(differences):+.3f}, "
+            f"largest |difference| {max(map(abs, differences)):.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,10 @@ def main() -> None:
         cohorts["demo (384 screens, half DICOM)"] = sorted(p for p in Path(tmp).glob("*/images/**/*") if p.is_file())
         if args.bus_bra:
             cohorts["BUS-BRA (PNG, about 300 x 400)"] = sorted((args.bus_bra / "Images").glob("*.png"))
-        print("| cohort | images | threads | header: ms/image | full: ms/image | full / header | header refuses | "
-              "full refuses |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+        print(
+            "| cohort | images | threads | header: ms/image | full: ms/image | full / header | header refuses | "
+            "full refuses |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        )
         for name, files in cohorts.items():
             files = files[: args.limit] if args.limit else files
             for f in files:
@@ -68,8 +70,10 @@ def main() -> None:
                         refused[path] = [(f.name, p) for f, p in zip(files, found) if p]
                 header, full = (statistics.median(seconds[p]) * 1000 / len(files) for p in PATHS)
                 n_header, n_full = (len(refused[p]) for p in PATHS)
-                print(f"| {name} | {len(files)} | {threads} | {header:.2f} | {full:.2f} | {full / header:.1f} | "
-                      f"{n_header} | {n_full} |")
+                print(
+                    f"| {name} | {len(files)} | {threads} | {header:.2f} | {full:.2f} | {full / header:.1f} | "
+                    f"{n_header} | {n_full} |"
+                )
             for path in PATHS:
                 for file, problem in refused[path][:5]:
                     print(f"    {path} refuses {file}: {problem}")

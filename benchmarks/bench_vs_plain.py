@@ -52,8 +52,10 @@ def plain_loop(sets: dict, seed: int, *, size: int = 160, epochs: int = 12, batc
         x = sets[name]["images"].float().div(255).expand(-1, 3, -1, -1)
         net.eval()
         with torch.no_grad():
-            p = [(torch.sigmoid(net((b - 0.5) / 0.5)) + torch.sigmoid(net((b.flip(3) - 0.5) / 0.5))) / 2
-                 for b in x.split(64)]  # fmt: skip
+            p = [
+                (torch.sigmoid(net((b - 0.5) / 0.5)) + torch.sigmoid(net((b.flip(3) - 0.5) / 0.5))) / 2
+                for b in x.split(64)
+            ]
         return roc_auc_score(sets[name]["labels"], torch.cat(p).squeeze(1).numpy())
 
     best_auc, best_state = -1.0, None
@@ -87,8 +89,13 @@ def timed(function, *args, **kwargs):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=Path("results"))
-    parser.add_argument("--config", type=Path, nargs="+", default=[Path("config.yaml")],
-                        help="the study's config files, in snakemake's order (later ones override)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        nargs="+",
+        default=[Path("config.yaml")],
+        help="the study's config files, in snakemake's order (later ones override)",
+    )
     parser.add_argument("--arch", default="inception_v3")
     parser.add_argument("--precision", default="auto", help="the pipeline arm's training.precision")
     parser.add_argument("--flip-tta", choices=("yes", "no"), default="yes", help="the pipeline arm's training.flip_tta")
@@ -118,16 +125,30 @@ def main() -> None:
                 auc, wall, cpu = timed(plain_loop, plain_sets, seed)
                 plain_wall = wall
             else:
-                (auc, _), wall, cpu = timed(train_preset, pipeline_sets, seed, preset, arch=args.arch,
-                                       precision=args.precision, flip_tta=args.flip_tta == "yes")  # fmt: skip
+                (auc, _), wall, cpu = timed(
+                    train_preset,
+                    pipeline_sets,
+                    seed,
+                    preset,
+                    arch=args.arch,
+                    precision=args.precision,
+                    flip_tta=args.flip_tta == "yes",
+                )
             over = " OVER" if arm == "pipeline" and plain_wall and wall > plain_wall else ""
             totals.setdefault(arm, []).append([auc[t] for t in TESTS] + [wall, cpu])
-            print(f"| {arm} | {seed} | " + " | ".join(f"{auc[t]:.3f}" for t in TESTS)
-                  + f" | {wall:.0f}{over} | {cpu:.0f} |", flush=True)  # fmt: skip
+            print(
+                f"| {arm} | {seed} | "
+                + " | ".join(f"{auc[t]:.3f}" for t in TESTS)
+                + f" | {wall:.0f}{over} | {cpu:.0f} |",
+                flush=True,
+            )
     for arm, rows in totals.items():
         mean = np.mean(rows, axis=0)
-        print(f"| {arm}, mean of {len(rows)} | | " + " | ".join(f"{m:.3f}" for m in mean[:3])
-              + f" | {mean[3]:.0f} | {mean[4]:.0f} |")  # fmt: skip
+        print(
+            f"| {arm}, mean of {len(rows)} | | "
+            + " | ".join(f"{m:.3f}" for m in mean[:3])
+            + f" | {mean[3]:.0f} | {mean[4]:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,11 @@ def load_sets(results: Path, size: int, fit: str = "letterbox") -> dict[str, dic
     for name in SETS:
         rows = table[table["set"] == name]
         pixels = [square(read_preprocessed(path), size, fit) for path in image_paths(rows, dirs)]
-        out[name] = {"images": torch.from_numpy(np.stack(pixels)[:, None].copy()),
-                     "labels": rows["label"].to_numpy(), "patients": rows["patient"].to_numpy()}  # fmt: skip
+        out[name] = {
+            "images": torch.from_numpy(np.stack(pixels)[:, None].copy()),
+            "labels": rows["label"].to_numpy(),
+            "patients": rows["patient"].to_numpy(),
+        }
     return out
 
 
@@ -67,8 +70,10 @@ def resolved_preset(configs: list[Path]) -> tuple[str, dict]:
 def processor_line(threads: int) -> str:
     """'# <cpu>, capability <c> (<how detected>; native bf16: yes/no), N threads, torch V'."""
     cpu = processor(torch.device("cpu"))
-    return (f"# {cpu.name}, capability {cpu.capability} ({cpu.detected_by}; native bf16: "
-            f"{'yes' if cpu.native_bf16 else 'no'}), {threads} threads, torch {torch.__version__}")  # fmt: skip
+    return (
+        f"# {cpu.name}, capability {cpu.capability} ({cpu.detected_by}; native bf16: "
+        f"{'yes' if cpu.native_bf16 else 'no'}), {threads} threads, torch {torch.__version__}"
+    )
 
 
 def train_preset(sets: dict, seed: int, preset: dict, *, arch: str, precision: str, flip_tta: bool):
@@ -79,11 +84,29 @@ def train_preset(sets: dict, seed: int, preset: dict, *, arch: str, precision: s
     dtype, _ = resolve_precision(precision, device)
     settings = TrainSettings.from_preset(preset, seed=seed)
     torch.manual_seed(seed)
-    model, history = fit(build_model(arch), sets["train"]["images"], sets["train"]["labels"],
-                   sets["validation"]["images"], sets["validation"]["labels"], settings,
-                   transform=augmentation(preset["input_size"][arch], strength=preset["augmentation"]),
-                   device=device, autocast_dtype=dtype)  # fmt: skip
-    auc = {name: roc_auc_score(sets[name]["labels"], predict_probabilities(
-        model, sets[name]["images"], device=device, autocast_dtype=dtype, normalisation=settings.normalisation,
-        flip_tta=flip_tta)) for name in TESTS}  # fmt: skip
+    model, history = fit(
+        build_model(arch),
+        sets["train"]["images"],
+        sets["train"]["labels"],
+        sets["validation"]["images"],
+        sets["validation"]["labels"],
+        settings,
+        transform=augmentation(preset["input_size"][arch], strength=preset["augmentation"]),
+        device=device,
+        autocast_dtype=dtype,
+    )
+    auc = {
+        name: roc_auc_score(
+            sets[name]["labels"],
+            predict_probabilities(
+                model,
+                sets[name]["images"],
+                device=device,
+                autocast_dtype=dtype,
+                normalisation=settings.normalisation,
+                flip_tta=flip_tta,
+            ),
+        )
+        for name in TESTS
+    }
     return auc, history

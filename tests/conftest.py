@@ -15,8 +15,18 @@ TINY = ROOT / "tests" / "data" / "tiny.yaml"
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile", str(TINY),
-               "--directory", str(workdir), *args]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(TINY),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=1800)
 
 

@@ -152,8 +152,11 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.logs()}")
         state = subprocess.run(
             ["sinfo", "--noheader", "--nodes=localhost", "--format=%t"],
-            env=self.env, capture_output=True, text=True, timeout=10,
-        )  # fmt: skip
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return state.returncode == 0 and state.stdout.strip() == "idle"
 
     def _wait(self, ready, timeout: float, message: str) -> None:
@@ -193,10 +196,20 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
         rule and wildcards there) and `gpus` (the job's GPU request, or "")."""
         out = subprocess.run(
             ["scontrol", "--oneliner", "show", "job"],
-            env=self.env, capture_output=True, text=True, check=True, timeout=30,
-        ).stdout  # fmt: skip
-        keys = {"id": "JobId", "name": "JobName", "state": "JobState", "memory": "MinMemoryNode",
-                "comment": "Comment", "gpus": "TresPerJob"}  # fmt: skip
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+        keys = {
+            "id": "JobId",
+            "name": "JobName",
+            "state": "JobState",
+            "memory": "MinMemoryNode",
+            "comment": "Comment",
+            "gpus": "TresPerJob",
+        }
         jobs = []
         for line in out.splitlines():
             if line.startswith("JobId="):

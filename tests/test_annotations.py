@@ -48,14 +48,25 @@ def outlined_plus(image: np.ndarray, x: int, y: int, value: int, *, shadow: int 
     cv2.line(plus, (x, y - 2), (x, y + 2), 1, 1)
     outline = cv2.dilate(plus, np.ones((3, 3), np.uint8)).astype(bool) & ~plus.astype(bool)
     image[outline], image[plus.astype(bool)] = shadow, (value + shadow) // 2
-    image[y, x - 3:x + 4] = value
+    image[y, x - 3 : x + 4] = value
 
 
 def exam(rng) -> sim.Exam:
-    return sim.Exam(patient_id="MRN1234567", family="SILVA", given="MARIA", birth_date=dt.date(1960, 1, 1),
-                    institution="HOSPITAL X", accession="ACC2017123456", exam_date=dt.date(2017, 1, 1),
-                    exam_time="10:00:00", physician="DR^A^B", operator="C^D",
-                    laterality=str(rng.choice(["L", "R"])), clock=int(rng.integers(1, 13)), depth_cm=4.0)  # fmt: skip
+    return sim.Exam(
+        patient_id="MRN1234567",
+        family="SILVA",
+        given="MARIA",
+        birth_date=dt.date(1960, 1, 1),
+        institution="HOSPITAL X",
+        accession="ACC2017123456",
+        exam_date=dt.date(2017, 1, 1),
+        exam_time="10:00:00",
+        physician="DR^A^B",
+        operator="C^D",
+        laterality=str(rng.choice(["L", "R"])),
+        clock=int(rng.integers(1, 13)),
+        depth_cm=4.0,
+    )
 
 
 def simulated_crop(seed: int, site: str):
@@ -67,7 +78,7 @@ def simulated_crop(seed: int, site: str):
     size = (int(rng.integers(*site.bmode_width)), int(rng.integers(*site.bmode_height)))
     b = sim.render_bmode(rng, lesion, size, site=site)
     screen, (x0, y0, x1, y1) = sim.draw_screen(rng, b, exam(rng), site=site, calipers=True)
-    annotated = cv2.cvtColor(screen, cv2.COLOR_RGB2GRAY)[y0:y1 + 1, x0:x1 + 1]
+    annotated = cv2.cvtColor(screen, cv2.COLOR_RGB2GRAY)[y0 : y1 + 1, x0 : x1 + 1]
     return annotated, b.pixels, annotated != b.pixels
 
 
@@ -76,9 +87,15 @@ def simulated_crop(seed: int, site: str):
 
 @pytest.mark.parametrize(
     "seed, site, sector",
-    [(1, "hospital_A", False), (2, "hospital_A", True), (3, "hospital_B", False), (4, "hospital_B", True),
-     (5, "hospital_A", False), (6, "hospital_B", False)],
-)  # fmt: skip
+    [
+        (1, "hospital_A", False),
+        (2, "hospital_A", True),
+        (3, "hospital_B", False),
+        (4, "hospital_B", True),
+        (5, "hospital_A", False),
+        (6, "hospital_B", False),
+    ],
+)
 def test_clean_simulated_bmode_has_no_findings(seed, site, sector):
     image = bmode(seed, site=site, sector=sector).pixels
     cleaned = clean_annotations(image)
@@ -157,8 +174,9 @@ def test_caliper_is_found_and_removed(shape, value, arm):
     assert np.abs(changed - [y, x]).max() <= arm + 3
 
 
-@pytest.mark.parametrize("seed, x, y, value", [(8, 120, 90, 150), (10, 150, 150, 140), (11, 80, 200, 110),
-                                                 (12, 60, 60, 130)])  # fmt: skip
+@pytest.mark.parametrize(
+    "seed, x, y, value", [(8, 120, 90, 150), (10, 150, 150, 140), (11, 80, 200, 110), (12, 60, 60, 130)]
+)
 def test_outlined_caliper_is_found_and_removed(seed, x, y, value):
     """Toshiba's calipers: as bright as the tissue around them (or darker),
     seen only against their own black outline."""
@@ -176,10 +194,18 @@ def test_outlined_caliper_is_found_and_removed(seed, x, y, value):
 
 
 # A dot of Toshiba's depth ruler as exported (BUS-BRA bus_1014-l, 7 x 9 px around it).
-RULER_DOT = np.array([[36, 32, 31, 28, 26, 23, 20, 32, 28], [25, 26, 21, 21, 28, 32, 18, 35, 39],
-                      [25, 18, 25, 83, 155, 81, 33, 37, 53], [39, 24, 75, 169, 197, 168, 73, 44, 55],
-                      [33, 30, 28, 58, 138, 64, 36, 44, 49], [40, 44, 26, 38, 31, 44, 47, 57, 49],
-                      [40, 47, 60, 57, 57, 59, 51, 47, 43]], np.uint8)  # fmt: skip
+RULER_DOT = np.array(
+    [
+        [36, 32, 31, 28, 26, 23, 20, 32, 28],
+        [25, 26, 21, 21, 28, 32, 18, 35, 39],
+        [25, 18, 25, 83, 155, 81, 33, 37, 53],
+        [39, 24, 75, 169, 197, 168, 73, 44, 55],
+        [33, 30, 28, 58, 138, 64, 36, 44, 49],
+        [40, 44, 26, 38, 31, 44, 47, 57, 49],
+        [40, 47, 60, 57, 57, 59, 51, 47, 43],
+    ],
+    np.uint8,
+)
 
 
 @pytest.mark.parametrize("seed, x, y", [(8, 120, 90), (10, 150, 150)])
@@ -187,7 +213,7 @@ def test_depth_ruler_dot_is_not_an_outlined_caliper(seed, x, y):
     """The depth ruler's dots are outlined too, but brightest in their middle,
     not one grey level along a bar (without that test they would be found)."""
     image = bmode(seed).pixels.copy()
-    image[y - 3:y + 4, x - 4:x + 5] = RULER_DOT
+    image[y - 3 : y + 4, x - 4 : x + 5] = RULER_DOT
     assert not [f for f in clean_annotations(image).findings if f.kind == "caliper"]
 
 
@@ -200,9 +226,9 @@ def test_dotted_line_between_calipers_is_found():
         image[150, x] = 230
     cleaned = clean_annotations(image)
     assert cleaned.counts() == {"text": 0, "caliper": 2, "line": 1, "ocr_text": 0}
-    assert cleaned.mask[150, a[0] + 10:b[0] - 6:5].all()
+    assert cleaned.mask[150, a[0] + 10 : b[0] - 6 : 5].all()
     # The tissue between the dots is not masked.
-    assert not cleaned.mask[140, a[0] + 12:b[0] - 10].any()
+    assert not cleaned.mask[140, a[0] + 12 : b[0] - 10].any()
 
 
 def test_dotted_line_over_tissue_as_bright_as_its_dots_is_found():
@@ -221,11 +247,12 @@ def test_dotted_line_over_tissue_as_bright_as_its_dots_is_found():
     cleaned = clean_annotations(image)
     assert cleaned.counts()["line"] == 1
     assert cleaned.mask[150, dots].all()
-    assert not cleaned.mask[140, a[0] + 12:b[0] - 10].any()
+    assert not cleaned.mask[140, a[0] + 12 : b[0] - 10].any()
 
 
-@pytest.mark.parametrize("text, scale, value", [("RT BREAST 2H", 0.45, 220), ("MAMA ESQUERDA", 0.5, 255),
-                                                 ("LONG 3CMFN", 0.4, 200)])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, scale, value", [("RT BREAST 2H", 0.45, 220), ("MAMA ESQUERDA", 0.5, 255), ("LONG 3CMFN", 0.4, 200)]
+)
 def test_typed_text_is_found_and_removed(text, scale, value):
     image = bmode(10).pixels.copy()
     cv2.putText(image, text, (30, 270), FONT, scale, value, 1, cv2.LINE_AA)
@@ -286,13 +313,25 @@ def test_tiny_image_is_returned_unchanged():
 @pytest.mark.parametrize(
     "pixels, options, message",
     [
-        (np.zeros((40, 40), np.float32), {}, r"`pixels` must be a non-empty \(H, W\) uint8 array, got shape \(40, 40\) dtype float32"),
+        (
+            np.zeros((40, 40), np.float32),
+            {},
+            r"`pixels` must be a non-empty \(H, W\) uint8 array, got shape \(40, 40\) dtype float32",
+        ),
         (np.zeros((40, 40, 3), np.uint8), {}, r"got shape \(40, 40, 3\)"),
         (np.zeros((40, 40), np.uint8), {"mode": "erase"}, r"`mode` must be one of remove, detect, off, got 'erase'"),
-        (np.zeros((40, 40), np.uint8), {"kinds": ["text", "logo"]}, r"`kinds` may only contain text, caliper, line, ocr_text, got 'logo'"),
-        (np.zeros((40, 40), np.uint8), {"inpaint_radius": 0}, r"`inpaint_radius` must be >= 1 and `dilate` >= 0, got 0 and 1"),
+        (
+            np.zeros((40, 40), np.uint8),
+            {"kinds": ["text", "logo"]},
+            r"`kinds` may only contain text, caliper, line, ocr_text, got 'logo'",
+        ),
+        (
+            np.zeros((40, 40), np.uint8),
+            {"inpaint_radius": 0},
+            r"`inpaint_radius` must be >= 1 and `dilate` >= 0, got 0 and 1",
+        ),
     ],
-)  # fmt: skip
+)
 def test_invalid_arguments(pixels, options, message):
     with pytest.raises(ValueError, match=message):
         clean_annotations(pixels, **options)
@@ -302,7 +341,10 @@ def test_examples_roundtrip_and_figure(tmp_path):
     image = bmode(8).pixels.copy()
     plus(image, 120, 90, 235)
     cleaned = clean_annotations(image)
-    examples = {"0123456789abcdef": (image, cleaned.pixels, cleaned.mask), "fedcba9876543210": (image, image, cleaned.mask)}
+    examples = {
+        "0123456789abcdef": (image, cleaned.pixels, cleaned.mask),
+        "fedcba9876543210": (image, image, cleaned.mask),
+    }
     save_examples(tmp_path / "examples.npz", examples)
     loaded = load_examples(tmp_path / "examples.npz")
     assert list(loaded) == list(examples)
@@ -322,8 +364,16 @@ def test_names_other_code_imports():
     """alnus.preprocess, the entry scripts and the figure rule import these from the package's face."""
     import alnus.annotations as annotations
 
-    for name in ("KINDS", "Cleaned", "Finding", "clean_annotations", "detect_annotations", "save_examples",
-                 "load_examples", "annotation_figure"):  # fmt: skip
+    for name in (
+        "KINDS",
+        "Cleaned",
+        "Finding",
+        "clean_annotations",
+        "detect_annotations",
+        "save_examples",
+        "load_examples",
+        "annotation_figure",
+    ):
         assert hasattr(annotations, name), name
 
 
@@ -384,7 +434,7 @@ def _lines_union_find(pieces, stats):
     order = sorted(pieces, key=lambda i: stats[i, 0])
     for k, a in enumerate(order):
         xa, ya, wa, ha = stats[a, :4]
-        for b in order[k + 1:]:
+        for b in order[k + 1 :]:
             xb, yb, wb, hb = stats[b, :4]
             if xb - (xa + wa) > 1.2 * max(ha, hb):
                 break
@@ -451,8 +501,12 @@ def test_text_shape_matches_the_slices():
     got = _text_shape(cv2.integral(strokes.view(np.uint8)), np.array(boxes))
     for ok, (x0, y0, x1, y1) in zip(got, boxes):
         inside = strokes[y0:y1, x0:x1]
-        above, below = strokes[max(0, y0 - 5):max(0, y0 - 1), x0:x1], strokes[y1 + 1:y1 + 5, x0:x1]
+        above, below = strokes[max(0, y0 - 5) : max(0, y0 - 1), x0:x1], strokes[y1 + 1 : y1 + 5, x0:x1]
         margin = (above.sum() + below.sum()) / max(1, above.size + below.size)
-        want = (x1 - x0 >= 1.4 * (y1 - y0) and inside.any() and inside.mean() >= 0.08
-                and (above.size + below.size == 0 or margin <= 0.3 * inside.mean()))  # fmt: skip
+        want = (
+            x1 - x0 >= 1.4 * (y1 - y0)
+            and inside.any()
+            and inside.mean() >= 0.08
+            and (above.size + below.size == 0 or margin <= 0.3 * inside.mean())
+        )
         assert ok == want

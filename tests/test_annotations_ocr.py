@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from test_ocr_audit import needs_engine, tissue
 
 from alnus.annotations import DEFAULT_KINDS, KINDS, clean_annotations
 from alnus.annotations.ocr import OCR_PAD, ocr_text_parts
 from alnus.ocr_audit import AuditSettings, Word, identifying_kind
 from alnus.preprocess import preprocess_cohort, text_reader
-from test_ocr_audit import needs_engine, tissue
 
 
 class FakeReader:
@@ -37,7 +37,12 @@ def test_parts_are_padded_boxes_clipped_to_the_image():
     parts = ocr_text_parts(pixels, FakeReader(Word("54 ANOS", 10, 20, 30, 8, 0.99), Word("X", 75, 95, 10, 10, 0.9)))
     assert len(parts) == 2
     ys, xs = np.nonzero(parts[0])
-    assert (xs.min(), xs.max(), ys.min(), ys.max()) == (10 - OCR_PAD, 10 + 30 + OCR_PAD - 1, 20 - OCR_PAD, 20 + 8 + OCR_PAD - 1)
+    assert (xs.min(), xs.max(), ys.min(), ys.max()) == (
+        10 - OCR_PAD,
+        10 + 30 + OCR_PAD - 1,
+        20 - OCR_PAD,
+        20 + 8 + OCR_PAD - 1,
+    )
     ys, xs = np.nonzero(parts[1])
     assert (xs.max(), ys.max()) == (79, 99)  # clipped at the edges
 
@@ -71,7 +76,9 @@ def test_boxes_read_are_inpainted_after_the_other_detectors():
 
 def test_detect_mode_reports_and_leaves_the_image():
     pixels = tissue(3)
-    cleaned = clean_annotations(pixels, mode="detect", kinds=["ocr_text"], read_text=FakeReader(Word("GE", 5, 5, 20, 9, 0.9)))
+    cleaned = clean_annotations(
+        pixels, mode="detect", kinds=["ocr_text"], read_text=FakeReader(Word("GE", 5, 5, 20, 9, 0.9))
+    )
     assert [f.kind for f in cleaned.findings] == ["ocr_text"]
     assert np.array_equal(cleaned.pixels, pixels) and cleaned.pixels_changed == 0
 
@@ -122,10 +129,21 @@ def test_preprocess_cohort_with_ocr_text(tmp_path):
     images.mkdir()
     for k in range(3):
         write_png(images / f"s{k}.png", dim_text(10 + k) if k < 2 else tissue(12))
-    manifest = pd.DataFrame({"image": ["s0.png", "s1.png", "s2.png"], "patient_id": ["a", "b", "c"], "label": [0, 1, 0]})
+    manifest = pd.DataFrame(
+        {"image": ["s0.png", "s1.png", "s2.png"], "patient_id": ["a", "b", "c"], "label": [0, 1, 0]}
+    )
     ocr = {"engine": "rapidocr", "min_confidence": 0.7}
-    result = preprocess_cohort(manifest, images, cohort="development", key=b"k" * 32, out_dir=tmp_path / "out",
-                               crop="none", annotations={"kinds": ["ocr_text"]}, ocr=ocr, threads=2)  # fmt: skip
+    result = preprocess_cohort(
+        manifest,
+        images,
+        cohort="development",
+        key=b"k" * 32,
+        out_dir=tmp_path / "out",
+        crop="none",
+        annotations={"kinds": ["ocr_text"]},
+        ocr=ocr,
+        threads=2,
+    )
     found = result.annotations.set_index("id")["ocr_text"]
     assert (found.iloc[:2] > 0).all() and found.iloc[2] == 0
     reader = TextReader("rapidocr", min_confidence=0.7)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alnus.busbra import BusBraError, convert_busbra, convert_bbox, read_busbra
+from alnus.busbra import BusBraError, convert_bbox, convert_busbra, read_busbra
 from alnus.manifest import check_manifest
 
 GE7, GE5 = "GE Logiq 7 @10-14MHz", "GE Logiq 5 @10-12MHz"
@@ -262,9 +262,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def snakemake(workdir: Path, bus_bra_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(ROOT / "config" / "bus-bra.yaml"), "--config", f"bus_bra_dir={bus_bra_dir}",
-               *args]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(ROOT / "config" / "bus-bra.yaml"),
+        "--config",
+        f"bus_bra_dir={bus_bra_dir}",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 

@@ -70,10 +70,14 @@ def test_level_widens_the_intervals():
     [
         pytest.param([0, 0, 1, 1], [0.2, 0.3, 0.7, 0.8], "perfect separation: slope not estimable", id="separation"),
         pytest.param([0, 1, 0, 1], [0.5] * 4, "constant predictions: slope not estimable", id="constant"),
-        pytest.param([0, 1, 0, 1], [1.0] * 4, "4 probabilities of 0 or 1 clipped to [1e-06, 1 - 1e-06]; "
-                     "constant predictions: slope not estimable", id="saturated"),
+        pytest.param(
+            [0, 1, 0, 1],
+            [1.0] * 4,
+            "4 probabilities of 0 or 1 clipped to [1e-06, 1 - 1e-06]; constant predictions: slope not estimable",
+            id="saturated",
+        ),
     ],
-)  # fmt: skip
+)
 def test_slope_not_estimable_is_said_not_silent(labels, p, note, caplog):
     with caplog.at_level("WARNING"):
         row = calibration_metrics(labels, p, name="m on external_test")
@@ -136,7 +140,9 @@ def study(seed: int = 0) -> dict:
         out[m] = {}
         for i, set_name in enumerate(("validation", "internal_test", "external_test")):
             labels, p = simulated(seed + i, 60, distortion=distortion)
-            out[m][set_name] = pd.DataFrame({"id": [f"{set_name}{j}" for j in range(60)], "label": labels, "probability": p})
+            out[m][set_name] = pd.DataFrame(
+                {"id": [f"{set_name}{j}" for j in range(60)], "label": labels, "probability": p}
+            )
     return out
 
 
@@ -147,7 +153,9 @@ def test_calibration_table_rows_and_ensemble():
         (m, s) for m in ("inception_v3", "resnet101", "ensemble") for s in ("internal_test", "external_test")
     ]
     models = study()
-    mean = (models["inception_v3"]["external_test"]["probability"] + models["resnet101"]["external_test"]["probability"]) / 2
+    mean = (
+        models["inception_v3"]["external_test"]["probability"] + models["resnet101"]["external_test"]["probability"]
+    ) / 2
     row = calibration_metrics(models["resnet101"]["external_test"]["label"], mean)
     got = table.set_index(["model", "set"]).loc[("ensemble", "external_test")]
     assert got["brier"] == pytest.approx(row["brier"]) and got["slope"] == pytest.approx(row["slope"])
@@ -186,8 +194,9 @@ def test_from_files(tmp_path):
             path.parent.mkdir(exist_ok=True)
             data.assign(patient=data["id"]).to_csv(path, index=False)  # the contract: a patient per row
             paths.append(str(path))
-    pd.testing.assert_frame_equal(calibration_from_files(paths, level=0.9), calibration_table(study(), level=0.9),
-                                  check_exact=False)  # fmt: skip
+    pd.testing.assert_frame_equal(
+        calibration_from_files(paths, level=0.9), calibration_table(study(), level=0.9), check_exact=False
+    )
     curve = decision_curve_from_files(paths, low=0.2, high=0.4, step=0.1, ensemble=False)
     assert sorted(set(curve["threshold"])) == [0.2, 0.3, 0.4]
     assert "ensemble" not in set(curve["model"])

@@ -66,7 +66,10 @@ def test_gradients_are_on_even_under_no_grad(bright_quadrant):
     "change, match",
     [
         ({"method": "scorecam"}, "unknown Grad-CAM `method` 'scorecam'; valid names are 'gradcam', 'gradcam\\+\\+'"),
-        ({"inputs": torch.zeros(2, 1, 16, 16)}, r"`inputs` must have shape \(n_images, 3, H, W\), got \(2, 1, 16, 16\)"),
+        (
+            {"inputs": torch.zeros(2, 1, 16, 16)},
+            r"`inputs` must have shape \(n_images, 3, H, W\), got \(2, 1, 16, 16\)",
+        ),
         ({"layer": torch.nn.Conv2d(3, 1, 1)}, "is not a module of the model; use alnus.models.cam_layer"),
         ({"classes": [1, 2]}, r"`classes` must be 2 values of 0 or 1, got \[1, 2\]"),
         ({"classes": [1]}, r"`classes` must be 2 values of 0 or 1"),

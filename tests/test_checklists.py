@@ -37,8 +37,10 @@ def test_tripod_ai_has_its_27_items_with_sub_items_in_order():
 
 def test_tripod_ai_numbers_are_the_published_52():
     """The published numbering (the module docstring names where it was checked)."""
-    published = ("1 2 3a 3b 3c 4 5a 5b 6a 6b 6c 7 8a 8b 8c 9a 9b 9c 10 11 12a 12b 12c 12d 12e 12f 12g 13 14 15 16 17 "
-                 "18a 18b 18c 18d 18e 18f 19 20a 20b 20c 21 22 23a 23b 24 25 26 27a 27b 27c").split()  # fmt: skip
+    published = (
+        "1 2 3a 3b 3c 4 5a 5b 6a 6b 6c 7 8a 8b 8c 9a 9b 9c 10 11 12a 12b 12c 12d 12e 12f 12g 13 14 15 16 17 "
+        "18a 18b 18c 18d 18e 18f 19 20a 20b 20c 21 22 23a 23b 24 25 26 27a 27b 27c"
+    ).split()
     assert len(published) == 52
     assert [item[0] for item in TRIPOD_AI] == published
 
@@ -128,7 +130,9 @@ def test_write_checklists_writes_markdown_and_html(run, tmp_path):
 
 def test_write_checklists_refuses_an_unknown_checklist(run, tmp_path):
     with pytest.raises(ValueError, match="checklist 'stard' is not one of claim, tripod_ai"):
-        checklists.write_checklists(run, {"stard": {"markdown": str(tmp_path / "a.md"), "html": str(tmp_path / "a.html")}})
+        checklists.write_checklists(
+            run, {"stard": {"markdown": str(tmp_path / "a.md"), "html": str(tmp_path / "a.html")}}
+        )
 
 
 def test_a_cross_validated_run_says_so(tmp_path):
@@ -138,5 +142,6 @@ def test_a_cross_validated_run_says_so(tmp_path):
     run = facts.load_run(write_run(tmp_path, card_extra=extra), config=study_config(split={"folds": 2}))
     assert "dealt into 2 cross-validation folds" in checklists.partitions(run).text
     assert "seed(s) x 2 folds trained." in checklists.training(run).text
-    assert ("fold 1 epoch 1 of 3 (AUC 0.710 on its held-out fold), fold 2 epoch 2 of 3 (AUC 0.720 on its held-out "
-            "fold)") in checklists.selection(run).text  # fmt: skip
+    assert (
+        "fold 1 epoch 1 of 3 (AUC 0.710 on its held-out fold), fold 2 epoch 2 of 3 (AUC 0.720 on its held-out fold)"
+    ) in checklists.selection(run).text

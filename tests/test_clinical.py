@@ -24,9 +24,14 @@ DECLARED = [
 
 
 def manifest(**columns) -> pd.DataFrame:
-    base = {"image": [f"i{k}.png" for k in range(4)], "patient_id": ["P1", "P1", "P2", "P3"],
-            "label": ["1", "1", "0", "0"], "age": ["45", "45", "91", "60"], "birads": ["5", "5", "3", "4a"],
-            "grade": ["3", "3", "1", "2"]}  # fmt: skip
+    base = {
+        "image": [f"i{k}.png" for k in range(4)],
+        "patient_id": ["P1", "P1", "P2", "P3"],
+        "label": ["1", "1", "0", "0"],
+        "age": ["45", "45", "91", "60"],
+        "birads": ["5", "5", "3", "4a"],
+        "grade": ["3", "3", "1", "2"],
+    }
     return pd.DataFrame(base | columns)
 
 
@@ -110,8 +115,9 @@ def test_a_level_unseen_in_development_is_named_with_its_cohort():
 
 def test_the_table_is_keyed_by_pseudonym_and_top_codes_ages():
     linkages = {"development": pd.DataFrame({"image": [f"i{k}.png" for k in range(4)], "id": list("abcd")})}
-    table = clinical_table({"development": manifest(age=["45", "89", "91", ""])}, linkages,
-                           clinical_variables(DECLARED))  # fmt: skip
+    table = clinical_table(
+        {"development": manifest(age=["45", "89", "91", ""])}, linkages, clinical_variables(DECLARED)
+    )
     assert list(table.columns) == ["id", "cohort", "age", "birads", "grade"]
     assert list(table["id"]) == list("abcd") and "image" not in table and "patient_id" not in table
     assert table["age"].tolist()[:3] == [45.0, 89.0, 90.0] and np.isnan(table["age"].iloc[3])

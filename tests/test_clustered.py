@@ -83,7 +83,9 @@ def test_deff_below_one_is_floored():
     # floored at 1, so the interval is Wilson's on the 12 images with t on 5 df.
     successes = [1, 0] * 6
     clusters = np.repeat(np.arange(6), 2)
-    assert clustered_proportion_ci(successes, clusters)[1:] == pytest.approx(wilson(6, 12, z=2.570581835636314), abs=1e-12)
+    assert clustered_proportion_ci(successes, clusters)[1:] == pytest.approx(
+        wilson(6, 12, z=2.570581835636314), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("k", [0, 9])
@@ -126,8 +128,9 @@ def test_cluster_variance_equals_statsmodels_ols_and_gee():
     ols = sm.OLS(y, np.ones(n)).fit(cov_type="cluster", cov_kwds={"groups": clusters})
     var = float(ols.cov_params()[0, 0])
     # Independence GEE, logit link: robust variance of the logit, no G / (G - 1).
-    gee = sm.GEE(y, np.ones(n), groups=clusters, family=sm.families.Binomial(),
-                 cov_struct=sm.cov_struct.Independence()).fit()  # fmt: skip
+    gee = sm.GEE(
+        y, np.ones(n), groups=clusters, family=sm.families.Binomial(), cov_struct=sm.cov_struct.Independence()
+    ).fit()
     var_logit = float(gee.cov_robust[0, 0]) * g / (g - 1)
     assert var_logit == pytest.approx(var / (p * (1 - p)) ** 2, rel=1e-8)
     logit, half = math.log(p / (1 - p)), Z95 * math.sqrt(var_logit)
@@ -153,10 +156,15 @@ def test_order_and_cluster_names_do_not_matter():
         ([1, 0, 1], ["a", None, "b"], {}, "missing value"),
         ([1, 2, 1], [1, 2, 3], {}, "`successes` must be boolean.*got 2 at index 1"),
         ([1.0, np.nan, 1.0], [1, 2, 3], {}, "`successes` must be boolean"),
-        ([1, 0, 1], [1, 2, 3], {"method": "gee"}, "unknown method 'gee'; valid names are 'wilson_rao_scott', 'robust_wald'"),
+        (
+            [1, 0, 1],
+            [1, 2, 3],
+            {"method": "gee"},
+            "unknown method 'gee'; valid names are 'wilson_rao_scott', 'robust_wald'",
+        ),
         ([1, 0, 1], [1, 2, 3], {"level": 95}, "`level` must lie strictly between 0 and 1"),
     ],
-)  # fmt: skip
+)
 def test_proportion_errors(successes, clusters, kwargs, message):
     with pytest.raises(ValueError, match=message):
         clustered_proportion_ci(successes, clusters, **kwargs)
@@ -207,14 +215,18 @@ def test_durkalski_hand_computed():
     correct_b = [0, 0, 0, 0, 1, 1, 1, 0]
     clusters = ["P1", "P1", "P1", "P2", "P2", "P3", "P4", "P4"]
     x2 = (2 + 0 - 1 + 1) ** 2 / (4 + 0 + 1 + 1)
-    assert clustered_mcnemar_test(correct_a, correct_b, clusters) == pytest.approx(math.erfc(math.sqrt(x2 / 2)), rel=1e-12)
+    assert clustered_mcnemar_test(correct_a, correct_b, clusters) == pytest.approx(
+        math.erfc(math.sqrt(x2 / 2)), rel=1e-12
+    )
 
 
 @pytest.mark.parametrize(
     "correct_a, correct_b",
-    [([1, 0, 1, 1], [1, 0, 1, 1]),  # no discordant case
-     ([1, 0, 1, 0], [0, 1, 0, 1])],  # each patient's discordances cancel
-)  # fmt: skip
+    [
+        ([1, 0, 1, 1], [1, 0, 1, 1]),  # no discordant case
+        ([1, 0, 1, 0], [0, 1, 0, 1]),
+    ],  # each patient's discordances cancel
+)
 def test_mcnemar_without_evidence_is_one(correct_a, correct_b):
     assert clustered_mcnemar_test(correct_a, correct_b, ["x", "x", "y", "y"]) == 1.0
 
@@ -282,7 +294,7 @@ def test_bootstrap_is_reproducible():
         (["a", "b"], [1, 0, 1], 10, "got 2 clusters for 3 cases"),
         (["a", "b"], [1, 2], 10, "`labels` must be boolean"),
     ],
-)  # fmt: skip
+)
 def test_bootstrap_errors_at_the_call(clusters, labels, n_resamples, message):
     with pytest.raises(ValueError, match=message):
         cluster_bootstrap_indices(clusters, labels, n_resamples, seed=0)  # not iterated

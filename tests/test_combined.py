@@ -42,15 +42,22 @@ def study(seed=0, *, images_per_patient=1):
         patients = [f"{set_name}-p{i // images_per_patient}" for i in range(n)]
         for net, strength in (("net_a", 1.5), ("net_b", 0.8)):
             logit = strength * (label - 0.5) * 2 + rng.normal(0, 1, n)
-            predictions[net][set_name] = pd.DataFrame({"id": ids, "patient": patients, "label": label,
-                                                       "probability": 1 / (1 + np.exp(-logit))})  # fmt: skip
-        rows.append(pd.DataFrame({
-            "id": ids, "cohort": "development",
-            "age": np.round(rng.normal(57 - 6 * label, 10)),
-            "birads": np.array(["3", "4a", "4b", "4c", "5"])[np.clip(np.round(rng.normal(1.2 + 1.6 * label, 1)), 0, 4)
-                                                              .astype(int)],
-            "grade": rng.choice(["1", "2", "3"], n),
-        }))  # fmt: skip
+            predictions[net][set_name] = pd.DataFrame(
+                {"id": ids, "patient": patients, "label": label, "probability": 1 / (1 + np.exp(-logit))}
+            )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "id": ids,
+                    "cohort": "development",
+                    "age": np.round(rng.normal(57 - 6 * label, 10)),
+                    "birads": np.array(["3", "4a", "4b", "4c", "5"])[
+                        np.clip(np.round(rng.normal(1.2 + 1.6 * label, 1)), 0, 4).astype(int)
+                    ],
+                    "grade": rng.choice(["1", "2", "3"], n),
+                }
+            )
+        )
     return predictions, pd.concat(rows, ignore_index=True)
 
 
@@ -61,8 +68,9 @@ def test_logit_is_clipped_and_inverts_the_sigmoid():
 
 
 def test_encoding_is_learned_on_the_fitting_set_and_imputes_from_it():
-    fitting = pd.DataFrame({"age": [40.0, 50.0, np.nan, 70.0], "birads": ["3", "4b", "4b", None],
-                            "grade": ["2", "3", "2", "3"]})  # fmt: skip
+    fitting = pd.DataFrame(
+        {"age": [40.0, 50.0, np.nan, 70.0], "birads": ["3", "4b", "4b", None], "grade": ["2", "3", "2", "3"]}
+    )
     encoding = learn_encoding(fitting, VARIABLES, missing="impute")
     assert encoding.fill == {"age": 50.0, "birads": "4b"}
     assert encoding.levels == {"grade": ["2", "3"]}  # level 1 absent: 2 is the reference
@@ -106,8 +114,10 @@ def test_firth_solves_its_modified_score_and_nears_maximum_likelihood_in_large_s
     assert np.allclose(beta, mle.params, atol=0.01) and np.allclose(covariance, mle.cov_params(), rtol=0.05)
     # Small samples: Firth shrinks the coefficients towards zero.
     small = slice(0, 40)
-    assert np.abs(firth_logit(X[small], y[small])[0][1:]).sum() < np.abs(sm.Logit(y[small], X[small]).fit(disp=0)
-                                                                           .params[1:]).sum()
+    assert (
+        np.abs(firth_logit(X[small], y[small])[0][1:]).sum()
+        < np.abs(sm.Logit(y[small], X[small]).fit(disp=0).params[1:]).sum()
+    )
 
 
 @pytest.mark.parametrize("method", ["firth", "mle"])
@@ -149,8 +159,9 @@ def test_a_network_with_one_probability_is_left_out_and_said(caplog):
     assert np.isnan(rows.loc[LOGIT_TERM, "coefficient"]) and "left out" in rows.loc[LOGIT_TERM, "label"]
     clinical_only = coefficients[coefficients["model"] == "clinical"].set_index("term")["coefficient"]
     assert np.allclose(rows["coefficient"].drop(LOGIT_TERM), clinical_only[rows.index.drop(LOGIT_TERM)])
-    assert np.allclose(fitted["net_b+clinical"]["external_test"]["probability"],
-                       fitted["clinical"]["external_test"]["probability"])
+    assert np.allclose(
+        fitted["net_b+clinical"]["external_test"]["probability"], fitted["clinical"]["external_test"]["probability"]
+    )
     assert "net_b gives every validation case the same probability" in caplog.text
     assert LOGIT_TERM in cards["net_a+clinical"]["terms"][0]["term"]
 
@@ -169,16 +180,23 @@ def test_combined_models_are_fitted_on_validation_and_score_every_set():
     assert set(coefficients["fitted_on"]) == {"validation"} and set(coefficients["n"]) == {SIZES["validation"]}
     # The same fit by hand, on the validation set alone.
     validation = models["net_a"]["validation"].merge(clinical, on="id")
-    X = sm.add_constant(pd.DataFrame({LOGIT_TERM: network_logit(validation["probability"]), "age": validation["age"],
-                                      "birads": validation["birads"].map({"3": 0, "4a": 1, "4b": 2, "4c": 3, "5": 4}),
-                                      "grade[2]": (validation["grade"] == "2") * 1.0,
-                                      "grade[3]": (validation["grade"] == "3") * 1.0}))  # fmt: skip
+    X = sm.add_constant(
+        pd.DataFrame(
+            {
+                LOGIT_TERM: network_logit(validation["probability"]),
+                "age": validation["age"],
+                "birads": validation["birads"].map({"3": 0, "4a": 1, "4b": 2, "4c": 3, "5": 4}),
+                "grade[2]": (validation["grade"] == "2") * 1.0,
+                "grade[3]": (validation["grade"] == "3") * 1.0,
+            }
+        )
+    )
     expected = sm.Logit(validation["label"], X).fit(disp=0)
     ours = coefficients[coefficients["model"] == "net_a+clinical"].set_index("term")
     assert np.allclose(ours.loc[expected.params.index, "coefficient"], expected.params, atol=1e-6)
     assert (ours["or_low"] < ours["odds_ratio"]).all() and (ours["odds_ratio"] < ours["or_high"]).all()
     assert ours.loc[LOGIT_TERM, "odds_ratio"] > 1 and set(ours["se_method"]) == {"model-based"}
-    for model, sets in fitted.items():
+    for sets in fitted.values():
         assert set(sets) == set(PREDICTION_SETS)
         for set_name, frame in sets.items():
             assert list(frame.columns) == ["id", "patient", "label", "probability"]
@@ -214,10 +232,19 @@ def test_the_files_rule_writes_every_output(tmp_path):
     names = ["net_a+clinical", "net_b+clinical", "ensemble+clinical", "clinical"]
     outputs = {m: {s: str(tmp_path / "out" / m / f"{s}.csv") for s in PREDICTION_SETS} for m in names}
     cards = {m: str(tmp_path / "cards" / f"{m}.json") for m in names}
-    combined_from_files(csvs, str(tmp_path / "clinical.csv"), declared=DECLARED, missing="refuse", level=0.95,
-                        method="firth",
-                        ensemble=True, splits_csv=None, prediction_outputs=outputs,
-                        coefficients_csv=str(tmp_path / "coefficients.csv"), card_outputs=cards)  # fmt: skip
+    combined_from_files(
+        csvs,
+        str(tmp_path / "clinical.csv"),
+        declared=DECLARED,
+        missing="refuse",
+        level=0.95,
+        method="firth",
+        ensemble=True,
+        splits_csv=None,
+        prediction_outputs=outputs,
+        coefficients_csv=str(tmp_path / "coefficients.csv"),
+        card_outputs=cards,
+    )
     assert pd.read_csv(tmp_path / "coefficients.csv")["model"].unique().tolist() == names
     assert json.loads((tmp_path / "cards" / "clinical.json").read_text())["fitted_on"] == "validation"
     assert pd.read_csv(outputs["clinical"]["external_test"])["probability"].between(0, 1).all()

@@ -19,8 +19,13 @@ BRIEF_COLUMNS = ["set", "a", "b", "measure", "statistic", "p", "p_holm", "test"]
 def frame(positives: list[float], negatives: list[float], prefix: str) -> pd.DataFrame:
     """DataFrame(id, label, probability), positives first."""
     scores = list(positives) + list(negatives)
-    return pd.DataFrame({"id": [f"{prefix}{i:03d}" for i in range(len(scores))],
-                         "label": [1] * len(positives) + [0] * len(negatives), "probability": scores})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": [f"{prefix}{i:03d}" for i in range(len(scores))],
+            "label": [1] * len(positives) + [0] * len(negatives),
+            "probability": scores,
+        }
+    )
 
 
 def paper_study() -> tuple[dict, pd.DataFrame]:
@@ -35,8 +40,15 @@ def paper_study() -> tuple[dict, pd.DataFrame]:
     model = {"validation": validation, "internal_test": internal, "external_test": external}
     reader_pos = np.r_[np.ones(28), np.zeros(7), np.ones(2), np.zeros(4)]  # 30 of 41 right
     reader_neg = np.r_[np.zeros(22), np.ones(7), np.zeros(3), np.ones(8)]  # 25 of 40 right
-    readers = pd.DataFrame({"id": external["id"], "reader": "reader_1", "call": np.r_[reader_pos, reader_neg].astype(int),
-                            "label": external["label"], "set": "external_test"})  # fmt: skip
+    readers = pd.DataFrame(
+        {
+            "id": external["id"],
+            "reader": "reader_1",
+            "call": np.r_[reader_pos, reader_neg].astype(int),
+            "label": external["label"],
+            "set": "external_test",
+        }
+    )
     return model, readers
 
 
@@ -54,10 +66,16 @@ def two_models() -> dict:
 def test_model_pairs_set_each_combined_model_against_its_network_and_the_clinical_model():
     models = ["a", "b", "ensemble", "a+clinical", "b+clinical", "ensemble+clinical", "clinical"]
     assert model_pairs(models) == [
-        ("a", "b"), ("a", "ensemble"), ("b", "ensemble"),
-        ("a+clinical", "a"), ("a+clinical", "clinical"), ("b+clinical", "b"), ("b+clinical", "clinical"),
-        ("ensemble+clinical", "ensemble"), ("ensemble+clinical", "clinical"),
-    ]  # fmt: skip
+        ("a", "b"),
+        ("a", "ensemble"),
+        ("b", "ensemble"),
+        ("a+clinical", "a"),
+        ("a+clinical", "clinical"),
+        ("b+clinical", "b"),
+        ("b+clinical", "clinical"),
+        ("ensemble+clinical", "ensemble"),
+        ("ensemble+clinical", "clinical"),
+    ]
 
 
 def test_combined_models_are_their_own_holm_family_and_not_set_against_readers():
@@ -65,16 +83,20 @@ def test_combined_models_are_their_own_holm_family_and_not_set_against_readers()
     alone = comparisons_table(models, READERS, threshold=0.5)
     combined = {s: f.assign(probability=f["probability"] ** 1.5) for s, f in MODEL.items()}
     clinical = {s: f.assign(probability=1 - f["probability"] / 2) for s, f in MODEL.items()}
-    table = comparisons_table(models | {"inception_v3+clinical": combined, "clinical": clinical}, READERS,
-                              threshold=0.5)  # fmt: skip
+    table = comparisons_table(
+        models | {"inception_v3+clinical": combined, "clinical": clinical}, READERS, threshold=0.5
+    )
     image = table[table["family"] == "image"].reset_index(drop=True)
     pd.testing.assert_frame_equal(image, alone[alone["family"] == "image"].reset_index(drop=True))
     extra = table[table["family"] == "clinical"]
-    assert set(zip(extra["a"], extra["b"])) == {("inception_v3+clinical", "inception_v3"),
-                                                ("inception_v3+clinical", "clinical")}  # fmt: skip
+    assert set(zip(extra["a"], extra["b"])) == {
+        ("inception_v3+clinical", "inception_v3"),
+        ("inception_v3+clinical", "clinical"),
+    }
     external = extra[extra["set"] == "external_test"].set_index("b")
-    z, p = delong_test(MODEL["external_test"]["label"], combined["external_test"]["probability"],
-                       MODEL["external_test"]["probability"])  # fmt: skip
+    z, p = delong_test(
+        MODEL["external_test"]["label"], combined["external_test"]["probability"], MODEL["external_test"]["probability"]
+    )
     assert external.loc["inception_v3", "p"] == pytest.approx(p)
     assert list(external["p_holm"]) == pytest.approx(multipletests(external["p"], method="holm")[1])
     assert not table.loc[table["measure"] != "auc", "a"].str.contains("clinical").any()
@@ -175,7 +197,9 @@ def test_holm_within_each_set_measure_and_test():
 
 def test_models_on_different_cases_are_named():
     short = MODEL | {"external_test": MODEL["external_test"].iloc[:-1]}
-    with pytest.raises(ValueError, match=r"^resnet101 on external_test: predictions cover 80 cases and inception_v3's 81"):
+    with pytest.raises(
+        ValueError, match=r"^resnet101 on external_test: predictions cover 80 cases and inception_v3's 81"
+    ):
         comparisons_table({"inception_v3": MODEL, "resnet101": short}, None, threshold=0.5, ensemble=False)
 
 

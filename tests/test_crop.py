@@ -32,7 +32,7 @@ def fan(h: int, w: int) -> np.ndarray:
     cv2.ellipse(mask, (w // 2, apex_y), (h - apex_y - 1,) * 2, 90, -24, 24, 1, -1)
     cv2.circle(mask, (w // 2, apex_y), int(0.45 * h) - apex_y, 0, -1)
     ys, xs = np.nonzero(mask)
-    return mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    return mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
 
 def screen(*, sector=False, ui=0, jpeg=None, bar_gap=None, seed=0, box=(180, 110, 620, 540)):
@@ -50,9 +50,9 @@ def screen(*, sector=False, ui=0, jpeg=None, bar_gap=None, seed=0, box=(180, 110
         mask = fan(h, w)
         h, w = mask.shape
         x, y = x + (box[2] - w) // 2, y + (box[3] - h) // 2
-        s[y:y + h, x:x + w] = np.where(mask > 0, img[:h, :w], ui)
+        s[y : y + h, x : x + w] = np.where(mask > 0, img[:h, :w], ui)
     else:
-        s[y:y + h, x:x + w] = img
+        s[y : y + h, x : x + w] = img
     for text, org, scale, thick in [
         ("PATIENT: DOE^JANE  ID 12345678", (10, 30), 0.8, 2),
         ("2019-03-14 10:22:31  MI 1.1 TIS 0.3", (SCREEN[1] - 330, 30), 0.6, 1),
@@ -69,7 +69,7 @@ def screen(*, sector=False, ui=0, jpeg=None, bar_gap=None, seed=0, box=(180, 110
     s[150:350, 40:56] = np.linspace(255, 0, 200)[:, None].astype(np.uint8)  # grey bar
     colour = (np.sin(np.linspace(0, 6, 200)) * 100 + 120).astype(np.uint8)[:, None]
     bx = 40 if bar_gap is None else x - bar_gap - 14  # colour bar, optionally close to the image
-    s[400:600, bx:bx + 14] = colour
+    s[400:600, bx : bx + 14] = colour
     cv2.rectangle(s, (SCREEN[1] - 120, SCREEN[0] - 80), (SCREEN[1] - 40, SCREEN[0] - 40), 200, -1)  # logo
     if jpeg:
         s = cv2.imdecode(cv2.imencode(".jpg", s, [cv2.IMWRITE_JPEG_QUALITY, jpeg])[1], cv2.IMREAD_GRAYSCALE)
@@ -82,7 +82,7 @@ def dual_screen(*, ui=0, gap=6, seed=0):
     s = np.full(SCREEN, ui, np.uint8)
     left, right = (60, 150, 400, 460), (60 + 400 + gap, 150, 460, 460)
     for x, y, w, h in (left, right):
-        s[y:y + h, x:x + w] = speckle(h, w, rng)
+        s[y : y + h, x : x + w] = speckle(h, w, rng)
     cv2.putText(s, "DUAL  L12-5  BREAST", (20, 40), FONT, 0.8, 230, 2, cv2.LINE_AA)
     cv2.putText(s, "LEFT 2 O'CLOCK", (70, 146), FONT, 0.6, 230, 1, cv2.LINE_AA)
     return s, right
@@ -109,7 +109,7 @@ def dark_bottom_screen(*, deep: str, ui: int = 0, gradient: bool = False, seed: 
     else:  # a video-range scanner at low gain clips dark echoes at 16 (3-7% of BUS-BRA's pixels)
         img = np.clip(img.astype(np.int16) - 40, 16, 235).astype(np.uint8)
         img[dark:] = 16
-    s[y:y + h, x:x + w] = img
+    s[y : y + h, x : x + w] = img
     for i, ty in enumerate(range(y, y + h, 23)):  # depth ruler touching the right edge
         cv2.line(s, (x + w, ty), (x + w + (10 if i % 5 == 0 else 5), ty), 220, 1)
     cv2.putText(s, "RIGHT 10 O'CLOCK 3CM FN", (x + 20, y + h + 4 + 16), FONT, 0.7, 230, 2, cv2.LINE_AA)
@@ -143,8 +143,13 @@ def test_finds_bmode_on_screen(sector, ui, jpeg, bar_gap):
 
 @pytest.mark.parametrize(
     ("deep", "ui", "gradient"),
-    [("noise", 0, False), ("black-level", 0, False), ("noise", 40, False), ("black-level", 90, False),
-     ("noise", 10, True)],
+    [
+        ("noise", 0, False),
+        ("black-level", 0, False),
+        ("noise", 40, False),
+        ("black-level", 90, False),
+        ("noise", 10, True),
+    ],
     ids=["noise-on-black", "black-level-on-black", "noise-on-dark-grey", "black-level-on-grey", "noise-on-gradient"],
 )
 def test_dark_deep_tissue_is_kept_and_label_below_is_cut(deep, ui, gradient):
@@ -160,7 +165,7 @@ def test_gradient_background_gives_the_exact_box():
     # The 3x3 texture of `_foreground` spreads 1 px past the image, and on a
     # gradient no background grey takes it back; `_trim` does.
     pixels, (x, y, w, h) = dark_bottom_screen(deep="noise", ui=0, gradient=True, seed=3)
-    pixels[y + int(0.65 * h):y + h, x:x + w] = speckle(h - int(0.65 * h), w, np.random.default_rng(4))
+    pixels[y + int(0.65 * h) : y + h, x : x + w] = speckle(h - int(0.65 * h), w, np.random.default_rng(4))
     box = find_bmode_box(pixels)
     assert (box.x, box.y, box.w, box.h) == (x, y, w, h)
 
@@ -221,9 +226,13 @@ def test_never_fails(seed):
     rng = np.random.default_rng(seed)
     h, w = int(rng.integers(1, 400)), int(rng.integers(1, 400))
     kind = seed % 3
-    pixels = (rng.integers(0, 256, (h, w)) if kind == 0 else
-              np.tile(np.arange(w) % 256, (h, 1)) if kind == 1 else
-              (rng.random((h, w)) < 0.05) * 255).astype(np.uint8)
+    pixels = (
+        rng.integers(0, 256, (h, w))
+        if kind == 0
+        else np.tile(np.arange(w) % 256, (h, 1))
+        if kind == 1
+        else (rng.random((h, w)) < 0.05) * 255
+    ).astype(np.uint8)
     box = find_bmode_box(pixels)
     assert apply_crop(pixels, box).size > 0
 
@@ -245,8 +254,11 @@ def region(x0, y0, x1, y1, data_type=1, spatial_format=1):
     [
         ([region(100, 50, 699, 549)], (100, 50, 600, 500), ""),
         ([region(100, 50, 699, 549), region(300, 100, 500, 300, data_type=2)], (100, 50, 600, 500), ""),
-        ([region(10, 50, 409, 549), region(420, 50, 949, 549)], (420, 50, 530, 500),
-         "2 tissue regions; took the largest"),
+        (
+            [region(10, 50, 409, 549), region(420, 50, 949, 549)],
+            (420, 50, 530, 500),
+            "2 tissue regions; took the largest",
+        ),
         ([region(-5, 50, 1100, 549)], (0, 50, 1024, 500), "region clipped to the image"),
         ([region(0, 0, 99, 99, spatial_format=2), region(100, 50, 699, 549)], (100, 50, 600, 500), ""),
     ],

@@ -33,18 +33,25 @@ def test_html_has_each_block_and_escapes_values():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("a `b<c>` d", "a <code>b&lt;c&gt;</code> d"), ("**x** y", "<strong>x</strong> y"), ("a * b", "a * b"),
-     ("one\ntwo", "one<br>two")],
-)  # fmt: skip
+    [
+        ("a `b<c>` d", "a <code>b&lt;c&gt;</code> d"),
+        ("**x** y", "<strong>x</strong> y"),
+        ("a * b", "a * b"),
+        ("one\ntwo", "one<br>two"),
+    ],
+)
 def test_inline_html(text, expected):
     assert inline_html(text) == expected
 
 
 @pytest.mark.parametrize(
     "block, match",
-    [(("figure", "x"), "must be a tuple starting with one of heading"), (("heading", 7, "x"), "level must be 1 to 4"),
-     (["paragraph", "x"], "must be a tuple")],
-)  # fmt: skip
+    [
+        (("figure", "x"), "must be a tuple starting with one of heading"),
+        (("heading", 7, "x"), "level must be 1 to 4"),
+        (["paragraph", "x"], "must be a tuple"),
+    ],
+)
 def test_bad_blocks_are_named(block, match):
     with pytest.raises(ValueError, match=match):
         to_markdown([block])

@@ -55,7 +55,10 @@ def test_close_pairs_blocks_agree_with_brute_force():
 def test_find_duplicates_table(tmp_path):
     a, b, c = bmode(1), bmode(2), bmode(3)
     cohorts = {
-        "development": (write_cohort(tmp_path / "d", {"d1": ("p1", a), "d2": ("p2", b), "d3": ("p3", a)}), tmp_path / "d"),
+        "development": (
+            write_cohort(tmp_path / "d", {"d1": ("p1", a), "d2": ("p2", b), "d3": ("p3", a)}),
+            tmp_path / "d",
+        ),
         "external": (write_cohort(tmp_path / "e", {"e1": ("q1", re_export(b)), "e2": ("q2", c)}), tmp_path / "e"),
     }
     pairs = find_duplicates(cohorts, max_distance=50)
@@ -77,11 +80,13 @@ def pair(a, b, *, patients=("p1", "p2"), cohorts=("development", "development"),
     return pd.DataFrame([(cohorts[0], a, patients[0], cohorts[1], b, patients[1], 0, identical)], columns=PAIR_COLUMNS)
 
 
-SPLITS = pd.DataFrame({
-    "id": ["d1", "d2", "d3", "e1"],
-    "cohort": ["development"] * 3 + ["external"],
-    "set": ["train", "train", "internal_test", "external_test"],
-})  # fmt: skip
+SPLITS = pd.DataFrame(
+    {
+        "id": ["d1", "d2", "d3", "e1"],
+        "cohort": ["development"] * 3 + ["external"],
+        "set": ["train", "train", "internal_test", "external_test"],
+    }
+)
 
 
 def test_pair_across_sets_is_refused_unless_warn():
@@ -111,13 +116,19 @@ def test_split_keeps_pairs_together():
     """40 patients, one image each; with pairs joining patients 2k and 2k+1,
     every pair lands in one set, whatever the seed."""
     n = 40
-    development = pd.DataFrame({"id": [f"i{k}" for k in range(n)], "patient": [f"p{k}" for k in range(n)],
-                                "label": [k % 4 == 0 or k % 4 == 1 for k in range(n)]}).astype({"label": int})  # fmt: skip
+    development = pd.DataFrame(
+        {
+            "id": [f"i{k}" for k in range(n)],
+            "patient": [f"p{k}" for k in range(n)],
+            "label": [k % 4 == 0 or k % 4 == 1 for k in range(n)],
+        }
+    ).astype({"label": int})
     external = pd.DataFrame({"id": ["x1", "x2"], "patient": ["q1", "q2"], "label": [0, 1]})
     together = [(f"i{2 * k}", f"i{2 * k + 1}") for k in range(n // 2)]
     for seed in range(5):
-        sets = split_cohorts(development, external, seed=seed, together=together,
-                             internal_test_fraction=0.2, validation_fraction=0.2).set_index("id")["set"]  # fmt: skip
+        sets = split_cohorts(
+            development, external, seed=seed, together=together, internal_test_fraction=0.2, validation_fraction=0.2
+        ).set_index("id")["set"]
         assert all(sets[a] == sets[b] for a, b in together)
     apart = split_cohorts(development, external, seed=0, internal_test_fraction=0.2, validation_fraction=0.2)
     apart = apart.set_index("id")["set"]
@@ -125,6 +136,8 @@ def test_split_keeps_pairs_together():
 
 
 def test_split_groups_are_transitive():
-    groups = split_groups(["p1", "p2", "p3", "p4", "p1"], ["a", "b", "c", "d", "e"], [("b", "c"), ("c", "e"), ("x", "a")])
+    groups = split_groups(
+        ["p1", "p2", "p3", "p4", "p1"], ["a", "b", "c", "d", "e"], [("b", "c"), ("c", "e"), ("x", "a")]
+    )
     assert groups[0] == groups[1] == groups[2] == groups[4] != groups[3]
     assert list(split_groups(["p9", "p1", "p9"], ["a", "b", "c"])) == [0, 1, 0]  # by first appearance

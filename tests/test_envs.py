@@ -15,9 +15,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
 # Import name -> distribution name, where they differ.
-DISTRIBUTION = {"cv2": "opencv-python-headless", "PIL": "Pillow", "sklearn": "scikit-learn", "yaml": "PyYAML",
-                "imagehash": "ImageHash", "pywt": "PyWavelets", "pytorch_grad_cam": "grad-cam",
-                "ahocorasick": "pyahocorasick"}  # fmt: skip
+DISTRIBUTION = {
+    "cv2": "opencv-python-headless",
+    "PIL": "Pillow",
+    "sklearn": "scikit-learn",
+    "yaml": "PyYAML",
+    "imagehash": "ImageHash",
+    "pywt": "PyWavelets",
+    "pytorch_grad_cam": "grad-cam",
+    "ahocorasick": "pyahocorasick",
+}
 # Packages that the Snakemake job itself provides (the `snakemake` object of a script).
 PROVIDED = {"snakemake"}
 
@@ -29,14 +36,19 @@ def pins(lines: list[str]) -> dict[str, str]:
 
 
 REQUIREMENTS = pins((ROOT / "requirements.txt").read_text().splitlines())
-ENVS = {path.name: pins(yaml.safe_load(path.read_text())["dependencies"][-1]["pip"]) for path in (ROOT / "envs").glob("*.yaml")}
+ENVS = {
+    path.name: pins(yaml.safe_load(path.read_text())["dependencies"][-1]["pip"])
+    for path in (ROOT / "envs").glob("*.yaml")
+}
 
 
 @pytest.mark.parametrize("env", sorted(ENVS))
 def test_env_pins_match_requirements(env):
     assert ENVS[env], f"envs/{env} pins nothing"
     for name, version in ENVS[env].items():
-        assert REQUIREMENTS.get(name) == version, f"envs/{env}: {name}=={version}, requirements.txt: {REQUIREMENTS.get(name)}"
+        assert REQUIREMENTS.get(name) == version, (
+            f"envs/{env}: {name}=={version}, requirements.txt: {REQUIREMENTS.get(name)}"
+        )
 
 
 def rules_with_scripts() -> list[tuple[str, str, str]]:
@@ -85,6 +97,7 @@ def third_party_imports(script: Path) -> set[str]:
 @pytest.mark.parametrize("rule, env, script", rules_with_scripts(), ids=lambda v: str(v))
 def test_rule_env_holds_what_its_script_imports(rule, env, script):
     assert env in ENVS, f"rule {rule}: envs/{env} does not exist"
-    missing = {top for top in third_party_imports(SCRIPTS / script)
-               if DISTRIBUTION.get(top, top).lower() not in ENVS[env]}  # fmt: skip
+    missing = {
+        top for top in third_party_imports(SCRIPTS / script) if DISTRIBUTION.get(top, top).lower() not in ENVS[env]
+    }
     assert not missing, f"rule {rule} ({script}) imports {sorted(missing)}, which envs/{env} lacks"

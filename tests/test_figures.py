@@ -22,8 +22,13 @@ SETS = ("validation", "internal_test", "external_test")
 
 def _frame(rng, n, shift, prefix="i"):
     labels = np.tile([0, 1], n // 2)
-    return pd.DataFrame({"id": [f"{prefix}{k:03d}" for k in range(n)], "label": labels,
-                         "probability": 1 / (1 + np.exp(-(labels * shift - shift / 2 + rng.normal(size=n))))})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": [f"{prefix}{k:03d}" for k in range(n)],
+            "label": labels,
+            "probability": 1 / (1 + np.exp(-(labels * shift - shift / 2 + rng.normal(size=n)))),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +36,25 @@ def study_tables():
     """Predictions of two models on every set, two readers (one reading part
     of the external set), and the tables the pipeline builds from them."""
     rng = np.random.default_rng(0)
-    predictions = {m: {s: _frame(rng, 40, shift, s[:2]) for s in SETS}
-                   for m, shift in (("inception_v3", 2.0), ("resnet101", 1.0))}  # fmt: skip
+    predictions = {
+        m: {s: _frame(rng, 40, shift, s[:2]) for s in SETS} for m, shift in (("inception_v3", 2.0), ("resnet101", 1.0))
+    }
     labels = np.tile([0, 1], 20)
     readers = pd.concat(
-        [pd.DataFrame({"id": [f"{s[:2]}{k:03d}" for k in range(40)], "reader": r, "label": labels, "set": s,
-                       "call": np.where(rng.random(40) < 0.75, labels, 1 - labels)})
-         for r in ("reader_1", "reader_2") for s in ("internal_test", "external_test")]
-    ).iloc[:-5]  # fmt: skip
+        [
+            pd.DataFrame(
+                {
+                    "id": [f"{s[:2]}{k:03d}" for k in range(40)],
+                    "reader": r,
+                    "label": labels,
+                    "set": s,
+                    "call": np.where(rng.random(40) < 0.75, labels, 1 - labels),
+                }
+            )
+            for r in ("reader_1", "reader_2")
+            for s in ("internal_test", "external_test")
+        ]
+    ).iloc[:-5]
     return {
         "predictions": predictions,
         "models": model_predictions(predictions),
@@ -88,9 +104,14 @@ def test_save_writes_300_dpi_png_and_pdf_without_run_metadata(tmp_path):
 
 @pytest.mark.parametrize(
     "model, expected",
-    [("resnet101", "ResNet-101"), ("readers_majority", "Radiologists (majority vote)"), ("reader_3", "Reader 3"),
-     ("reader7", "Reader 7"), ("Dr_Lee", "Dr_Lee")],
-)  # fmt: skip
+    [
+        ("resnet101", "ResNet-101"),
+        ("readers_majority", "Radiologists (majority vote)"),
+        ("reader_3", "Reader 3"),
+        ("reader7", "Reader 7"),
+        ("Dr_Lee", "Dr_Lee"),
+    ],
+)
 def test_labels_follow_table2(model, expected):
     assert figures.label(model) == expected
 
@@ -123,7 +144,9 @@ def test_roc_band_refuses(labels, n_resamples, match):
         figures.roc_band(labels, [0.1, 0.2, 0.3, 0.4], np.linspace(0, 1, 5), n_resamples=n_resamples)
 
 
-@pytest.mark.parametrize("set_name, band", [("internal_test", "none"), ("external_test", "ensemble"), ("external_test", "all")])
+@pytest.mark.parametrize(
+    "set_name, band", [("internal_test", "none"), ("external_test", "ensemble"), ("external_test", "all")]
+)
 def test_roc_figure_has_models_readers_and_the_journal_labels(tmp_path, study_tables, set_name, band):
     models = {m: sets[set_name] for m, sets in study_tables["models"].items()}
     fig = figures.roc_figure(set_name, models, study_tables["metrics"], band=band, n_resamples=50)
@@ -132,7 +155,9 @@ def test_roc_figure_has_models_readers_and_the_journal_labels(tmp_path, study_ta
     assert texts[0].startswith("Inception V3: AUC ") and texts[2].startswith("Ensemble (mean probability): AUC ")
     assert "Operating point (threshold frozen on validation)" in texts
     assert ("bootstrap band" in " ".join(texts)) == (band != "none")
-    assert any(t.startswith("Reader 1: ") for t in texts) and any(t.startswith("Majority vote (95% CIs): ") for t in texts)
+    assert any(t.startswith("Reader 1: ") for t in texts) and any(
+        t.startswith("Majority vote (95% CIs): ") for t in texts
+    )
     assert ax.get_xlabel() == "1 - Specificity" and ax.get_ylabel() == "Sensitivity"
     png, pdf = tmp_path / "roc.png", tmp_path / "roc.pdf"
     style.save(fig, str(png), str(pdf))
@@ -169,9 +194,18 @@ def test_roc_from_files_draws_the_ensemble_of_the_tables(tmp_path, monkeypatch, 
             paths.append(str(tmp_path / model / f"{set_name}.csv"))
     study_tables["metrics"].to_csv(tmp_path / "metrics.csv", index=False)
     drawn, draw = [], figures.roc_figure
-    monkeypatch.setattr(figures, "roc_figure", lambda set_name, models, *a, **k: drawn.append(models) or draw(set_name, models, *a, **k))
-    figures.roc_from_files(paths, str(tmp_path / "metrics.csv"), set_name="external_test", png=str(tmp_path / "r.png"),
-                           pdf=str(tmp_path / "r.pdf"), ensemble=ensemble, band="none")  # fmt: skip
+    monkeypatch.setattr(
+        figures, "roc_figure", lambda set_name, models, *a, **k: drawn.append(models) or draw(set_name, models, *a, **k)
+    )
+    figures.roc_from_files(
+        paths,
+        str(tmp_path / "metrics.csv"),
+        set_name="external_test",
+        png=str(tmp_path / "r.png"),
+        pdf=str(tmp_path / "r.pdf"),
+        ensemble=ensemble,
+        band="none",
+    )
     assert len(drawn[0]) == curves and cv2.imread(str(tmp_path / "r.png")) is not None
     if ensemble:  # the ensemble of the figure is the one of every table (alnus.metrics.model_predictions)
         expected = study_tables["models"]["ensemble"]["external_test"]
@@ -192,10 +226,14 @@ def test_confusion_matrices_show_the_tables_counts(study_tables):
 
 @pytest.mark.parametrize(
     "draw, table",
-    [(figures.confusion_figure, "metrics.csv"), (figures.forest_figure, "metrics.csv"),
-     (figures.decision_curve_figure, "decision_curve.csv"), (figures.training_figure, "training_history.csv"),
-     (figures.cohort_flow_figure, "cohorts.csv")],
-)  # fmt: skip
+    [
+        (figures.confusion_figure, "metrics.csv"),
+        (figures.forest_figure, "metrics.csv"),
+        (figures.decision_curve_figure, "decision_curve.csv"),
+        (figures.training_figure, "training_history.csv"),
+        (figures.cohort_flow_figure, "cohorts.csv"),
+    ],
+)
 def test_figures_name_the_table_that_lacks_a_column(draw, table):
     with pytest.raises(ValueError, match=rf"{table} lacks column\(s\) .*rerun the rule"):
         draw(pd.DataFrame({"model": ["x"]}))
@@ -243,16 +281,26 @@ def test_decision_curve_figure_has_every_model_and_both_references(study_tables)
 
 
 def _history(epochs):
-    return pd.DataFrame({"epoch": range(1, epochs + 1), "lr": 1e-3, "train_loss": np.linspace(0.7, 0.2, epochs),
-                         "val_loss": np.linspace(0.7, 0.4, epochs), "val_auc": np.linspace(0.6, 0.9, epochs),
-                         "seconds": 1.0, "best": [e == epochs for e in range(1, epochs + 1)]})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "epoch": range(1, epochs + 1),
+            "lr": 1e-3,
+            "train_loss": np.linspace(0.7, 0.2, epochs),
+            "val_loss": np.linspace(0.7, 0.4, epochs),
+            "val_auc": np.linspace(0.6, 0.9, epochs),
+            "seconds": 1.0,
+            "best": [e == epochs for e in range(1, epochs + 1)],
+        }
+    )
 
 
 def test_training_history_table_puts_the_model_first(tmp_path):
     for model in ("inception_v3", "resnet101"):
         (tmp_path / model).mkdir()
         _history(3).to_csv(tmp_path / model / "history.tsv", sep="\t", index=False)
-    table = figures.training_history_from_files([str(tmp_path / m / "history.tsv") for m in ("inception_v3", "resnet101")])
+    table = figures.training_history_from_files(
+        [str(tmp_path / m / "history.tsv") for m in ("inception_v3", "resnet101")]
+    )
     assert table.columns[0] == "model" and table["model"].tolist() == ["inception_v3"] * 3 + ["resnet101"] * 3
 
 
@@ -288,12 +336,18 @@ def test_training_figure_circles_the_epoch_kept(epochs):
 
 @pytest.fixture
 def cohorts():
-    splits = pd.DataFrame({"id": [f"d{k}" for k in range(10)] + ["e0", "e1", "e2"],
-                           "patient": ["p0", "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "q0", "q1", "q1"],
-                           "cohort": ["development"] * 10 + ["external"] * 3,
-                           "set": ["train"] * 6 + ["validation"] * 2 + ["internal_test"] * 2 + ["external_test"] * 3})  # fmt: skip
-    manifests = {"development": pd.DataFrame({"id": [f"d{k}" for k in range(10)], "label": [0, 1] * 5}),
-                 "external": pd.DataFrame({"id": ["e0", "e1", "e2"], "label": [1, 1, 0]})}  # fmt: skip
+    splits = pd.DataFrame(
+        {
+            "id": [f"d{k}" for k in range(10)] + ["e0", "e1", "e2"],
+            "patient": ["p0", "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "q0", "q1", "q1"],
+            "cohort": ["development"] * 10 + ["external"] * 3,
+            "set": ["train"] * 6 + ["validation"] * 2 + ["internal_test"] * 2 + ["external_test"] * 3,
+        }
+    )
+    manifests = {
+        "development": pd.DataFrame({"id": [f"d{k}" for k in range(10)], "label": [0, 1] * 5}),
+        "external": pd.DataFrame({"id": ["e0", "e1", "e2"], "label": [1, 1, 0]}),
+    }
     readers = pd.DataFrame({"id": ["e0", "e1", "e0"], "reader": ["r1", "r1", "r2"], "set": "external_test"})
     return splits, manifests, readers
 
@@ -316,8 +370,14 @@ def test_cohort_table_refuses_an_id_without_label(cohorts):
 def test_cohort_flow_draws_every_set_with_its_counts(cohorts):
     fig = figures.cohort_flow_figure(figures.cohort_table(*cohorts))
     texts = _texts(fig)
-    for title in ("Development cohort", "External cohort", "Training set", "Validation set", "Internal test set",
-                  "External test set"):  # fmt: skip
+    for title in (
+        "Development cohort",
+        "External cohort",
+        "Training set",
+        "Validation set",
+        "Internal test set",
+        "External test set",
+    ):
         assert title in texts
     assert "3 images, 2 patients\n2 positive, 1 negative" in texts
     assert any("read by 2 radiologists" in t for t in texts)
@@ -328,16 +388,23 @@ def test_cohort_flow_draws_every_set_with_its_counts(cohorts):
 
 @pytest.fixture
 def outcomes():
-    return pd.DataFrame({"id": ["a", "b", "i", "c", "d", "j", "e", "f", "g", "h"],
-                         "label": [1, 1, 1, 1, 1, 1, 0, 0, 0, 0],
-                         "probability": [0.9, 0.7, 0.6, 0.4, 0.1, 0.3, 0.8, 0.55, 0.3, 0.3]})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": ["a", "b", "i", "c", "d", "j", "e", "f", "g", "h"],
+            "label": [1, 1, 1, 1, 1, 1, 0, 0, 0, 0],
+            "probability": [0.9, 0.7, 0.6, 0.4, 0.1, 0.3, 0.8, 0.55, 0.3, 0.3],
+        }
+    )
 
 
 @pytest.mark.parametrize(
     "rule, expected",
-    [("most_confident", ["a", "d", "e", "g"]), ("least_confident", ["i", "c", "f", "g"]),
-     ("median", ["b", "j", "e", "g"])],
-)  # fmt: skip
+    [
+        ("most_confident", ["a", "d", "e", "g"]),
+        ("least_confident", ["i", "c", "f", "g"]),
+        ("median", ["b", "j", "e", "g"]),
+    ],
+)
 def test_select_cases_is_deterministic(outcomes, rule, expected):
     cases = figures.select_cases(outcomes, 0.5, rule=rule)
     assert cases["category"].tolist() == ["TP", "FN", "FP", "TN"]
@@ -384,9 +451,13 @@ def test_heatmap_figures_have_images_overlays_and_a_colour_bar(outcomes):
     gallery = figures.heatmap_gallery(cases, images, maps, title="t", method="gradcam++")
     assert "no true negative" in _texts(gallery)
     assert any("Grad-CAM++" in ax.get_ylabel() for ax in gallery.axes)
-    across = figures.heatmap_architectures(cases, images, {"inception_v3": maps, "resnet101": maps},
-                                           {"inception_v3": dict.fromkeys(outcomes["id"], 0.5),
-                                            "resnet101": dict.fromkeys(outcomes["id"], 0.5)}, title="t")  # fmt: skip
+    across = figures.heatmap_architectures(
+        cases,
+        images,
+        {"inception_v3": maps, "resnet101": maps},
+        {"inception_v3": dict.fromkeys(outcomes["id"], 0.5), "resnet101": dict.fromkeys(outcomes["id"], 0.5)},
+        title="t",
+    )
     assert {"Inception V3", "ResNet-101", "Ultrasound image"} <= {ax.get_title() for ax in across.axes}
     assert sum(bool(ax.images) for ax in across.axes) == 3 * len(cases)
 

@@ -22,8 +22,16 @@ from alnus.folds import (
 )
 
 
-@pytest.mark.parametrize("model, fold", [("resnet101/fold-2", 2), ("inception_v3/fold-10", 10), ("resnet101", None),
-                                         ("resnet101/seed-3", None), ("ensemble", None)])  # fmt: skip
+@pytest.mark.parametrize(
+    "model, fold",
+    [
+        ("resnet101/fold-2", 2),
+        ("inception_v3/fold-10", 10),
+        ("resnet101", None),
+        ("resnet101/seed-3", None),
+        ("ensemble", None),
+    ],
+)
 def test_fold_of(model, fold):
     assert fold_of(model) == fold
 
@@ -35,25 +43,38 @@ def test_fold_model_round_trips():
 @pytest.fixture
 def table() -> pd.DataFrame:
     """splits.csv as labelled_splits reads it: the fold column is float, NaN for the test rows."""
-    return pd.DataFrame({
-        "id": list("abcdefgh"),
-        "set": ["train", "train", "validation", "train", "validation", "internal_test", "external_test", "train"],
-        "fold": [1, 2, 1, 3, 2, np.nan, np.nan, 3],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": list("abcdefgh"),
+            "set": ["train", "train", "validation", "train", "validation", "internal_test", "external_test", "train"],
+            "fold": [1, 2, 1, 3, 2, np.nan, np.nan, 3],
+        }
+    )
 
 
 def test_fold_sets_hold_out_one_fold(table):
     sets = fold_sets(table, 2).set_index("id")["set"]
-    assert sets.to_dict() == {"a": "train", "b": "validation", "c": "train", "d": "train", "e": "validation",
-                              "f": "internal_test", "g": "external_test", "h": "train"}  # fmt: skip
+    assert sets.to_dict() == {
+        "a": "train",
+        "b": "validation",
+        "c": "train",
+        "d": "train",
+        "e": "validation",
+        "f": "internal_test",
+        "g": "external_test",
+        "h": "train",
+    }
     assert fold_sets(table, None) is table
     assert list(table["set"])[:3] == ["train", "train", "validation"]  # the input is not changed
 
 
-@pytest.mark.parametrize("frame, fold, match", [
-    (pd.DataFrame({"id": ["a"], "set": ["train"]}), 1, r"lacks \(made without `split: folds`\)"),
-    (pd.DataFrame({"id": ["a"], "set": ["train"], "fold": [1]}), 4, r"no fold 4 \(its folds: \[1\]\)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "frame, fold, match",
+    [
+        (pd.DataFrame({"id": ["a"], "set": ["train"]}), 1, r"lacks \(made without `split: folds`\)"),
+        (pd.DataFrame({"id": ["a"], "set": ["train"], "fold": [1]}), 4, r"no fold 4 \(its folds: \[1\]\)"),
+    ],
+)
 def test_fold_sets_errors(frame, fold, match):
     with pytest.raises(ValueError, match=match):
         fold_sets(frame, fold)
@@ -81,10 +102,22 @@ def test_fold_mean_is_the_mean_probability():
 
 
 def card(fold: int, best: int) -> dict:
-    return {"architecture": "resnet101", "input_size": 64, "fold": fold, "settings": {"epochs": 3},
-            "versions": {"torch": "2"}, "train_images": 30 + fold, "validation_images": 20 - fold,
-            "training": {"best_epoch": best, "best_validation_auc": 0.6 + fold / 10, "epochs_run": 3,
-                         "still_improving": best == 3, "device": "cpu"}}  # fmt: skip
+    return {
+        "architecture": "resnet101",
+        "input_size": 64,
+        "fold": fold,
+        "settings": {"epochs": 3},
+        "versions": {"torch": "2"},
+        "train_images": 30 + fold,
+        "validation_images": 20 - fold,
+        "training": {
+            "best_epoch": best,
+            "best_validation_auc": 0.6 + fold / 10,
+            "epochs_run": 3,
+            "still_improving": best == 3,
+            "device": "cpu",
+        },
+    }
 
 
 def test_ensemble_card_is_fold_1s_with_every_fold_listed():
@@ -93,23 +126,28 @@ def test_ensemble_card_is_fold_1s_with_every_fold_listed():
     cv = made["cross_validation"]
     assert cv["folds"] == 2 and cv["shown_fold"] == 1
     assert [(m["fold"], m["weights"], m["best_epoch"], m["train_images"]) for m in cv["models"]] == [
-        (1, "w1", 2, 31), (2, "w2", 3, 32)]
+        (1, "w1", 2, 31),
+        (2, "w2", 3, 32),
+    ]
 
 
 def test_fold_ensemble_job_writes_out_of_fold_and_mean(tmp_path):
     paths, cards = {}, {}
     for k, held in ((1, ["a", "b"]), (2, ["c", "d"])):
         paths[k] = {}
-        for set_name, frame in (("validation", predictions(held, [0.1 * k, 0.2 * k])),
-                                ("internal_test", predictions(["t1", "t2"], [0.2 * k, 0.6])),
-                                ("external_test", predictions(["e1", "e2"], [0.1, 0.3 * k]))):  # fmt: skip
+        for set_name, frame in (
+            ("validation", predictions(held, [0.1 * k, 0.2 * k])),
+            ("internal_test", predictions(["t1", "t2"], [0.2 * k, 0.6])),
+            ("external_test", predictions(["e1", "e2"], [0.1, 0.3 * k])),
+        ):
             paths[k][set_name] = tmp_path / f"fold-{k}-{set_name}.csv"
             frame.to_csv(paths[k][set_name], index=False)
         cards[k] = tmp_path / f"card-{k}.json"
         cards[k].write_text(json.dumps(card(k, k)))
     outputs = {s: tmp_path / f"{s}.csv" for s in ("validation", "internal_test", "external_test")}
-    fold_ensemble_job(cards=cards, weights={1: "w1", 2: "w2"}, predictions=paths, outputs=outputs,
-                      out_card=tmp_path / "card.json")  # fmt: skip
+    fold_ensemble_job(
+        cards=cards, weights={1: "w1", 2: "w2"}, predictions=paths, outputs=outputs, out_card=tmp_path / "card.json"
+    )
     validation = pd.read_csv(outputs["validation"])
     assert list(validation["id"]) == ["a", "b", "c", "d"] and list(validation["fold"]) == [1, 1, 2, 2]
     np.testing.assert_allclose(pd.read_csv(outputs["internal_test"])["probability"], [0.3, 0.6])
@@ -122,11 +160,18 @@ def test_folds_table_rows_and_clustered_out_of_fold_interval():
 
     def frame(n, patients):
         labels = np.tile([0, 1], n // 2)
-        return pd.DataFrame({"id": [f"i{i}" for i in range(n)], "patient": [f"p{i % patients}" for i in range(n)],
-                             "label": labels, "probability": labels * 0.3 + rng.random(n) * 0.7})  # fmt: skip
+        return pd.DataFrame(
+            {
+                "id": [f"i{i}" for i in range(n)],
+                "patient": [f"p{i % patients}" for i in range(n)],
+                "label": labels,
+                "probability": labels * 0.3 + rng.random(n) * 0.7,
+            }
+        )
 
-    per_fold = {k: {"validation": frame(20, 20), "internal_test": frame(16, 16), "external_test": frame(16, 16)}
-                for k in (1, 2)}  # fmt: skip
+    per_fold = {
+        k: {"validation": frame(20, 20), "internal_test": frame(16, 16), "external_test": frame(16, 16)} for k in (1, 2)
+    }
     # Out-of-fold: 40 images of 20 patients, two each (ids i, i+20 share patient p(i mod 20)).
     ensembles = {"validation": frame(40, 20), "internal_test": frame(16, 16), "external_test": frame(16, 16)}
     table = folds_table({"resnet101": per_fold}, {"resnet101": ensembles}, level=0.95)

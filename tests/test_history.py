@@ -13,9 +13,16 @@ from alnus.history import STILL_IMPROVING, best_epoch, still_improving, training
 def history(val_auc: list[float]) -> pd.DataFrame:
     """A history as fit returns it: the kept epoch is the first highest AUC."""
     n = len(val_auc)
-    frame = pd.DataFrame({"epoch": range(1, n + 1), "lr": 1e-3, "train_loss": 0.5,
-                          "val_loss": [0.7 - 0.01 * k for k in range(n)], "val_auc": val_auc,
-                          "seconds": [10.0 + k for k in range(n)]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "epoch": range(1, n + 1),
+            "lr": 1e-3,
+            "train_loss": 0.5,
+            "val_loss": [0.7 - 0.01 * k for k in range(n)],
+            "val_auc": val_auc,
+            "seconds": [10.0 + k for k in range(n)],
+        }
+    )
     frame["best"] = frame["epoch"] == frame.loc[frame["val_auc"].idxmax(), "epoch"]
     return frame
 

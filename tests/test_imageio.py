@@ -17,8 +17,15 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from alnus import imageio
-from alnus.imageio import (ImageReadError, UltrasoundRegion, check_readable, decode_problem, is_dicom, read_image,
-                           write_png)
+from alnus.imageio import (
+    ImageReadError,
+    UltrasoundRegion,
+    check_readable,
+    decode_problem,
+    is_dicom,
+    read_image,
+    write_png,
+)
 
 US_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 RNG = np.random.default_rng(0)
@@ -63,10 +70,10 @@ def png_chunks(data: bytes) -> list[str]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     chunks, pos = [], 8
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
         assert zlib.crc32(kind + body) == crc
         chunks.append(kind.decode("ascii"))
         pos += 12 + length
@@ -134,8 +141,13 @@ def test_dicom_monochrome2_and_regions(tmp_path):
     [
         (GRAY, "MONOCHROME1", 8, 255 - GRAY, "MONOCHROME1 inverted"),
         (RGB, "RGB", 8, cv2.cvtColor(RGB, cv2.COLOR_RGB2GRAY), "colour converted to grayscale"),
-        (convert_color_space(RGB, "RGB", "YBR_FULL"), "YBR_FULL", 8, cv2.cvtColor(RGB, cv2.COLOR_RGB2GRAY),
-         "colour converted to grayscale"),
+        (
+            convert_color_space(RGB, "RGB", "YBR_FULL"),
+            "YBR_FULL",
+            8,
+            cv2.cvtColor(RGB, cv2.COLOR_RGB2GRAY),
+            "colour converted to grayscale",
+        ),
         (GRAY.astype(np.uint16) * 16, "MONOCHROME2", 12, GRAY.astype(float) - GRAY.min(), "12-bit scaled min-max"),
     ],
     ids=["monochrome1", "rgb", "ybr_full", "12bit"],
@@ -166,10 +178,16 @@ def test_dicom_palette_color(tmp_path):
     index = (GRAY // 32).astype(np.uint8)  # 8 palette entries
     lut = np.array([0, 40, 80, 120, 160, 200, 230, 255], np.uint16) * 257
     path = make_dicom(
-        tmp_path / "p.dcm", index, "PALETTE COLOR", 8,
-        RedPaletteColorLookupTableDescriptor=[8, 0, 16], GreenPaletteColorLookupTableDescriptor=[8, 0, 16],
-        BluePaletteColorLookupTableDescriptor=[8, 0, 16], RedPaletteColorLookupTableData=lut.tobytes(),
-        GreenPaletteColorLookupTableData=lut.tobytes(), BluePaletteColorLookupTableData=lut.tobytes(),
+        tmp_path / "p.dcm",
+        index,
+        "PALETTE COLOR",
+        8,
+        RedPaletteColorLookupTableDescriptor=[8, 0, 16],
+        GreenPaletteColorLookupTableDescriptor=[8, 0, 16],
+        BluePaletteColorLookupTableDescriptor=[8, 0, 16],
+        RedPaletteColorLookupTableData=lut.tobytes(),
+        GreenPaletteColorLookupTableData=lut.tobytes(),
+        BluePaletteColorLookupTableData=lut.tobytes(),
     )
     image = read_image(path)
     assert np.array_equal(image.pixels, (lut // 257).astype(np.uint8)[index])
@@ -338,14 +356,25 @@ REFUSED = [
     # (name, how to make it, problem, what check_readable (headers only) says)
     ("dot.png", lambda p: cv2.imwrite(str(p), GRAY[:1, :1]), "image is only 1 x 1 pixels", None),
     ("strip.dcm", lambda p: make_dicom(p, GRAY[:, :8]), "image is only 8 x 24 pixels", None),
-    ("cine.dcm", lambda p: make_dicom(p, np.stack([GRAY, 255 - GRAY, GRAY // 2])),
-     "multi-frame DICOM (a cine loop of 3 frames)", "multi-frame DICOM"),
+    (
+        "cine.dcm",
+        lambda p: make_dicom(p, np.stack([GRAY, 255 - GRAY, GRAY // 2])),
+        "multi-frame DICOM (a cine loop of 3 frames)",
+        "multi-frame DICOM",
+    ),
     ("doppler.png", _doppler, "colour image: 12.5% of its pixels are coloured", None),
-    ("doppler.dcm", lambda p: make_dicom(p, np.where(np.arange(32)[None, :, None] < 8, np.uint8([220, 20, 20]), RGB),
-                                         "RGB", 8),
-     "colour image: 25.0% of its pixels are coloured", None),
-    ("cut.jpg", lambda p: p.write_bytes(cv2.imencode(".jpg", GRAY)[1].tobytes()[:-100]),
-     "cannot decode this JPEG file (truncated or corrupt)", None),
+    (
+        "doppler.dcm",
+        lambda p: make_dicom(p, np.where(np.arange(32)[None, :, None] < 8, np.uint8([220, 20, 20]), RGB), "RGB", 8),
+        "colour image: 25.0% of its pixels are coloured",
+        None,
+    ),
+    (
+        "cut.jpg",
+        lambda p: p.write_bytes(cv2.imencode(".jpg", GRAY)[1].tobytes()[:-100]),
+        "cannot decode this JPEG file (truncated or corrupt)",
+        None,
+    ),
 ]
 
 
@@ -382,4 +411,7 @@ def test_decode_problem_names_an_unexpected_decoder_failure(tmp_path, monkeypatc
         raise MemoryError("out of memory")
 
     monkeypatch.setattr(imageio.cv2, "imdecode", fail)
-    assert decode_problem(path) == "cannot decode (MemoryError: out of memory); re-export it or remove it from the manifest"
+    assert (
+        decode_problem(path)
+        == "cannot decode (MemoryError: out of memory); re-export it or remove it from the manifest"
+    )

@@ -93,31 +93,50 @@ def test_dicom_named_by_uid_passes(tmp_path, images):
 @pytest.mark.parametrize(
     "lines, expected",
     [
-        pytest.param(["image,label", "a.png,1"],
-                     "missing column(s) patient_id; the header has image, label and needs image, patient_id, label",
-                     id="missing column"),
+        pytest.param(
+            ["image,label", "a.png,1"],
+            "missing column(s) patient_id; the header has image, label and needs image, patient_id, label",
+            id="missing column",
+        ),
         pytest.param([HEADER], "has a header but no rows; add one row per image", id="header only"),
         pytest.param([HEADER, "a.png,P1,2"], "line 2: `label` must be 0 or 1, got '2'", id="label 2"),
-        pytest.param([HEADER, "a.png,P1,0", "b.png,P2,yes"], "line 3: `label` must be 0 or 1, got 'yes'",
-                     id="label yes"),
+        pytest.param(
+            [HEADER, "a.png,P1,0", "b.png,P2,yes"], "line 3: `label` must be 0 or 1, got 'yes'", id="label yes"
+        ),
         pytest.param([HEADER, "a.png,P1,"], "line 2: `label` must be 0 or 1, got ''", id="label empty"),
-        pytest.param([HEADER, "a.png,,1"], "line 2: `patient_id` is empty; every image needs its patient's id",
-                     id="empty patient_id"),
-        pytest.param([HEADER, "a.png,P1,1", "b.png,P2,0", "a.png,P1,1"],
-                     "line 4: image 'a.png' is listed again (first on line 2)", id="duplicate image"),
+        pytest.param(
+            [HEADER, "a.png,,1"],
+            "line 2: `patient_id` is empty; every image needs its patient's id",
+            id="empty patient_id",
+        ),
+        pytest.param(
+            [HEADER, "a.png,P1,1", "b.png,P2,0", "a.png,P1,1"],
+            "line 4: image 'a.png' is listed again (first on line 2)",
+            id="duplicate image",
+        ),
         pytest.param([HEADER, "a.png,P1,1", "missing.png,P2,0"], "line 3: image file ", id="missing image file"),
-        pytest.param([HEADER, "/etc/a.png,P1,1"],
-                     "line 2: `image` '/etc/a.png' must be a path relative to the images folder", id="absolute path"),
-        pytest.param([HEADER, "../images/a.png,P1,1"],
-                     "line 2: `image` '../images/a.png' must be a path relative to the images folder", id="dot-dot"),
+        pytest.param(
+            [HEADER, "/etc/a.png,P1,1"],
+            "line 2: `image` '/etc/a.png' must be a path relative to the images folder",
+            id="absolute path",
+        ),
+        pytest.param(
+            [HEADER, "../images/a.png,P1,1"],
+            "line 2: `image` '../images/a.png' must be a path relative to the images folder",
+            id="dot-dot",
+        ),
         pytest.param([HEADER, "sub/../a.png,P1,1"], "without '..'", id="inner dot-dot"),
-        pytest.param([HEADER, "a.tif,P1,1"],
-                     "line 2: `image` 'a.tif' has an unsupported extension; use .png, .jpg, .bmp or DICOM",
-                     id="unsupported extension"),
-        pytest.param([f"{HEADER},bbox", 'a.png,P1,1,"1,2,3"'], "line 2: bbox '1,2,3' is malformed",
-                     id="bbox with three numbers"),
-        pytest.param([f"{HEADER},bbox", 'a.png,P1,1,"1,2,0,4"'], "line 2: bbox '1,2,0,4' is malformed",
-                     id="bbox with zero width"),
+        pytest.param(
+            [HEADER, "a.tif,P1,1"],
+            "line 2: `image` 'a.tif' has an unsupported extension; use .png, .jpg, .bmp or DICOM",
+            id="unsupported extension",
+        ),
+        pytest.param(
+            [f"{HEADER},bbox", 'a.png,P1,1,"1,2,3"'], "line 2: bbox '1,2,3' is malformed", id="bbox with three numbers"
+        ),
+        pytest.param(
+            [f"{HEADER},bbox", 'a.png,P1,1,"1,2,0,4"'], "line 2: bbox '1,2,0,4' is malformed", id="bbox with zero width"
+        ),
         pytest.param([f"{HEADER},bbox", "a.png,P1,1,left"], "line 2: bbox 'left' is malformed", id="bbox text"),
     ],
 )
@@ -165,8 +184,12 @@ def test_several_problems_come_in_one_error(tmp_path, images):
         check_manifest(path, images, cohort="development")
     message = str(caught.value)
     assert f"{path} has 4 problem(s):" in message
-    for expected in ("line 2: `label`", "line 3: `patient_id` is empty", "line 4: image file",
-                     "line 5: image 'a.png' is listed again (first on line 2)"):  # fmt: skip
+    for expected in (
+        "line 2: `label`",
+        "line 3: `patient_id` is empty",
+        "line 4: image file",
+        "line 5: image 'a.png' is listed again (first on line 2)",
+    ):
         assert expected in message
 
 
@@ -221,11 +244,16 @@ def test_good_readers_file(tmp_path):
         pytest.param([READERS_HEADER, "a.png,R1,2"], "line 2: `call` must be 0 or 1, got '2'", id="call 2"),
         pytest.param([READERS_HEADER, "a.png,R1,"], "line 2: `call` must be 0 or 1, got ''", id="call missing"),
         pytest.param([READERS_HEADER, "a.png,,1"], "line 2: `reader` is empty", id="empty reader"),
-        pytest.param([READERS_HEADER, "a.png,R1,1", "zzz.png,R1,0"],
-                     "line 3: image 'zzz.png' is in no cohort's manifest; use the manifest's `image` value",
-                     id="unknown image"),
-        pytest.param([READERS_HEADER, "a.png,R1,1", "b.png,R1,0", "a.png,R1,0"],
-                     "line 4: reader 'R1' calls image 'a.png' twice", id="same image twice"),
+        pytest.param(
+            [READERS_HEADER, "a.png,R1,1", "zzz.png,R1,0"],
+            "line 3: image 'zzz.png' is in no cohort's manifest; use the manifest's `image` value",
+            id="unknown image",
+        ),
+        pytest.param(
+            [READERS_HEADER, "a.png,R1,1", "b.png,R1,0", "a.png,R1,0"],
+            "line 4: reader 'R1' calls image 'a.png' twice",
+            id="same image twice",
+        ),
     ],
 )
 def test_bad_readers_file_names_file_and_line(tmp_path, lines, expected):

@@ -10,10 +10,10 @@ import pytest
 
 from alnus.metrics import (
     METRICS_COLUMNS,
+    SEED_COLUMNS,
     binary_metrics,
     choose_threshold,
     majority_vote,
-    SEED_COLUMNS,
     metrics_from_files,
     metrics_table,
     policy_label,
@@ -22,10 +22,28 @@ from alnus.stats import delong_ci, proportion_ci, youden_threshold
 
 # The columns DESIGN.md ("Outputs", results/tables/metrics.csv) requires at least.
 DESIGN_METRICS_COLUMNS = [
-    "model", "set", "n", "positives", "auc", "auc_low", "auc_high", "threshold",
-    "sensitivity", "sensitivity_low", "sensitivity_high", "specificity", "specificity_low", "specificity_high",
-    "accuracy", "accuracy_low", "accuracy_high", "tp", "fp", "tn", "fn",
-]  # fmt: skip
+    "model",
+    "set",
+    "n",
+    "positives",
+    "auc",
+    "auc_low",
+    "auc_high",
+    "threshold",
+    "sensitivity",
+    "sensitivity_low",
+    "sensitivity_high",
+    "specificity",
+    "specificity_low",
+    "specificity_high",
+    "accuracy",
+    "accuracy_low",
+    "accuracy_high",
+    "tp",
+    "fp",
+    "tn",
+    "fn",
+]
 
 
 def percent(x: float) -> int:
@@ -36,11 +54,13 @@ def percent(x: float) -> int:
 def predictions(positives: list[float], negatives: list[float], prefix: str) -> pd.DataFrame:
     """DataFrame(id, label, probability), positives first."""
     scores = positives + negatives
-    return pd.DataFrame({
-        "id": [f"{prefix}{i:03d}" for i in range(len(scores))],
-        "label": [1] * len(positives) + [0] * len(negatives),
-        "probability": scores,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": [f"{prefix}{i:03d}" for i in range(len(scores))],
+            "label": [1] * len(positives) + [0] * len(negatives),
+            "probability": scores,
+        }
+    )
 
 
 # Validation: Youden's J is highest (5/6) at 0.6 and nowhere else.
@@ -60,8 +80,9 @@ def reader_calls() -> pd.DataFrame:
         ("R1", "external_test", EXTERNAL, [1, 0, 1, 0, 0, 1, 0]),
         ("R2", "external_test", EXTERNAL, [1, 1, 1, 1, 0, 0, 0]),
     ]:
-        rows.append(pd.DataFrame({"id": frame["id"], "reader": reader, "call": calls,
-                                  "label": frame["label"], "set": set_name}))  # fmt: skip
+        rows.append(
+            pd.DataFrame({"id": frame["id"], "reader": reader, "call": calls, "label": frame["label"], "set": set_name})
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -146,12 +167,18 @@ def test_fixed_threshold_policy(threshold, internal_counts):
 def test_one_row_per_model_and_test_set_models_first():
     table = metrics_table({"inception_v3": MODEL, "resnet101": MODEL}, reader_calls())
     assert list(zip(table["model"], table["set"])) == [
-        ("inception_v3", "internal_test"), ("inception_v3", "external_test"),
-        ("resnet101", "internal_test"), ("resnet101", "external_test"),
-        ("ensemble", "internal_test"), ("ensemble", "external_test"),
-        ("R1", "external_test"), ("R1", "internal_test"), ("R2", "external_test"),
-        ("readers_majority", "external_test"), ("readers_majority", "internal_test"),
-    ]  # fmt: skip
+        ("inception_v3", "internal_test"),
+        ("inception_v3", "external_test"),
+        ("resnet101", "internal_test"),
+        ("resnet101", "external_test"),
+        ("ensemble", "internal_test"),
+        ("ensemble", "external_test"),
+        ("R1", "external_test"),
+        ("R1", "internal_test"),
+        ("R2", "external_test"),
+        ("readers_majority", "external_test"),
+        ("readers_majority", "internal_test"),
+    ]
     assert list(table["kind"]) == ["model"] * 4 + ["ensemble"] * 2 + ["reader"] * 3 + ["majority"] * 2
 
 
@@ -211,8 +238,11 @@ def test_metrics_report_the_auc_spread_over_seeds(tmp_path):
     root = tmp_path / "predictions"
     flipped = {name: frame.assign(probability=1 - frame["probability"]) for name, frame in MODEL.items()}
     files, seed_files = [], []
-    for folder, sets, into in (("inception_v3", MODEL, files), ("inception_v3/seed-1", flipped, seed_files),
-                               ("inception_v3/seed-2", MODEL, seed_files)):  # fmt: skip
+    for folder, sets, into in (
+        ("inception_v3", MODEL, files),
+        ("inception_v3/seed-1", flipped, seed_files),
+        ("inception_v3/seed-2", MODEL, seed_files),
+    ):
         for set_name, frame in sets.items():
             path = root / folder / f"{set_name}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -323,7 +353,8 @@ def test_ensemble_is_aligned_by_id_not_by_row_order():
     reordered = {s: f.iloc[::-1].reset_index(drop=True) for s, f in MODEL.items()}
     table = metrics_table({"a": MODEL, "b": reordered}).set_index(["model", "set"])
     pd.testing.assert_series_equal(
-        table.loc[("ensemble", "external_test")].drop("kind"), table.loc[("a", "external_test")].drop("kind"),
+        table.loc[("ensemble", "external_test")].drop("kind"),
+        table.loc[("a", "external_test")].drop("kind"),
         check_names=False,
     )
 
@@ -356,14 +387,21 @@ def test_majority_vote(votes, ties, expected):
     readers = calls_frame([("c1", f"R{i}", v, 1) for i, v in enumerate(votes)])
     vote = majority_vote(readers, ties=ties)
     assert vote.to_dict("records") == [
-        {"id": "c1", "patient": "c1", "reader": "readers_majority", "call": expected, "label": 1,
-         "set": "external_test"}
+        {
+            "id": "c1",
+            "patient": "c1",
+            "reader": "readers_majority",
+            "call": expected,
+            "label": 1,
+            "set": "external_test",
+        }
     ]
 
 
 def test_majority_vote_counts_only_readers_of_each_case(caplog):
-    readers = calls_frame([("c1", "R1", 1, 1), ("c1", "R2", 1, 1), ("c1", "R3", 0, 1),
-                           ("c2", "R1", 0, 0), ("c2", "R2", 1, 0)])  # fmt: skip
+    readers = calls_frame(
+        [("c1", "R1", 1, 1), ("c1", "R2", 1, 1), ("c1", "R3", 0, 1), ("c2", "R1", 0, 0), ("c2", "R2", 1, 0)]
+    )
     with caplog.at_level("INFO"):
         vote = majority_vote(readers, ties="negative").set_index("id")["call"]
     assert vote.to_dict() == {"c1": 1, "c2": 0}
@@ -412,30 +450,59 @@ def broken(set_name: str, **changes) -> dict:
 @pytest.mark.parametrize(
     "model, message",
     [
-        pytest.param(broken("external_test", probability=(2, np.nan)),
-                     r"^resnet101 on external_test: probability must be a finite number in \[0, 1\], got nan "
-                     r"for id 'e002'", id="nan"),
-        pytest.param(broken("internal_test", probability=(0, np.inf)),
-                     r"^resnet101 on internal_test: probability must be a finite number .* got inf", id="inf"),
-        pytest.param(broken("external_test", probability=(1, 1.5)),
-                     r"^resnet101 on external_test: probability .* got 1.5 for id 'e001'", id="above-1"),
-        pytest.param(broken("external_test", probability=(1, "high")),
-                     r"^resnet101 on external_test: probability .* got 'high'", id="text"),
-        pytest.param(broken("validation", label=(0, 2)),
-                     r"^resnet101 on validation: label must be 0 or 1, got 2 for id 'v000'", id="label-2"),
-        pytest.param(MODEL | {"external_test": EXTERNAL[EXTERNAL["label"] == 1]},
-                     r"^resnet101 on external_test: labels contain only one class \(n=3 positives, 0 negatives\)",
-                     id="one-class"),
-        pytest.param(broken("internal_test", probability=None),
-                     r"^resnet101 on internal_test: predictions lack column\(s\) probability", id="column"),
-        pytest.param(MODEL | {"external_test": pd.concat([EXTERNAL, EXTERNAL.iloc[:1]])},
-                     r"^resnet101 on external_test: case id 'e000' is predicted more than once", id="duplicate"),
-        pytest.param(MODEL | {"external_test": EXTERNAL.iloc[:0]},
-                     r"^resnet101 on external_test: predictions have no rows", id="empty"),
-        pytest.param({k: v for k, v in MODEL.items() if k != "validation"},
-                     r"^resnet101: predictions for validation are missing", id="no-validation"),
+        pytest.param(
+            broken("external_test", probability=(2, np.nan)),
+            r"^resnet101 on external_test: probability must be a finite number in \[0, 1\], got nan "
+            r"for id 'e002'",
+            id="nan",
+        ),
+        pytest.param(
+            broken("internal_test", probability=(0, np.inf)),
+            r"^resnet101 on internal_test: probability must be a finite number .* got inf",
+            id="inf",
+        ),
+        pytest.param(
+            broken("external_test", probability=(1, 1.5)),
+            r"^resnet101 on external_test: probability .* got 1.5 for id 'e001'",
+            id="above-1",
+        ),
+        pytest.param(
+            broken("external_test", probability=(1, "high")),
+            r"^resnet101 on external_test: probability .* got 'high'",
+            id="text",
+        ),
+        pytest.param(
+            broken("validation", label=(0, 2)),
+            r"^resnet101 on validation: label must be 0 or 1, got 2 for id 'v000'",
+            id="label-2",
+        ),
+        pytest.param(
+            MODEL | {"external_test": EXTERNAL[EXTERNAL["label"] == 1]},
+            r"^resnet101 on external_test: labels contain only one class \(n=3 positives, 0 negatives\)",
+            id="one-class",
+        ),
+        pytest.param(
+            broken("internal_test", probability=None),
+            r"^resnet101 on internal_test: predictions lack column\(s\) probability",
+            id="column",
+        ),
+        pytest.param(
+            MODEL | {"external_test": pd.concat([EXTERNAL, EXTERNAL.iloc[:1]])},
+            r"^resnet101 on external_test: case id 'e000' is predicted more than once",
+            id="duplicate",
+        ),
+        pytest.param(
+            MODEL | {"external_test": EXTERNAL.iloc[:0]},
+            r"^resnet101 on external_test: predictions have no rows",
+            id="empty",
+        ),
+        pytest.param(
+            {k: v for k, v in MODEL.items() if k != "validation"},
+            r"^resnet101: predictions for validation are missing",
+            id="no-validation",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_predictions_name_model_and_set(model, message):
     with pytest.raises(ValueError, match=message):
         metrics_table({"inception_v3": MODEL, "resnet101": model})
@@ -444,13 +511,19 @@ def test_bad_predictions_name_model_and_set(model, message):
 @pytest.mark.parametrize(
     "other, message",
     [
-        pytest.param(MODEL | {"external_test": EXTERNAL.iloc[1:]},
-                     r"^resnet101 on external_test: predictions cover 6 cases and inception_v3's 7; 1 case\(s\) "
-                     r"only in inception_v3, 0 only in resnet101 \(e.g. 'e000'\)", id="lengths"),
-        pytest.param(MODEL | {"external_test": EXTERNAL.assign(label=EXTERNAL["label"][::-1].to_numpy())},
-                     r"^resnet101 on external_test: label of case 'e000' differs from inception_v3's", id="labels"),
+        pytest.param(
+            MODEL | {"external_test": EXTERNAL.iloc[1:]},
+            r"^resnet101 on external_test: predictions cover 6 cases and inception_v3's 7; 1 case\(s\) "
+            r"only in inception_v3, 0 only in resnet101 \(e.g. 'e000'\)",
+            id="lengths",
+        ),
+        pytest.param(
+            MODEL | {"external_test": EXTERNAL.assign(label=EXTERNAL["label"][::-1].to_numpy())},
+            r"^resnet101 on external_test: label of case 'e000' differs from inception_v3's",
+            id="labels",
+        ),
     ],
-)  # fmt: skip
+)
 def test_models_on_different_cases_are_refused(other, message):
     with pytest.raises(ValueError, match=message):
         metrics_table({"inception_v3": MODEL, "resnet101": other})
@@ -466,21 +539,35 @@ def bad_readers(change) -> pd.DataFrame:
 @pytest.mark.parametrize(
     "readers, message",
     [
-        pytest.param(bad_readers(lambda r: r.__setitem__("call", r["call"].replace({0: 2}))),
-                     r"^reader R1 on internal_test: call must be 0 or 1, got 2", id="call-2"),
-        pytest.param(pd.concat([reader_calls(), reader_calls().iloc[:1]]),
-                     r"^reader R1 on internal_test: case 'i000' is read twice", id="twice"),
-        pytest.param(bad_readers(lambda r: r.__setitem__("set", r["set"].replace({"internal_test": "train"}))),
-                     r"^reader R1 on train: set must be internal_test or external_test", id="train"),
-        pytest.param(bad_readers(lambda r: r.__setitem__("id", r["id"].replace({"e003": "x9"}))),
-                     r"^reader R1 on external_test: 1 call\(s\) on cases with no prediction in external_test "
-                     r"\(e.g. 'x9'\)", id="unknown-case"),
-        pytest.param(bad_readers(lambda r: r.__setitem__("label", 1 - r["label"])),
-                     r"^reader R1 on external_test: label of case 'e000' differs", id="label"),
-        pytest.param(reader_calls().drop(columns="label"),
-                     r"readers' calls lack column\(s\) label", id="column"),
+        pytest.param(
+            bad_readers(lambda r: r.__setitem__("call", r["call"].replace({0: 2}))),
+            r"^reader R1 on internal_test: call must be 0 or 1, got 2",
+            id="call-2",
+        ),
+        pytest.param(
+            pd.concat([reader_calls(), reader_calls().iloc[:1]]),
+            r"^reader R1 on internal_test: case 'i000' is read twice",
+            id="twice",
+        ),
+        pytest.param(
+            bad_readers(lambda r: r.__setitem__("set", r["set"].replace({"internal_test": "train"}))),
+            r"^reader R1 on train: set must be internal_test or external_test",
+            id="train",
+        ),
+        pytest.param(
+            bad_readers(lambda r: r.__setitem__("id", r["id"].replace({"e003": "x9"}))),
+            r"^reader R1 on external_test: 1 call\(s\) on cases with no prediction in external_test "
+            r"\(e.g. 'x9'\)",
+            id="unknown-case",
+        ),
+        pytest.param(
+            bad_readers(lambda r: r.__setitem__("label", 1 - r["label"])),
+            r"^reader R1 on external_test: label of case 'e000' differs",
+            id="label",
+        ),
+        pytest.param(reader_calls().drop(columns="label"), r"readers' calls lack column\(s\) label", id="column"),
     ],
-)  # fmt: skip
+)
 def test_bad_reader_calls_name_reader_and_set(readers, message):
     with pytest.raises(ValueError, match=message):
         metrics_table({"m": MODEL}, readers)

@@ -13,9 +13,18 @@ from alnus import model_cards
 from alnus import run_facts as facts
 from alnus.tables import format_auc
 
-SECTIONS = ["Model details", "Intended use", "Factors", "Metrics", "Training data", "Evaluation data",
-            "Quantitative analyses", "Ethical considerations", "Caveats and recommendations",
-            "Metadata (MONAI bundle fields)"]  # fmt: skip
+SECTIONS = [
+    "Model details",
+    "Intended use",
+    "Factors",
+    "Metrics",
+    "Training data",
+    "Evaluation data",
+    "Quantitative analyses",
+    "Ethical considerations",
+    "Caveats and recommendations",
+    "Metadata (MONAI bundle fields)",
+]
 
 
 @pytest.fixture
@@ -34,8 +43,10 @@ def test_card_reports_each_test_set_with_its_interval(run, tmp_path):
     m = run.metrics
     for set_name, title in (("internal_test", "Internal test set"), ("external_test", "External test set")):
         row = m[(m["model"] == "inception_v3") & (m["set"] == set_name) & (m["unit"] == "image")].iloc[0]
-        assert f"| {title} | image | {int(row['n'])} ({int(row['positives'])} positive) | " \
-               f"AUC {format_auc(row['auc'], row['auc_low'], row['auc_high'])};" in text
+        assert (
+            f"| {title} | image | {int(row['n'])} ({int(row['positives'])} positive) | "
+            f"AUC {format_auc(row['auc'], row['auc_low'], row['auc_high'])};" in text
+        )
     assert "| External test set | B2 | 20 | 10 | 10 |" in text  # training and evaluation data by site and label
     assert "<h2>Caveats and recommendations</h2>" in (tmp_path / "c.html").read_text()
 
@@ -52,8 +63,15 @@ def test_card_states_the_threshold_shift_and_the_training_record(run):
 
 
 def test_card_reads_the_newer_training_record_fields(tmp_path):
-    record = {**TRAINING_RECORD, "processor": "Intel Xeon Platinum", "capability": "amx_bf16", "native_bf16": True,
-              "seconds_per_epoch": [41.0, 41.52], "precision": "bf16", "still_improving": True}  # fmt: skip
+    record = {
+        **TRAINING_RECORD,
+        "processor": "Intel Xeon Platinum",
+        "capability": "amx_bf16",
+        "native_bf16": True,
+        "seconds_per_epoch": [41.0, 41.52],
+        "precision": "bf16",
+        "still_improving": True,
+    }
     run = facts.load_run(write_run(tmp_path, card_extra={"training": record}), config=study_config())
     rows = dict(next(b for b in model_cards.card_blocks("inception_v3", run) if b[0] == "table")[2])
     assert rows["Processor"] == "Intel Xeon Platinum (device `cpu`, 2 threads)"
@@ -77,21 +95,32 @@ def test_an_architecture_without_a_card_is_named(run):
         model_cards.card_blocks("resnet50", run)
 
 
-
 def test_a_fold_ensembles_card_says_so_and_lists_every_fold(tmp_path):
     """split: folds: the card (alnus.folds.ensemble_card) names the ensemble,
     the fold whose record the other rows give, and each fold's epoch."""
-    models = [{"fold": k, "weights": f"results/models/inception_v3/fold-{k}/model.safetensors", "best_epoch": k + 1,
-               "best_validation_auc": 0.7 + k / 100, "epochs_run": 4, "still_improving": False,
-               "train_images": 90, "validation_images": 45} for k in (1, 2)]  # fmt: skip
+    models = [
+        {
+            "fold": k,
+            "weights": f"results/models/inception_v3/fold-{k}/model.safetensors",
+            "best_epoch": k + 1,
+            "best_validation_auc": 0.7 + k / 100,
+            "epochs_run": 4,
+            "still_improving": False,
+            "train_images": 90,
+            "validation_images": 45,
+        }
+        for k in (1, 2)
+    ]
     extra = {"cross_validation": {"folds": 2, "combined_by": "mean", "shown_fold": 1, "models": models}}
     run = facts.load_run(write_run(tmp_path, card_extra=extra), config=study_config())
     rows = dict(next(b for b in model_cards.card_blocks("inception_v3", run) if b[0] == "table")[2])
     assert rows["Cross-validation"].startswith("2-fold ensemble: the mean probability of 2 models")
     assert "heat maps are fold 1's model's" in rows["Cross-validation"]
-    assert rows["Selected epoch of each fold"] == ("fold 1: epoch 2 of 4 (AUC 0.710 on its held-out fold, 45 images; "
-                                                   "trained on 90); fold 2: epoch 3 of 4 (AUC 0.720 on its held-out "
-                                                   "fold, 45 images; trained on 90)")  # fmt: skip
+    assert rows["Selected epoch of each fold"] == (
+        "fold 1: epoch 2 of 4 (AUC 0.710 on its held-out fold, 45 images; "
+        "trained on 90); fold 2: epoch 3 of 4 (AUC 0.720 on its held-out "
+        "fold, 45 images; trained on 90)"
+    )
     assert "fold-*/model.safetensors" in rows["Version"]
     text = "\n".join(str(b) for b in model_cards.card_blocks("inception_v3", run))
     assert "dealt by patient into 2 folds" in text
@@ -99,4 +128,6 @@ def test_a_fold_ensembles_card_says_so_and_lists_every_fold(tmp_path):
 
 def test_a_single_split_card_has_no_fold_rows(run):
     rows = dict(next(b for b in model_cards.card_blocks("inception_v3", run) if b[0] == "table")[2])
-    assert "Cross-validation" not in rows and rows["Version"].endswith("`results/models/inception_v3/model.safetensors`")
+    assert "Cross-validation" not in rows and rows["Version"].endswith(
+        "`results/models/inception_v3/model.safetensors`"
+    )

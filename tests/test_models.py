@@ -52,7 +52,9 @@ def test_fetch_imagenet_weights_explains_how_to_work_offline(tmp_path, monkeypat
 
     monkeypatch.setattr(alnus.models.timm, "create_model", offline)
     out = tmp_path / "inception_v3.safetensors"
-    with pytest.raises(RuntimeError, match="cannot download ImageNet weights of inception_v3.*put a safetensors file at"):
+    with pytest.raises(
+        RuntimeError, match="cannot download ImageNet weights of inception_v3.*put a safetensors file at"
+    ):
         alnus.models.fetch_imagenet_weights("inception_v3", out)
     assert not out.exists()
 

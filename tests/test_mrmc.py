@@ -29,7 +29,7 @@ VAN_DYKE = {
     "12": "242222322211132222121121411512112122212221132111233113221232341242121525555555555354145555555253355543555534555551",
     "13": "221111312111122111211111321212111122112111112121212211111212111323211545555554555455555555555455445555555535555555",
     "14": "223122221222111222122212322321212222112121132122332122221222231233111525455555455343335555555251332532545533555553",
-}  # fmt: skip
+}
 VD_LABELS = np.r_[np.zeros(69, int), np.ones(45, int)]
 
 
@@ -66,8 +66,12 @@ def slow_jackknife(labels, raters, figure, units):
 def slow_cov(jack):
     g = jack.shape[0]
     c = jack - jack.mean(axis=0)
-    return np.array([[(g - 1) / g * sum(c[k, a] * c[k, b] for k in range(g)) for b in range(jack.shape[1])]
-                     for a in range(jack.shape[1])])
+    return np.array(
+        [
+            [(g - 1) / g * sum(c[k, a] * c[k, b] for k in range(g)) for b in range(jack.shape[1])]
+            for a in range(jack.shape[1])
+        ]
+    )
 
 
 def slow_one_treatment(labels, model_values, readers, figure, units, level=0.95):
@@ -83,12 +87,23 @@ def slow_one_treatment(labels, model_values, readers, figure, units, level=0.95)
     cov2 = np.mean([cov[a, b] for a in range(j) for b in range(j) if a != b])
     ms_r = sum((p - psi.mean()) ** 2 for p in psi) / (j - 1)
     den = ms_r + j * max(cov2, 0)
-    ddf = den ** 2 / (ms_r ** 2 / (j - 1))
+    ddf = den**2 / (ms_r**2 / (j - 1))
     t = psi.mean() / math.sqrt(den / j)
     half = sps.t.ppf(0.5 + level / 2, ddf) * math.sqrt(den / j)
-    return dict(model=theta[0], mean_reader=theta[1:].mean(), difference=psi.mean(), var_error=var, cov2=cov2,
-                ms_r=ms_r, ddf=ddf, t=t, p=2 * sps.t.sf(abs(t), ddf), low=psi.mean() - half,
-                high=psi.mean() + half, n_units=jack.shape[0])
+    return dict(
+        model=theta[0],
+        mean_reader=theta[1:].mean(),
+        difference=psi.mean(),
+        var_error=var,
+        cov2=cov2,
+        ms_r=ms_r,
+        ddf=ddf,
+        t=t,
+        p=2 * sps.t.sf(abs(t), ddf),
+        low=psi.mean() - half,
+        high=psi.mean() + half,
+        n_units=jack.shape[0],
+    )
 
 
 def orh_two_treatments(labels, values, figure, units):
@@ -105,13 +120,24 @@ def orh_two_treatments(labels, values, figure, units):
     cov3 = np.mean([cov[at(i, r), at(1 - i, s)] for i in range(2) for r in range(j) for s in range(j) if r != s])
     grand = theta.mean()
     ms_t = j * sum((theta[i].mean() - grand) ** 2 for i in range(2))
-    ms_tr = sum((theta[i, r] - theta[i].mean() - theta[:, r].mean() + grand) ** 2
-                for i in range(2) for r in range(j)) / (j - 1)
+    ms_tr = sum(
+        (theta[i, r] - theta[i].mean() - theta[:, r].mean() + grand) ** 2 for i in range(2) for r in range(j)
+    ) / (j - 1)
     den = ms_tr + j * max(cov2 - cov3, 0)
-    ddf = den ** 2 / (ms_tr ** 2 / (j - 1))
+    ddf = den**2 / (ms_tr**2 / (j - 1))
     f = ms_t / den
-    return dict(var=var, cov1=cov1, cov2=cov2, cov3=cov3, ms_t=ms_t, ms_tr=ms_tr, f=f, ddf=ddf,
-                p=sps.f.sf(f, 1, ddf), difference=theta[0].mean() - theta[1].mean())
+    return dict(
+        var=var,
+        cov1=cov1,
+        cov2=cov2,
+        cov3=cov3,
+        ms_t=ms_t,
+        ms_tr=ms_tr,
+        f=f,
+        ddf=ddf,
+        p=sps.f.sf(f, 1, ddf),
+        difference=theta[0].mean() - theta[1].mean(),
+    )
 
 
 def small_study(seed, n_pos=7, n_neg=6, n_readers=3, binary=False):
@@ -137,8 +163,9 @@ def test_matches_brute_force(figure, clustered, seed):
     labels, model, readers, clusters = small_study(seed, binary=figure != "auc")
     threshold = None if figure == "auc" else 0.5
     units = clusters if clustered else np.arange(labels.size)
-    res = model_vs_readers(labels, model, readers, figure=figure, threshold=threshold,
-                           clusters=clusters if clustered else None, level=0.9)
+    res = model_vs_readers(
+        labels, model, readers, figure=figure, threshold=threshold, clusters=clusters if clustered else None, level=0.9
+    )
     model_values = model if figure == "auc" else (model >= threshold).astype(float)
     ref = slow_one_treatment(labels, model_values, readers, figure, units, level=0.9)
     for key, value in ref.items():
@@ -184,8 +211,10 @@ def test_components_of_figures_add_up():
 # --------------------------------------------------------------------------
 def test_van_dyke_reader_aucs_as_published():
     # MRMCaov docs/jss (Smith & Hillis), "Single reader 95% CIs", empirical AUC.
-    published = [[0.9196457, 0.8587762, 0.9038647, 0.9731079, 0.8297907],
-                 [0.9478261, 0.9053140, 0.9217391, 0.9993559, 0.9299517]]
+    published = [
+        [0.9196457, 0.8587762, 0.9038647, 0.9731079, 0.8297907],
+        [0.9478261, 0.9053140, 0.9217391, 0.9993559, 0.9299517],
+    ]
     for modality in (0, 1):
         res = model_vs_readers(VD_LABELS, VD_LABELS, van_dyke(modality))
         np.testing.assert_allclose(res.readers, published[modality], atol=5e-8)
@@ -201,17 +230,21 @@ def test_van_dyke_single_modality_jackknife_as_published(modality, var, cov2):
     assert res.cov2 == pytest.approx(cov2, abs=5e-11)
 
 
-@pytest.mark.parametrize("modality, ms_r, cov2, se, ddf, low, high", [
-    (0, 0.009135802, 0.001646465, 0.05893747, 14.456811, 0.6961876, 0.9482568),
-    (1, 0.005086420, 0.000382716, 0.03741657, 7.575855, 0.8328691, 1.0071309),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "modality, ms_r, cov2, se, ddf, low, high",
+    [
+        (0, 0.009135802, 0.001646465, 0.05893747, 14.456811, 0.6961876, 0.9482568),
+        (1, 0.005086420, 0.000382716, 0.03741657, 7.575855, 0.8328691, 1.0071309),
+    ],
+)
 def test_van_dyke_single_modality_sensitivity_as_published(modality, ms_r, cov2, se, ddf, low, high):
     # MRMCaov's per-treatment RRRC interval for binary sensitivity (rating >= 3),
     # Hillis (2007) section 5.3: with a perfect model the interval of the
     # difference is 1 minus that of the average reader. (MRMCaov prints the
     # upper limit of modality 2 clipped to 1; unclipped it is 0.92 + 0.0871309.)
-    res = model_vs_readers(VD_LABELS, VD_LABELS, (van_dyke(modality) >= 3).astype(int),
-                           figure="sensitivity", threshold=0.5)
+    res = model_vs_readers(
+        VD_LABELS, VD_LABELS, (van_dyke(modality) >= 3).astype(int), figure="sensitivity", threshold=0.5
+    )
     assert (res.ms_r, res.cov2, res.se) == pytest.approx((ms_r, cov2, se), abs=5e-9)
     assert res.ddf == pytest.approx(ddf, abs=5e-6)
     assert (1 - res.high, 1 - res.low) == pytest.approx((low, high), abs=5e-7)
@@ -226,14 +259,16 @@ def test_two_treatment_reference_reproduces_published_van_dyke():
     values = np.stack([van_dyke(0), van_dyke(1)])
     cases = np.arange(VD_LABELS.size)
     auc = orh_two_treatments(VD_LABELS, values, "auc", cases)
-    expected = dict(var=0.0008022883, cov1=0.0003466137, cov2=0.0003440748, cov3=0.0002390284,
-                    ms_t=0.004796171, ms_tr=0.0005510306)
+    expected = dict(
+        var=0.0008022883, cov1=0.0003466137, cov2=0.0003440748, cov3=0.0002390284, ms_t=0.004796171, ms_tr=0.0005510306
+    )
     for key, value in expected.items():
         assert auc[key] == pytest.approx(value, abs=5e-10), key
     assert (auc["f"], auc["ddf"], auc["p"]) == pytest.approx((4.456, 15.26, 0.0517), abs=5e-4)
     sens = orh_two_treatments(VD_LABELS, (values >= 3).astype(int), "sensitivity", cases)
     assert (sens["var"], sens["cov1"], sens["cov2"], sens["cov3"]) == pytest.approx(
-        (0.0023681257, 0.0009943883, 0.0010145903, 0.0006604938), abs=5e-10)
+        (0.0023681257, 0.0009943883, 0.0010145903, 0.0006604938), abs=5e-10
+    )
     assert (sens["f"], sens["ddf"], sens["p"]) == pytest.approx((6.689493, 15.71732, 0.02008822), abs=5e-6)
 
 
@@ -252,7 +287,7 @@ def test_equals_two_treatment_orh_with_the_model_copied_for_each_reader(figure):
     copied = np.stack([np.tile(model_values, (5, 1)), readers])
     ref = orh_two_treatments(VD_LABELS, copied, figure, np.arange(VD_LABELS.size))
     assert res.difference == pytest.approx(ref["difference"])
-    assert res.t ** 2 == pytest.approx(ref["f"], rel=1e-10)
+    assert res.t**2 == pytest.approx(ref["f"], rel=1e-10)
     assert res.ddf == pytest.approx(ref["ddf"], rel=1e-10)
     assert res.p == pytest.approx(ref["p"], rel=1e-8)
     assert res.cov2 == pytest.approx(2 * (ref["cov2"] - ref["cov3"]), rel=1e-10)
@@ -263,9 +298,13 @@ def test_paired_t_test_when_cases_add_no_covariance():
     # so MS_den = MS(R) and the test is the one-sample t test of psi, J - 1 df.
     labels = np.r_[np.ones(8, int), np.zeros(4, int)]
     model = np.r_[np.ones(8), np.zeros(4)]
-    readers = np.array([[1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
-                        [0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0],
-                        [1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0]])
+    readers = np.array(
+        [
+            [1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0],
+            [1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0],
+        ]
+    )
     res = model_vs_readers(labels, model, readers, figure="sensitivity", threshold=0.5)
     assert res.cov2 < 0
     psi = res.model - res.readers
@@ -332,25 +371,28 @@ MODEL = np.array([0.9, 0.4, 0.5, 0.1])
 READERS = np.array([[5, 3, 2, 1], [4, 4, 1, 2]])
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(reader_scores=READERS[:1]), "at least 2 readers"),
-    (dict(reader_scores=READERS[0]), r"shape \(n_readers, 4\)"),
-    (dict(reader_scores=READERS.T), "pass the transpose"),
-    (dict(reader_scores=np.array([["a", "b", "c", "d"], ["1", "2", "3", "4"]])), "`reader_scores` must be numeric"),
-    (dict(reader_scores=np.array([[5, np.nan, 2, 1], [4, 4, 1, 2]])), "`reader_scores` must be finite"),
-    (dict(model_scores=["x", 1, 2, 3]), "`model_scores` must be numeric"),
-    (dict(model_scores=MODEL[:3]), r"`model_scores` must have shape \(4,\)"),
-    (dict(labels=np.ones(4, int)), "only one class"),
-    (dict(labels=np.array([1, 2, 0, 0])), "must be 0 or 1, got 2 at index 1"),
-    (dict(figure="accuracy"), "unknown figure 'accuracy'"),
-    (dict(figure="sensitivity", reader_scores=READERS >= 3), "needs `threshold`"),
-    (dict(figure="specificity", threshold=0.5), "must be binary calls"),
-    (dict(threshold=0.5), "applies to figure='sensitivity' or 'specificity' only"),
-    (dict(level=1.0), "`level` must lie strictly between 0 and 1"),
-    (dict(clusters=[1, 2, 3]), r"`clusters` must have shape \(4,\)"),
-    (dict(clusters=["a", None, "b", "c"]), "missing value at index 1"),
-    (dict(clusters=["a", "a", "b", "c"]), "one unit holds all 2"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(reader_scores=READERS[:1]), "at least 2 readers"),
+        (dict(reader_scores=READERS[0]), r"shape \(n_readers, 4\)"),
+        (dict(reader_scores=READERS.T), "pass the transpose"),
+        (dict(reader_scores=np.array([["a", "b", "c", "d"], ["1", "2", "3", "4"]])), "`reader_scores` must be numeric"),
+        (dict(reader_scores=np.array([[5, np.nan, 2, 1], [4, 4, 1, 2]])), "`reader_scores` must be finite"),
+        (dict(model_scores=["x", 1, 2, 3]), "`model_scores` must be numeric"),
+        (dict(model_scores=MODEL[:3]), r"`model_scores` must have shape \(4,\)"),
+        (dict(labels=np.ones(4, int)), "only one class"),
+        (dict(labels=np.array([1, 2, 0, 0])), "must be 0 or 1, got 2 at index 1"),
+        (dict(figure="accuracy"), "unknown figure 'accuracy'"),
+        (dict(figure="sensitivity", reader_scores=READERS >= 3), "needs `threshold`"),
+        (dict(figure="specificity", threshold=0.5), "must be binary calls"),
+        (dict(threshold=0.5), "applies to figure='sensitivity' or 'specificity' only"),
+        (dict(level=1.0), "`level` must lie strictly between 0 and 1"),
+        (dict(clusters=[1, 2, 3]), r"`clusters` must have shape \(4,\)"),
+        (dict(clusters=["a", None, "b", "c"]), "missing value at index 1"),
+        (dict(clusters=["a", "a", "b", "c"]), "one unit holds all 2"),
+    ],
+)
 def test_errors(kwargs, match):
     args = dict(labels=LABELS, model_scores=MODEL, reader_scores=READERS) | kwargs
     with pytest.raises(ValueError, match=match):
@@ -369,8 +411,12 @@ def test_null_simulation_rejects_about_alpha_and_alternative_is_detected():
     for _ in range(300):
         case = rng.normal(0, math.sqrt(0.5), size=60)
         shift = mu + rng.normal(0, math.sqrt(var_r), size=(4, 2))  # reader effects per truth state
-        readers = labels * shift[:, :1] + (1 - labels) * (shift[:, 1:] - mu) + case + rng.normal(
-            0, math.sqrt(0.5), size=(4, 60))
+        readers = (
+            labels * shift[:, :1]
+            + (1 - labels) * (shift[:, 1:] - mu)
+            + case
+            + rng.normal(0, math.sqrt(0.5), size=(4, 60))
+        )
         model = mu_model * labels + case + rng.normal(0, math.sqrt(0.5), size=60)
         p_null.append(model_vs_readers(labels, model, readers).p)
         p_alt.append(model_vs_readers(labels, model + 0.8 * labels, readers).p)

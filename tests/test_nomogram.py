@@ -11,18 +11,45 @@ import pytest
 from alnus.nomogram import MAX_POINTS, nomogram_from_file, scales, spaced, total_scale
 
 CARD = {
-    "model": "resnet101+clinical", "image_model": "resnet101", "fitted_on": "validation", "intercept": -1.0,
+    "model": "resnet101+clinical",
+    "image_model": "resnet101",
+    "fitted_on": "validation",
+    "intercept": -1.0,
     "terms": [
-        {"term": "network_logit", "variable": "network_logit", "kind": "logit", "label": "resnet101",
-         "coefficient": 0.8, "range": [-3.0, 3.0]},
-        {"variable": "age", "kind": "numeric", "label": "Age (years)", "term": "age", "coefficient": -0.04,
-         "range": [30.0, 80.0]},
-        {"variable": "birads", "kind": "ordinal", "label": "BI-RADS", "term": "birads", "coefficient": 0.9,
-         "range": [0.0, 4.0], "levels": ["3", "4a", "4b", "4c", "5"]},
-        {"variable": "grade", "kind": "categorical", "label": "Grade", "levels": ["1", "2", "3"],
-         "coefficients": [0.0, 0.3, -0.2]},
+        {
+            "term": "network_logit",
+            "variable": "network_logit",
+            "kind": "logit",
+            "label": "resnet101",
+            "coefficient": 0.8,
+            "range": [-3.0, 3.0],
+        },
+        {
+            "variable": "age",
+            "kind": "numeric",
+            "label": "Age (years)",
+            "term": "age",
+            "coefficient": -0.04,
+            "range": [30.0, 80.0],
+        },
+        {
+            "variable": "birads",
+            "kind": "ordinal",
+            "label": "BI-RADS",
+            "term": "birads",
+            "coefficient": 0.9,
+            "range": [0.0, 4.0],
+            "levels": ["3", "4a", "4b", "4c", "5"],
+        },
+        {
+            "variable": "grade",
+            "kind": "categorical",
+            "label": "Grade",
+            "levels": ["1", "2", "3"],
+            "coefficients": [0.0, 0.3, -0.2],
+        },
     ],
-}  # fmt: skip
+}
 
 
 def test_the_widest_predictor_spans_100_points_and_the_others_scale_with_it():

@@ -28,40 +28,89 @@ def _engine_installed() -> bool:
 
 
 # .ci/run installs the engine (requirements.txt): there a missing engine fails these tests.
-needs_engine = pytest.mark.skipif(not _engine_installed() and not os.environ.get("CI"),
-                                  reason="rapidocr not installed (.ci/run installs it)")  # fmt: skip
+needs_engine = pytest.mark.skipif(
+    not _engine_installed() and not os.environ.get("CI"), reason="rapidocr not installed (.ci/run installs it)"
+)
 
 
-@pytest.mark.parametrize("text, kind", [
-    ("66 ANOS", "age"), ("66ANOS", "age"), ("45 Y", "age"), ("45Y", "age"), ("45 YRS", "age"), ("AGE 52", "age"),
-    ("IDADE: 52", "age"), ("12/03/2019", "date"), ("12.03.19", "date"), ("2019-03-12", "date"),
-    ("20190312", "date"), ("12 MAR 2019", "date"), ("MAR 2019", "date"), ("ID 4829173", "id"), ("123456", "id"),
-    ("MARIA SILVA", "name"), ("MARIASILVA", "name"), ("JOSE DA COSTA", "name"), ("NAME: Smith", "name"),
-    ("PACIENTE JOAO", "name"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("66 ANOS", "age"),
+        ("66ANOS", "age"),
+        ("45 Y", "age"),
+        ("45Y", "age"),
+        ("45 YRS", "age"),
+        ("AGE 52", "age"),
+        ("IDADE: 52", "age"),
+        ("12/03/2019", "date"),
+        ("12.03.19", "date"),
+        ("2019-03-12", "date"),
+        ("20190312", "date"),
+        ("12 MAR 2019", "date"),
+        ("MAR 2019", "date"),
+        ("ID 4829173", "id"),
+        ("123456", "id"),
+        ("MARIA SILVA", "name"),
+        ("MARIASILVA", "name"),
+        ("JOSE DA COSTA", "name"),
+        ("NAME: Smith", "name"),
+        ("PACIENTE JOAO", "name"),
+    ],
+)
 def test_identifying_text(text, kind):
     assert identifying_kind(text) == kind
 
 
-@pytest.mark.parametrize("text", [
-    "MAMA ESQUERDA", "MAMAESQUERDA", "QSE MAMA DIREITA", "QUERDA QII", "EITA RETROAREOLAR", "UQQINF MAMA DIR",
-    "RT BREAST", "RT BR 3H 2CMFN RADIAL", "GE", "X13.2mm", "10.0MHz", "Gn 52", "DR 80", "FR 22", "D 4.0cm",
-    "1 D 2.35cm", "MI 1.1", "TIs 0.1", "L12-5", "0.123456", "9H MAMA DIR 6.4MM 5.4MM", "72", "SONORA",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MAMA ESQUERDA",
+        "MAMAESQUERDA",
+        "QSE MAMA DIREITA",
+        "QUERDA QII",
+        "EITA RETROAREOLAR",
+        "UQQINF MAMA DIR",
+        "RT BREAST",
+        "RT BR 3H 2CMFN RADIAL",
+        "GE",
+        "X13.2mm",
+        "10.0MHz",
+        "Gn 52",
+        "DR 80",
+        "FR 22",
+        "D 4.0cm",
+        "1 D 2.35cm",
+        "MI 1.1",
+        "TIs 0.1",
+        "L12-5",
+        "0.123456",
+        "9H MAMA DIR 6.4MM 5.4MM",
+        "72",
+        "SONORA",
+    ],
+)
 def test_scanner_text_is_not_identifying(text):
     assert identifying_kind(text) == ""
 
 
 def test_allowed_words_and_thresholds():
     assert identifying_kind("LOGIQE ACUVIX") == "name"
-    assert identifying_kind("LOGIQE ACUVIX", settings=AuditSettings(allowed_words=frozenset({"logiqe", "acuvix"}))) == ""
+    assert (
+        identifying_kind("LOGIQE ACUVIX", settings=AuditSettings(allowed_words=frozenset({"logiqe", "acuvix"}))) == ""
+    )
     assert identifying_kind("12345") == ""
     assert identifying_kind("12345", settings=AuditSettings(min_id_digits=5)) == "id"
 
 
 def test_known_strings_with_and_without_spaces():
-    scanners = needles_scanners([Needle(b"bra75", "manifest patient_id"), Needle(b"ana lima", "DICOM PatientName"),
-                                 Needle(b"lima", "DICOM PatientName (part)", "word")])  # fmt: skip
+    scanners = needles_scanners(
+        [
+            Needle(b"bra75", "manifest patient_id"),
+            Needle(b"ana lima", "DICOM PatientName"),
+            Needle(b"lima", "DICOM PatientName (part)", "word"),
+        ]
+    )
     assert identifying_kind("ID BRA75", scanners=scanners) == "known"
     assert identifying_kind("ANALIMA", scanners=scanners) == "known"
     assert identifying_kind("MAMA ESQUERDA", scanners=scanners) == ""
@@ -79,9 +128,18 @@ def test_unknown_engine():
 
 
 def test_residual_problems_name_image_and_kind_only(tmp_path):
-    table = pd.DataFrame({"image": ["a1", "a1", "b2"], "text": ["", "MAMA", ""], "identifying": ["age", "", ""],
-                          "confidence": [0.9, 0.95, None], "x": [1, 2, None], "y": [1, 2, None],
-                          "w": [5, 5, None], "h": [5, 5, None]})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "image": ["a1", "a1", "b2"],
+            "text": ["", "MAMA", ""],
+            "identifying": ["age", "", ""],
+            "confidence": [0.9, 0.95, None],
+            "x": [1, 2, None],
+            "y": [1, 2, None],
+            "w": [5, 5, None],
+            "h": [5, 5, None],
+        }
+    )
     table.to_csv(tmp_path / "development_residual_text.csv", index=False)
     problems = ocr_audit.residual_problems({"development": tmp_path / "development_residual_text.csv"})
     assert len(problems) == 1
@@ -121,7 +179,9 @@ def test_burned_in_text_is_read_and_fails_the_audit(engine, tmp_path):
     assert kinds["p4"] == set()
     table.to_csv(tmp_path / "t.csv", index=False)
     problems = ocr_audit.residual_problems({"development": tmp_path / "t.csv"})
-    assert [p.split(":")[0] for p in problems] == [f"results/preprocessed/development/images/p{k}.png" for k in (1, 2, 3)]
+    assert [p.split(":")[0] for p in problems] == [
+        f"results/preprocessed/development/images/p{k}.png" for k in (1, 2, 3)
+    ]
 
 
 @needs_engine

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alnus.clustered import clustered_proportion_ci
 from alnus.comparisons import comparisons_table
 from alnus.metrics import metrics_table, read_predictions
 from alnus.patients import (
@@ -15,7 +16,6 @@ from alnus.patients import (
     patient_reader_calls,
     resolve_units,
 )
-from alnus.clustered import clustered_proportion_ci
 from alnus.stats import clustered_auc_ci, delong_ci, proportion_ci, youden_threshold
 
 
@@ -27,13 +27,22 @@ def clustered_set(prefix: str, n_patients: int, seed: int) -> pd.DataFrame:
         label = int(k % 2 == 0)
         effect = rng.normal(1.2 * label, 1)
         for view in range(1 + k % 3):
-            rows.append({"id": f"{prefix}{k:03d}-{view}", "patient": f"{prefix}p{k:03d}", "label": label,
-                         "probability": 1 / (1 + np.exp(-(effect + 0.5 * rng.normal())))})  # fmt: skip
+            rows.append(
+                {
+                    "id": f"{prefix}{k:03d}-{view}",
+                    "patient": f"{prefix}p{k:03d}",
+                    "label": label,
+                    "probability": 1 / (1 + np.exp(-(effect + 0.5 * rng.normal()))),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-MODEL = {"validation": clustered_set("v", 30, 1), "internal_test": clustered_set("i", 24, 2),
-         "external_test": clustered_set("e", 36, 3)}  # fmt: skip
+MODEL = {
+    "validation": clustered_set("v", 30, 1),
+    "internal_test": clustered_set("i", 24, 2),
+    "external_test": clustered_set("e", 36, 3),
+}
 
 
 def readers() -> pd.DataFrame:
@@ -42,8 +51,11 @@ def readers() -> pd.DataFrame:
     rows = []
     for reader in ("R1", "R2", "R3"):
         score = 60 * frame["label"] + rng.normal(20, 25, len(frame))
-        rows.append(frame[["id", "patient", "label"]].assign(reader=reader, call=(score > 50).astype(int), score=score,
-                                                              set="external_test"))  # fmt: skip
+        rows.append(
+            frame[["id", "patient", "label"]].assign(
+                reader=reader, call=(score > 50).astype(int), score=score, set="external_test"
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -51,21 +63,42 @@ def readers() -> pd.DataFrame:
 
 
 def test_patient_predictions_aggregate_each_patient():
-    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "patient": ["p", "p", "q", "r"], "label": [0, 1, 0, 0],
-                          "probability": [0.2, 0.6, 0.3, 0.9]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "patient": ["p", "p", "q", "r"],
+            "label": [0, 1, 0, 0],
+            "probability": [0.2, 0.6, 0.3, 0.9],
+        }
+    )
     mean = patient_predictions(frame, aggregate="mean")
-    assert mean.to_dict("list") == {"id": ["p", "q", "r"], "patient": ["p", "q", "r"], "label": [1, 0, 0],
-                                    "probability": [pytest.approx(0.4), 0.3, 0.9], "images": [2, 1, 1]}  # fmt: skip
+    assert mean.to_dict("list") == {
+        "id": ["p", "q", "r"],
+        "patient": ["p", "q", "r"],
+        "label": [1, 0, 0],
+        "probability": [pytest.approx(0.4), 0.3, 0.9],
+        "images": [2, 1, 1],
+    }
     assert patient_predictions(frame, aggregate="max")["probability"].tolist() == [0.6, 0.3, 0.9]
     with pytest.raises(ValueError, match=r"unknown `statistics: aggregate` 'median'"):
         patient_predictions(frame, aggregate="median")
 
 
-@pytest.mark.parametrize("rule, calls, scores", [("any", [1, 0], [80, 10]), ("majority", [1, 0], [50, 10]),
-                                                 ("all", [0, 0], [20, 10])])  # fmt: skip
+@pytest.mark.parametrize(
+    "rule, calls, scores", [("any", [1, 0], [80, 10]), ("majority", [1, 0], [50, 10]), ("all", [0, 0], [20, 10])]
+)
 def test_patient_reader_calls_by_rule(rule, calls, scores):
-    image = pd.DataFrame({"id": ["a", "b", "c"], "patient": ["p", "p", "q"], "reader": "R1", "call": [1, 0, 0],
-                          "score": [80.0, 20.0, 10.0], "label": [1, 1, 0], "set": "external_test"})  # fmt: skip
+    image = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "patient": ["p", "p", "q"],
+            "reader": "R1",
+            "call": [1, 0, 0],
+            "score": [80.0, 20.0, 10.0],
+            "label": [1, 1, 0],
+            "set": "external_test",
+        }
+    )
     out = patient_reader_calls(image, rule=rule)
     assert out["id"].tolist() == ["p", "q"] and out["call"].tolist() == calls
     assert out["score"].tolist() == scores and out["label"].tolist() == [1, 0]
@@ -94,7 +127,8 @@ def test_image_rows_have_clustered_intervals(table):
     frame = MODEL["external_test"]
     assert row["ci_method"] == "auc obuchowski_logit; proportions wilson_rao_scott; clustered by patient"
     assert (row["auc"], row["auc_low"], row["auc_high"]) == pytest.approx(
-        clustered_auc_ci(frame["label"], frame["probability"], frame["patient"], method="logit"))
+        clustered_auc_ci(frame["label"], frame["probability"], frame["patient"], method="logit")
+    )
     calls = (frame["probability"] >= row["threshold"]).astype(int)
     positives = frame["label"] == 1
     expected = clustered_proportion_ci((calls == 1)[positives].to_numpy(), frame["patient"][positives].to_numpy())
@@ -114,7 +148,8 @@ def test_patient_rows_aggregate_and_freeze_their_own_threshold(table):
     assert row["n"] == row["patients"] == 36 and row["images"] == len(MODEL["external_test"])
     assert row["ci_method"] == "auc delong; proportions wilson_cc"
     assert (row["auc"], row["auc_low"], row["auc_high"]) == pytest.approx(
-        delong_ci(external["label"], external["probability"]))
+        delong_ci(external["label"], external["probability"])
+    )
     tp = int(((external["probability"] >= row["threshold"]) & (external["label"] == 1)).sum())
     assert (row["tp"], row["sensitivity_low"]) == (tp, pytest.approx(proportion_ci(tp, 18)[0]))
 
@@ -126,7 +161,8 @@ def test_reader_rows_use_scores_and_patient_calls(table):
     wald = metrics_table({"m": MODEL}, threshold="youden", unit="image", clustered_auc="wald").iloc[1]
     frame = MODEL["external_test"]
     assert (wald["auc_low"], wald["auc_high"]) == pytest.approx(
-        clustered_auc_ci(frame["label"], frame["probability"], frame["patient"])[1:])
+        clustered_auc_ci(frame["label"], frame["probability"], frame["patient"])[1:]
+    )
     patient = table[(table["unit"] == "patient") & (table["model"] == "R1")].iloc[0]
     expected = patient_reader_calls(calls, rule="any")
     assert patient["tp"] == int(((expected["call"] == 1) & (expected["label"] == 1)).sum())
@@ -174,16 +210,23 @@ def write(path, frame):
 
 
 def test_prediction_files_are_checked_against_the_split_all_problems_together(tmp_path):
-    splits = pd.concat([f[["id", "patient"]].assign(cohort="external" if s == "external_test" else "development",
-                                                    set=s) for s, f in MODEL.items()], ignore_index=True)  # fmt: skip
+    splits = pd.concat(
+        [
+            f[["id", "patient"]].assign(cohort="external" if s == "external_test" else "development", set=s)
+            for s, f in MODEL.items()
+        ],
+        ignore_index=True,
+    )
     splits.loc[1, "set"] = "train"  # patient vp001 now has images in train and validation
     splits_csv = write(tmp_path / "splits.csv", splits)
     internal = MODEL["internal_test"].copy()
     internal.loc[3, "patient"] = "someone-else"
-    files = [write(tmp_path / "m" / "validation.csv", MODEL["validation"]),
-             write(tmp_path / "m" / "internal_test.csv", internal),
-             write(tmp_path / "m" / "external_test.csv", MODEL["external_test"].drop(columns="patient")),
-             write(tmp_path / "m2" / "validation.csv", MODEL["validation"].assign(patient="one"))]  # fmt: skip
+    files = [
+        write(tmp_path / "m" / "validation.csv", MODEL["validation"]),
+        write(tmp_path / "m" / "internal_test.csv", internal),
+        write(tmp_path / "m" / "external_test.csv", MODEL["external_test"].drop(columns="patient")),
+        write(tmp_path / "m2" / "validation.csv", MODEL["validation"].assign(patient="one")),
+    ]
     with pytest.raises(ValueError) as error:
         read_predictions(files, splits_csv)
     message = str(error.value)
@@ -194,6 +237,12 @@ def test_prediction_files_are_checked_against_the_split_all_problems_together(tm
 
 
 def test_check_patient_sets_passes_a_good_split():
-    splits = pd.DataFrame({"id": ["a", "b", "c"], "patient": ["p", "p", "q"], "cohort": "development",
-                           "set": ["train", "train", "validation"]})  # fmt: skip
+    splits = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "patient": ["p", "p", "q"],
+            "cohort": "development",
+            "set": ["train", "train", "validation"],
+        }
+    )
     assert check_patient_sets(splits) == []

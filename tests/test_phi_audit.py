@@ -7,7 +7,6 @@ import io
 import json
 import re
 import struct
-import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -44,8 +43,10 @@ def study(tmp_path_factory):
     """A small simulated export: DICOM and PNG studies, PHI in headers and folder names."""
     out = tmp_path_factory.mktemp("study")
     simulate_study(out, seed=3, n_development=6, n_external=4)
-    cohorts = {c: {"manifest": str(out / c / "manifest.csv"), "images": str(out / c / "images")}
-               for c in ("development", "external")}  # fmt: skip
+    cohorts = {
+        c: {"manifest": str(out / c / "manifest.csv"), "images": str(out / c / "images")}
+        for c in ("development", "external")
+    }
     return out, cohorts, json.loads((out / "phi.json").read_text())
 
 
@@ -86,13 +87,17 @@ def test_scanner_matches_a_naive_search_across_chunk_edges(monkeypatch, chunk):
     data = bytearray(rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes())
     for k, n in enumerate(needles[::20]):
         at = 1000 + 2400 * k
-        data[at - 1:at + len(n.text) + 1] = b"_" + n.text.upper() + b"_"
+        data[at - 1 : at + len(n.text) + 1] = b"_" + n.text.upper() + b"_"
     data = bytes(data)
     monkeypatch.setattr(phi_audit, "CHUNK", chunk)
     scanner = PhiScanner(needles)
     lowered = data.lower()
-    naive = sorted((m.start(), n.text) for n in needles for m in re.finditer(re.escape(n.text), lowered)
-                   if phi_audit._matches(lowered, m.start(), n))  # fmt: skip
+    naive = sorted(
+        (m.start(), n.text)
+        for n in needles
+        for m in re.finditer(re.escape(n.text), lowered)
+        if phi_audit._matches(lowered, m.start(), n)
+    )
     assert len(naive) >= 20
     assert sorted((at, n.text) for at, n in scanner.scan(data)) == naive
     assert sorted((at, n.text) for at, n in scanner.scan_stream(io.BytesIO(data), chunk=chunk)) == naive
@@ -208,17 +213,22 @@ def leaks(study) -> dict[str, tuple[bytes, set[str]]]:
     header = pydicom.dcmread(next(out.rglob("*.dcm")), stop_before_pixels=True)
     return {
         "tables/ids.csv": (f"id,patient\nabc,{pid}\n".encode(), {"manifest patient_id"}),
-        "models/weights.bin": (b"\x00\x01" * 100 + str(header.PatientName).encode() + b"\xff" * 50,
-                               {"DICOM PatientName"}),
+        "models/weights.bin": (
+            b"\x00\x01" * 100 + str(header.PatientName).encode() + b"\xff" * 50,
+            {"DICOM PatientName"},
+        ),
         "figures/meta.png": (png_with_text(f"exported from {folder}"), {"source folder name"}),
         "figures/roc.pdf": (pdf_with_stream(header.InstitutionName.encode()), {"DICOM InstitutionName"}),
-        "models/ckpt.zip": (zipped("data/meta.txt", header.AccessionNumber.encode()),
-                            {"DICOM AccessionNumber", "manifest study_id"}),
+        "models/ckpt.zip": (
+            zipped("data/meta.txt", header.AccessionNumber.encode()),
+            {"DICOM AccessionNumber", "manifest study_id"},
+        ),
     }
 
 
-@pytest.mark.parametrize("leak", ["tables/ids.csv", "models/weights.bin", "figures/meta.png", "figures/roc.pdf",
-                                  "models/ckpt.zip"])  # fmt: skip
+@pytest.mark.parametrize(
+    "leak", ["tables/ids.csv", "models/weights.bin", "figures/meta.png", "figures/roc.pdf", "models/ckpt.zip"]
+)
 def test_audit_finds_planted_phi_and_names_file_and_kind(study, tmp_path, leak):
     _, cohorts, _ = study
     data, kind = leaks(study)[leak]
@@ -249,8 +259,10 @@ def test_phi_in_a_file_name_is_found(study, tmp_path):
 def test_clean_results_pass_and_are_summarised(study, tmp_path):
     _, cohorts, _ = study
     results = tmp_path / "results"
-    write_png(results / "preprocessed" / "development" / "images" / "0123456789abcdef.png",
-              np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8))  # fmt: skip
+    write_png(
+        results / "preprocessed" / "development" / "images" / "0123456789abcdef.png",
+        np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8),
+    )
     (results / "tables").mkdir(parents=True)
     (results / "tables" / "metrics.csv").write_text("model,set,auc\ninception_v3,external_test,0.89\n")
     summary, strings, findings, problems = run_audit(cohorts, results, key=KEY.encode())
@@ -315,7 +327,7 @@ def test_png_chunks_refuses_truncated_files():
         png_chunks(b"GIF89a" + data)
     length = struct.unpack(">I", data[8:12])[0]
     with pytest.raises(ValueError, match=r"PNG chunk b'IHDR' at byte 8 runs past the end"):
-        png_chunks(data[:8 + 8 + length - 1])
+        png_chunks(data[: 8 + 8 + length - 1])
 
 
 # --- pixel and weight payloads are not text (a short id is in them by chance) --------------
@@ -340,14 +352,16 @@ def pixels_holding(text: str, shape=(64, 64)) -> np.ndarray:
     pixel array holds a short id by chance."""
     pixels = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
     data = np.frombuffer(f"_{text}_".encode(), np.uint8)
-    pixels.reshape(-1)[500:500 + data.size] = data
+    pixels.reshape(-1)[500 : 500 + data.size] = data
     return pixels
 
 
 def pdf_with_image(data: bytes) -> bytes:
     """A PDF holding one uncompressed image XObject of `data`."""
-    head = (b"%PDF-1.4\n1 0 obj << /Type /XObject /Subtype /Image /Width 8 /Height 8 /BitsPerComponent 8 "
-            b"/ColorSpace /DeviceGray /Length " + str(len(data)).encode() + b" >>\nstream\n")
+    head = (
+        b"%PDF-1.4\n1 0 obj << /Type /XObject /Subtype /Image /Width 8 /Height 8 /BitsPerComponent 8 "
+        b"/ColorSpace /DeviceGray /Length " + str(len(data)).encode() + b" >>\nstream\n"
+    )
     return head + data + b"\nendstream\nendobj\n%%EOF\n"
 
 

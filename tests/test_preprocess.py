@@ -34,7 +34,7 @@ def screen(rect: tuple[int, int, int, int], seed: int) -> np.ndarray:
     """A dark, flat scanner screen with a speckled B-mode rectangle."""
     x, y, w, h = rect
     pixels = np.full((HEIGHT, WIDTH), 12, np.uint8)
-    pixels[y:y + h, x:x + w] = np.random.default_rng(seed).integers(40, 230, (h, w), dtype=np.uint8)
+    pixels[y : y + h, x : x + w] = np.random.default_rng(seed).integers(40, 230, (h, w), dtype=np.uint8)
     return pixels
 
 
@@ -54,13 +54,15 @@ def images(tmp_path) -> Path:
 @pytest.fixture
 def manifest() -> pd.DataFrame:
     """A checked manifest (as alnus.manifest.check_manifest returns it)."""
-    return pd.DataFrame({
-        "image": list(SCREENS),
-        "patient_id": ["007", "007", "P2", "P3"],
-        "label": [1, 1, 0, 1],
-        "site": ["A", "A", "B", "A"],
-        "bbox": ["35,25,50,40", "", "[50, 20, 30, 30]", "20,25,110,75"],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "image": list(SCREENS),
+            "patient_id": ["007", "007", "P2", "P3"],
+            "label": [1, 1, 0, 1],
+            "site": ["A", "A", "B", "A"],
+            "bbox": ["35,25,50,40", "", "[50, 20, 30, 30]", "20,25,110,75"],
+        }
+    )
 
 
 def run_full(manifest, images, tmp_path, **options):
@@ -104,7 +106,7 @@ def test_auto_crop_keeps_source_pixels(tmp_path, images, manifest):
     _, linkage = run(manifest.iloc[:1], images, tmp_path, crop="auto")
     row = linkage.iloc[0]
     source = read_png(images / row["image"])
-    expected = source[row["crop_y"]:row["crop_y"] + row["crop_h"], row["crop_x"]:row["crop_x"] + row["crop_w"]]
+    expected = source[row["crop_y"] : row["crop_y"] + row["crop_h"], row["crop_x"] : row["crop_x"] + row["crop_w"]]
     np.testing.assert_array_equal(read_png(tmp_path / "out" / f"{row['id']}.png"), expected)
 
 
@@ -208,8 +210,10 @@ def test_dicom_ultrasound_region_is_used(tmp_path, manifest):
 def test_bbox_crop_without_bbox_names_the_file(tmp_path, images, manifest, drop_column):
     if drop_column:
         manifest = manifest.drop(columns="bbox")
-    expected = (rf"line 2: image {re.escape(str(images / 's2.png'))} cannot be preprocessed: "
-                r"preprocess.crop is bbox but this image has no `bbox` in the manifest")  # fmt: skip
+    expected = (
+        rf"line 2: image {re.escape(str(images / 's2.png'))} cannot be preprocessed: "
+        r"preprocess.crop is bbox but this image has no `bbox` in the manifest"
+    )
     with pytest.raises(InputError, match=expected):
         run(manifest.iloc[1:2], images, tmp_path, crop="bbox")
 
@@ -230,8 +234,11 @@ def test_every_unusable_image_is_named_and_nothing_is_left(tmp_path, images, man
         run(manifest, images, tmp_path, crop="auto", threads=2, manifest_file="dev.csv")
     message = str(caught.value)
     assert message.startswith("The development manifest dev.csv has 3 problem(s):")
-    for line, name, problem in [(3, "s1.png", "image is only 1 x 1 pixels"), (4, "s2.png", "not a PNG/JPEG/BMP"),
-                                (5, "sub/s3.bmp", "file not found")]:  # fmt: skip
+    for line, name, problem in [
+        (3, "s1.png", "image is only 1 x 1 pixels"),
+        (4, "s2.png", "not a PNG/JPEG/BMP"),
+        (5, "sub/s3.bmp", "file not found"),
+    ]:
         assert f"line {line}: image {images / name} cannot be preprocessed: {problem}" in message
     assert message.index("line 3:") < message.index("line 4:") < message.index("line 5:")
     assert list((tmp_path / "out").iterdir()) == []
@@ -262,7 +269,9 @@ def marked(tmp_path) -> tuple[Path, pd.DataFrame]:
     folder.mkdir()
     for name, seed, mark in (("a.png", 1, True), ("b.png", 2, False), ("c.png", 3, True)):
         assert cv2.imwrite(str(folder / name), annotated_screen(seed, mark=mark)[0])
-    manifest = pd.DataFrame({"image": ["a.png", "b.png", "c.png"], "patient_id": ["P1", "P2", "P3"], "label": [1, 0, 1]})
+    manifest = pd.DataFrame(
+        {"image": ["a.png", "b.png", "c.png"], "patient_id": ["P1", "P2", "P3"], "label": [1, 0, 1]}
+    )
     return folder, manifest
 
 
@@ -280,7 +289,7 @@ def test_annotations_are_removed_and_audited(tmp_path, marked):
     for image, image_id in ids.items():
         source, (x, y, w, h) = annotated_screen({"a.png": 1, "b.png": 2, "c.png": 3}[image], mark=image != "b.png")
         written = read_png(tmp_path / "out" / f"{image_id}.png")
-        crop = source[y:y + h, x:x + w]
+        crop = source[y : y + h, x : x + w]
         changed = int(np.count_nonzero(written != crop))
         assert changed == table.loc[image_id, "pixels_changed"]
         if image != "b.png":
@@ -309,8 +318,16 @@ def test_examples_are_the_annotated_images(tmp_path, marked):
 
 
 def test_pick_examples_prefers_more_kinds_then_more_pixels_then_id():
-    table = pd.DataFrame({"id": ["b", "a", "c", "d", "e"], "text": [1, 1, 0, 0, 0], "caliper": [2, 2, 1, 0, 3],
-                          "line": [0, 0, 0, 0, 1], "ocr_text": [0] * 5, "mask_pixels": [50, 50, 900, 0, 10]})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "id": ["b", "a", "c", "d", "e"],
+            "text": [1, 1, 0, 0, 0],
+            "caliper": [2, 2, 1, 0, 3],
+            "line": [0, 0, 0, 0, 1],
+            "ocr_text": [0] * 5,
+            "mask_pixels": [50, 50, 900, 0, 10],
+        }
+    )
     assert pick_examples(table, 3) == ["a", "b", "e"]  # two kinds each; then pixels, then id
     assert pick_examples(table, 0) == [] and pick_examples(table, 10) == ["a", "b", "e", "c"]
 

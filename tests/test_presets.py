@@ -26,5 +26,9 @@ def test_settings_from_a_preset_take_its_fields_and_default_the_rest():
     preset = resolve_preset(TRAINING, {"preset": "demo", "demo": {"ema_decay": 0.99}})
     settings = TrainSettings.from_preset(preset, seed=7, input_channels=1)
     assert (settings.epochs, settings.batch_size, settings.seed, settings.input_channels) == (
-        preset["epochs"], preset["batch_size"], 7, 1)
+        preset["epochs"],
+        preset["batch_size"],
+        7,
+        1,
+    )
     assert settings.ema_decay == 0.99 and settings.label_smoothing == 0.0 and settings.precise_bn is False

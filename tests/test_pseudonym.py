@@ -26,14 +26,13 @@ def test_same_key_same_pseudonym():
 @pytest.mark.parametrize(
     "a, b",
     [
-        pytest.param((KEY, "development", "patient", "MRN1"), (OTHER_KEY, "development", "patient", "MRN1"),
-                     id="key"),
+        pytest.param((KEY, "development", "patient", "MRN1"), (OTHER_KEY, "development", "patient", "MRN1"), id="key"),
         pytest.param((KEY, "development", "patient", "MRN1"), (KEY, "external", "patient", "MRN1"), id="cohort"),
         pytest.param((KEY, "development", "patient", "MRN1"), (KEY, "development", "image", "MRN1"), id="kind"),
         pytest.param((KEY, "development", "patient", "MRN1"), (KEY, "development", "patient", "MRN2"), id="value"),
         pytest.param((KEY, "ab", "c"), (KEY, "a", "bc"), id="part boundaries"),
     ],
-)  # fmt: skip
+)
 def test_each_part_of_the_identity_changes_the_pseudonym(a, b):
     assert pseudonym(*a) != pseudonym(*b)
 

@@ -48,11 +48,14 @@ def build_study(root: Path) -> dict:
         frame = pd.DataFrame(rows, columns=["image", "patient_id", "id", "label", "set"])
         source = write_csv(root / "data" / f"{cohort}.csv", frame[["image", "patient_id", "label"]])
         cohorts[cohort] = {"manifest": source, "images": str(images)}
-        linkage[cohort] = write_csv(root / "private" / cohort / "linkage.csv",
-                                    frame[["image", "id"]].assign(crop_x=0, crop_y=0, crop_w=8, crop_h=8))  # fmt: skip
+        linkage[cohort] = write_csv(
+            root / "private" / cohort / "linkage.csv",
+            frame[["image", "id"]].assign(crop_x=0, crop_y=0, crop_w=8, crop_h=8),
+        )
         frame["patient"] = "p" + frame["patient_id"]
-        manifests[cohort] = write_csv(root / "results" / "preprocessed" / cohort / "manifest.csv",
-                                      frame[["id", "patient", "label"]])  # fmt: skip
+        manifests[cohort] = write_csv(
+            root / "results" / "preprocessed" / cohort / "manifest.csv", frame[["id", "patient", "label"]]
+        )
         splits.append(frame.assign(cohort=cohort)[["id", "patient", "cohort", "set"]])
     splits_csv = write_csv(root / "results" / "splits.csv", pd.concat(splits))
     return {"cohorts": cohorts, "linkage_paths": linkage, "manifest_paths": manifests, "splits_csv": splits_csv}
@@ -71,10 +74,16 @@ def study(tmp_path) -> dict:
 def readers_csv(tmp_path, study) -> str:
     return write_readers(
         tmp_path,
-        ("d1.png", "R1", 1), ("d4.png", "R1", 1), ("d5.png", "R1", 0),
-        ("e1.png", "R1", 1), ("e2.png", "R1", 1), ("e3.png", "R1", 0),
-        ("d3.png", "R2", 0), ("d4.png", "R2", 0), ("e2.png", "R2", 0),
-    )  # fmt: skip
+        ("d1.png", "R1", 1),
+        ("d4.png", "R1", 1),
+        ("d5.png", "R1", 0),
+        ("e1.png", "R1", 1),
+        ("e2.png", "R1", 1),
+        ("e3.png", "R1", 0),
+        ("d3.png", "R2", 0),
+        ("d4.png", "R2", 0),
+        ("e2.png", "R2", 0),
+    )
 
 
 def test_calls_by_pseudonym_on_test_sets_only(study, readers_csv):
@@ -83,12 +92,17 @@ def test_calls_by_pseudonym_on_test_sets_only(study, readers_csv):
     splits = pd.read_csv(study["splits_csv"], dtype=str).set_index("id")["patient"]
     assert calls["patient"].tolist() == splits.loc[calls["id"]].tolist()  # the pseudonym of splits.csv
     got = sorted(map(tuple, calls.drop(columns="patient").astype(str).to_numpy()))
-    assert got == sorted([
-        ("0004", "R1", "1", "1", "internal_test"), ("0005", "R1", "0", "0", "internal_test"),
-        ("0101", "R1", "1", "1", "external_test"), ("0102", "R1", "1", "0", "external_test"),
-        ("0103", "R1", "0", "0", "external_test"),
-        ("0004", "R2", "0", "1", "internal_test"), ("0102", "R2", "0", "0", "external_test"),
-    ])  # fmt: skip
+    assert got == sorted(
+        [
+            ("0004", "R1", "1", "1", "internal_test"),
+            ("0005", "R1", "0", "0", "internal_test"),
+            ("0101", "R1", "1", "1", "external_test"),
+            ("0102", "R1", "1", "0", "external_test"),
+            ("0103", "R1", "0", "0", "external_test"),
+            ("0004", "R2", "0", "1", "internal_test"),
+            ("0102", "R2", "0", "0", "external_test"),
+        ]
+    )
 
 
 def test_no_source_names_in_output(study, readers_csv):
@@ -123,8 +137,11 @@ def test_same_patient_id_in_both_cohorts_stays_two_patients(tmp_path):
 @pytest.mark.parametrize(
     "rows, expected",
     [
-        pytest.param([("d4.png", "R1", 1), ("zz.png", "R1", 0)], r"line 3: image 'zz\.png' is in no cohort's manifest",
-                     id="unknown image"),
+        pytest.param(
+            [("d4.png", "R1", 1), ("zz.png", "R1", 0)],
+            r"line 3: image 'zz\.png' is in no cohort's manifest",
+            id="unknown image",
+        ),
         pytest.param([("d4.png", "R1", 2)], r"line 2: `call` must be 0 or 1, got '2'", id="bad call"),
     ],
 )
@@ -135,17 +152,25 @@ def test_bad_readers_file_raises(tmp_path, study, rows, expected):
 
 
 def test_scores_are_carried_when_given(tmp_path, study):
-    readers = write_csv(tmp_path / "data" / "readers.csv", pd.DataFrame(
-        [("d4.png", "R1", 1, 80.5), ("e1.png", "R1", 0, 12)], columns=["image", "reader", "call", "score"]))
+    readers = write_csv(
+        tmp_path / "data" / "readers.csv",
+        pd.DataFrame(
+            [("d4.png", "R1", 1, 80.5), ("e1.png", "R1", 0, 12)], columns=["image", "reader", "call", "score"]
+        ),
+    )
     calls = pseudonymised_reader_calls(readers, **study)
     assert list(calls.columns) == ["id", "patient", "reader", "call", "score", "label", "set"]
     assert dict(zip(calls["id"], calls["score"])) == {"0004": 80.5, "0101": 12.0}
 
 
 def test_a_score_that_is_not_a_number_names_the_line(tmp_path, study):
-    readers = write_csv(tmp_path / "data" / "readers.csv", pd.DataFrame(
-        [("d4.png", "R1", 1, "80"), ("e1.png", "R1", 0, "high"), ("e2.png", "R1", 0, "")],
-        columns=["image", "reader", "call", "score"]))
+    readers = write_csv(
+        tmp_path / "data" / "readers.csv",
+        pd.DataFrame(
+            [("d4.png", "R1", 1, "80"), ("e1.png", "R1", 0, "high"), ("e2.png", "R1", 0, "")],
+            columns=["image", "reader", "call", "score"],
+        ),
+    )
     with pytest.raises(InputError) as error:
         pseudonymised_reader_calls(readers, **study)
     assert "line 3: `score` must be a number" in str(error.value) and "got 'high'" in str(error.value)

@@ -27,19 +27,46 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny.yaml"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 CHROMEDRIVER = shutil.which("chromedriver")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1400,1000"]  # fmt: skip
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+]
 TEST_SETS = ("internal_test", "external_test")
 REVIEWER_FIGURES = [f"roc_{s}" for s in TEST_SETS] + [
-    "confusion_matrices", "forest_plot", "calibration", "decision_curve", "training_curves", "cohort_flow"]  # fmt: skip
-HEATMAPS = [f"heatmaps/{name}_{s}" for name in ("inception_v3", "inception_resnet_v2", "resnet101", "architectures")
-            for s in TEST_SETS]  # fmt: skip
-FIGURE_RULES = {"figures", "roc_figure", "confusion_matrices", "forest_plot", "calibration_figure",
-                "decision_curve_figure", "training_curves", "cohort_flow"}  # fmt: skip
+    "confusion_matrices",
+    "forest_plot",
+    "calibration",
+    "decision_curve",
+    "training_curves",
+    "cohort_flow",
+]
+HEATMAPS = [
+    f"heatmaps/{name}_{s}"
+    for name in ("inception_v3", "inception_resnet_v2", "resnet101", "architectures")
+    for s in TEST_SETS
+]
+FIGURE_RULES = {
+    "figures",
+    "roc_figure",
+    "confusion_matrices",
+    "forest_plot",
+    "calibration_figure",
+    "decision_curve_figure",
+    "training_curves",
+    "cohort_flow",
+}
 
 pytestmark = pytest.mark.slow
-needs_chromium = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="chromium and chromium-driver not installed")
+needs_chromium = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="chromium and chromium-driver not installed"
+)
 
 
 # --- a minimal W3C WebDriver client (no selenium needed) --------------------------------
@@ -52,8 +79,9 @@ class Browser:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        self.driver = subprocess.Popen([CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)  # fmt: skip
+        self.driver = subprocess.Popen(
+            [CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.base = f"http://127.0.0.1:{port}"
         for _ in range(200):
             try:
@@ -67,8 +95,9 @@ class Browser:
 
     def _call(self, method: str, path: str, body: dict | None = None):
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})  # fmt: skip
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=120) as response:
             return json.loads(response.read())["value"]
 
@@ -77,8 +106,11 @@ class Browser:
 
     def run(self, script: str, *args, wait: bool = False):
         """Run JavaScript in the page; with wait, the script calls its last argument with the result."""
-        return self._call("POST", self.session + ("/execute/async" if wait else "/execute/sync"),
-                          {"script": script, "args": list(args)})  # fmt: skip
+        return self._call(
+            "POST",
+            self.session + ("/execute/async" if wait else "/execute/sync"),
+            {"script": script, "args": list(args)},
+        )
 
     def screenshot(self) -> np.ndarray:
         png = base64.b64decode(self._call("GET", self.session + "/screenshot"))
@@ -150,16 +182,21 @@ def test_report_renders_each_figure(report, study, name):
 @needs_chromium
 @pytest.mark.parametrize(
     "category, subcategory, labels",
-    [("Figures", "Diagnostic performance", ["ROC curves", "Confusion matrices", "Sensitivity and specificity"]),
-     ("Figures", "Calibration and clinical utility", ["Calibration plots", "Decision curves"]),
-     ("Heat maps", "external_test", ["Gallery", "Same cases, every architecture"]),
-     ("Cohorts", "Flow", ["Figure", "Table"])],
-)  # fmt: skip
+    [
+        ("Figures", "Diagnostic performance", ["ROC curves", "Confusion matrices", "Sensitivity and specificity"]),
+        ("Figures", "Calibration and clinical utility", ["Calibration plots", "Decision curves"]),
+        ("Heat maps", "external_test", ["Gallery", "Same cases, every architecture"]),
+        ("Cohorts", "Flow", ["Figure", "Table"]),
+    ],
+)
 def test_report_lists_the_figures_of_each_category(report, category, subcategory, labels):
     report.run("app.setView({navbarMode: 'menu'})")  # back to the menu first, as a reader would go
     time.sleep(0.2)
-    report.run("app.setView({navbarMode: 'subcategory', category: arguments[0], subcategory: arguments[1]})",
-               category, subcategory)  # fmt: skip
+    report.run(
+        "app.setView({navbarMode: 'subcategory', category: arguments[0], subcategory: arguments[1]})",
+        category,
+        subcategory,
+    )
     time.sleep(0.3)
     menu = report.run("return document.querySelector('nav').innerText")
     for label in labels:
@@ -169,14 +206,16 @@ def test_report_lists_the_figures_of_each_category(report, category, subcategory
 @needs_chromium
 @pytest.mark.parametrize(
     "path, caption",
-    [("results/figures/roc_external_test.png", "Receiver operating characteristic"),
-     ("results/figures/heatmaps/architectures_internal_test.png", "The same cases seen by every architecture"),
-     ("results/figures/cohort_flow.png", "STARD"),
-     ("results/report/software_versions.csv", "pinned version"),
-     ("results/report/claim.html", "CLAIM 2024 checklist"),
-     ("results/report/tripod_ai.html", "TRIPOD+AI checklist"),
-     ("results/models/resnet101/model_card.html", "Model Cards for Model Reporting")],
-)  # fmt: skip
+    [
+        ("results/figures/roc_external_test.png", "Receiver operating characteristic"),
+        ("results/figures/heatmaps/architectures_internal_test.png", "The same cases seen by every architecture"),
+        ("results/figures/cohort_flow.png", "STARD"),
+        ("results/report/software_versions.csv", "pinned version"),
+        ("results/report/claim.html", "CLAIM 2024 checklist"),
+        ("results/report/tripod_ai.html", "TRIPOD+AI checklist"),
+        ("results/models/resnet101/model_card.html", "Model Cards for Model Reporting"),
+    ],
+)
 def test_report_shows_each_caption(report, path, caption):
     report.run("app.showResultInfo(arguments[0])", path)
     time.sleep(0.3)
@@ -197,10 +236,24 @@ def test_reviewer_redraws_every_figure_from_predictions_and_tables_alone(study, 
     shutil.copyfile(study / "results" / "splits.csv", results / "splits.csv")
     before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
     run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "workflow" / "rules" / "figures.smk"), "--configfile",
-         str(TINY), "--directory", str(tmp_path), "--cores", "1", "--forceall"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "workflow" / "rules" / "figures.smk"),
+            "--configfile",
+            str(TINY),
+            "--directory",
+            str(tmp_path),
+            "--cores",
+            "1",
+            "--forceall",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     wall, after = time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert run.returncode == 0, run.stderr[-4000:]

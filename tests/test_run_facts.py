@@ -30,26 +30,53 @@ SETS = {"train": 40, "validation": 10, "internal_test": 10}
 
 def study_config(**overrides) -> dict:
     """A configuration as the workflow validates it, every default filled in."""
-    config = {"cohorts": {c: {"manifest": f"resources/demo/{c}/manifest.csv", "images": f"resources/demo/{c}/images"}
-                          for c in ("development", "external")},
-              "readers": "resources/demo/readers.csv", "architectures": list(ARCHS), **overrides}  # fmt: skip
+    config = {
+        "cohorts": {
+            c: {"manifest": f"resources/demo/{c}/manifest.csv", "images": f"resources/demo/{c}/images"}
+            for c in ("development", "external")
+        },
+        "readers": "resources/demo/readers.csv",
+        "architectures": list(ARCHS),
+        **overrides,
+    }
     validate(config, str(SCHEMA))
     return config
 
 
 # The `training` record of a card as alnus.study.train_job writes it (processor left out).
-TRAINING_RECORD = {"best_epoch": 7, "best_validation_auc": 0.8125, "epochs_run": 12, "device": "cpu",
-                   "precision": "fp32", "threads": 2, "seconds_per_epoch": [10.0, 12.0, 14.0]}
+TRAINING_RECORD = {
+    "best_epoch": 7,
+    "best_validation_auc": 0.8125,
+    "epochs_run": 12,
+    "device": "cpu",
+    "precision": "fp32",
+    "threads": 2,
+    "seconds_per_epoch": [10.0, 12.0, 14.0],
+}
 
 
 def _model_card(arch: str, **extra) -> dict:
-    return {"architecture": arch, "timm_name": arch, "input_size": 112 if arch == "inception_v3" else 96,
-            "pretrained": "none", "seed": 2019,
-            "settings": {"epochs": 12, "batch_size": 16, "learning_rate": 0.001, "weight_decay": 0.0001,
-                         "warmup_epochs": 1, "patience": 5, "seed": 2019, "normalisation": "imagenet",
-                         "input_channels": 3},
-            "training": TRAINING_RECORD,
-            "versions": {"alnus": "0.1.0", "python": "3.11.7", "torch": "2.14.1", "timm": "1.0.31"}, **extra}  # fmt: skip
+    return {
+        "architecture": arch,
+        "timm_name": arch,
+        "input_size": 112 if arch == "inception_v3" else 96,
+        "pretrained": "none",
+        "seed": 2019,
+        "settings": {
+            "epochs": 12,
+            "batch_size": 16,
+            "learning_rate": 0.001,
+            "weight_decay": 0.0001,
+            "warmup_epochs": 1,
+            "patience": 5,
+            "seed": 2019,
+            "normalisation": "imagenet",
+            "input_channels": 3,
+        },
+        "training": TRAINING_RECORD,
+        "versions": {"alnus": "0.1.0", "python": "3.11.7", "torch": "2.14.1", "timm": "1.0.31"},
+        **extra,
+    }
 
 
 def write_run(root: Path, *, readers: bool = True, sites: bool = True, card_extra: dict | None = None) -> dict:
@@ -60,10 +87,16 @@ def write_run(root: Path, *, readers: bool = True, sites: bool = True, card_extr
     rng = np.random.default_rng(3)
     rows, manifests = [], {}
     dev_ids = [f"d{i:03d}" for i in range(60)]
-    dev = pd.DataFrame({"id": dev_ids, "patient": [f"p{i // 2:03d}" for i in range(60)],
-                        "label": [(i // 2) % 2 for i in range(60)]})  # fmt: skip
-    ext = pd.DataFrame({"id": [f"e{i:03d}" for i in range(40)], "patient": [f"q{i:03d}" for i in range(40)],
-                        "label": [i % 2 for i in range(40)]})  # fmt: skip
+    dev = pd.DataFrame(
+        {"id": dev_ids, "patient": [f"p{i // 2:03d}" for i in range(60)], "label": [(i // 2) % 2 for i in range(60)]}
+    )
+    ext = pd.DataFrame(
+        {
+            "id": [f"e{i:03d}" for i in range(40)],
+            "patient": [f"q{i:03d}" for i in range(40)],
+            "label": [i % 2 for i in range(40)],
+        }
+    )
     if sites:
         dev["site"], ext["site"] = "A", np.where(np.arange(40) < 20, "B1", "B2")
     manifests = {"development": dev, "external": ext}
@@ -85,17 +118,25 @@ def write_run(root: Path, *, readers: bool = True, sites: bool = True, card_extr
     reader_calls = None
     if readers:
         ext_pred = predictions[ARCHS[0]]["external_test"]
-        reader_calls = pd.concat([ext_pred[["id", "patient", "label"]].assign(
-            reader=f"reader_{r}", set="external_test",
-            call=np.where(rng.random(len(ext_pred)) < 0.75, ext_pred["label"], 1 - ext_pred["label"]))
-            for r in (1, 2)], ignore_index=True)  # fmt: skip
+        reader_calls = pd.concat(
+            [
+                ext_pred[["id", "patient", "label"]].assign(
+                    reader=f"reader_{r}",
+                    set="external_test",
+                    call=np.where(rng.random(len(ext_pred)) < 0.75, ext_pred["label"], 1 - ext_pred["label"]),
+                )
+                for r in (1, 2)
+            ],
+            ignore_index=True,
+        )
     out = {"manifests": {}, "cards": {}, "annotations": {}, "residual_text": {}}
     root.mkdir(parents=True, exist_ok=True)
     for cohort, manifest in manifests.items():
         out["manifests"][cohort] = str(root / f"{cohort}_manifest.csv")
         manifest.to_csv(out["manifests"][cohort], index=False)
-        ann = pd.DataFrame({"id": manifest["id"], "mode": "remove", "text": [1, 0] * (len(manifest) // 2),
-                            "caliper": 0, "line": 0})  # fmt: skip
+        ann = pd.DataFrame(
+            {"id": manifest["id"], "mode": "remove", "text": [1, 0] * (len(manifest) // 2), "caliper": 0, "line": 0}
+        )
         out["annotations"][cohort] = str(root / f"{cohort}_annotations.csv")
         ann.to_csv(out["annotations"][cohort], index=False)
         residual = pd.DataFrame({"image": ["x.png"], "text": ["L"], "identifying": [""], "confidence": [0.9]})
@@ -109,11 +150,17 @@ def write_run(root: Path, *, readers: bool = True, sites: bool = True, card_extr
         "cohorts": cohort_table(splits, manifests, reader_calls),
         "metrics": metrics_table(predictions, reader_calls),
         "calibration": calibration_table(predictions),
-        "versions": pd.DataFrame({"package": ["python", "torch", "timm"], "pinned": ["3.11", "2.14.1", "1.0.31"],
-                                  "installed": ["3.11.7", "2.14.1", "1.0.31"]}),
+        "versions": pd.DataFrame(
+            {
+                "package": ["python", "torch", "timm"],
+                "pinned": ["3.11", "2.14.1", "1.0.31"],
+                "installed": ["3.11.7", "2.14.1", "1.0.31"],
+            }
+        ),
         "input_check": pd.DataFrame({"cohort": ["development", "external"], "images": [60, 40]}),
-        "duplicates": pd.DataFrame(columns=["cohort_a", "id_a", "patient_a", "cohort_b", "id_b", "patient_b",
-                                            "distance", "identical"]),  # fmt: skip
+        "duplicates": pd.DataFrame(
+            columns=["cohort_a", "id_a", "patient_a", "cohort_b", "id_b", "patient_b", "distance", "identical"]
+        ),
     }
     if readers:
         tables["readers"] = reader_calls
@@ -151,9 +198,11 @@ def test_load_run_names_a_missing_required_output(tmp_path):
 
 @pytest.mark.parametrize(
     "images, patients, positives, expected",
-    [(1234, 567, 370, "1,234 images of 567 patients; 370 positive (30%)"),
-     (0, 0, 0, "0 images of 0 patients; 0 positive")],
-)  # fmt: skip
+    [
+        (1234, 567, 370, "1,234 images of 567 patients; 370 positive (30%)"),
+        (0, 0, 0, "0 images of 0 patients; 0 positive"),
+    ],
+)
 def test_count_text(images, patients, positives, expected):
     assert facts.count_text(images, patients, positives) == expected
 
@@ -186,8 +235,9 @@ def test_best_row_is_the_highest_auc_among_models(run):
 def test_performance_text_cites_counts_and_intervals(run):
     row = facts.best_row(run)
     text = facts.performance_text(row)
-    sensitivity = format_proportion(int(row["tp"]), int(row["tp"] + row["fn"]), row["sensitivity_low"],
-                                    row["sensitivity_high"])  # fmt: skip
+    sensitivity = format_proportion(
+        int(row["tp"]), int(row["tp"] + row["fn"]), row["sensitivity_low"], row["sensitivity_high"]
+    )
     assert text.startswith(f"AUC {format_auc(row['auc'], row['auc_low'], row['auc_high'])}; ")
     assert f"; sensitivity {sensitivity}; specificity " in text and "; accuracy " in text
 
@@ -205,8 +255,14 @@ def test_threshold_shift_reads_one_threshold_on_both_test_sets(run):
 
 
 def test_card_value_reads_the_training_record():
-    card = {"training": {"best_epoch": 4, "processor": "Intel Xeon", "native_bf16": True,
-                         "seconds_per_epoch": [12.0, 12.69]}}  # fmt: skip
+    card = {
+        "training": {
+            "best_epoch": 4,
+            "processor": "Intel Xeon",
+            "native_bf16": True,
+            "seconds_per_epoch": [12.0, 12.69],
+        }
+    }
     assert facts.card_value(card, "chosen_epoch") == 4
     assert facts.card_text(card, "processor") == "Intel Xeon"
     assert facts.card_text(card, "bf16") == "yes"
@@ -228,8 +284,12 @@ def test_epochs_text(epochs, expected):
 
 @pytest.mark.parametrize(
     "value, low, high, expected",
-    [(1.034, 0.36, 1.714, "1.03 (0.36, 1.71)"), (1.034, None, None, "1.03"),
-     (float("nan"), float("nan"), float("nan"), "not estimable"), (float("nan"), None, None, "not estimable")],
-)  # fmt: skip
+    [
+        (1.034, 0.36, 1.714, "1.03 (0.36, 1.71)"),
+        (1.034, None, None, "1.03"),
+        (float("nan"), float("nan"), float("nan"), "not estimable"),
+        (float("nan"), None, None, "not estimable"),
+    ],
+)
 def test_estimate_text(value, low, high, expected):
     assert facts.estimate_text(value, low, high) == expected

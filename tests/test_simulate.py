@@ -58,11 +58,17 @@ def test_clinical_columns_are_per_patient_plausible_and_follow_the_label():
     rng = np.random.default_rng(3)
     patients = 400
     labels = rng.permutation(np.r_[np.ones(patients // 2, int), np.zeros(patients // 2, int)])
-    manifest = pd.DataFrame({"image": [f"p{i}/US_{v}.png" for i in range(patients) for v in (1, 2)],
-                             "patient_id": [f"P{i}" for i in range(patients) for _ in (1, 2)],
-                             "label": np.repeat(labels, 2)})  # fmt: skip
-    records = [{"image": image, "suspiciousness": (label - 0.5) * sim.LATENT_SEPARATION + rng.normal()}
-               for image, label in zip(manifest["image"], manifest["label"])]  # fmt: skip
+    manifest = pd.DataFrame(
+        {
+            "image": [f"p{i}/US_{v}.png" for i in range(patients) for v in (1, 2)],
+            "patient_id": [f"P{i}" for i in range(patients) for _ in (1, 2)],
+            "label": np.repeat(labels, 2),
+        }
+    )
+    records = [
+        {"image": image, "suspiciousness": (label - 0.5) * sim.LATENT_SEPARATION + rng.normal()}
+        for image, label in zip(manifest["image"], manifest["label"])
+    ]
     table = sim.simulate_clinical(np.random.default_rng(1), manifest, records)
     assert list(table.columns) == ["image", "patient_id", "label", *sim.CLINICAL_COLUMNS]
     assert (table.groupby("patient_id")[sim.CLINICAL_COLUMNS].nunique() == 1).all().all()
@@ -76,12 +82,20 @@ def test_clinical_columns_are_per_patient_plausible_and_follow_the_label():
 
 
 # ---------------------------------------------------------------- layout
-@pytest.mark.parametrize("cohort, n, site", [("development", N_DEV, "hospital_A"),
-                                              ("external", N_EXT, "hospital_B")])
+@pytest.mark.parametrize("cohort, n, site", [("development", N_DEV, "hospital_A"), ("external", N_EXT, "hospital_B")])
 def test_manifest_counts_columns_and_files(study, cohort, n, site):
     out, summary = study
     table = manifest(out, cohort)
-    assert list(table.columns) == ["image", "patient_id", "label", "study_id", "site", "age", "tumour_size_mm", "birads"]
+    assert list(table.columns) == [
+        "image",
+        "patient_id",
+        "label",
+        "study_id",
+        "site",
+        "age",
+        "tumour_size_mm",
+        "birads",
+    ]
     assert len(table) == n == summary[cohort]["images"]
     assert table["image"].is_unique
     assert set(table["site"]) == {site}
@@ -118,8 +132,9 @@ def test_labels_are_binary_with_both_classes(study, cohort):
 def test_label_and_study_are_per_patient(study, cohort):
     out, _ = study
     table = manifest(out, cohort)
-    per_patient = table.groupby("patient_id").agg(labels=("label", "nunique"), studies=("study_id", "nunique"),
-                                                  images=("image", "size"))
+    per_patient = table.groupby("patient_id").agg(
+        labels=("label", "nunique"), studies=("study_id", "nunique"), images=("image", "size")
+    )
     assert (per_patient["labels"] == 1).all()
     assert (per_patient["studies"] == 1).all()
     assert per_patient["images"].max() <= 2
@@ -163,23 +178,27 @@ def test_dicom_region_is_the_bmode_rectangle(study):
     out, _ = study
     for _, path, ds in regions(out):
         r = ds.SequenceOfUltrasoundRegions[0]
-        x0, y0, x1, y1 = (r.RegionLocationMinX0, r.RegionLocationMinY0,
-                          r.RegionLocationMaxX1, r.RegionLocationMaxY1)
+        x0, y0, x1, y1 = (r.RegionLocationMinX0, r.RegionLocationMinY0, r.RegionLocationMaxX1, r.RegionLocationMaxY1)
         assert 0 < x0 < x1 < ds.Columns - 1 and 0 < y0 < y1 < ds.Rows - 1, path
         gray = ds.pixel_array if ds.pixel_array.ndim == 2 else cv2.cvtColor(ds.pixel_array, cv2.COLOR_RGB2GRAY)
-        inside = gray[y0:y1 + 1, x0:x1 + 1].astype(float)
+        inside = gray[y0 : y1 + 1, x0 : x1 + 1].astype(float)
         # Each edge of the rectangle touches image data (tight box)...
         for edge in (inside[0], inside[-1], inside[:, 0], inside[:, -1]):
             assert edge.max() > 60, path
         # ...speckle inside, mostly dark UI just outside.
         assert inside.std() > 20
-        for outside in (gray[y0 - 1, x0:x1 + 1], gray[y1 + 1, x0:x1 + 1], gray[y0:y1 + 1, x0 - 1],
-                        gray[y0:y1 + 1, x1 + 1]):
+        for outside in (
+            gray[y0 - 1, x0 : x1 + 1],
+            gray[y1 + 1, x0 : x1 + 1],
+            gray[y0 : y1 + 1, x0 - 1],
+            gray[y0 : y1 + 1, x1 + 1],
+        ):
             assert outside.mean() < 45, path
 
 
-@pytest.mark.parametrize("cohort, size", [("development", sim.SITES["hospital_A"].screen),
-                                           ("external", sim.SITES["hospital_B"].screen)])
+@pytest.mark.parametrize(
+    "cohort, size", [("development", sim.SITES["hospital_A"].screen), ("external", sim.SITES["hospital_B"].screen)]
+)
 def test_every_image_opens_as_a_whole_screen(study, cohort, size):
     out, _ = study
     for image in manifest(out, cohort)["image"]:
@@ -221,8 +240,7 @@ def test_readers_call_every_external_image_once(study):
 def test_phi_lists_what_the_files_contain(study):
     out, _ = study
     phi = json.loads((out / "phi.json").read_text())
-    assert set(phi) == set(PHI_ATTRIBUTES.values()) | {"family_names", "given_names", "source_folders",
-                                                         "source_paths"}
+    assert set(phi) == set(PHI_ATTRIBUTES.values()) | {"family_names", "given_names", "source_folders", "source_paths"}
     tables = pd.concat([manifest(out, c) for c in ("development", "external")])
     text = "\n".join((out / c / "manifest.csv").read_text() for c in ("development", "external"))
     # Everything the manifests carry is listed, and everything listed of those kinds is in them.
@@ -260,22 +278,29 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
     assert all(first[k] == second[k] for k in first)
 
     def counts(summary):
-        return {cohort: {k: v for k, v in summary[cohort].items() if isinstance(v, int)}
-                for cohort in ("development", "external")}
+        return {
+            cohort: {k: v for k, v in summary[cohort].items() if isinstance(v, int)}
+            for cohort in ("development", "external")
+        }
 
     assert counts(a) == counts(b)
     c = sim.simulate_study(tmp_path / "c", seed=12, n_development=6, n_external=4)
-    assert manifest(tmp_path / "c", "development")["patient_id"].tolist() != \
-        manifest(tmp_path / "a", "development")["patient_id"].tolist()
+    assert (
+        manifest(tmp_path / "c", "development")["patient_id"].tolist()
+        != manifest(tmp_path / "a", "development")["patient_id"].tolist()
+    )
     assert c["development"]["images"] == 6
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"n_development": 3}, "`n_development` must be an integer of at least 4, got 3"),
-    ({"n_external": 0}, "`n_external` must be an integer of at least 4, got 0"),
-    ({"n_external": 10.0}, "`n_external` must be an integer"),
-    ({"n_development": True}, "`n_development` must be an integer"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_development": 3}, "`n_development` must be an integer of at least 4, got 3"),
+        ({"n_external": 0}, "`n_external` must be an integer of at least 4, got 0"),
+        ({"n_external": 10.0}, "`n_external` must be an integer"),
+        ({"n_development": True}, "`n_development` must be an integer"),
+    ],
+)
 def test_simulate_study_rejects_bad_sizes(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         sim.simulate_study(tmp_path, **kwargs)
@@ -303,7 +328,7 @@ def test_lesion_cues_follow_the_label():
     assert mean(pos, "posterior") < 1 < mean(neg, "posterior")
     assert mean(pos, "spicules") > mean(neg, "spicules")
     # ...but the classes overlap: some negatives look worse than some positives.
-    assert max(l.visible for l in neg) > min(l.visible for l in pos)
+    assert max(x.visible for x in neg) > min(x.visible for x in pos)
     for lesion in pos + neg:
         assert 0.15 <= lesion.width_frac <= 0.35
 
@@ -347,8 +372,9 @@ def test_positive_lesions_render_darker_and_larger():
     for label in (0, 1) * 12:
         bmode = sim.render_bmode(rng, sim.sample_lesion(rng, label), (200, 170))
         around = bmode.valid & ~bmode.lesion_mask
-        stats[label].append((bmode.lesion_mask.mean(),
-                             bmode.pixels[bmode.lesion_mask].mean() / bmode.pixels[around].mean()))
+        stats[label].append(
+            (bmode.lesion_mask.mean(), bmode.pixels[bmode.lesion_mask].mean() / bmode.pixels[around].mean())
+        )
     area = {k: np.mean([s[0] for s in v]) for k, v in stats.items()}
     contrast = {k: np.mean([s[1] for s in v]) for k, v in stats.items()}
     assert area[1] > area[0]
@@ -358,11 +384,21 @@ def test_positive_lesions_render_darker_and_larger():
 def _exam(site):
     import datetime as dt
 
-    return sim.Exam(patient_id="MRN7654321", family="TESTCASE", given="EXAMPLE",
-                    birth_date=dt.date(1960, 5, 17), institution=site.institutions[0],
-                    accession="ACC2017123456", exam_date=dt.date(2017, 3, 2), exam_time="10:11:12",
-                    physician="DR^SOMEONE^ELSE", operator="SONOGRAPHER^ANNA", laterality="L",
-                    clock=2, depth_cm=4.0)
+    return sim.Exam(
+        patient_id="MRN7654321",
+        family="TESTCASE",
+        given="EXAMPLE",
+        birth_date=dt.date(1960, 5, 17),
+        institution=site.institutions[0],
+        accession="ACC2017123456",
+        exam_date=dt.date(2017, 3, 2),
+        exam_time="10:11:12",
+        physician="DR^SOMEONE^ELSE",
+        operator="SONOGRAPHER^ANNA",
+        laterality="L",
+        clock=2,
+        depth_cm=4.0,
+    )
 
 
 @pytest.mark.parametrize("site_name", sorted(sim.SITES))
@@ -375,11 +411,11 @@ def test_draw_screen_places_bmode_inside_screen(site_name):
     assert screen.shape == (site.screen[1], site.screen[0], 3)
     assert (x1 - x0 + 1, y1 - y0 + 1) == size
     # The B-mode pixels are pasted unchanged, except where calipers and notes are drawn on them.
-    inside = screen[y0:y1 + 1, x0:x1 + 1, 0]
+    inside = screen[y0 : y1 + 1, x0 : x1 + 1, 0]
     assert np.mean(inside == bmode.pixels) > 0.97
     # PHI is burned into the margins, not into the B-mode image.
     margin = screen.copy()
-    margin[y0:y1 + 1, x0:x1 + 1] = 0
+    margin[y0 : y1 + 1, x0 : x1 + 1] = 0
     assert (margin[:y0] > 150).any()
 
 
@@ -397,16 +433,27 @@ def test_write_dicom_round_trip(tmp_path, rgb):
     pixels = np.arange(60 * 80 * (3 if rgb else 1), dtype=np.uint64).astype(np.uint8)
     pixels = pixels.reshape((60, 80, 3) if rgb else (60, 80))
     path = tmp_path / "TESTCASE_EXAMPLE" / "IMG_0001.dcm"
-    sim.write_dicom(path, pixels, _exam(site), region=(10, 5, 69, 54), delta_cm=0.0125, site=site,
-                    uids=("2.25.1", "2.25.2", "2.25.3"))
+    sim.write_dicom(
+        path,
+        pixels,
+        _exam(site),
+        region=(10, 5, 69, 54),
+        delta_cm=0.0125,
+        site=site,
+        uids=("2.25.1", "2.25.2", "2.25.3"),
+    )
     ds = pydicom.dcmread(path)
     assert np.array_equal(ds.pixel_array, pixels)
     assert ds.PhotometricInterpretation == ("RGB" if rgb else "MONOCHROME2")
     assert str(ds.PatientName) == "TESTCASE^EXAMPLE"
     assert ds.PatientBirthDate == "19600517"
     r = ds.SequenceOfUltrasoundRegions[0]
-    assert (r.RegionLocationMinX0, r.RegionLocationMinY0, r.RegionLocationMaxX1, r.RegionLocationMaxY1) == \
-        (10, 5, 69, 54)
+    assert (r.RegionLocationMinX0, r.RegionLocationMinY0, r.RegionLocationMaxX1, r.RegionLocationMaxY1) == (
+        10,
+        5,
+        69,
+        54,
+    )
     assert r.PhysicalDeltaX == r.PhysicalDeltaY == 0.0125
     assert path.read_bytes()[128:132] == b"DICM"
 

@@ -43,9 +43,24 @@ def on_slurm(cluster: SingleNodeSlurm, workdir: Path, *args: str) -> subprocess.
     run used (2) or more memory than the node has; and none of the user's
     account or partition settings."""
     env = {k: v for k, v in cluster.env.items() if not k.startswith(("SBATCH_", "ALNUS_GPU_"))}
-    command = [sys.executable, "-m", "snakemake", *args, "--profile", str(PROFILE), "--executor", "slurm",
-               "--jobs", "2", "--slurm-init-seconds-before-status-checks", "1",
-               "--max-threads", str(min(2, cluster.cpus)), "--resources", f"mem_mb={cluster.memory_mb}"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *args,
+        "--profile",
+        str(PROFILE),
+        "--executor",
+        "slurm",
+        "--jobs",
+        "2",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--max-threads",
+        str(min(2, cluster.cpus)),
+        "--resources",
+        f"mem_mb={cluster.memory_mb}",
+    ]
     return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=1800)
 
 

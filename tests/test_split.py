@@ -9,8 +9,9 @@ import pytest
 from alnus.split import split_cohorts
 
 
-def cohort(n_patients: int, *, two_image_patients: int = 0, positive_share: float = 0.4, seed: int = 0,
-           prefix: str = "d") -> pd.DataFrame:  # fmt: skip
+def cohort(
+    n_patients: int, *, two_image_patients: int = 0, positive_share: float = 0.4, seed: int = 0, prefix: str = "d"
+) -> pd.DataFrame:
     """Preprocessed manifest (id, patient, label); the first `two_image_patients` have two images."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -63,8 +64,9 @@ def test_external_rows_are_all_external_test(splits):
 
 @pytest.mark.parametrize("test_fraction, validation_fraction", [(0.1, 0.1), (0.2, 0.1), (0.1, 0.25)])
 def test_patient_fractions_are_roughly_respected(development, external, test_fraction, validation_fraction):
-    splits = split_cohorts(development, external, internal_test_fraction=test_fraction,
-                           validation_fraction=validation_fraction, seed=3)  # fmt: skip
+    splits = split_cohorts(
+        development, external, internal_test_fraction=test_fraction, validation_fraction=validation_fraction, seed=3
+    )
     dev = splits[splits["cohort"] == "development"]
     share = dev.groupby("set")["patient"].nunique() / development["patient"].nunique()
     assert share["internal_test"] == pytest.approx(test_fraction, abs=0.03)
@@ -101,8 +103,9 @@ def test_too_small_cohort_raises(external, n_patients, test_fraction, expected):
 
 @pytest.mark.filterwarnings("ignore:The least populated class")
 def test_set_without_positives_raises(external):
-    development = pd.DataFrame({"id": [f"d{i}" for i in range(40)], "patient": [f"p{i}" for i in range(40)],
-                                "label": [1] + [0] * 39})  # fmt: skip
+    development = pd.DataFrame(
+        {"id": [f"d{i}" for i in range(40)], "patient": [f"p{i}" for i in range(40)], "label": [1] + [0] * 39}
+    )
     with pytest.raises(ValueError, match=r"the \w+ set has only label 0; the cohort is too small or too unbalanced"):
         split_cohorts(development, external)
 
@@ -111,7 +114,6 @@ def test_external_with_one_label_raises(development):
     external = pd.DataFrame({"id": ["e1", "e2"], "patient": ["q1", "q2"], "label": [1, 1]})
     with pytest.raises(ValueError, match="the external_test set has only label 1"):
         split_cohorts(development, external)
-
 
 
 def test_split_does_not_depend_on_the_pseudonym_values():
@@ -163,8 +165,13 @@ def test_near_duplicates_share_a_fold():
     """Pairs joining patients 2k and 2k+1 (duplicates: across_sets: group)
     land in one fold, whatever the seed; without them some would not."""
     n = 80
-    development = pd.DataFrame({"id": [f"i{k}" for k in range(n)], "patient": [f"p{k}" for k in range(n)],
-                                "label": [int(k % 4 < 2) for k in range(n)]})  # fmt: skip
+    development = pd.DataFrame(
+        {
+            "id": [f"i{k}" for k in range(n)],
+            "patient": [f"p{k}" for k in range(n)],
+            "label": [int(k % 4 < 2) for k in range(n)],
+        }
+    )
     external = pd.DataFrame({"id": ["x1", "x2"], "patient": ["q1", "q2"], "label": [0, 1]})
     together = [(f"i{2 * k}", f"i{2 * k + 1}") for k in range(n // 2)]
     for seed in range(4):
@@ -180,10 +187,27 @@ def test_a_pair_in_two_folds_is_judged_as_across_sets():
     from alnus.duplicates import check_duplicates
     from alnus.split import sets_and_folds
 
-    splits = pd.DataFrame({"id": ["a", "b"], "patient": ["p1", "p2"], "cohort": "development", "set": "train",
-                           "fold": pd.array([1, 2], dtype="Int64")})  # fmt: skip
-    pairs = pd.DataFrame({"cohort_a": ["development"], "id_a": ["a"], "patient_a": ["p1"], "cohort_b": ["development"],
-                          "id_b": ["b"], "patient_b": ["p2"], "identical": [False], "distance": [3]})  # fmt: skip
+    splits = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "patient": ["p1", "p2"],
+            "cohort": "development",
+            "set": "train",
+            "fold": pd.array([1, 2], dtype="Int64"),
+        }
+    )
+    pairs = pd.DataFrame(
+        {
+            "cohort_a": ["development"],
+            "id_a": ["a"],
+            "patient_a": ["p1"],
+            "cohort_b": ["development"],
+            "id_b": ["b"],
+            "patient_b": ["p2"],
+            "identical": [False],
+            "distance": [3],
+        }
+    )
     assert check_duplicates(pairs, splits)  # one set: a warning only
     with pytest.raises(ValueError, match=r"development/a \(fold 1\) and development/b \(fold 2\)"):
         check_duplicates(pairs, sets_and_folds(splits))
@@ -199,8 +223,10 @@ def test_too_many_folds_raise_naming_the_key_counts_and_fix(folds, positives, ne
     labels = np.array([1] * positives + [0] * negatives)
     groups = np.arange(len(labels))
     fewest = min(positives, negatives)
-    expected = (rf"`split: folds` is {folds}, .* are {positives} with metastasis \(label 1\) and {negatives} without;"
-                rf".* set `split: folds` to at most {fewest}, or to null")  # fmt: skip
+    expected = (
+        rf"`split: folds` is {folds}, .* are {positives} with metastasis \(label 1\) and {negatives} without;"
+        rf".* set `split: folds` to at most {fewest}, or to null"
+    )
     with pytest.raises(ValueError, match=expected):
         assign_folds(labels, groups, folds=folds, seed=0)
 
@@ -217,15 +243,22 @@ def test_folds_count_patients_not_images():
         assign_folds(labels, groups, folds=4, seed=1)
 
 
-@pytest.mark.parametrize("folds, expected", [
-    (2, None),
-    (3, None),
-    (4, "`split: folds` is 4, but the development manifest has 3 patients with metastasis (label 1) and 5 without"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "folds, expected",
+    [
+        (2, None),
+        (3, None),
+        (4, "`split: folds` is 4, but the development manifest has 3 patients with metastasis (label 1) and 5 without"),
+    ],
+)
 def test_the_manifest_is_checked_for_folds_at_start_up(folds, expected):
     from alnus.split import manifest_fold_problem
 
-    manifest = pd.DataFrame({"patient_id": ["a", "a", "b", "c", "d", "e", "f", "g", "h", None],
-                             "label": ["1", "1", "1", "1", "0", "0", "0", "0", "0", "1"]})  # fmt: skip
+    manifest = pd.DataFrame(
+        {
+            "patient_id": ["a", "a", "b", "c", "d", "e", "f", "g", "h", None],
+            "label": ["1", "1", "1", "1", "0", "0", "0", "0", "0", "1"],
+        }
+    )
     problem = manifest_fold_problem(manifest, folds=folds)
     assert problem == expected if expected is None else problem.startswith(expected)

@@ -108,8 +108,14 @@ def wilson_cc_by_hand(k, n, level):
 @pytest.mark.parametrize(
     ("k", "n", "level"),
     [
-        (35, 41, 0.95), (0, 10, 0.95), (10, 10, 0.95), (1, 7, 0.9),
-        (6, 7, 0.99), (5, 10, 0.95), (1, 1, 0.95), (3, 500, 0.8),
+        (35, 41, 0.95),
+        (0, 10, 0.95),
+        (10, 10, 0.95),
+        (1, 7, 0.9),
+        (6, 7, 0.99),
+        (5, 10, 0.95),
+        (1, 1, 0.95),
+        (3, 500, 0.8),
     ],
 )
 def test_wilson_cc_matches_hand_formula(k, n, level):
@@ -166,9 +172,7 @@ def test_compare_proportions_degenerate_table_gives_one(counts, test):
     assert compare_proportions(*counts, test=test) == 1.0
 
 
-@pytest.mark.parametrize(
-    "case", FIXTURE["mcnemar_exact"]["cases"], ids=lambda c: f"{c['only_a']}-{c['only_b']}"
-)
+@pytest.mark.parametrize("case", FIXTURE["mcnemar_exact"]["cases"], ids=lambda c: f"{c['only_a']}-{c['only_b']}")
 def test_mcnemar_matches_r_binom_test(case):
     b, c = case["only_a"], case["only_b"]
     # plus concordant cases (both right, both wrong), which must not matter
@@ -286,9 +290,7 @@ def test_delong_matches_live_proc(seed, m, n):
 
     data = [f"labels <- {rvec(labels)}", f"scores_a <- {rvec(a)}", f"scores_b <- {rvec(b)}"]
     script = "\n".join(data + FIXTURE["r_commands_auc"])
-    out = subprocess.run(
-        ["Rscript", "-e", script], capture_output=True, text=True, check=True, timeout=120
-    )
+    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True, timeout=120)
     expected = {k: float(v) for k, v in (line.split("=") for line in out.stdout.split())}
     assert_matches_proc(labels, a, b, expected)
 
@@ -409,8 +411,19 @@ AUC_FUNCTIONS = {
             r"got '0' \(dtype object\) at index 1 \(1 invalid value\(s\)\); convert with astype\(int\)",
         ),
     ],
-    ids=["nan", "inf", "only-positives", "only-negatives", "label-2", "length", "empty", "2-d-scores",
-         "scalar-scores", "string-labels", "object-string-label"],
+    ids=[
+        "nan",
+        "inf",
+        "only-positives",
+        "only-negatives",
+        "label-2",
+        "length",
+        "empty",
+        "2-d-scores",
+        "scalar-scores",
+        "string-labels",
+        "object-string-label",
+    ],
 )
 def test_auc_input_errors(function, labels, scores, message):
     with pytest.raises(ValueError, match=message):
@@ -457,8 +470,17 @@ def test_too_few_cases_per_class(function):
         (lambda: mcnemar_test([], []), r"^no cases: correct_a and correct_b are empty"),
     ],
     ids=[
-        "ci-method", "test-name", "n-zero", "k-above-n", "k-negative", "k-fraction",
-        "level-percent", "k2-above-n2", "delong-level", "mcnemar-length", "mcnemar-values",
+        "ci-method",
+        "test-name",
+        "n-zero",
+        "k-above-n",
+        "k-negative",
+        "k-fraction",
+        "level-percent",
+        "k2-above-n2",
+        "delong-level",
+        "mcnemar-length",
+        "mcnemar-values",
         "mcnemar-empty",
     ],
 )

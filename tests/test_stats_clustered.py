@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 from scipy import stats as sps
+from test_stats import random_scores
 
 from alnus.stats import clustered_auc_ci, clustered_auc_test, delong_ci, delong_test
-from test_stats import random_scores
 
 
 def clustered_data(seed: int, n_patients: int, rho: float, *, mixed: bool = False, decimals: int | None = 1):
@@ -76,8 +76,13 @@ def test_hand_computed_example():
     clusters = ["p1", "p1", "p2", "p3", "p3", "p4", "p5", "p6", "p7", "p7", "p8"]
     # By hand: 5 positives x 6 negatives = 30 pairs; 0.9, 0.7, 0.8 win all 6, 0.5 wins 4,
     # 0.6 wins 4 and ties one (0.6 vs 0.6): 26.5 / 30.
-    psi = sum(1.0 if x > y else 0.5 if x == y else 0.0
-              for x, lx in zip(scores, labels) if lx == 1 for y, ly in zip(scores, labels) if ly == 0)
+    psi = sum(
+        1.0 if x > y else 0.5 if x == y else 0.0
+        for x, lx in zip(scores, labels)
+        if lx == 1
+        for y, ly in zip(scores, labels)
+        if ly == 0
+    )
     assert psi == 26.5
     aucs, cov = slow_obuchowski(labels, clusters, scores)
     auc, low, high = clustered_auc_ci(labels, scores, clusters)
@@ -86,8 +91,10 @@ def test_hand_computed_example():
     assert (low, high) == pytest.approx((auc - half, min(1.0, auc + half)), abs=1e-12)
 
 
-@pytest.mark.parametrize(("seed", "n_patients", "rho", "mixed"),
-                         [(0, 12, 0.5, False), (1, 30, 0.8, False), (2, 25, 0.3, True), (3, 8, 0.0, True)])
+@pytest.mark.parametrize(
+    ("seed", "n_patients", "rho", "mixed"),
+    [(0, 12, 0.5, False), (1, 30, 0.8, False), (2, 25, 0.3, True), (3, 8, 0.0, True)],
+)
 def test_matches_slow_reference(seed, n_patients, rho, mixed):
     labels, a, b, clusters = clustered_data(seed, n_patients, rho, mixed=mixed)
     aucs, cov = slow_obuchowski(labels, clusters, a, b)
@@ -106,8 +113,9 @@ def test_logit_method_is_the_delta_method_interval():
     auc, low, high = clustered_auc_ci(labels, a, clusters, method="logit")
     half = sps.norm.ppf(0.975) * math.sqrt(cov[0, 0]) / (aucs[0] * (1 - aucs[0]))
     logit = math.log(aucs[0] / (1 - aucs[0]))
-    assert (auc, low, high) == pytest.approx((aucs[0], 1 / (1 + math.exp(half - logit)),
-                                              1 / (1 + math.exp(-logit - half))), abs=1e-12)
+    assert (auc, low, high) == pytest.approx(
+        (aucs[0], 1 / (1 + math.exp(half - logit)), 1 / (1 + math.exp(-logit - half))), abs=1e-12
+    )
     wald = clustered_auc_ci(labels, a, clusters)
     assert 0 < low < high < 1 and high - auc < auc - low  # asymmetric, longer towards 0.5
     assert high - low == pytest.approx(wald[2] - wald[1], rel=0.1)
@@ -155,7 +163,8 @@ def test_cluster_names_and_order_do_not_matter():
     order = np.random.default_rng(0).permutation(labels.size)
     assert clustered_auc_ci(labels[order], a[order], renamed[order]) == pytest.approx(reference[0], abs=1e-13)
     assert clustered_auc_test(labels[order], a[order], b[order], clusters[order]) == pytest.approx(
-        reference[1], abs=1e-12)
+        reference[1], abs=1e-12
+    )
 
 
 def test_correlated_duplicates_widen_the_interval():
@@ -191,27 +200,69 @@ CALLS = {
 @pytest.mark.parametrize(
     ("labels", "scores", "clusters", "message"),
     [
-        ([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], ["a", "b", "c"],
-         r"clusters and labels must have the same length, got 3 clusters for 4 labels"),
-        ([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], [["a", "b"], ["c", "d"]],
-         r"clusters and labels must have the same length, got 2 clusters for 4 labels"),
-        ([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], np.array([["a"], ["b"], ["c"], ["d"]]),
-         r"clusters must be 1-D with one patient per case, got shape \(4, 1\)"),
-        ([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], [["a"], ["b"], ["c"], ["d"]],
-         r"clusters must be hashable patient ids \(strings, numbers, tuples\), got unhashable type: 'list'"),
-        ([0, 1, 0, 1, 0], [0.1, 0.2, 0.3, 0.4, 0.5], ["a", None, "c", "d", "e"],
-         r"clusters must name every case's patient, got a missing value at index 1 \(1 missing\)"),
-        ([0, 1, 0, 1, 0], [0.1, 0.2, 0.3, 0.4, 0.5], np.array([1.0, 2.0, np.nan, np.nan, 3.0]),
-         r"missing value at index 2 \(2 missing\)"),
-        ([0, 1, 0, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.5], ["a", "b", "a", "b", "b"],
-         r"positives in at least 2 clusters and negatives in at least 2 clusters, got 1 and 1"),
-        ([0, 1, 0, 1, 0], [0.1, 0.2, 0.3, 0.4, 0.5], ["a", "b", "c", "b", "d"],
-         r"positives in at least 2 clusters and negatives in at least 2 clusters, got 1 and 3"),
+        (
+            [0, 1, 0, 1],
+            [0.1, 0.2, 0.3, 0.4],
+            ["a", "b", "c"],
+            r"clusters and labels must have the same length, got 3 clusters for 4 labels",
+        ),
+        (
+            [0, 1, 0, 1],
+            [0.1, 0.2, 0.3, 0.4],
+            [["a", "b"], ["c", "d"]],
+            r"clusters and labels must have the same length, got 2 clusters for 4 labels",
+        ),
+        (
+            [0, 1, 0, 1],
+            [0.1, 0.2, 0.3, 0.4],
+            np.array([["a"], ["b"], ["c"], ["d"]]),
+            r"clusters must be 1-D with one patient per case, got shape \(4, 1\)",
+        ),
+        (
+            [0, 1, 0, 1],
+            [0.1, 0.2, 0.3, 0.4],
+            [["a"], ["b"], ["c"], ["d"]],
+            r"clusters must be hashable patient ids \(strings, numbers, tuples\), got unhashable type: 'list'",
+        ),
+        (
+            [0, 1, 0, 1, 0],
+            [0.1, 0.2, 0.3, 0.4, 0.5],
+            ["a", None, "c", "d", "e"],
+            r"clusters must name every case's patient, got a missing value at index 1 \(1 missing\)",
+        ),
+        (
+            [0, 1, 0, 1, 0],
+            [0.1, 0.2, 0.3, 0.4, 0.5],
+            np.array([1.0, 2.0, np.nan, np.nan, 3.0]),
+            r"missing value at index 2 \(2 missing\)",
+        ),
+        (
+            [0, 1, 0, 1, 1],
+            [0.1, 0.2, 0.3, 0.4, 0.5],
+            ["a", "b", "a", "b", "b"],
+            r"positives in at least 2 clusters and negatives in at least 2 clusters, got 1 and 1",
+        ),
+        (
+            [0, 1, 0, 1, 0],
+            [0.1, 0.2, 0.3, 0.4, 0.5],
+            ["a", "b", "c", "b", "d"],
+            r"positives in at least 2 clusters and negatives in at least 2 clusters, got 1 and 3",
+        ),
         ([0, 1, 2, 1], [0.1, 0.2, 0.3, 0.4], ["a", "b", "c", "d"], r"labels must be the numbers 0 or 1, got 2"),
         ([0, 1, 0, 1], [0.1, np.nan, 0.3, 0.4], ["a", "b", "c", "d"], r"scores must be finite, got nan at index 1"),
     ],
-    ids=["length", "nested-list", "2-d", "unhashable", "none", "nan", "one-cluster-each", "one-positive-cluster", "label",
-         "score"],
+    ids=[
+        "length",
+        "nested-list",
+        "2-d",
+        "unhashable",
+        "none",
+        "nan",
+        "one-cluster-each",
+        "one-positive-cluster",
+        "label",
+        "score",
+    ],
 )
 def test_input_errors(call, labels, scores, clusters, message):
     with pytest.raises(ValueError, match=message):

@@ -40,28 +40,44 @@ def test_train_job_writes_what_happened_in_training_to_the_card(tmp_path, monkey
     precision used and the threads, the same numbers as history.tsv."""
     import json
 
+    from test_train import tiny_model, toy_images
+
     from alnus import study
     from alnus.hardware import processor
-    from test_train import tiny_model, toy_images
 
     images, labels = toy_images(24, 0)
     ids = [f"i{k}" for k in range(24)]
     sets = ["train"] * 16 + ["validation"] * 8
-    pd.DataFrame({"id": ids, "patient": ids, "cohort": "development", "set": sets}).to_csv(tmp_path / "splits.csv",
-                                                                                          index=False)  # fmt: skip
+    pd.DataFrame({"id": ids, "patient": ids, "cohort": "development", "set": sets}).to_csv(
+        tmp_path / "splits.csv", index=False
+    )
     pd.DataFrame({"id": ids, "label": labels}).to_csv(tmp_path / "manifest.csv", index=False)
     np.save(tmp_path / "cache.npy", images.numpy())
     monkeypatch.setattr(study, "build_model", lambda *args, **kwargs: tiny_model())
-    preset = {"input_size": {"inception_v3": 80}, "epochs": 1, "batch_size": 8, "learning_rate": 1e-3,
-              "weight_decay": 0.0, "warmup_epochs": 0, "patience": 5}  # fmt: skip
+    preset = {
+        "input_size": {"inception_v3": 80},
+        "epochs": 1,
+        "batch_size": 8,
+        "learning_rate": 1e-3,
+        "weight_decay": 0.0,
+        "warmup_epochs": 0,
+        "patience": 5,
+    }
     training = {"device": "cpu", "precision": "auto", "deterministic": False, "input_channels": 3, "compile": False}
     out = tmp_path / "models" / "inception_v3"
-    study.train_job(arch="inception_v3", splits_csv=str(tmp_path / "splits.csv"),
-                    manifests={"development": str(tmp_path / "manifest.csv")},
-                    caches={"development": str(tmp_path / "cache.npy")}, seed=3, pretrained="none", threads=1,
-                    config={"training": training, "resolved_preset": preset},
-                    out_weights=str(out / "model.safetensors"), out_card=str(out / "model_card.json"),
-                    out_history=str(out / "history.tsv"))  # fmt: skip
+    study.train_job(
+        arch="inception_v3",
+        splits_csv=str(tmp_path / "splits.csv"),
+        manifests={"development": str(tmp_path / "manifest.csv")},
+        caches={"development": str(tmp_path / "cache.npy")},
+        seed=3,
+        pretrained="none",
+        threads=1,
+        config={"training": training, "resolved_preset": preset},
+        out_weights=str(out / "model.safetensors"),
+        out_card=str(out / "model_card.json"),
+        out_history=str(out / "history.tsv"),
+    )
     record = json.loads((out / "model_card.json").read_text())["training"]
     history = pd.read_csv(out / "history.tsv", sep="\t")
     assert record["best_epoch"] == 1 and "highest validation AUC" in record["selected_by"]

@@ -29,9 +29,13 @@ from alnus.tables import (
 
 @pytest.mark.parametrize(
     "model, expected",
-    [("resnet101", "ResNet-101"), ("resnet101+clinical", "ResNet-101 + clinical"),
-     ("ensemble+clinical", "Ensemble (mean probability) + clinical"), ("clinical", "Clinical variables only")],
-)  # fmt: skip
+    [
+        ("resnet101", "ResNet-101"),
+        ("resnet101+clinical", "ResNet-101 + clinical"),
+        ("ensemble+clinical", "Ensemble (mean probability) + clinical"),
+        ("clinical", "Clinical variables only"),
+    ],
+)
 def test_display_names_of_combined_and_clinical_models(model, expected):
     assert display_name(model) == expected
 
@@ -73,7 +77,11 @@ def test_format_proportion_gives_the_papers_cells(k, n, expected):
 
 @pytest.mark.parametrize(
     "values, expected",
-    [((0.891, 0.834, 0.951), "0.89 (0.83, 0.95)"), ((0.885, 0.8249, 1.0), "0.89 (0.82, 1.00)"), ((0.5, 0.5, 0.5), "0.50 (0.50, 0.50)")],
+    [
+        ((0.891, 0.834, 0.951), "0.89 (0.83, 0.95)"),
+        ((0.885, 0.8249, 1.0), "0.89 (0.82, 1.00)"),
+        ((0.5, 0.5, 0.5), "0.50 (0.50, 0.50)"),
+    ],
 )
 def test_format_auc(values, expected):
     assert format_auc(*values) == expected
@@ -82,10 +90,20 @@ def test_format_auc(values, expected):
 @pytest.mark.parametrize(
     "p, expected",
     [
-        (0.17, ".17"), (0.3449, ".34"), (0.345, ".35"), (0.05, ".05"), (0.0095, ".01"), (0.0042, ".004"),
-        (0.001, ".001"), (0.00049, "<.001"), (0.0, "<.001"), (0.994, ".99"), (0.996, ">.99"), (1.0, ">.99"),
+        (0.17, ".17"),
+        (0.3449, ".34"),
+        (0.345, ".35"),
+        (0.05, ".05"),
+        (0.0095, ".01"),
+        (0.0042, ".004"),
+        (0.001, ".001"),
+        (0.00049, "<.001"),
+        (0.0, "<.001"),
+        (0.994, ".99"),
+        (0.996, ">.99"),
+        (1.0, ">.99"),
     ],
-)  # fmt: skip
+)
 def test_format_p_radiology_style(p, expected):
     assert format_p(p) == expected
 
@@ -110,8 +128,13 @@ def test_tex_escape():
 
 def frame(positives, negatives, prefix: str) -> pd.DataFrame:
     scores = list(positives) + list(negatives)
-    return pd.DataFrame({"id": [f"{prefix}{i:03d}" for i in range(len(scores))],
-                         "label": [1] * len(positives) + [0] * len(negatives), "probability": scores})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": [f"{prefix}{i:03d}" for i in range(len(scores))],
+            "label": [1] * len(positives) + [0] * len(negatives),
+            "probability": scores,
+        }
+    )
 
 
 def paper_study():
@@ -119,12 +142,16 @@ def paper_study():
     radiologists 30/41 and 25/40 (one reader, so the majority vote is theirs)."""
     high, low = np.linspace(0.55, 0.95, 41), np.linspace(0.05, 0.45, 41)
     external = frame(np.r_[high[:35], low[:6]], np.r_[low[:29], high[:11]], "e")
-    model = {"validation": frame([0.9, 0.8, 0.7], [0.1, 0.2, 0.3], "v"),
-             "internal_test": frame([0.9, 0.8, 0.3], [0.1, 0.2, 0.6, 0.4], "i"), "external_test": external}  # fmt: skip
+    model = {
+        "validation": frame([0.9, 0.8, 0.7], [0.1, 0.2, 0.3], "v"),
+        "internal_test": frame([0.9, 0.8, 0.3], [0.1, 0.2, 0.6, 0.4], "i"),
+        "external_test": external,
+    }
     other = {s: f.assign(probability=f["probability"] ** 2) for s, f in model.items()}
     calls = np.r_[np.ones(30), np.zeros(11), np.zeros(25), np.ones(15)].astype(int)
-    readers = pd.DataFrame({"id": external["id"], "reader": "reader_1", "call": calls, "label": external["label"],
-                            "set": "external_test"})  # fmt: skip
+    readers = pd.DataFrame(
+        {"id": external["id"], "reader": "reader_1", "call": calls, "label": external["label"], "set": "external_test"}
+    )
     return {"inception_v3": model, "resnet101": other}, readers
 
 
@@ -152,7 +179,10 @@ def test_table2_reproduces_the_papers_cells(paper_tables):
 def test_table2_layout(paper_tables):
     markdown, latex = table2(*paper_tables)
     assert markdown.startswith("**Table 2: Diagnostic performance")
-    assert "**Internal test set (n = 7; 3 positive)**" in markdown and "**External test set (n = 81; 41 positive)**" in markdown
+    assert (
+        "**Internal test set (n = 7; 3 positive)**" in markdown
+        and "**External test set (n = 81; 41 positive)**" in markdown
+    )
     for name in ("Inception V3", "ResNet-101", "Ensemble (mean probability)", "reader_1"):
         assert f"| {name} |" in markdown
     assert "**Table 2b: AUCs of the models compared pairwise**" in markdown
@@ -177,7 +207,9 @@ def test_table2_without_readers_or_pairs():
 def test_reader_with_missing_calls_is_marked():
     models, readers = paper_study()
     partial = readers.drop(index=[0, 50])
-    markdown, _ = table2(metrics_table(models, partial, threshold=0.5), comparisons_table(models, partial, threshold=0.5))
+    markdown, _ = table2(
+        metrics_table(models, partial, threshold=0.5), comparisons_table(models, partial, threshold=0.5)
+    )
     assert "| reader_1 (read 79 of 81) | NA | 73% (29/40; " in markdown
 
 
@@ -197,8 +229,12 @@ def test_table2_from_files(tmp_path, paper_tables):
     metrics, comparisons = paper_tables
     metrics.to_csv(tmp_path / "metrics.csv", index=False, float_format="%.6f")
     comparisons.to_csv(tmp_path / "comparisons.csv", index=False, float_format="%.6g")
-    table2_from_files(tmp_path / "metrics.csv", tmp_path / "comparisons.csv",
-                      markdown=tmp_path / "table2.md", latex=tmp_path / "table2.tex")  # fmt: skip
+    table2_from_files(
+        tmp_path / "metrics.csv",
+        tmp_path / "comparisons.csv",
+        markdown=tmp_path / "table2.md",
+        latex=tmp_path / "table2.tex",
+    )
     markdown, latex = table2(metrics, comparisons)
     assert (tmp_path / "table2.md").read_text() == markdown
     assert (tmp_path / "table2.tex").read_text() == latex

@@ -11,9 +11,13 @@ from alnus.train import TrainSettings, fit, predict_probabilities, resolve_devic
 def tiny_model() -> torch.nn.Module:
     """A small CNN with BatchNorm: fit() takes any module with one logit."""
     return torch.nn.Sequential(
-        torch.nn.Conv2d(3, 8, 3, stride=2), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
-        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 1),
-    )  # fmt: skip
+        torch.nn.Conv2d(3, 8, 3, stride=2),
+        torch.nn.BatchNorm2d(8),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8, 1),
+    )
 
 
 def toy_images(n: int, seed: int):
@@ -237,8 +241,11 @@ def test_determinism_switch_acts_on_cuda_only(monkeypatch):
     from alnus.train import set_determinism
 
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
-    before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
-              torch.backends.cudnn.benchmark)  # fmt: skip
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
     try:
         set_determinism(True, torch.device("cpu"))
         assert torch.are_deterministic_algorithms_enabled() == before[0]
@@ -287,8 +294,9 @@ def test_label_smoothing_moves_the_targets_and_keeps_the_run_deterministic():
         losses.append(history["train_loss"].item())
     torch.manual_seed(3)
     model = tiny_model().train()
-    inputs = ((train_x.float() / 255 - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
-              / torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))  # fmt: skip
+    inputs = (train_x.float() / 255 - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor(
+        [0.229, 0.224, 0.225]
+    ).view(1, 3, 1, 1)
     logits = model(inputs).squeeze(1)
     targets = torch.tensor(train_y, dtype=torch.float32) * 0.8 + 0.1
     expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets).item()

@@ -41,17 +41,27 @@ def write_readers(root: Path, *rows: str) -> str:
 @pytest.fixture
 def cohorts(tmp_path) -> dict[str, dict[str, str]]:
     return {
-        "development": make_cohort(tmp_path, "development", [("d1.png", "P1", 1), ("d2.png", "P1", 1),
-                                                             ("d3.png", "P2", 0), ("d4.png", "P3", 0)]),
+        "development": make_cohort(
+            tmp_path,
+            "development",
+            [("d1.png", "P1", 1), ("d2.png", "P1", 1), ("d3.png", "P2", 0), ("d4.png", "P3", 0)],
+        ),
         "external": make_cohort(tmp_path, "external", [("e1.png", "Q1", 1), ("e2.png", "Q2", 0)]),
-    }  # fmt: skip
+    }
 
 
 def test_summary_counts_per_cohort(tmp_path, cohorts):
     readers = write_readers(tmp_path, "d3.png,R1,0", "e1.png,R1,1", "e1.png,R2,1", "e2.png,R2,0")
     summary = validate_study(cohorts, readers)
-    expected = pd.DataFrame({"cohort": ["development", "external"], "images": [4, 2], "patients": [3, 2],
-                             "positives": [2, 1], "readers": [1, 2]})  # fmt: skip
+    expected = pd.DataFrame(
+        {
+            "cohort": ["development", "external"],
+            "images": [4, 2],
+            "patients": [3, 2],
+            "positives": [2, 1],
+            "readers": [1, 2],
+        }
+    )
     pd.testing.assert_frame_equal(summary, expected, check_dtype=False)
 
 
@@ -140,12 +150,17 @@ def test_cohort_paths_from_named_inputs():
 
 def bomb_png(path: Path, side: int = 30000) -> None:
     """A 100-byte PNG that declares side x side pixels (a decompression bomb)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(side + 1)))
-                     + chunk(b"IEND", b""))  # fmt: skip
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(bytes(side + 1)))
+        + chunk(b"IEND", b"")
+    )
 
 
 def jpeg2000_dicom(path: Path) -> None:
@@ -171,25 +186,57 @@ GOOD = np.random.default_rng(2).integers(30, 220, (32, 32), dtype=np.uint8)
 # Lines 2-16 of the manifest; good.png (on line 14, and again on 15) is the only good file.
 BAD_INPUTS = [
     ("empty.png,P1,1", lambda p: (p / "empty.png").write_bytes(b""), "empty.png cannot be used: file is empty"),
-    ("cut.png,P2,0", lambda p: (p / "cut.png").write_bytes(cv2.imencode(".png", GOOD)[1].tobytes()[:120]),
-     "cut.png cannot be used: cannot decode this PNG file (truncated or corrupt)"),
-    ("cut.jpg,P3,1", lambda p: (p / "cut.jpg").write_bytes(cv2.imencode(".jpg", GOOD)[1].tobytes()[:-200]),
-     "cut.jpg cannot be used: cannot decode this JPEG file (truncated or corrupt)"),
-    ("notes.png,P4,0", lambda p: (p / "notes.png").write_text("patient_id,label\n"),
-     "notes.png cannot be used: not a PNG/JPEG/BMP or DICOM file"),
+    (
+        "cut.png,P2,0",
+        lambda p: (p / "cut.png").write_bytes(cv2.imencode(".png", GOOD)[1].tobytes()[:120]),
+        "cut.png cannot be used: cannot decode this PNG file (truncated or corrupt)",
+    ),
+    (
+        "cut.jpg,P3,1",
+        lambda p: (p / "cut.jpg").write_bytes(cv2.imencode(".jpg", GOOD)[1].tobytes()[:-200]),
+        "cut.jpg cannot be used: cannot decode this JPEG file (truncated or corrupt)",
+    ),
+    (
+        "notes.png,P4,0",
+        lambda p: (p / "notes.png").write_text("patient_id,label\n"),
+        "notes.png cannot be used: not a PNG/JPEG/BMP or DICOM file",
+    ),
     ("gone.png,P5,1", None, "gone.png does not exist"),
-    ("report.dcm,P6,0", lambda p: make_dicom(p / "report.dcm", None), "report.dcm cannot be used: DICOM has no pixel data"),
-    ("j2k.dcm,P7,1", lambda p: jpeg2000_dicom(p / "j2k.dcm"),
-     "j2k.dcm cannot be used: cannot decode DICOM pixel data (transfer syntax JPEG 2000 Image Compression"),
-    ("bomb.png,P8,0", lambda p: bomb_png(p / "bomb.png"), "bomb.png cannot be used: image declares 900000000 pixels = 858 megapixels, over the limit of 64 (a decompression bomb"),
-    ("../outside.png,P9,1", lambda p: cv2.imwrite(str(p.parent / "outside.png"), GOOD),
-     "`image` '../outside.png' must be a path relative to the images folder"),
-    ("dot.png,P10,0", lambda p: cv2.imwrite(str(p / "dot.png"), GOOD[:1, :1]),
-     "dot.png cannot be used: image is only 1 x 1 pixels"),
-    ("cine.dcm,P11,1", lambda p: make_dicom(p / "cine.dcm", np.stack([GOOD] * 3)),
-     "cine.dcm cannot be used: multi-frame DICOM (a cine loop of 3 frames)"),
-    ("doppler.png,P12,0", lambda p: cv2.imwrite(str(p / "doppler.png"), doppler_screen()),
-     "doppler.png cannot be used: colour image: 4.6% of its pixels are coloured (over 1%: a colour or power Doppler"),
+    (
+        "report.dcm,P6,0",
+        lambda p: make_dicom(p / "report.dcm", None),
+        "report.dcm cannot be used: DICOM has no pixel data",
+    ),
+    (
+        "j2k.dcm,P7,1",
+        lambda p: jpeg2000_dicom(p / "j2k.dcm"),
+        "j2k.dcm cannot be used: cannot decode DICOM pixel data (transfer syntax JPEG 2000 Image Compression",
+    ),
+    (
+        "bomb.png,P8,0",
+        lambda p: bomb_png(p / "bomb.png"),
+        "bomb.png cannot be used: image declares 900000000 pixels = 858 megapixels, over the limit of 64 (a decompression bomb",
+    ),
+    (
+        "../outside.png,P9,1",
+        lambda p: cv2.imwrite(str(p.parent / "outside.png"), GOOD),
+        "`image` '../outside.png' must be a path relative to the images folder",
+    ),
+    (
+        "dot.png,P10,0",
+        lambda p: cv2.imwrite(str(p / "dot.png"), GOOD[:1, :1]),
+        "dot.png cannot be used: image is only 1 x 1 pixels",
+    ),
+    (
+        "cine.dcm,P11,1",
+        lambda p: make_dicom(p / "cine.dcm", np.stack([GOOD] * 3)),
+        "cine.dcm cannot be used: multi-frame DICOM (a cine loop of 3 frames)",
+    ),
+    (
+        "doppler.png,P12,0",
+        lambda p: cv2.imwrite(str(p / "doppler.png"), doppler_screen()),
+        "doppler.png cannot be used: colour image: 4.6% of its pixels are coloured (over 1%: a colour or power Doppler",
+    ),
     ("good.png,P13,2", lambda p: cv2.imwrite(str(p / "good.png"), GOOD), "`label` must be 0 or 1, got '2'"),
     ("good.png,P13,1", None, "image 'good.png' is listed again (first on line 14)"),
     ("good2.png, ,1", lambda p: cv2.imwrite(str(p / "good2.png"), GOOD), "`patient_id` is empty"),
@@ -270,9 +317,13 @@ def test_quick_check_skips_generated_inputs(tmp_path, cohorts):
     assert quick_check(cohorts, str(tmp_path / "demo" / "r.csv"), generated=(str(tmp_path / "demo"),)) == (False, "")
 
 
-CLINICAL = {"variables": [{"column": "age", "type": "numeric", "label": "Age", "unit": "years", "min": 18, "max": 110},
-                          {"column": "grade", "type": "categorical", "label": "Grade", "levels": ["1", "2", "3"]}],
-            "missing": "refuse"}  # fmt: skip
+CLINICAL = {
+    "variables": [
+        {"column": "age", "type": "numeric", "label": "Age", "unit": "years", "min": 18, "max": 110},
+        {"column": "grade", "type": "categorical", "label": "Grade", "levels": ["1", "2", "3"]},
+    ],
+    "missing": "refuse",
+}
 
 
 def add_columns(cohort: dict[str, str], **columns) -> None:

@@ -7,9 +7,14 @@ from alnus.vocabulary import KIND_ORDER, MODEL_KINDS, combined_names, image_mode
 
 @pytest.mark.parametrize(
     "model, kind, image_only",
-    [("resnet101", "model", True), ("ensemble", "ensemble", True), ("resnet101+clinical", "combined", False),
-     ("ensemble+clinical", "combined", False), ("clinical", "clinical", False)],
-)  # fmt: skip
+    [
+        ("resnet101", "model", True),
+        ("ensemble", "ensemble", True),
+        ("resnet101+clinical", "combined", False),
+        ("ensemble+clinical", "combined", False),
+        ("clinical", "clinical", False),
+    ],
+)
 def test_kinds(model, kind, image_only):
     assert model_kind(model) == kind and is_image_only(model) is image_only
     assert kind in MODEL_KINDS and kind in KIND_ORDER

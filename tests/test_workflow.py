@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +23,18 @@ pytestmark = pytest.mark.slow
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile", str(TINY),
-               "--directory", str(workdir), *args]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(TINY),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=1800)
 
 
@@ -42,7 +51,16 @@ def test_lint_is_clean(tmp_path):
 def test_dry_run_plans_every_stage(tmp_path):
     run = snakemake(tmp_path, "--dry-run", "--quiet", "rules")
     assert run.returncode == 0, run.stderr
-    for rule in ("simulate_demo", "validate_inputs", "preprocess", "split", "train", "predict", "metrics", "roc_figure"):
+    for rule in (
+        "simulate_demo",
+        "validate_inputs",
+        "preprocess",
+        "split",
+        "train",
+        "predict",
+        "metrics",
+        "roc_figure",
+    ):
         assert rule in run.stdout
 
 
@@ -69,9 +87,29 @@ def test_predictions_cover_each_set(study, arch):
 
 def test_metrics_table_has_the_contract_columns(study):
     metrics = pd.read_csv(study / "results/tables/metrics.csv")
-    required = ["model", "set", "n", "positives", "auc", "auc_low", "auc_high", "threshold", "sensitivity",
-                "sensitivity_low", "sensitivity_high", "specificity", "specificity_low", "specificity_high",
-                "accuracy", "accuracy_low", "accuracy_high", "tp", "fp", "tn", "fn"]  # fmt: skip
+    required = [
+        "model",
+        "set",
+        "n",
+        "positives",
+        "auc",
+        "auc_low",
+        "auc_high",
+        "threshold",
+        "sensitivity",
+        "sensitivity_low",
+        "sensitivity_high",
+        "specificity",
+        "specificity_low",
+        "specificity_high",
+        "accuracy",
+        "accuracy_low",
+        "accuracy_high",
+        "tp",
+        "fp",
+        "tn",
+        "fn",
+    ]
     assert set(required + ["unit", "ci_method", "patients", "images"]) <= set(metrics.columns)
     # The simulated development cohort has about 1.36 images per patient: image and patient rows.
     assert list(dict.fromkeys(metrics["unit"])) == ["image", "patient"]
@@ -106,8 +144,12 @@ def test_clinical_variables_give_combined_and_clinical_only_models(study):
     assert set(image.loc[image["kind"] == "combined", "model"]) == set(combined)
     assert (image["kind"] == "clinical").sum() == 2 and image["auc"].between(0, 1).all()
     comparisons = pd.read_csv(study / "results/tables/comparisons.csv")
-    pairs = set(zip(comparisons.loc[comparisons["family"] == "clinical", "a"],
-                    comparisons.loc[comparisons["family"] == "clinical", "b"]))  # fmt: skip
+    pairs = set(
+        zip(
+            comparisons.loc[comparisons["family"] == "clinical", "a"],
+            comparisons.loc[comparisons["family"] == "clinical", "b"],
+        )
+    )
     assert {(m, m.removesuffix("+clinical")) for m in combined} | {(m, "clinical") for m in combined} == pairs
     assert not comparisons.loc[comparisons["measure"] != "auc", "a"].str.contains("clinical").any()
     coefficients = pd.read_csv(study / "results/tables/combined_coefficients.csv")
@@ -148,7 +190,12 @@ def test_checklists_answer_or_leave_to_the_authors_every_item(study, name, items
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_model_cards_report_each_test_set(study, arch):
     text = (study / f"results/models/{arch}/model_card.md").read_text()
-    for heading in ("## Intended use", "## Training data", "## Quantitative analyses", "## Caveats and recommendations"):
+    for heading in (
+        "## Intended use",
+        "## Training data",
+        "## Quantitative analyses",
+        "## Caveats and recommendations",
+    ):
         assert heading in text
     assert "| Internal test set | image |" in text and "| External test set | image |" in text
     assert '"spatial_shape"' in text and "Scanner shift and the threshold" in text
@@ -204,17 +251,35 @@ def test_bad_inputs_are_named_in_one_run_before_any_image_is_preprocessed(tmp_pa
         f"  external: {{manifest: {manifest}, images: {images}}}\n"
     )
     run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile", str(config),
-         "--directory", str(tmp_path), "--cores", "1"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--configfile",
+            str(config),
+            "--directory",
+            str(tmp_path),
+            "--cores",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     output = run.stdout + run.stderr
     assert run.returncode != 0
     assert "Start-up input check" in output
-    one_message = output[output.index("ALN-US error (full log: logs/validate_inputs.log)"):]
+    one_message = output[output.index("ALN-US error (full log: logs/validate_inputs.log)") :]
     assert f"The development manifest {manifest} has 5 problem(s):" in one_message
-    for expected in ("line 3: image 'a.png' is listed again", "line 4: `label` must be 0 or 1", "line 4: `patient_id`",
-                     "missing.png does not exist", f"line 5: image {images / 'b.png'} cannot be used"):  # fmt: skip
+    for expected in (
+        "line 3: image 'a.png' is listed again",
+        "line 4: `label` must be 0 or 1",
+        "line 4: `patient_id`",
+        "missing.png does not exist",
+        f"line 5: image {images / 'b.png'} cannot be used",
+    ):
         assert expected in one_message
     assert "rule preprocess:" not in output
     assert not [path for path in (tmp_path / "results").rglob("*") if path.is_file()]
@@ -235,8 +300,19 @@ def snakemake_with(workdir: Path, extra: str, *args: str, timeout: int = 1800) -
     """snakemake on the tiny config with `extra` (YAML) on top of it."""
     override = workdir / "override.yaml"
     override.write_text(extra)
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile", str(TINY),
-               str(override), "--directory", str(workdir), *args]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--configfile",
+        str(TINY),
+        str(override),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
@@ -283,22 +359,30 @@ def test_fold_validation_is_out_of_fold_and_the_tests_the_fold_mean(fold_study):
     for k in (1, 2):
         own = read(predictions / f"fold-{k}/validation.csv")
         assert set(own["id"]) == set(splits.index[splits["fold"] == k])
-        pd.testing.assert_series_equal(validation.loc[validation["fold"] == k, "probability"].reset_index(drop=True),
-                                       own["probability"], check_names=False, atol=1e-7)  # fmt: skip
+        pd.testing.assert_series_equal(
+            validation.loc[validation["fold"] == k, "probability"].reset_index(drop=True),
+            own["probability"],
+            check_names=False,
+            atol=1e-7,
+        )
     for set_name in ("internal_test", "external_test"):
         mean = read(predictions / f"{set_name}.csv")
         folds = [read(predictions / f"fold-{k}/{set_name}.csv") for k in (1, 2)]
         assert set(mean["id"]) == set(splits.index[splits["set"] == set_name])
         assert all(list(f["id"]) == list(mean["id"]) for f in folds)
-        np.testing.assert_allclose(mean["probability"], (folds[0]["probability"] + folds[1]["probability"]) / 2,
-                                   atol=1e-7)  # fmt: skip
+        np.testing.assert_allclose(
+            mean["probability"], (folds[0]["probability"] + folds[1]["probability"]) / 2, atol=1e-7
+        )
 
 
 def test_folds_table_has_each_fold_and_the_out_of_fold_estimate(fold_study):
     table = pd.read_csv(fold_study / "results/tables/folds.csv", dtype={"fold": str})
     assert set(zip(table["fold"], table["set"])) == {
         *((k, s) for k in ("1", "2") for s in ("validation", "internal_test", "external_test")),
-        ("out-of-fold", "validation"), ("mean", "internal_test"), ("mean", "external_test")}
+        ("out-of-fold", "validation"),
+        ("mean", "internal_test"),
+        ("mean", "external_test"),
+    }
     oof = table[table["fold"] == "out-of-fold"].iloc[0]
     splits = read(fold_study / "results/splits.csv")
     assert oof["n"] == splits["set"].isin(["train", "validation"]).sum()

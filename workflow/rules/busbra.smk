@@ -10,9 +10,9 @@ rule convert_busbra:
         external_images=directory("resources/bus-bra/external/images"),
     log:
         "logs/convert_busbra.log",
-    params:
-        bus_bra_dir=config["bus_bra_dir"],
     conda:
         "../../envs/data.yaml"
+    params:
+        bus_bra_dir=config["bus_bra_dir"],
     script:
         "../scripts/busbra.py"

@@ -58,6 +58,8 @@ def training_config():
     figure options never retrains a model."""
     training = {k: v for k, v in config["training"].items() if k not in ("paper", "cpu", "demo", "flip_tta")}
     return {"seed": config["seed"], "training": training, "resolved_preset": PRESET}
+
+
 DEMO_DIR = "resources/demo"
 BUS_BRA_DIR = "resources/bus-bra"
 # Folders whose manifests a rule of this workflow writes (rules simulate_demo,
@@ -162,8 +164,9 @@ def all_predictions():
 
 def seed_predictions():
     """Predictions of the further seeds' models (training.seeds)."""
-    return expand("results/predictions/{arch}/seed-{seed}/{set}.csv", arch=ARCHITECTURES, seed=EXTRA_SEEDS,
-                  set=PREDICTION_SETS)  # fmt: skip
+    return expand(
+        "results/predictions/{arch}/seed-{seed}/{set}.csv", arch=ARCHITECTURES, seed=EXTRA_SEEDS, set=PREDICTION_SETS
+    )
 
 
 def trained_models():
@@ -240,15 +243,20 @@ def all_targets():
         *all_predictions(),
         "results/tables/metrics.csv",
         *folds_tables(),
-        *expand("results/tables/{table}", table=["comparisons.csv", "calibration.csv", "decision_curve.csv", "table2.md", "table2.tex"]),
+        *expand(
+            "results/tables/{table}",
+            table=["comparisons.csv", "calibration.csv", "decision_curve.csv", "table2.md", "table2.tex"],
+        ),
         *readers_table(),
         *reader_study_tables(),
         "results/tables/cohorts.csv",
         "results/tables/training_history.csv",
         *figure_targets(heatmaps=True),
         "results/report/software_versions.csv",
-        *expand("results/qc/{cohort}_annotations.csv", cohort=COHORTS), "results/qc/duplicates.tsv",
-        "results/figures/annotation_removal.png", "results/qc/phi_audit.tsv",
+        *expand("results/qc/{cohort}_annotations.csv", cohort=COHORTS),
+        "results/qc/duplicates.tsv",
+        "results/figures/annotation_removal.png",
+        "results/qc/phi_audit.tsv",
         *clinical_targets(),
         *report_documents(),
     ]
@@ -258,8 +266,11 @@ def clinical_targets():
     """The clinical variables' outputs, where the config declares some."""
     if not CLINICAL:
         return []
-    return ["results/preprocessed/clinical.csv", "results/tables/combined_coefficients.csv",
-            *expand("results/figures/nomogram_{model}.{ext}", model=COMBINED_MODELS, ext=["png", "pdf"])]
+    return [
+        "results/preprocessed/clinical.csv",
+        "results/tables/combined_coefficients.csv",
+        *expand("results/figures/nomogram_{model}.{ext}", model=COMBINED_MODELS, ext=["png", "pdf"]),
+    ]
 
 
 # The reporting checklists (alnus.checklists), by output name: claim, tripod_ai.
@@ -306,12 +317,21 @@ def figure_targets(*, heatmaps=False):
         *expand("results/figures/roc_{set}.{ext}", set=TEST_SETS, ext=["png", "pdf"]),
         *expand(
             "results/figures/{name}.{ext}",
-            name=["confusion_matrices", "forest_plot", "calibration", "decision_curve", "training_curves", "cohort_flow"],
+            name=[
+                "confusion_matrices",
+                "forest_plot",
+                "calibration",
+                "decision_curve",
+                "training_curves",
+                "cohort_flow",
+            ],
             ext=["png", "pdf"],
         ),
     ]
     if heatmaps:
-        figures += expand("results/figures/heatmaps/{name}_{set}.png", name=[*ARCHITECTURES, "architectures"], set=TEST_SETS)
+        figures += expand(
+            "results/figures/heatmaps/{name}_{set}.png", name=[*ARCHITECTURES, "architectures"], set=TEST_SETS
+        )
     return figures
 
 

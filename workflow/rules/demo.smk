@@ -11,11 +11,11 @@ rule simulate_demo:
         phi=f"{DEMO_DIR}/phi.json",
     log:
         "logs/simulate_demo.log",
+    conda:
+        "../../envs/data.yaml"
     params:
         seed=config["seed"],
         n_development=config["demo"]["n_development"],
         n_external=config["demo"]["n_external"],
-    conda:
-        "../../envs/data.yaml"
     script:
         "../scripts/simulate_demo.py"

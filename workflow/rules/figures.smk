@@ -44,8 +44,8 @@ rule figures:
 
 rule cohort_table:
     input:
-        splits="results/splits.csv",
         **preprocessed("manifest"),
+        splits="results/splits.csv",
         readers=readers_table(),
     output:
         report(
@@ -57,10 +57,10 @@ rule cohort_table:
         ),
     log:
         "logs/figures/cohort_table.log",
-    params:
-        cohorts=COHORTS,
     conda:
         "../../envs/stats.yaml"
+    params:
+        cohorts=COHORTS,
     script:
         "../scripts/cohort_table.py"
 
@@ -104,14 +104,14 @@ rule roc_figure:
         "logs/figures/roc_{set}.log",
     wildcard_constraints:
         set="|".join(TEST_SETS),
+    conda:
+        "../../envs/stats.yaml"
     params:
         ensemble=config["statistics"]["ensemble"],
         band=config["figures"]["roc_band"],
         n_resamples=config["figures"]["bootstrap_resamples"],
         level=config["statistics"]["level"],
         seed=config["seed"],
-    conda:
-        "../../envs/stats.yaml"
     script:
         "../scripts/roc_figure.py"
 
@@ -150,10 +150,10 @@ rule forest_plot:
         pdf="results/figures/forest_plot.pdf",
     log:
         "logs/figures/forest_plot.log",
-    params:
-        level=config["statistics"]["level"],
     conda:
         "../../envs/stats.yaml"
+    params:
+        level=config["statistics"]["level"],
     script:
         "../scripts/forest_plot.py"
 
@@ -173,11 +173,11 @@ rule calibration_figure:
         pdf="results/figures/calibration.pdf",
     log:
         "logs/figures/calibration.log",
+    conda:
+        "../../envs/stats.yaml"
     params:
         ensemble=config["statistics"]["ensemble"],
         bins=config["figures"]["calibration_bins"],
-    conda:
-        "../../envs/stats.yaml"
     script:
         "../scripts/calibration_figure.py"
 
@@ -294,18 +294,18 @@ rule heatmaps:
         "logs/figures/heatmaps_{set}.log",
     wildcard_constraints:
         set="|".join(TEST_SETS),
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=60,
     params:
         architectures=ARCHITECTURES,
         cohorts=COHORTS,
         threshold=config["statistics"]["threshold"],
         ensemble=config["statistics"]["ensemble"],
         heatmaps=config["figures"]["heatmaps"],
-    threads: 2
-    resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=60,
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/heatmaps.py"
 
@@ -325,9 +325,9 @@ rule software_versions:
         ),
     log:
         "logs/figures/software_versions.log",
-    params:
-        architectures=ARCHITECTURES,
     conda:
         "../../envs/stats.yaml"
+    params:
+        architectures=ARCHITECTURES,
     script:
         "../scripts/software_versions.py"

@@ -15,11 +15,11 @@ rule validate_inputs:
         "results/qc/input_check.tsv",
     log:
         "logs/validate_inputs.log",
-    params:
-        clinical=config["clinical"],
-    threads: 2  # images decoded at once
     conda:
         "../../envs/data.yaml"
+    threads: 2  # images decoded at once
+    params:
+        clinical=config["clinical"],
     script:
         "../scripts/validate_inputs.py"
 
@@ -41,6 +41,12 @@ rule preprocess:
         examples="results/qc/{cohort}_annotation_examples.npz",
     log:
         "logs/preprocess/{cohort}.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=60,
     params:
         key_file="private/pseudonym.key",
         crop=config["preprocess"]["crop"],
@@ -48,12 +54,6 @@ rule preprocess:
         annotations=config["preprocess"]["annotations"],
         ocr=preprocess_ocr(),
         examples=config["preprocess"]["examples"],
-    threads: 2
-    resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=60,
-    conda:
-        "../../envs/data.yaml"
     script:
         "../scripts/preprocess.py"
 
@@ -67,11 +67,11 @@ rule clinical_table:
         "results/preprocessed/clinical.csv",
     log:
         "logs/clinical_table.log",
+    conda:
+        "../../envs/data.yaml"
     params:
         cohorts=COHORTS,
         variables=config["clinical"]["variables"],
-    conda:
-        "../../envs/data.yaml"
     script:
         "../scripts/clinical_table.py"
 
@@ -107,13 +107,13 @@ rule duplicates:
         ),
     log:
         "logs/duplicates.log",
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
     params:
         cohorts=COHORTS,
         max_distance=config["preprocess"]["duplicates"]["max_distance"],
-    resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-    conda:
-        "../../envs/data.yaml"
     script:
         "../scripts/duplicates.py"
 
@@ -126,9 +126,9 @@ rule residual_text:
     # OCR of every preprocessed image of one cohort (alnus.ocr_audit): the words
     # read, identifying ones by kind only; rule phi_audit fails on those.
     input:
-        images="results/preprocessed/{cohort}/images",
         **all_cohort_inputs(),
         **({"extra_strings": PHI_EXTRA} if PHI_EXTRA else {}),
+        images="results/preprocessed/{cohort}/images",
     output:
         table=report(
             "results/qc/{cohort}_residual_text.csv",
@@ -144,31 +144,31 @@ rule residual_text:
         ),
     log:
         "logs/residual_text/{cohort}.log",
+    conda:
+        "../../envs/ocr.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        runtime=60,
     params:
         key_file="private/pseudonym.key",
         extra_strings=PHI_EXTRA,
         min_length=config["privacy"]["phi_audit"]["min_length"],
         min_digits=config["privacy"]["phi_audit"]["min_digits"],
         ocr=config["privacy"]["phi_audit"]["ocr"],
-    threads: 1
-    resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-        runtime=60,
-    conda:
-        "../../envs/ocr.yaml"
     script:
         "../scripts/residual_text.py"
 
 
 rule phi_audit:
     input:
+        **all_cohort_inputs(),
+        **({"extra_strings": PHI_EXTRA} if PHI_EXTRA else {}),
+        **{f"{c}_residual_text": f"results/qc/{c}_residual_text.csv" for c in COHORTS},
         # Every other target of the default run, so that the audit runs last and
         # sees their files (a function: all_targets() is complete only once every
         # rule file is read); then the inputs whose identifying strings it collects.
         targets=lambda wildcards: [t for t in all_targets() if t not in PHI_AUDIT.values()],
-        **all_cohort_inputs(),
-        **({"extra_strings": PHI_EXTRA} if PHI_EXTRA else {}),
-        **{f"{c}_residual_text": f"results/qc/{c}_residual_text.csv" for c in COHORTS},
     output:
         summary=report(
             PHI_AUDIT["summary"],
@@ -179,14 +179,14 @@ rule phi_audit:
         strings=PHI_AUDIT["strings"],
     log:
         "logs/phi_audit.log",
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
     params:
         key_file="private/pseudonym.key",
         extra_strings=PHI_EXTRA,
         min_length=config["privacy"]["phi_audit"]["min_length"],
         min_digits=config["privacy"]["phi_audit"]["min_digits"],
-    resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-    conda:
-        "../../envs/data.yaml"
     script:
         "../scripts/phi_audit.py"

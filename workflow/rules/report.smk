@@ -28,13 +28,13 @@ rule model_card:
         ),
     log:
         "logs/report/model_card_{arch}.log",
+    conda:
+        "../../envs/stats.yaml"
     params:
         arch="{arch}",
         cohorts=COHORTS,
         config=config,
         simulated=uses_demo_data(),
-    conda:
-        "../../envs/stats.yaml"
     script:
         "../scripts/model_card.py"
 
@@ -44,7 +44,9 @@ rule checklists:
         **run_outputs(),
         cards=expand("results/models/{arch}/model_card.json", arch=ARCHITECTURES),
         model_cards=expand("results/models/{arch}/model_card.md", arch=ARCHITECTURES),
-        heatmaps=expand("results/figures/heatmaps/{name}_{set}.png", name=[*ARCHITECTURES, "architectures"], set=TEST_SETS),
+        heatmaps=expand(
+            "results/figures/heatmaps/{name}_{set}.png", name=[*ARCHITECTURES, "architectures"], set=TEST_SETS
+        ),
     output:
         **{
             f"{key}_{kind}": report(
@@ -58,13 +60,13 @@ rule checklists:
         },
     log:
         "logs/report/checklists.log",
+    conda:
+        "../../envs/stats.yaml"
     params:
         cohorts=COHORTS,
         architectures=ARCHITECTURES,
         checklists=list(CHECKLIST_TITLES),
         config=config,
         simulated=uses_demo_data(),
-    conda:
-        "../../envs/stats.yaml"
     script:
         "../scripts/checklists.py"

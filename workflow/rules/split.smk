@@ -14,13 +14,13 @@ rule split:
         report("results/splits.csv", caption="../report/splits.rst", category="Cohorts"),
     log:
         "logs/split.log",
+    conda:
+        "../../envs/data.yaml"
     params:
         internal_test_fraction=config["split"]["internal_test_fraction"],
         validation_fraction=config["split"]["validation_fraction"],
         folds=config["split"]["folds"],
         seed=config["seed"],
         duplicates_across_sets=config["preprocess"]["duplicates"]["across_sets"],
-    conda:
-        "../../envs/data.yaml"
     script:
         "../scripts/split.py"

@@ -46,14 +46,14 @@ rule combined_models:
         cards=expand("results/models/combined/{model}.json", model=COMBINED_MODELS),
     log:
         "logs/combined_models.log",
+    conda:
+        "../../envs/stats.yaml"
     params:
         clinical=config["clinical"],
         level=config["statistics"]["level"],
         ensemble=config["statistics"]["ensemble"],
         models=COMBINED_MODELS,
         sets=PREDICTION_SETS,
-    conda:
-        "../../envs/stats.yaml"
     script:
         "../scripts/combined_models.py"
 
@@ -68,12 +68,12 @@ rule metrics:
         report("results/tables/metrics.csv", caption="../report/metrics.rst", category="Results"),
     log:
         "logs/metrics.log",
+    conda:
+        "../../envs/stats.yaml"
     params:
         architectures=ARCHITECTURES,
         statistics=config["statistics"],
         seed=config["seed"],
-    conda:
-        "../../envs/stats.yaml"
     script:
         "../scripts/metrics.py"
 
@@ -87,10 +87,10 @@ rule comparisons:
         report("results/tables/comparisons.csv", caption="../report/comparisons.rst", category="Results"),
     log:
         "logs/comparisons.log",
-    params:
-        statistics=config["statistics"],
     conda:
         "../../envs/stats.yaml"
+    params:
+        statistics=config["statistics"],
     script:
         "../scripts/comparisons.py"
 
@@ -104,10 +104,10 @@ rule mrmc:
         report("results/tables/mrmc.csv", caption="../report/mrmc.rst", category="Results"),
     log:
         "logs/mrmc.log",
-    params:
-        statistics=config["statistics"],
     conda:
         "../../envs/stats.yaml"
+    params:
+        statistics=config["statistics"],
     script:
         "../scripts/mrmc.py"
 
@@ -119,10 +119,10 @@ rule calibration:
         report("results/tables/calibration.csv", caption="../report/calibration.rst", category="Results"),
     log:
         "logs/calibration.log",
-    params:
-        statistics=config["statistics"],
     conda:
         "../../envs/stats.yaml"
+    params:
+        statistics=config["statistics"],
     script:
         "../scripts/calibration.py"
 
@@ -134,10 +134,10 @@ rule decision_curve:
         report("results/tables/decision_curve.csv", caption="../report/decision_curve.rst", category="Results"),
     log:
         "logs/decision_curve.log",
-    params:
-        statistics=config["statistics"],
     conda:
         "../../envs/stats.yaml"
+    params:
+        statistics=config["statistics"],
     script:
         "../scripts/decision_curve.py"
 
@@ -161,10 +161,10 @@ rule table2:
         ),
     log:
         "logs/table2.log",
-    params:
-        statistics=config["statistics"],
     conda:
         "../../envs/stats.yaml"
+    params:
+        statistics=config["statistics"],
     script:
         "../scripts/table2.py"
 
@@ -182,10 +182,10 @@ if FOLDS:
             report("results/tables/folds.csv", caption="../report/folds.rst", category="Results"),
         log:
             "logs/folds_table.log",
+        conda:
+            "../../envs/stats.yaml"
         params:
             statistics=config["statistics"],
             seed=config["seed"],
-        conda:
-            "../../envs/stats.yaml"
         script:
             "../scripts/folds_table.py"

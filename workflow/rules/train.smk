@@ -13,14 +13,14 @@ rule cache_images:
         "results/cache/{cohort}_{size}px.npy",
     log:
         "logs/cache_images/{cohort}_{size}px.log",
-    params:
-        size=lambda wildcards: int(wildcards.size),
+    conda:
+        "../../envs/torch.yaml"
     threads: 2
     resources:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
         runtime=30,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        size=lambda wildcards: int(wildcards.size),
     script:
         "../scripts/cache_images.py"
 
@@ -57,6 +57,13 @@ rule train:
         ),
     log:
         "logs/train/{model}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 8
+    resources:
+        mem_mb=lambda wildcards, attempt: 12000 * attempt,
+        runtime=24 * 60,
+        gpu=0 if config["training"]["device"] == "cpu" else 1,
     params:
         arch=arch_of,
         seed=seed_of,
@@ -65,13 +72,6 @@ rule train:
         # Every setting the model depends on (device, precision, preset, ...),
         # recorded in its model card; changing any of them retrains it.
         config=training_config(),
-    threads: 8
-    resources:
-        mem_mb=lambda wildcards, attempt: 12000 * attempt,
-        runtime=24 * 60,
-        gpu=0 if config["training"]["device"] == "cpu" else 1,
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/train.py"
 
@@ -87,18 +87,18 @@ rule predict:
         **{set_name: f"results/predictions/{{model}}/{set_name}.csv" for set_name in PREDICTION_SETS},
     log:
         "logs/predict/{model}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 4
+    resources:
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        runtime=60,
     params:
         arch=arch_of,
         device=config["training"]["device"],
         precision=config["training"]["precision"],
         flip_tta=config["training"]["flip_tta"],
         fold=fold_param,
-    threads: 4
-    resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
-        runtime=60,
-    conda:
-        "../../envs/torch.yaml"
     script:
         "../scripts/predict.py"
 
@@ -116,9 +116,9 @@ if FOLDS:
             card="results/models/{arch}/model_card.json",
         log:
             "logs/fold_ensemble/{arch}.log",
-        params:
-            folds=FOLDS,
         conda:
             "../../envs/data.yaml"
+        params:
+            folds=FOLDS,
         script:
             "../scripts/fold_ensemble.py"

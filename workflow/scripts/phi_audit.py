@@ -18,15 +18,25 @@ with logged(snakemake.log[0]) as log:
         min_length=snakemake.params.min_length,
         min_digits=snakemake.params.min_digits,
         exclude=list(snakemake.output),
-        residual_text={k[: -len("_residual_text")]: v for k, v in snakemake.input.items() if k.endswith("_residual_text")},
+        residual_text={
+            k[: -len("_residual_text")]: v for k, v in snakemake.input.items() if k.endswith("_residual_text")
+        },
     )
     total = summary.iloc[-1]
-    log.info("searched %d files, %d bytes, for %d strings in %.1f s: %d findings, %d other problems",
-             total["files"], total["bytes"], strings["searched"].sum(), time.perf_counter() - start,
-             len(findings), len(problems))  # fmt: skip
+    log.info(
+        "searched %d files, %d bytes, for %d strings in %.1f s: %d findings, %d other problems",
+        total["files"],
+        total["bytes"],
+        strings["searched"].sum(),
+        time.perf_counter() - start,
+        len(findings),
+        len(problems),
+    )
     if findings or problems:
-        print("\n".join(["PHI audit findings (shown here only, never written to a file):",
-                         *detail_lines(findings)]), file=sys.stderr)  # fmt: skip
+        print(
+            "\n".join(["PHI audit findings (shown here only, never written to a file):", *detail_lines(findings)]),
+            file=sys.stderr,
+        )
         raise PhiFound(failure_message(findings, problems))
     summary.to_csv(snakemake.output.summary, sep="\t", index=False)
     strings.to_csv(snakemake.output.strings, sep="\t", index=False)

@@ -9,8 +9,9 @@ from alnus.logs import logged
 from alnus.split import sets_and_folds, split_cohorts
 
 with logged(snakemake.log[0]) as log:
-    pairs = pd.read_csv(snakemake.input.duplicates, sep="\t", dtype={"id_a": str, "id_b": str, "patient_a": str,
-                                                                      "patient_b": str})  # fmt: skip
+    pairs = pd.read_csv(
+        snakemake.input.duplicates, sep="\t", dtype={"id_a": str, "id_b": str, "patient_a": str, "patient_b": str}
+    )
     policy = snakemake.params.duplicates_across_sets
     development_pairs = pairs[(pairs["cohort_a"] == "development") & (pairs["cohort_b"] == "development")]
     splits = split_cohorts(

@@ -29,9 +29,22 @@ log = logging.getLogger(__name__)
 # saturated 0.0 or 1.0 gives a large finite log-odds (about +/-13.8).
 EPS = 1e-6
 CALIBRATION_COLUMNS = [
-    "model", "set", "n", "positives", "observed", "mean_predicted", "brier", "brier_scaled",
-    "intercept", "intercept_low", "intercept_high", "slope", "slope_low", "slope_high", "note",
-]  # fmt: skip
+    "model",
+    "set",
+    "n",
+    "positives",
+    "observed",
+    "mean_predicted",
+    "brier",
+    "brier_scaled",
+    "intercept",
+    "intercept_low",
+    "intercept_high",
+    "slope",
+    "slope_low",
+    "slope_high",
+    "note",
+]
 DECISION_CURVE_COLUMNS = ["set", "model", "threshold", "net_benefit", "tp", "fp", "n"]
 TREAT_ALL, TREAT_NONE = "treat_all", "treat_none"
 
@@ -80,15 +93,23 @@ def calibration_metrics(labels, probabilities, *, level: float = 0.95, name: str
     """
     positive, p = check_binary_scores(labels, probabilities, name=name)
     if ((p < 0) | (p > 1)).any():
-        raise ValueError(f"{name + ': ' if name else ''}probabilities must lie in [0, 1], got {p[(p < 0) | (p > 1)][0]}")
+        raise ValueError(
+            f"{name + ': ' if name else ''}probabilities must lie in [0, 1], got {p[(p < 0) | (p > 1)][0]}"
+        )
     y = positive.astype(float)
     clipped = int(((p < EPS) | (p > 1 - EPS)).sum())
     lp = logit(np.clip(p, EPS, 1 - EPS))
     prevalence = y.mean()
     brier = brier_score_loss(y, p)
     notes = [f"{clipped} probabilities of 0 or 1 clipped to [{EPS:g}, 1 - {EPS:g}]"] if clipped else []
-    row = {"n": len(y), "positives": int(y.sum()), "observed": prevalence, "mean_predicted": p.mean(),
-           "brier": brier, "brier_scaled": 1 - brier / (prevalence * (1 - prevalence))}  # fmt: skip
+    row = {
+        "n": len(y),
+        "positives": int(y.sum()),
+        "observed": prevalence,
+        "mean_predicted": p.mean(),
+        "brier": brier,
+        "brier_scaled": 1 - brier / (prevalence * (1 - prevalence)),
+    }
     params, ci, _ = _logistic(y, np.ones((len(y), 1)), offset=lp, level=level)
     row |= {"intercept": params[0], "intercept_low": ci[0, 0], "intercept_high": ci[0, 1]}
     slope = _slope(y, lp, level=level)
@@ -117,8 +138,10 @@ def decision_thresholds(*, low: float = 0.05, high: float = 0.95, step: float = 
     and step > 0.
     """
     if not (0 < low <= high < 1 and step > 0):
-        raise ValueError(f"decision-curve thresholds need 0 < low <= high < 1 and step > 0, got "
-                         f"low={low!r}, high={high!r}, step={step!r}")  # fmt: skip
+        raise ValueError(
+            f"decision-curve thresholds need 0 < low <= high < 1 and step > 0, got "
+            f"low={low!r}, high={high!r}, step={step!r}"
+        )
     return np.round(np.arange(low, high + step / 2, step), 10)
 
 
@@ -229,8 +252,9 @@ def calibration_from_files(prediction_csvs: list[str], **options) -> pd.DataFram
     return calibration_table(read_predictions(prediction_csvs), **options)
 
 
-def decision_curve_from_files(prediction_csvs: list[str], *, low: float = 0.05, high: float = 0.95,
-                              step: float = 0.05, ensemble: bool = True) -> pd.DataFrame:  # fmt: skip
+def decision_curve_from_files(
+    prediction_csvs: list[str], *, low: float = 0.05, high: float = 0.95, step: float = 0.05, ensemble: bool = True
+) -> pd.DataFrame:
     """decision_curve_table over results/predictions/{model}/{set}.csv at
     thresholds low, low + step, ..., high."""
     thresholds = decision_thresholds(low=low, high=high, step=step)

@@ -53,13 +53,16 @@ def grad_cam(
         is not part of the model, or classes that are not 0/1 of length n.
     """
     if method not in METHODS:
-        raise ValueError(f"unknown Grad-CAM `method` {method!r}; valid names are {', '.join(map(repr, METHODS))} "
-                         "(config `figures: heatmaps: method`)")  # fmt: skip
+        raise ValueError(
+            f"unknown Grad-CAM `method` {method!r}; valid names are {', '.join(map(repr, METHODS))} "
+            "(config `figures: heatmaps: method`)"
+        )
     if inputs.ndim != 4 or inputs.shape[1] != 3:
         raise ValueError(f"`inputs` must have shape (n_images, 3, H, W), got {tuple(inputs.shape)}")
     if not any(module is layer for module in model.modules()):
-        raise ValueError(f"`layer` ({type(layer).__name__}) is not a module of the model; "
-                         "use alnus.models.cam_layer(model, arch)")  # fmt: skip
+        raise ValueError(
+            f"`layer` ({type(layer).__name__}) is not a module of the model; use alnus.models.cam_layer(model, arch)"
+        )
     classes = np.ones(len(inputs), dtype=int) if classes is None else np.asarray(classes)
     if classes.shape != (len(inputs),) or not np.isin(classes, (0, 1)).all():
         raise ValueError(f"`classes` must be {len(inputs)} values of 0 or 1, got {classes.tolist()!r}")

@@ -80,8 +80,17 @@ def clinical_variables(declared: list[dict]) -> list[ClinicalVariable]:
             if not spec["min"] < spec["max"]:
                 raise ValueError(f"{where}: `min` ({spec['min']}) must be below `max` ({spec['max']})")
             top = spec["top_code"] if "top_code" in spec else None
-            variables.append(ClinicalVariable(name, kind, spec["label"], spec["unit"], float(spec["min"]),
-                                              float(spec["max"]), top_code=None if top is None else float(top)))  # fmt: skip
+            variables.append(
+                ClinicalVariable(
+                    name,
+                    kind,
+                    spec["label"],
+                    spec["unit"],
+                    float(spec["min"]),
+                    float(spec["max"]),
+                    top_code=None if top is None else float(top),
+                )
+            )
         else:
             levels = tuple(str(level) for level in spec["levels"]) if "levels" in spec else ()
             if len(levels) < 2 or len(set(levels)) < len(levels):
@@ -125,8 +134,9 @@ def parse_column(values: pd.Series, variable: ClinicalVariable) -> tuple[pd.Seri
     return text.where(~missing & ~unknown), bad
 
 
-def inspect_clinical(table: pd.DataFrame, variables: list[ClinicalVariable], problems, *, missing: str = "refuse",
-                     constant: bool = True) -> dict[str, int]:  # fmt: skip
+def inspect_clinical(
+    table: pd.DataFrame, variables: list[ClinicalVariable], problems, *, missing: str = "refuse", constant: bool = True
+) -> dict[str, int]:
     """Check the declared clinical columns of one manifest, raising nothing.
 
     Every problem goes to `problems` (alnus.manifest.Problems), by column
@@ -161,28 +171,37 @@ def inspect_clinical(table: pd.DataFrame, variables: list[ClinicalVariable], pro
         values, bad = parse_column(table[variable.name], variable)
         counts[variable.name] = len(bad["missing"])
         if bad["missing"] and missing == "refuse":
-            problems.add(f"{where} has {len(bad['missing'])} missing value(s), on line(s) {_lines(bad['missing'])}; "
-                         "fill them in, or set `clinical: missing: impute` (the median or most frequent value of "
-                         "the fitting set)")  # fmt: skip
+            problems.add(
+                f"{where} has {len(bad['missing'])} missing value(s), on line(s) {_lines(bad['missing'])}; "
+                "fill them in, or set `clinical: missing: impute` (the median or most frequent value of "
+                "the fitting set)"
+            )
         if bad.get("not a number"):
             problems.add(f"{where} must be a number, on line(s) {_lines(bad['not a number'])}")
         if bad.get("out of range"):
-            problems.add(f"{where} lies outside its allowed range {variable.low:g} to {variable.high:g} "
-                         f"{variable.unit}, on line(s) {_lines(bad['out of range'])}; correct the values or the "
-                         "range in the config")  # fmt: skip
+            problems.add(
+                f"{where} lies outside its allowed range {variable.low:g} to {variable.high:g} "
+                f"{variable.unit}, on line(s) {_lines(bad['out of range'])}; correct the values or the "
+                "range in the config"
+            )
         if bad.get("unknown level"):
             seen = sorted(set(table[variable.name].iloc[bad["unknown level"]].astype(str).str.strip()))
-            problems.add(f"{where} must be one of {', '.join(variable.levels)}, got {', '.join(map(repr, seen))} on "
-                         f"line(s) {_lines(bad['unknown level'])}; correct the values or add the level to `levels`")  # fmt: skip
+            problems.add(
+                f"{where} must be one of {', '.join(variable.levels)}, got {', '.join(map(repr, seen))} on "
+                f"line(s) {_lines(bad['unknown level'])}; correct the values or add the level to `levels`"
+            )
         present = values.dropna()
         if constant and len(present) and present.nunique() == 1:
-            problems.add(f"{where} is constant (every value is {present.iloc[0]!r}), so it cannot inform a model; "
-                         "remove it from `clinical: variables`")  # fmt: skip
+            problems.add(
+                f"{where} is constant (every value is {present.iloc[0]!r}), so it cannot inform a model; "
+                "remove it from `clinical: variables`"
+            )
     return counts
 
 
-def unseen_levels(tables: dict[str, pd.DataFrame], variables: list[ClinicalVariable], *,
-                  reference: str = "development") -> list[tuple[str, str]]:  # fmt: skip
+def unseen_levels(
+    tables: dict[str, pd.DataFrame], variables: list[ClinicalVariable], *, reference: str = "development"
+) -> list[tuple[str, str]]:
     """(cohort, problem) for each categorical level that occurs in a cohort
     but not in `reference` (the development cohort, which every model is
     fitted on): a model cannot score a level it has never seen."""
@@ -192,14 +211,20 @@ def unseen_levels(tables: dict[str, pd.DataFrame], variables: list[ClinicalVaria
         for cohort, table in tables.items():
             seen = set(parse_column(table[variable.name], variable)[0].dropna())
             for level in sorted(seen - known):
-                problems.append((cohort, f"clinical column `{variable.name}` has level {level!r} in the {cohort} cohort but "
-                                f"not in the {reference} cohort, so no model can learn it; merge it with another "
-                                "level in the manifests, or declare the variable ordinal"))  # fmt: skip
+                problems.append(
+                    (
+                        cohort,
+                        f"clinical column `{variable.name}` has level {level!r} in the {cohort} cohort but "
+                        f"not in the {reference} cohort, so no model can learn it; merge it with another "
+                        "level in the manifests, or declare the variable ordinal",
+                    )
+                )
     return problems
 
 
-def clinical_table(manifests: dict[str, pd.DataFrame], linkages: dict[str, pd.DataFrame],
-                   variables: list[ClinicalVariable]) -> pd.DataFrame:  # fmt: skip
+def clinical_table(
+    manifests: dict[str, pd.DataFrame], linkages: dict[str, pd.DataFrame], variables: list[ClinicalVariable]
+) -> pd.DataFrame:
     """The clinical values keyed by pseudonymised image id, for results/.
 
     Parameters
@@ -225,8 +250,10 @@ def clinical_table(manifests: dict[str, pd.DataFrame], linkages: dict[str, pd.Da
         ids = linkages[cohort].astype({"image": str, "id": str}).set_index("image")["id"]
         lost = ~manifest["image"].isin(ids.index)
         if lost.any():
-            raise ValueError(f"image {manifest['image'][lost].iloc[0]!r} of the {cohort} manifest has no row in its "
-                             "linkage table; rerun rule preprocess")  # fmt: skip
+            raise ValueError(
+                f"image {manifest['image'][lost].iloc[0]!r} of the {cohort} manifest has no row in its "
+                "linkage table; rerun rule preprocess"
+            )
         frame = pd.DataFrame({"id": ids.loc[manifest["image"]].to_numpy(), "cohort": cohort})
         for variable in variables:
             values = parse_column(manifest[variable.name], variable)[0]

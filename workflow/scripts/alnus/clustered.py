@@ -51,8 +51,7 @@ def _check_binary_array(values, argument):
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"`{argument}` must be boolean (or 0/1), got {values[i]} at index {i} "
-            f"({int(bad.sum())} invalid value(s))"
+            f"`{argument}` must be boolean (or 0/1), got {values[i]} at index {i} ({int(bad.sum())} invalid value(s))"
         )
     return values.astype(bool)
 
@@ -68,8 +67,7 @@ def _cluster_codes(clusters, n_cases, *, minimum=2):
         raise ValueError(f"`clusters` must be 1-D, got shape {clusters.shape}")
     if len(clusters) != n_cases:
         raise ValueError(
-            f"`clusters` must name the patient of every case: got {len(clusters)} "
-            f"clusters for {n_cases} cases"
+            f"`clusters` must name the patient of every case: got {len(clusters)} clusters for {n_cases} cases"
         )
     if n_cases == 0:
         raise ValueError("no cases: the arrays are empty")
@@ -273,9 +271,7 @@ def clustered_mcnemar_test(correct_a, correct_b, clusters):
     a = _check_binary_array(correct_a, "correct_a")
     b = _check_binary_array(correct_b, "correct_b")
     if a.shape != b.shape:
-        raise ValueError(
-            f"`correct_a` and `correct_b` must cover the same cases, got {len(a)} and {len(b)} values"
-        )
+        raise ValueError(f"`correct_a` and `correct_b` must cover the same cases, got {len(a)} and {len(b)} values")
     codes, n_clusters = _cluster_codes(clusters, len(a))
     d = np.bincount(codes, weights=a.astype(float) - b.astype(float), minlength=n_clusters)
     denominator = float((d**2).sum())

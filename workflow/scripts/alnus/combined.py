@@ -50,9 +50,24 @@ FLAT_TOLERANCE = 1e-9
 FIT_METHODS = ("firth", "mle")
 MIN_EVENTS_PER_TERM = 10  # below this a warning is logged (Peduzzi et al. 1996)
 COEFFICIENT_COLUMNS = [
-    "model", "term", "variable", "label", "coefficient", "se", "odds_ratio", "or_low", "or_high", "p",
-    "fitted_on", "n", "events", "patients", "method", "se_method", "imputed",
-]  # fmt: skip
+    "model",
+    "term",
+    "variable",
+    "label",
+    "coefficient",
+    "se",
+    "odds_ratio",
+    "or_low",
+    "or_high",
+    "p",
+    "fitted_on",
+    "n",
+    "events",
+    "patients",
+    "method",
+    "se_method",
+    "imputed",
+]
 
 
 @dataclass
@@ -83,8 +98,13 @@ def _rank(values: pd.Series, variable: ClinicalVariable) -> pd.Series:
     return values.map({level: float(i) for i, level in enumerate(variable.levels)})
 
 
-def learn_encoding(values: pd.DataFrame, variables: list[ClinicalVariable], *, missing: str = "refuse",
-                   where: str = "the validation set") -> Encoding:  # fmt: skip
+def learn_encoding(
+    values: pd.DataFrame,
+    variables: list[ClinicalVariable],
+    *,
+    missing: str = "refuse",
+    where: str = "the validation set",
+) -> Encoding:
     """The encoding of the clinical variables, from the fitting set only.
 
     Parameters
@@ -107,8 +127,10 @@ def learn_encoding(values: pd.DataFrame, variables: list[ClinicalVariable], *, m
         present = column.dropna()
         if column.isna().any():
             if missing != "impute":
-                raise ValueError(f"clinical variable `{v.name}` has {int(column.isna().sum())} missing value(s) in "
-                                 f"{where}; fill them in or set `clinical: missing: impute`")  # fmt: skip
+                raise ValueError(
+                    f"clinical variable `{v.name}` has {int(column.isna().sum())} missing value(s) in "
+                    f"{where}; fill them in or set `clinical: missing: impute`"
+                )
             if present.empty:
                 raise ValueError(f"clinical variable `{v.name}` has no value at all in {where}, so none can be imputed")
             if v.kind == "numeric":
@@ -117,10 +139,12 @@ def learn_encoding(values: pd.DataFrame, variables: list[ClinicalVariable], *, m
                 counts = present.value_counts()
                 encoding.fill[v.name] = next(lv for lv in v.levels if counts.get(lv, 0) == counts.max())
         if present.nunique() < 2:
-            raise ValueError(f"clinical variable `{v.name}` ({v.display}) is constant in {where} (every case "
-                             f"{present.iloc[0] if len(present) else 'missing'!r}), so its effect cannot be estimated; "
-                             "remove it from `clinical: variables`, or enlarge the validation set "
-                             "(`split: validation_fraction`)")  # fmt: skip
+            raise ValueError(
+                f"clinical variable `{v.name}` ({v.display}) is constant in {where} (every case "
+                f"{present.iloc[0] if len(present) else 'missing'!r}), so its effect cannot be estimated; "
+                "remove it from `clinical: variables`, or enlarge the validation set "
+                "(`split: validation_fraction`)"
+            )
         if v.kind == "categorical":
             encoding.levels[v.name] = [lv for lv in v.levels if lv in set(present)]
     return encoding
@@ -141,8 +165,10 @@ def encode(values: pd.DataFrame, encoding: Encoding, *, set_name: str) -> pd.Dat
         if v.name in encoding.fill:
             column = column.fillna(encoding.fill[v.name])
         if column.isna().any():
-            raise ValueError(f"clinical variable `{v.name}` has {int(column.isna().sum())} missing value(s) in "
-                             f"{set_name}; fill them in or set `clinical: missing: impute`")  # fmt: skip
+            raise ValueError(
+                f"clinical variable `{v.name}` has {int(column.isna().sum())} missing value(s) in "
+                f"{set_name}; fill them in or set `clinical: missing: impute`"
+            )
         if v.kind == "numeric":
             columns[v.name] = column.astype(float)
         elif v.kind == "ordinal":
@@ -150,9 +176,11 @@ def encode(values: pd.DataFrame, encoding: Encoding, *, set_name: str) -> pd.Dat
         else:
             unseen = sorted(set(column) - set(encoding.levels[v.name]))
             if unseen:
-                raise ValueError(f"clinical variable `{v.name}` has level(s) {', '.join(map(repr, unseen))} in "
-                                 f"{set_name} that the {FIT_SET} set, on which the models are fitted, lacks; merge "
-                                 "them with another level in the manifests, or declare the variable ordinal")  # fmt: skip
+                raise ValueError(
+                    f"clinical variable `{v.name}` has level(s) {', '.join(map(repr, unseen))} in "
+                    f"{set_name} that the {FIT_SET} set, on which the models are fitted, lacks; merge "
+                    "them with another level in the manifests, or declare the variable ordinal"
+                )
             for level in encoding.levels[v.name][1:]:
                 columns[f"{v.name}[{level}]"] = (column == level).astype(float)
     return pd.DataFrame(columns, index=values.index)
@@ -295,18 +323,24 @@ def fit_logistic(design: pd.DataFrame, labels, patients, *, name: str, method: s
     clustered = len(set(groups)) < len(groups)
     se_method = "cluster-robust by patient" if clustered else "model-based"
     events = int(np.sum(y))
-    trouble = (f"{name}: the logistic model of {design.shape[1]} term(s) cannot be estimated on the {FIT_SET} set "
-               f"({len(y)} cases, {events} positive)")  # fmt: skip
-    fix = ("; use fewer clinical variables (an ordinal coding needs one term where a categorical one needs one per "
-           "level) or a larger validation set (`split: validation_fraction`)"
-           + (", or `clinical: fit: firth`" if method == "mle" else ""))  # fmt: skip
+    trouble = (
+        f"{name}: the logistic model of {design.shape[1]} term(s) cannot be estimated on the {FIT_SET} set "
+        f"({len(y)} cases, {events} positive)"
+    )
+    fix = (
+        "; use fewer clinical variables (an ordinal coding needs one term where a categorical one needs one per "
+        "level) or a larger validation set (`split: validation_fraction`)"
+        + (", or `clinical: fit: firth`" if method == "mle" else "")
+    )
     # Fit on centred and scaled terms, which keeps the information matrix well conditioned when a network's
     # probabilities hardly vary, then carry the estimates back to the terms' own units: beta = T gamma.
     centre, scale = design.mean().to_numpy(float), design.std(ddof=0).to_numpy(float)
     flat = [term for term in design.columns if is_flat(design[term])]
     if flat:
-        raise ValueError(f"{trouble}: term(s) {', '.join(flat)} take one value in every case (a network whose "
-                         "probabilities do not vary, or a constant variable){fix}")  # fmt: skip
+        raise ValueError(
+            f"{trouble}: term(s) {', '.join(flat)} take one value in every case (a network whose "
+            "probabilities do not vary, or a constant variable){fix}"
+        )
     Z = sm.add_constant((design.astype(float) - centre) / scale, has_constant="add")
     T = np.eye(Z.shape[1])
     T[0, 1:], T[1:, 1:] = -centre / scale, np.diag(1 / scale)
@@ -337,12 +371,19 @@ def fit_logistic(design: pd.DataFrame, labels, patients, *, name: str, method: s
     if not (np.isfinite(variance).all() and (variance > 0).all()):
         raise ValueError(f"{trouble}: its standard errors cannot be computed (the terms are nearly collinear){fix}")
     columns = ["const", *design.columns]
-    fit = LogisticFit(pd.Series(T @ gamma, index=columns), pd.Series(np.sqrt(variance), index=columns), method,
-                      se_method)  # fmt: skip
+    fit = LogisticFit(
+        pd.Series(T @ gamma, index=columns), pd.Series(np.sqrt(variance), index=columns), method, se_method
+    )
     if min(events, len(y) - events) < MIN_EVENTS_PER_TERM * design.shape[1]:
-        log.warning("%s: %d positive and %d negative cases for %d terms (fewer than %d per term): the coefficients "
-                    "are imprecise, as their intervals show", name, events, len(y) - events, design.shape[1],
-                    MIN_EVENTS_PER_TERM)  # fmt: skip
+        log.warning(
+            "%s: %d positive and %d negative cases for %d terms (fewer than %d per term): the coefficients "
+            "are imprecise, as their intervals show",
+            name,
+            events,
+            len(y) - events,
+            design.shape[1],
+            MIN_EVENTS_PER_TERM,
+        )
     return fit
 
 
@@ -350,13 +391,16 @@ def _with_clinical(frame: pd.DataFrame, clinical: pd.DataFrame, *, set_name: str
     merged = frame.merge(clinical, on="id", how="left", validate="one_to_one", indicator=True)
     lost = merged["_merge"] != "both"
     if lost.any():
-        raise ValueError(f"{int(lost.sum())} case(s) of {set_name} (e.g. {merged['id'][lost].iloc[0]!r}) have no row "
-                         "in results/preprocessed/clinical.csv; rerun rule clinical_table")  # fmt: skip
+        raise ValueError(
+            f"{int(lost.sum())} case(s) of {set_name} (e.g. {merged['id'][lost].iloc[0]!r}) have no row "
+            "in results/preprocessed/clinical.csv; rerun rule clinical_table"
+        )
     return merged.drop(columns="_merge")
 
 
-def _coefficient_rows(fit, model: str, encoding: Encoding, *, level: float, fitting: pd.DataFrame,
-                      imputed: int) -> list[dict]:  # fmt: skip
+def _coefficient_rows(
+    fit, model: str, encoding: Encoding, *, level: float, fitting: pd.DataFrame, imputed: int
+) -> list[dict]:
     ci = fit.conf_int(level)
     labels = {LOGIT_TERM: (LOGIT_TERM, "Network logit, per unit"), INTERCEPT: ("", "Intercept")}
     for term, v, lv in encoding.terms():
@@ -368,12 +412,27 @@ def _coefficient_rows(fit, model: str, encoding: Encoding, *, level: float, fitt
     rows = []
     for i, term in enumerate(fit.params.index):
         b = float(fit.params.iloc[i])
-        rows.append({"model": model, "term": term, "variable": labels[term][0], "label": labels[term][1],
-                     "coefficient": b, "se": float(fit.bse.iloc[i]), "odds_ratio": np.exp(b),
-                     "or_low": np.exp(ci[i, 0]), "or_high": np.exp(ci[i, 1]), "p": float(fit.pvalues.iloc[i]),
-                     "fitted_on": FIT_SET, "n": len(fitting), "events": int(fitting["label"].sum()),
-                     "patients": int(fitting["patient"].nunique()), "method": fit.method, "se_method": fit.se_method,
-                     "imputed": imputed})  # fmt: skip
+        rows.append(
+            {
+                "model": model,
+                "term": term,
+                "variable": labels[term][0],
+                "label": labels[term][1],
+                "coefficient": b,
+                "se": float(fit.bse.iloc[i]),
+                "odds_ratio": np.exp(b),
+                "or_low": np.exp(ci[i, 0]),
+                "or_high": np.exp(ci[i, 1]),
+                "p": float(fit.pvalues.iloc[i]),
+                "fitted_on": FIT_SET,
+                "n": len(fitting),
+                "events": int(fitting["label"].sum()),
+                "patients": int(fitting["patient"].nunique()),
+                "method": fit.method,
+                "se_method": fit.se_method,
+                "imputed": imputed,
+            }
+        )
     return rows
 
 
@@ -381,9 +440,16 @@ def _card(fit, model: str, image_model: str | None, encoding: Encoding, design: 
     """What the nomogram and a reader of the model need: terms, coefficients, ranges, encoding."""
     terms = []
     if LOGIT_TERM in design:
-        terms.append({"term": LOGIT_TERM, "variable": LOGIT_TERM, "kind": "logit", "label": image_model,
-                      "coefficient": float(fit.params[LOGIT_TERM]),
-                      "range": [float(design[LOGIT_TERM].min()), float(design[LOGIT_TERM].max())]})  # fmt: skip
+        terms.append(
+            {
+                "term": LOGIT_TERM,
+                "variable": LOGIT_TERM,
+                "kind": "logit",
+                "label": image_model,
+                "coefficient": float(fit.params[LOGIT_TERM]),
+                "range": [float(design[LOGIT_TERM].min()), float(design[LOGIT_TERM].max())],
+            }
+        )
     for v in encoding.variables:
         entry = {"variable": v.name, "kind": v.kind, "label": v.display}
         if v.kind == "categorical":
@@ -396,14 +462,26 @@ def _card(fit, model: str, image_model: str | None, encoding: Encoding, design: 
             if v.kind == "ordinal":
                 entry["levels"] = list(v.levels)
         terms.append(entry)
-    return {"model": model, "image_model": image_model, "fitted_on": FIT_SET, "method": fit.method,
-            "intercept": float(fit.params[INTERCEPT]),
-            "terms": terms, "imputed_with": {k: v for k, v in encoding.fill.items()}}  # fmt: skip
+    return {
+        "model": model,
+        "image_model": image_model,
+        "fitted_on": FIT_SET,
+        "method": fit.method,
+        "intercept": float(fit.params[INTERCEPT]),
+        "terms": terms,
+        "imputed_with": {k: v for k, v in encoding.fill.items()},
+    }
 
 
-def fit_combined_models(models: dict[str, dict[str, pd.DataFrame]], clinical: pd.DataFrame,
-                        variables: list[ClinicalVariable], *, missing: str = "refuse", level: float = 0.95,
-                        method: str = "firth"):  # fmt: skip
+def fit_combined_models(
+    models: dict[str, dict[str, pd.DataFrame]],
+    clinical: pd.DataFrame,
+    variables: list[ClinicalVariable],
+    *,
+    missing: str = "refuse",
+    level: float = 0.95,
+    method: str = "firth",
+):
     """Fit every combined model and the clinical-only model on the validation set; score every set.
 
     Parameters
@@ -449,31 +527,60 @@ def fit_combined_models(models: dict[str, dict[str, pd.DataFrame]], clinical: pd
             terms = clinical_terms[s]
             if image_model is not None:
                 probability = image_models[image_model][s].set_index("id").loc[cases[s]["id"], "probability"]
-                terms = pd.concat([pd.DataFrame({LOGIT_TERM: network_logit(probability)}, index=terms.index), terms],
-                                  axis=1)  # fmt: skip
+                terms = pd.concat(
+                    [pd.DataFrame({LOGIT_TERM: network_logit(probability)}, index=terms.index), terms], axis=1
+                )
             designs[s] = terms
         left_out = image_model is not None and is_flat(designs[FIT_SET][LOGIT_TERM])
         if left_out:  # a network that gives every validation case one probability adds nothing to the model
-            log.warning("%s: %s gives every %s case the same probability, so its logit is left out and %s is "
-                        "the clinical-only model; check that network's training (results/models/%s/)", name,
-                        image_model, FIT_SET, name, image_model)  # fmt: skip
+            log.warning(
+                "%s: %s gives every %s case the same probability, so its logit is left out and %s is "
+                "the clinical-only model; check that network's training (results/models/%s/)",
+                name,
+                image_model,
+                FIT_SET,
+                name,
+                image_model,
+            )
             designs = {s: d.drop(columns=LOGIT_TERM) for s, d in designs.items()}
-        fit = fit_logistic(designs[FIT_SET], fitting["label"].to_numpy(), fitting["patient"].to_numpy(), name=name,
-                           method=method)  # fmt: skip
+        fit = fit_logistic(
+            designs[FIT_SET], fitting["label"].to_numpy(), fitting["patient"].to_numpy(), name=name, method=method
+        )
         predictions[name] = {
-            s: pd.DataFrame({"id": cases[s]["id"], "patient": cases[s]["patient"], "label": cases[s]["label"],
-                             "probability": fit.predict(designs[s])})
+            s: pd.DataFrame(
+                {
+                    "id": cases[s]["id"],
+                    "patient": cases[s]["patient"],
+                    "label": cases[s]["label"],
+                    "probability": fit.predict(designs[s]),
+                }
+            )
             for s in PREDICTION_SETS
-        }  # fmt: skip
+        }
         rows += _coefficient_rows(fit, name, encoding, level=level, fitting=fitting, imputed=imputed)
         if left_out:
-            rows.append({**rows[-1], "term": LOGIT_TERM, "variable": LOGIT_TERM, "coefficient": np.nan, "se": np.nan,
-                         "odds_ratio": np.nan, "or_low": np.nan, "or_high": np.nan, "p": np.nan,
-                         "label": f"Network logit: left out ({image_model} gives every {FIT_SET} case the same "
-                                  "probability)"})  # fmt: skip
+            rows.append(
+                {
+                    **rows[-1],
+                    "term": LOGIT_TERM,
+                    "variable": LOGIT_TERM,
+                    "coefficient": np.nan,
+                    "se": np.nan,
+                    "odds_ratio": np.nan,
+                    "or_low": np.nan,
+                    "or_high": np.nan,
+                    "p": np.nan,
+                    "label": f"Network logit: left out ({image_model} gives every {FIT_SET} case the same probability)",
+                }
+            )
         cards[name] = _card(fit, name, image_model, encoding, designs[FIT_SET])
-        log.info("%s fitted on %s (%d cases): %s", name, FIT_SET, len(fitting),
-                 ", ".join(f"{t} {b:.3g}" for t, b in fit.params.items()))  # fmt: skip
+        log.info(
+            "%s fitted on %s (%d cases): %s",
+            name,
+            FIT_SET,
+            len(fitting),
+            ", ".join(f"{t} {b:.3g}" for t, b in fit.params.items()),
+        )
     return predictions, pd.DataFrame(rows, columns=COEFFICIENT_COLUMNS), cards
 
 
@@ -483,9 +590,20 @@ def read_clinical(clinical_csv: str, variables: list[ClinicalVariable]) -> pd.Da
     return pd.read_csv(clinical_csv, dtype=dtypes)
 
 
-def combined_from_files(prediction_csvs: list[str], clinical_csv: str, *, declared: list[dict], missing: str,
-                        level: float, method: str, ensemble: bool, splits_csv: str, prediction_outputs: dict[str, dict[str, str]],
-                        coefficients_csv: str, card_outputs: dict[str, str]) -> None:  # fmt: skip
+def combined_from_files(
+    prediction_csvs: list[str],
+    clinical_csv: str,
+    *,
+    declared: list[dict],
+    missing: str,
+    level: float,
+    method: str,
+    ensemble: bool,
+    splits_csv: str,
+    prediction_outputs: dict[str, dict[str, str]],
+    coefficients_csv: str,
+    card_outputs: dict[str, str],
+) -> None:
     """Rule combined_models: fit on results/predictions/{arch}/validation.csv and the clinical table, write
     each model's predictions (prediction_outputs: model -> set -> path), the coefficients table and each
     model's card (card_outputs: model -> path of its JSON).
@@ -499,11 +617,14 @@ def combined_from_files(prediction_csvs: list[str], clinical_csv: str, *, declar
 
     variables = clinical_variables(declared)
     models = model_predictions(read_predictions(prediction_csvs, splits_csv), ensemble=ensemble)
-    predictions, coefficients, cards = fit_combined_models(models, read_clinical(clinical_csv, variables), variables,
-                                                           missing=missing, level=level, method=method)  # fmt: skip
+    predictions, coefficients, cards = fit_combined_models(
+        models, read_clinical(clinical_csv, variables), variables, missing=missing, level=level, method=method
+    )
     if set(predictions) != set(prediction_outputs):
-        raise ValueError(f"fitted models {sorted(predictions)} differ from the outputs' {sorted(prediction_outputs)}; "
-                         "check `statistics: ensemble` and `architectures`")  # fmt: skip
+        raise ValueError(
+            f"fitted models {sorted(predictions)} differ from the outputs' {sorted(prediction_outputs)}; "
+            "check `statistics: ensemble` and `architectures`"
+        )
     for model, sets in predictions.items():
         for set_name, frame in sets.items():
             out = Path(prediction_outputs[model][set_name])

@@ -41,10 +41,24 @@ def model_pairs(models: list[str]) -> list[tuple[str, str]]:
             pairs.append((model, CLINICAL_MODEL))
     return pairs
 
+
 COMPARISON_COLUMNS = [
-    "set", "a", "b", "measure", "statistic", "p", "p_holm", "test", "unit",
-    "n", "a_value", "b_value", "difference", "detail", "family",
-]  # fmt: skip
+    "set",
+    "a",
+    "b",
+    "measure",
+    "statistic",
+    "p",
+    "p_holm",
+    "test",
+    "unit",
+    "n",
+    "a_value",
+    "b_value",
+    "difference",
+    "detail",
+    "family",
+]
 # `family`: "image" for the image-only models' comparisons (each other, the
 # readers), "clinical" for those of the combined and clinical-only models;
 # each is its own Holm family, so adding clinical variables leaves the image
@@ -87,15 +101,29 @@ def model_pair_rows(frames: dict[str, pd.DataFrame], *, set_name: str, clustered
             z, p = clustered_auc_test(labels, table[a].to_numpy(), table[b].to_numpy(), patients, name=name)
         else:
             z, p = delong_test(labels, table[a].to_numpy(), table[b].to_numpy(), name=name)
-        rows.append({"set": set_name, "a": a, "b": b, "measure": "auc", "statistic": z, "p": p,
-                     "test": "obuchowski" if use else "delong",
-                     "n": len(labels), "a_value": auc[a], "b_value": auc[b], "difference": auc[a] - auc[b],
-                     "detail": detail, "family": "image" if is_image_only(a) else "clinical"})  # fmt: skip
+        rows.append(
+            {
+                "set": set_name,
+                "a": a,
+                "b": b,
+                "measure": "auc",
+                "statistic": z,
+                "p": p,
+                "test": "obuchowski" if use else "delong",
+                "n": len(labels),
+                "a_value": auc[a],
+                "b_value": auc[b],
+                "difference": auc[a] - auc[b],
+                "detail": detail,
+                "family": "image" if is_image_only(a) else "clinical",
+            }
+        )
     return rows
 
 
-def paired_calls(frame: pd.DataFrame, threshold: float, calls: pd.DataFrame, *, model: str, reader: str,
-                 set_name: str) -> pd.DataFrame:  # fmt: skip
+def paired_calls(
+    frame: pd.DataFrame, threshold: float, calls: pd.DataFrame, *, model: str, reader: str, set_name: str
+) -> pd.DataFrame:
     """A model's calls at its threshold beside a reader's, on the reader's cases.
 
     Parameters
@@ -120,12 +148,20 @@ def paired_calls(frame: pd.DataFrame, threshold: float, calls: pd.DataFrame, *, 
             f"that {reader} read; rerun rules predict and readers"
         )
     model_calls = (cases["probability"].to_numpy() >= threshold).astype(int)
-    return pd.DataFrame({"id": cases["id"], "patient": cases["patient"], "label": cases["label"], "model": model_calls,
-                         "reader": cases["call"]})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": cases["id"],
+            "patient": cases["patient"],
+            "label": cases["label"],
+            "model": model_calls,
+            "reader": cases["call"],
+        }
+    )
 
 
-def reader_comparison_rows(cases: pd.DataFrame, *, model: str, reader: str, set_name: str,
-                           test: str = "chi2", clustered: bool = True) -> list[dict]:  # fmt: skip
+def reader_comparison_rows(
+    cases: pd.DataFrame, *, model: str, reader: str, set_name: str, test: str = "chi2", clustered: bool = True
+) -> list[dict]:
     """Sensitivity and specificity of a model against a reader on the same cases.
 
     Parameters
@@ -156,19 +192,40 @@ def reader_comparison_rows(cases: pd.DataFrame, *, model: str, reader: str, set_
             raise ValueError(f"{reader} on {set_name}: read no {kind} case, so {measure} cannot be compared")
         right_a, right_b = subset["model"].to_numpy() == truth, subset["reader"].to_numpy() == truth
         k_a, k_b = int(right_a.sum()), int(right_b.sum())
-        common = {"set": set_name, "a": model, "b": reader, "measure": measure, "n": n,
-                  "a_value": k_a / n, "b_value": k_b / n, "difference": (k_a - k_b) / n}  # fmt: skip
+        common = {
+            "set": set_name,
+            "a": model,
+            "b": reader,
+            "measure": measure,
+            "n": n,
+            "a_value": k_a / n,
+            "b_value": k_b / n,
+            "difference": (k_a - k_b) / n,
+        }
         statistic, p = proportion_test(k_a, n, k_b, n, test=test)
         rows.append(common | {"statistic": statistic, "p": p, "test": test, "detail": f"{k_a}/{n} vs {k_b}/{n}"})
         only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
-        rows.append(common | {"statistic": np.nan, "p": mcnemar_test(right_a, right_b), "test": "mcnemar",
-                              "detail": f"discordant: {only_a} a right, {only_b} b right"})  # fmt: skip
+        rows.append(
+            common
+            | {
+                "statistic": np.nan,
+                "p": mcnemar_test(right_a, right_b),
+                "test": "mcnemar",
+                "detail": f"discordant: {only_a} a right, {only_b} b right",
+            }
+        )
         patients = subset["patient"].to_numpy()
         if clustered and len(set(patients)) < len(patients):
             p = clustered_mcnemar_test(right_a, right_b, patients)
-            rows.append(common | {"statistic": np.nan, "p": p, "test": "mcnemar_clustered",
-                                  "detail": f"discordant: {only_a} a right, {only_b} b right; "
-                                            f"{len(set(patients))} patients"})  # fmt: skip
+            rows.append(
+                common
+                | {
+                    "statistic": np.nan,
+                    "p": p,
+                    "test": "mcnemar_clustered",
+                    "detail": f"discordant: {only_a} a right, {only_b} b right; {len(set(patients))} patients",
+                }
+            )
     return rows
 
 
@@ -220,33 +277,58 @@ def comparisons_table(
         For bad predictions or readers' calls, naming model (reader) and set.
     """
     rows = []
-    units = study_units(predictions, readers, threshold=threshold, ensemble=ensemble, ties=ties, unit=unit,
-                        aggregate=aggregate, reader_aggregate=reader_aggregate)  # fmt: skip
+    units = study_units(
+        predictions,
+        readers,
+        threshold=threshold,
+        ensemble=ensemble,
+        ties=ties,
+        unit=unit,
+        aggregate=aggregate,
+        reader_aggregate=reader_aggregate,
+    )
     for level_unit, models, thresholds, calls in units:
         start = len(rows)
         for set_name in TEST_SETS:
-            rows += model_pair_rows({m: sets[set_name] for m, sets in models.items()}, set_name=set_name,
-                                    clustered=clustered)  # fmt: skip
+            rows += model_pair_rows(
+                {m: sets[set_name] for m, sets in models.items()}, set_name=set_name, clustered=clustered
+            )
             if calls is None:
                 continue
             here = calls[calls["set"] == set_name]
-            names = sorted(set(here["reader"]) - {MAJORITY}) + ([MAJORITY] if (here["reader"] == MAJORITY).any() else [])
+            names = sorted(set(here["reader"]) - {MAJORITY}) + (
+                [MAJORITY] if (here["reader"] == MAJORITY).any() else []
+            )
             for reader in names:
                 for model, sets in ((m, sets) for m, sets in models.items() if is_image_only(m)):
-                    cases = paired_calls(sets[set_name], thresholds[model], here[here["reader"] == reader],
-                                         model=model, reader=reader, set_name=set_name)  # fmt: skip
-                    rows += [row | {"family": "image"} for row in reader_comparison_rows(
-                        cases, model=model, reader=reader, set_name=set_name, test=proportion_test,
-                        clustered=clustered)]  # fmt: skip
+                    cases = paired_calls(
+                        sets[set_name],
+                        thresholds[model],
+                        here[here["reader"] == reader],
+                        model=model,
+                        reader=reader,
+                        set_name=set_name,
+                    )
+                    rows += [
+                        row | {"family": "image"}
+                        for row in reader_comparison_rows(
+                            cases,
+                            model=model,
+                            reader=reader,
+                            set_name=set_name,
+                            test=proportion_test,
+                            clustered=clustered,
+                        )
+                    ]
         for row in rows[start:]:
             row["unit"] = level_unit
     return add_holm(pd.DataFrame(rows, columns=COMPARISON_COLUMNS))
 
 
-def comparisons_from_files(prediction_csvs: list[str], readers_csv: str | None, *, splits_csv: str | None = None,
-                           **options) -> pd.DataFrame:  # fmt: skip
+def comparisons_from_files(
+    prediction_csvs: list[str], readers_csv: str | None, *, splits_csv: str | None = None, **options
+) -> pd.DataFrame:
     """comparisons_table over results/predictions/{model}/{set}.csv (checked
     against `splits_csv`) and the readers' table; options as for
     comparisons_table."""
     return comparisons_table(read_predictions(prediction_csvs, splits_csv), read_readers(readers_csv), **options)
-

@@ -46,13 +46,11 @@ def apply_crop(pixels: np.ndarray, box: CropBox) -> np.ndarray:
     """
     height, width = pixels.shape[:2]
     if box.w <= 0 or box.h <= 0 or box.x < 0 or box.y < 0 or box.x + box.w > width or box.y + box.h > height:
-        raise ValueError(f"crop box {box.x},{box.y},{box.w},{box.h} (x,y,w,h) is not inside "
-                         f"the {width}x{height} image")
-    return pixels[box.y:box.y + box.h, box.x:box.x + box.w]
+        raise ValueError(f"crop box {box.x},{box.y},{box.w},{box.h} (x,y,w,h) is not inside the {width}x{height} image")
+    return pixels[box.y : box.y + box.h, box.x : box.x + box.w]
 
 
-def bbox_crop_box(bbox: str | Sequence[float], image_shape: tuple[int, ...], *,
-                  margin: float = 0.1) -> CropBox:
+def bbox_crop_box(bbox: str | Sequence[float], image_shape: tuple[int, ...], *, margin: float = 0.1) -> CropBox:
     """Crop box around a lesion box from the manifest, expanded and clipped.
 
     Parameters
@@ -80,8 +78,9 @@ def bbox_crop_box(bbox: str | Sequence[float], image_shape: tuple[int, ...], *,
     x1 = min(width, int(np.ceil(x + w + margin * w)))
     y1 = min(height, int(np.ceil(y + h + margin * h)))
     if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"bbox {bbox!r} lies outside the {width}x{height} image; "
-                         "check that it is x,y,w,h in source pixels")
+        raise ValueError(
+            f"bbox {bbox!r} lies outside the {width}x{height} image; check that it is x,y,w,h in source pixels"
+        )
     note = f"lesion bbox {x:g},{y:g},{w:g},{h:g} expanded by {margin:g} of its size per side"
     if x - margin * w < 0 or y - margin * h < 0 or x + w + margin * w > width or y + h + margin * h > height:
         note += ", clipped to the image"
@@ -133,8 +132,9 @@ def find_bmode_box(pixels: np.ndarray, regions: Sequence[UltrasoundRegion] = ())
     """
     pixels = np.asarray(pixels)
     if pixels.ndim != 2 or pixels.size == 0 or pixels.dtype != np.uint8:
-        raise ValueError(f"`pixels` must be a non-empty (H, W) uint8 array, "
-                         f"got shape {pixels.shape} dtype {pixels.dtype}")
+        raise ValueError(
+            f"`pixels` must be a non-empty (H, W) uint8 array, got shape {pixels.shape} dtype {pixels.dtype}"
+        )
     tissue = [r for r in regions if r.data_type == TISSUE and r.spatial_format == SPATIAL_2D]
     if tissue:
         box = _region_box(tissue, pixels.shape)
@@ -181,7 +181,7 @@ def _analyse(pixels: np.ndarray, note: str) -> CropBox:
     areas = stats[1:, cv2.CC_STAT_AREA]
     x, y, w, h = stats[1 + np.argmax(areas), :4]
     pieces = _split_at_gaps(fg, (x, y, x + w - 1, y + h - 1))
-    mass = [int(fg[b[1]:b[3] + 1, b[0]:b[2] + 1].sum()) for b in pieces]
+    mass = [int(fg[b[1] : b[3] + 1, b[0] : b[2] + 1].sum()) for b in pieces]
     views = int(np.sum(areas >= 0.5 * areas.max())) + sum(m >= 0.5 * max(mass) for m in mass) - 1
     box = _grow(fg, _snap(fg, pieces[int(np.argmax(mass))], depth=k))
     maps = _edge_maps(pixels, box, spread, background)
@@ -196,15 +196,22 @@ def _analyse(pixels: np.ndarray, note: str) -> CropBox:
         # A screen has UI on at least two sides; an image that reaches three
         # edges was cropped already, and what the fourth side lacks is usually
         # dark image (deep tissue, shadow), not UI.
-        return CropBox(0, 0, width, height, "full_image",
-                       note + "B-mode region reaches 3 edges: already cropped; kept the full image")
+        return CropBox(
+            0,
+            0,
+            width,
+            height,
+            "full_image",
+            note + "B-mode region reaches 3 edges: already cropped; kept the full image",
+        )
     if views > 1:
         note += f"dual-view screen: {views} B-mode regions, took the largest"
     return CropBox(x0, y0, x1 - x0 + 1, y1 - y0 + 1, "image_analysis", note.rstrip("; "))
 
 
-def _foreground(pixels: np.ndarray, spread: np.ndarray, background: int | None, *, contrast: int = 2,
-                tolerance: int = 6) -> np.ndarray:  # fmt: skip
+def _foreground(
+    pixels: np.ndarray, spread: np.ndarray, background: int | None, *, contrast: int = 2, tolerance: int = 6
+) -> np.ndarray:
     """0/1 uint8 mask (H, W) of pixels that look like B-mode image, not scanner UI;
     `spread` is the 3x3 grey-level range of `pixels`, `background` its
     `_background`.
@@ -232,8 +239,9 @@ def _background(pixels: np.ndarray, spread: np.ndarray) -> int | None:
     return int(counts.argmax()) if counts.max() >= 0.03 * pixels.size else None
 
 
-def _edge_maps(pixels: np.ndarray, box: tuple[int, int, int, int], spread: np.ndarray,
-               background: int | None) -> list[np.ndarray]:  # fmt: skip
+def _edge_maps(
+    pixels: np.ndarray, box: tuple[int, int, int, int], spread: np.ndarray, background: int | None
+) -> list[np.ndarray]:
     """Per side of `box` (left, top, right, bottom), a bool map (H, W) of pixels
     that look like image when that side's edge runs through them (`spread`
     and `background` as for `_foreground`).
@@ -260,25 +268,25 @@ def _edge_maps(pixels: np.ndarray, box: tuple[int, int, int, int], spread: np.nd
     left[:, 1:] = right[:, :-1] = pixels[:, 1:] != pixels[:, :-1]
     top[1:] = bottom[:-1] = pixels[1:] != pixels[:-1]
     maps = [left & along_cols, top & along_rows, right & along_cols, bottom & along_rows]
-    counts = np.bincount(pixels[y0:y1 + 1, x0:x1 + 1][spread[y0:y1 + 1, x0:x1 + 1] == 0], minlength=256)
+    counts = np.bincount(pixels[y0 : y1 + 1, x0 : x1 + 1][spread[y0 : y1 + 1, x0 : x1 + 1] == 0], minlength=256)
     black = int(counts.argmax())
     if counts[black] >= 0.01 * (y1 - y0 + 1) * (x1 - x0 + 1) and (background is None or abs(black - background) > 1):
         maps = [m | (pixels == black) for m in maps]
     return maps
 
 
-def _line_shares(edge_map: np.ndarray, box: tuple[int, int, int, int], side: int,
-                 start: int, stop: int) -> np.ndarray:
+def _line_shares(edge_map: np.ndarray, box: tuple[int, int, int, int], side: int, start: int, stop: int) -> np.ndarray:
     """Share of True in `edge_map` along lines start..stop-1 (columns for sides
     0 and 2, rows for 1 and 3), each over the box's span."""
     x0, y0, x1, y1 = box
     if side in (1, 3):
-        return edge_map[start:stop, x0:x1 + 1].mean(axis=1)
-    return edge_map[y0:y1 + 1, start:stop].mean(axis=0)
+        return edge_map[start:stop, x0 : x1 + 1].mean(axis=1)
+    return edge_map[y0 : y1 + 1, start:stop].mean(axis=0)
 
 
-def _trim(maps: list[np.ndarray], box: tuple[int, int, int, int], *, depth: int,
-          empty: float = 0.02) -> tuple[int, int, int, int]:
+def _trim(
+    maps: list[np.ndarray], box: tuple[int, int, int, int], *, depth: int, empty: float = 0.02
+) -> tuple[int, int, int, int]:
     """Move each side of `box` inward past any empty line within `depth` of it.
 
     A label, logo or settings text close to the image can pull the density
@@ -325,17 +333,18 @@ def _lossy(maps: list[np.ndarray], box: tuple[int, int, int, int], *, floor: flo
     width = maps[0].shape[1]
     sides = []
     if x0 >= 2:
-        sides.append((maps[0][y0:y1 + 1, x0], maps[0][y0:y1 + 1, x0 - 2:x0].any(axis=1)))
+        sides.append((maps[0][y0 : y1 + 1, x0], maps[0][y0 : y1 + 1, x0 - 2 : x0].any(axis=1)))
     if x1 + 3 <= width:
-        sides.append((maps[2][y0:y1 + 1, x1], maps[2][y0:y1 + 1, x1 + 1:x1 + 3].any(axis=1)))
+        sides.append((maps[2][y0 : y1 + 1, x1], maps[2][y0 : y1 + 1, x1 + 1 : x1 + 3].any(axis=1)))
     if y0 >= 2:
-        sides.append((maps[1][y0, x0:x1 + 1], maps[1][y0 - 2:y0, x0:x1 + 1].any(axis=0)))
+        sides.append((maps[1][y0, x0 : x1 + 1], maps[1][y0 - 2 : y0, x0 : x1 + 1].any(axis=0)))
     shares = [outside[edge].mean() for edge, outside in sides if edge.sum() >= 10]
     return not shares or float(np.median(shares)) > floor
 
 
-def _extend_down(bottom_map: np.ndarray, box: tuple[int, int, int, int], *,
-                 share: float = 0.25) -> tuple[int, int, int, int]:
+def _extend_down(
+    bottom_map: np.ndarray, box: tuple[int, int, int, int], *, share: float = 0.25
+) -> tuple[int, int, int, int]:
     """Move the bottom of `box` down over dark deep tissue that `_foreground` missed.
 
     Echoes weaken with depth, so the bottom of a B-mode image is often almost
@@ -369,7 +378,7 @@ def _split_at_gaps(fg: np.ndarray, box: tuple[int, int, int, int]) -> list[tuple
     column through the box is the gap between them.
     """
     x0, y0, x1, y1 = box
-    filled = fg[y0:y1 + 1, x0:x1 + 1].mean(axis=0) >= 0.03
+    filled = fg[y0 : y1 + 1, x0 : x1 + 1].mean(axis=0) >= 0.03
     pieces, start = [], None
     for i, f in enumerate(np.append(filled, False)):
         if f and start is None:
@@ -380,8 +389,9 @@ def _split_at_gaps(fg: np.ndarray, box: tuple[int, int, int, int]) -> list[tuple
     return pieces or [box]
 
 
-def _snap(fg: np.ndarray, box: tuple[int, int, int, int], *, depth: int,
-          ratio: float = 0.5) -> tuple[int, int, int, int]:
+def _snap(
+    fg: np.ndarray, box: tuple[int, int, int, int], *, depth: int, ratio: float = 0.5
+) -> tuple[int, int, int, int]:
     """Move each side of `box` inward past any sparse line within `depth` of it.
 
     Text a few pixels from the image can pull the density map across the gap;
@@ -389,7 +399,7 @@ def _snap(fg: np.ndarray, box: tuple[int, int, int, int], *, depth: int,
     and the image starts after it. `_grow` then restores any image lines.
     """
     x0, y0, x1, y1 = box
-    sub = fg[y0:y1 + 1, x0:x1 + 1]
+    sub = fg[y0 : y1 + 1, x0 : x1 + 1]
     moves = []
     for share in (sub.mean(axis=0), sub.mean(axis=1)):  # columns, then rows
         n = min(depth, len(share) // 4)
@@ -400,8 +410,9 @@ def _snap(fg: np.ndarray, box: tuple[int, int, int, int], *, depth: int,
     return x0 + left, y0 + top, x1 - right, y1 - bottom
 
 
-def _grow(fg: np.ndarray, box: tuple[int, int, int, int], *, ratio: float = 0.5,
-          floor: float = 0.005) -> tuple[int, int, int, int]:
+def _grow(
+    fg: np.ndarray, box: tuple[int, int, int, int], *, ratio: float = 0.5, floor: float = 0.005
+) -> tuple[int, int, int, int]:
     """Move each side of `box` outward while the next line of pixels looks like image.
 
     The density map puts the box a little inside the image. A line (row or

@@ -113,8 +113,16 @@ class UltrasoundAugmentation:
     as before.
     """
 
-    def __init__(self, *, degrees: float = 10.0, translate: float = 0.05, scale: tuple[float, float] = (0.9, 1.1),
-                 brightness: float = 0.3, contrast: float = 0.3, gamma: tuple[float, float] = (0.7, 1.4)):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        degrees: float = 10.0,
+        translate: float = 0.05,
+        scale: tuple[float, float] = (0.9, 1.1),
+        brightness: float = 0.3,
+        contrast: float = 0.3,
+        gamma: tuple[float, float] = (0.7, 1.4),
+    ):
         self.degrees, self.translate, self.scale = degrees, translate, scale
         self.brightness, self.contrast, self.gamma = brightness, contrast, gamma
 
@@ -122,13 +130,17 @@ class UltrasoundAugmentation:
         flip, angle, zoom, shift_x, shift_y, gain, spread, gamma = torch.rand(8, dtype=torch.float64).tolist()
         pixels = image.numpy().reshape(image.shape[-2:])
         height, width = pixels.shape
-        matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), self.degrees * (2 * angle - 1),
-                                         self.scale[0] + zoom * (self.scale[1] - self.scale[0]))  # fmt: skip
+        matrix = cv2.getRotationMatrix2D(
+            ((width - 1) / 2, (height - 1) / 2),
+            self.degrees * (2 * angle - 1),
+            self.scale[0] + zoom * (self.scale[1] - self.scale[0]),
+        )
         matrix[:, 2] += (self.translate * width * (2 * shift_x - 1), self.translate * height * (2 * shift_y - 1))
         if flip < 0.5:  # mirror the source first: x -> width - 1 - x
             matrix = matrix @ np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-        out = cv2.warpAffine(pixels, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+        out = cv2.warpAffine(
+            pixels, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
         if self.brightness or self.contrast or self.gamma != (1.0, 1.0):
             b = 1.0 + self.brightness * (2 * gain - 1)
             c = 1.0 + self.contrast * (2 * spread - 1)
@@ -150,8 +162,9 @@ def augmentation(size: int, *, strength: float = 1.0) -> UltrasoundAugmentation:
     and contrast, gamma 0.7-1.4, which covers the gain differences between
     scanners and sites.
     """
-    return UltrasoundAugmentation(brightness=0.3 * strength, contrast=0.3 * strength,
-                                  gamma=(1.0 - 0.3 * strength, 1.0 + 0.4 * strength))  # fmt: skip
+    return UltrasoundAugmentation(
+        brightness=0.3 * strength, contrast=0.3 * strength, gamma=(1.0 - 0.3 * strength, 1.0 + 0.4 * strength)
+    )
 
 
 NORMALISATIONS = ("imagenet", "per_image")
@@ -185,8 +198,9 @@ def normalise(batch: torch.Tensor, mode: str = "imagenet", channels: int = 3) ->
 class ImageSet(torch.utils.data.Dataset):
     """In-memory images and labels; applies `transform` to each uint8 image."""
 
-    def __init__(self, images: torch.Tensor, labels: np.ndarray,
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None):  # fmt: skip
+    def __init__(
+        self, images: torch.Tensor, labels: np.ndarray, transform: Callable[[torch.Tensor], torch.Tensor] | None = None
+    ):
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self.images, self.transform = images, transform

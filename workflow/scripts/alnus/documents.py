@@ -21,10 +21,12 @@ import html
 import re
 
 INLINE = re.compile(r"(`[^`]+`|\*\*[^*]+\*\*)")
-STYLE = ("body{font-family:system-ui,sans-serif;max-width:72rem;margin:1.5rem auto;padding:0 1rem;line-height:1.45}"
-         "table{border-collapse:collapse;margin:0.5rem 0 1rem}th,td{border:1px solid #bbb;padding:0.25rem 0.5rem;"
-         "vertical-align:top;text-align:left}th{background:#eee}code{background:#f4f4f4;padding:0 0.2rem}"
-         "pre{background:#f4f4f4;padding:0.5rem;overflow-x:auto}")  # fmt: skip
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:72rem;margin:1.5rem auto;padding:0 1rem;line-height:1.45}"
+    "table{border-collapse:collapse;margin:0.5rem 0 1rem}th,td{border:1px solid #bbb;padding:0.25rem 0.5rem;"
+    "vertical-align:top;text-align:left}th{background:#eee}code{background:#f4f4f4;padding:0 0.2rem}"
+    "pre{background:#f4f4f4;padding:0.5rem;overflow-x:auto}"
+)
 KINDS = ("heading", "paragraph", "bullets", "table", "code")
 
 
@@ -105,5 +107,7 @@ def to_html(blocks: list[tuple], *, title: str) -> str:
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         else:
             body.append(f"<pre><code>{html.escape(block[2].rstrip())}</code></pre>")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")  # fmt: skip
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )

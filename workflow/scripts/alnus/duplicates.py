@@ -49,7 +49,9 @@ def hash_pixels(image: Image.Image | np.ndarray, hash_size: int = HASH_SIZE) -> 
     return np.packbits(bits).view(">u8").astype(np.uint64)
 
 
-def close_pairs(hashes: np.ndarray, max_distance: int, *, block: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def close_pairs(
+    hashes: np.ndarray, max_distance: int, *, block: int = 512
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All pairs (i < j) of `hashes` within `max_distance` bits.
 
     Parameters
@@ -66,7 +68,7 @@ def close_pairs(hashes: np.ndarray, max_distance: int, *, block: int = 512) -> t
     hashes = hashes.reshape(len(hashes), -1)
     found_i, found_j, found_d = [], [], []
     for start in range(0, len(hashes), block):
-        rows = hashes[start:start + block]
+        rows = hashes[start : start + block]
         distance = np.bitwise_count(rows[:, None, :] ^ hashes[None, :, :]).sum(axis=2, dtype=np.int64)
         i, j = np.nonzero(distance <= max_distance)
         keep = start + i < j
@@ -104,8 +106,9 @@ def find_duplicates(cohorts: dict[str, tuple[pd.DataFrame, str | Path]], *, max_
         for image_id, patient in zip(manifest["id"], manifest["patient"]):
             path = Path(folder) / f"{image_id}.png"
             if not path.is_file():
-                raise ValueError(f"{cohort} image {image_id} is in its manifest but not in {folder}; "
-                                 "rerun the preprocess rule")
+                raise ValueError(
+                    f"{cohort} image {image_id} is in its manifest but not in {folder}; rerun the preprocess rule"
+                )
             images.append((cohort, str(image_id), str(patient), path))
     hashes = np.array([perceptual_hash(path) for *_, path in images], dtype=np.uint64).reshape(len(images), -1)
     # Byte-identical files always have the same hash; so exact duplicates are
@@ -117,8 +120,13 @@ def find_duplicates(cohorts: dict[str, tuple[pd.DataFrame, str | Path]], *, max_
         identical = d == 0 and _digest(path_a) == _digest(path_b)
         rows.append((ca, ia, pa, cb, ib, pb, int(d), bool(identical)))
     pairs = pd.DataFrame(rows, columns=PAIR_COLUMNS)
-    log.info("%d images hashed; %d pairs within %d bits (%d byte-identical)",
-             len(images), len(pairs), max_distance, int(pairs["identical"].sum()))
+    log.info(
+        "%d images hashed; %d pairs within %d bits (%d byte-identical)",
+        len(images),
+        len(pairs),
+        max_distance,
+        int(pairs["identical"].sum()),
+    )
     return pairs
 
 
@@ -159,27 +167,38 @@ def check_duplicates(pairs: pd.DataFrame, splits: pd.DataFrame, *, across_sets: 
     crossing, other_patient = [], []
     for row in pairs.itertuples(index=False):
         set_a, set_b = set_of[(row.cohort_a, row.id_a)], set_of[(row.cohort_b, row.id_b)]
-        what = (f"{row.cohort_a}/{row.id_a} ({set_a}) and {row.cohort_b}/{row.id_b} ({set_b}), "
-                f"{'identical' if row.identical else f'{row.distance} bits apart'}")
+        what = (
+            f"{row.cohort_a}/{row.id_a} ({set_a}) and {row.cohort_b}/{row.id_b} ({set_b}), "
+            f"{'identical' if row.identical else f'{row.distance} bits apart'}"
+        )
         if set_a != set_b:
             crossing.append(what)
         elif row.patient_a != row.patient_b:
             other_patient.append(what)
     warnings = []
     if other_patient:
-        warnings.append(f"{len(other_patient)} near-duplicate pair(s) under two different patients of one set "
-                        "(a duplicate export?):\n  " + "\n  ".join(other_patient))
+        warnings.append(
+            f"{len(other_patient)} near-duplicate pair(s) under two different patients of one set "
+            "(a duplicate export?):\n  " + "\n  ".join(other_patient)
+        )
     if crossing:
-        message = (f"{len(crossing)} near-duplicate pair(s) lie in two different sets, so a test would score "
-                   "an image the model was developed on:\n  " + "\n  ".join(crossing) +
-                   "\nRemove one image of each pair from its manifest (private/{cohort}/linkage.csv maps the "
-                   "pseudonyms to your files); or set preprocess.duplicates.across_sets: group to keep "
-                   "development pairs in one set (pairs across cohorts remain), or warn to accept them.")
+        message = (
+            f"{len(crossing)} near-duplicate pair(s) lie in two different sets, so a test would score "
+            "an image the model was developed on:\n  "
+            + "\n  ".join(crossing)
+            + "\nRemove one image of each pair from its manifest (private/{cohort}/linkage.csv maps the "
+            "pseudonyms to your files); or set preprocess.duplicates.across_sets: group to keep "
+            "development pairs in one set (pairs across cohorts remain), or warn to accept them."
+        )
         if across_sets != "warn":
             raise ValueError(message)
         warnings.append(message)
     for text in warnings:
         log.warning(text)
-    log.info("duplicates: %d pair(s), %d across sets, %d under two patients of one set",
-             len(pairs), len(crossing), len(other_patient))
+    log.info(
+        "duplicates: %d pair(s), %d across sets, %d under two patients of one set",
+        len(pairs),
+        len(crossing),
+        len(other_patient),
+    )
     return warnings

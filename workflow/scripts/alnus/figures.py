@@ -84,8 +84,15 @@ def _check_columns(frame: pd.DataFrame, columns, *, table: str) -> None:
 
 
 def _legend_below(ax, handles, *, ncols: int = 1, offset: float = 0.14, **kwargs):
-    return ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -offset), ncols=ncols,
-                     handlelength=1.8, borderaxespad=0, **kwargs)  # fmt: skip
+    return ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -offset),
+        ncols=ncols,
+        handlelength=1.8,
+        borderaxespad=0,
+        **kwargs,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -136,8 +143,15 @@ def roc_band(labels, scores, fpr_grid, *, n_resamples: int = 1000, level: float 
     if clusters is not None and pd.Series(clusters).duplicated().any():
         from alnus.clustered import cluster_bootstrap_roc_band
 
-        return cluster_bootstrap_roc_band(np.asarray(labels), np.asarray(scores, dtype=float), np.asarray(clusters),
-                                          np.asarray(fpr_grid), n_resamples=n_resamples, level=level, seed=seed)  # fmt: skip
+        return cluster_bootstrap_roc_band(
+            np.asarray(labels),
+            np.asarray(scores, dtype=float),
+            np.asarray(clusters),
+            np.asarray(fpr_grid),
+            n_resamples=n_resamples,
+            level=level,
+            seed=seed,
+        )
     labels, scores = np.asarray(labels).astype(bool), np.asarray(scores, dtype=float)
     if labels.all() or not labels.any():
         raise ValueError("an ROC band needs positive and negative cases")
@@ -156,8 +170,10 @@ def _banded(models: list[str], band: str) -> list[str]:
     from alnus.metrics import ENSEMBLE
 
     if band not in ROC_BANDS:
-        raise ValueError(f"unknown ROC `band` {band!r}; valid names are {', '.join(map(repr, ROC_BANDS))} "
-                         "(config `figures: roc_band`)")  # fmt: skip
+        raise ValueError(
+            f"unknown ROC `band` {band!r}; valid names are {', '.join(map(repr, ROC_BANDS))} "
+            "(config `figures: roc_band`)"
+        )
     if band == "all":
         return models
     if band == "ensemble":
@@ -182,8 +198,16 @@ def _band_label(banded: list[str], level: float) -> str:
 
 
 @style.styled
-def roc_figure(set_name: str, models: dict[str, pd.DataFrame], metrics: pd.DataFrame, *, band: str = "none",
-               n_resamples: int = 1000, level: float = 0.95, seed=0):  # fmt: skip
+def roc_figure(
+    set_name: str,
+    models: dict[str, pd.DataFrame],
+    metrics: pd.DataFrame,
+    *,
+    band: str = "none",
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed=0,
+):
     """ROC curves of every model on one test set, with the readers.
 
     Parameters
@@ -224,40 +248,101 @@ def roc_figure(set_name: str, models: dict[str, pd.DataFrame], metrics: pd.DataF
     for i, (model, frame) in enumerate(models.items()):
         color, row = style.model_color(model, i), rows.loc[model]
         if model in banded:
-            low, high = roc_band(frame["label"], frame["probability"], grid, n_resamples=n_resamples, level=level,
-                                 seed=seed, clusters=frame.get("patient"))  # fmt: skip
+            low, high = roc_band(
+                frame["label"],
+                frame["probability"],
+                grid,
+                n_resamples=n_resamples,
+                level=level,
+                seed=seed,
+                clusters=frame.get("patient"),
+            )
             ax.fill_between(grid, low, high, color=color, alpha=style.BAND_ALPHA, linewidth=0, zorder=1)
         fpr, tpr, _ = roc_curve(frame["label"], frame["probability"])
         width = style.LINE_WIDTH * (1.3 if model == ENSEMBLE else 1)
-        handles += ax.plot(fpr, tpr, color=color, linewidth=width, zorder=3 if model == ENSEMBLE else 2,
-                           linestyle=style.model_linestyle(model),
-                           label=f"{label(model)}: AUC {format_auc(row.auc, row.auc_low, row.auc_high)}")  # fmt: skip
+        handles += ax.plot(
+            fpr,
+            tpr,
+            color=color,
+            linewidth=width,
+            zorder=3 if model == ENSEMBLE else 2,
+            linestyle=style.model_linestyle(model),
+            label=f"{label(model)}: AUC {format_auc(row.auc, row.auc_low, row.auc_high)}",
+        )
         if pd.notna(row.get("threshold", np.nan)):
-            ax.plot(1 - row.specificity, row.sensitivity, marker=style.OPERATING_POINT_MARKER, markersize=5,
-                    color=color, markeredgecolor="white", markeredgewidth=0.8, linestyle="none", zorder=4)  # fmt: skip
-    handles.append(Line2D([], [], marker=style.OPERATING_POINT_MARKER, markersize=5, color="0.3",
-                          markeredgecolor="white", linestyle="none",
-                          label="Operating point (threshold frozen on validation)"))  # fmt: skip
+            ax.plot(
+                1 - row.specificity,
+                row.sensitivity,
+                marker=style.OPERATING_POINT_MARKER,
+                markersize=5,
+                color=color,
+                markeredgecolor="white",
+                markeredgewidth=0.8,
+                linestyle="none",
+                zorder=4,
+            )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker=style.OPERATING_POINT_MARKER,
+            markersize=5,
+            color="0.3",
+            markeredgecolor="white",
+            linestyle="none",
+            label="Operating point (threshold frozen on validation)",
+        )
+    )
     if banded:
-        handles.append(plt.Rectangle((0, 0), 1, 1, color="0.3", alpha=style.BAND_ALPHA, linewidth=0,
-                                     label=_band_label(banded, level)))  # fmt: skip
+        handles.append(
+            plt.Rectangle(
+                (0, 0), 1, 1, color="0.3", alpha=style.BAND_ALPHA, linewidth=0, label=_band_label(banded, level)
+            )
+        )
     readers = rows[rows["kind"] == "reader"].reset_index()
     for i, row in readers.iterrows():
         marker = style.READER_MARKERS[i % len(style.READER_MARKERS)]
-        reader_handles += ax.plot(1 - row.specificity, row.sensitivity, marker=marker, markersize=4.5,
-                                  color=style.READER_COLOR, fillstyle="none", markeredgewidth=0.9, linestyle="none",
-                                  zorder=5, label=_reader_label(row, level))  # fmt: skip
+        reader_handles += ax.plot(
+            1 - row.specificity,
+            row.sensitivity,
+            marker=marker,
+            markersize=4.5,
+            color=style.READER_COLOR,
+            fillstyle="none",
+            markeredgewidth=0.9,
+            linestyle="none",
+            zorder=5,
+            label=_reader_label(row, level),
+        )
     for _, row in rows[rows["kind"] == "majority"].reset_index().iterrows():
         color = style.model_color(row.model)
-        reader_handles.append(ax.errorbar(
-            1 - row.specificity, row.sensitivity,
-            xerr=[[row.specificity_high - row.specificity], [row.specificity - row.specificity_low]],
-            yerr=[[row.sensitivity - row.sensitivity_low], [row.sensitivity_high - row.sensitivity]],
-            marker=style.MAJORITY_MARKER, markersize=5, color=color, markeredgecolor="white", markeredgewidth=0.6,
-            elinewidth=0.8, capsize=0, linestyle="none", zorder=6, label=_reader_label(row, level),
-        ))  # fmt: skip
-    ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), xticks=np.linspace(0, 1, 6), yticks=np.linspace(0, 1, 6),
-           xlabel="1 - Specificity", ylabel="Sensitivity", aspect="equal")  # fmt: skip
+        reader_handles.append(
+            ax.errorbar(
+                1 - row.specificity,
+                row.sensitivity,
+                xerr=[[row.specificity_high - row.specificity], [row.specificity - row.specificity_low]],
+                yerr=[[row.sensitivity - row.sensitivity_low], [row.sensitivity_high - row.sensitivity]],
+                marker=style.MAJORITY_MARKER,
+                markersize=5,
+                color=color,
+                markeredgecolor="white",
+                markeredgewidth=0.6,
+                elinewidth=0.8,
+                capsize=0,
+                linestyle="none",
+                zorder=6,
+                label=_reader_label(row, level),
+            )
+        )
+    ax.set(
+        xlim=(-0.02, 1.02),
+        ylim=(-0.02, 1.02),
+        xticks=np.linspace(0, 1, 6),
+        yticks=np.linspace(0, 1, 6),
+        xlabel="1 - Specificity",
+        ylabel="Sensitivity",
+        aspect="equal",
+    )
     first = rows[rows["kind"].isin(MODEL_KINDS)].iloc[0]
     ax.set_title(_set_heading(set_name, int(first.n), int(first.positives), _patients(first)))
     models_legend = _legend_below(ax, handles, offset=0.17)
@@ -265,8 +350,14 @@ def roc_figure(set_name: str, models: dict[str, pd.DataFrame], metrics: pd.DataF
         ax.add_artist(models_legend)
         fig.canvas.draw()  # the first legend's height places the second
         bottom = models_legend.get_window_extent().transformed(ax.transAxes.inverted()).y0
-        _legend_below(ax, reader_handles, offset=-bottom + 0.02, title="Radiologists (sensitivity / specificity)",
-                      title_fontsize=7, alignment="left")  # fmt: skip
+        _legend_below(
+            ax,
+            reader_handles,
+            offset=-bottom + 0.02,
+            title="Radiologists (sensitivity / specificity)",
+            title_fontsize=7,
+            alignment="left",
+        )
     return fig
 
 
@@ -277,8 +368,9 @@ def read_metrics(metrics_csv: str, *, unit: str = "image") -> pd.DataFrame:
     return metrics[metrics["unit"] == unit].reset_index(drop=True) if "unit" in metrics.columns else metrics
 
 
-def roc_from_files(prediction_csvs: list[str], metrics_csv: str, *, set_name: str, png: str, pdf: str,
-                   ensemble: bool = True, **options) -> None:  # fmt: skip
+def roc_from_files(
+    prediction_csvs: list[str], metrics_csv: str, *, set_name: str, png: str, pdf: str, ensemble: bool = True, **options
+) -> None:
     """Draw roc_{set}.png/.pdf from results/predictions/{model}/{set}.csv and
     metrics.csv; the ensemble is the models' mean probability, computed by
     `alnus.metrics.model_predictions` as in every table. options go to `roc_figure`."""
@@ -315,8 +407,14 @@ def confusion_figure(metrics: pd.DataFrame):
     rows = _ordered(metrics, ["model", "ensemble", "majority"])
     sets = [s for s in TEST_SETS if s in set(rows["set"])]
     models = list(dict.fromkeys(rows["model"]))
-    fig, axes = style.figure(min(style.DOUBLE_COLUMN, 1.35 * len(models) + 1.1), 1.75 * len(sets) + 0.2,
-                             nrows=len(sets), ncols=len(models), squeeze=False, layout="constrained")  # fmt: skip
+    fig, axes = style.figure(
+        min(style.DOUBLE_COLUMN, 1.35 * len(models) + 1.1),
+        1.75 * len(sets) + 0.2,
+        nrows=len(sets),
+        ncols=len(models),
+        squeeze=False,
+        layout="constrained",
+    )
     cmap = plt.get_cmap(style.SEQUENTIAL_CMAP)
     for i, set_name in enumerate(sets):
         for j, model in enumerate(models):
@@ -329,8 +427,15 @@ def confusion_figure(metrics: pd.DataFrame):
             share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
             ax.imshow(share, cmap=cmap, vmin=0, vmax=1)
             for (a, b), count in np.ndenumerate(counts):
-                ax.text(b, a, f"{count}\n{format_percent(share[a, b])}", ha="center", va="center", fontsize=7,
-                        color="white" if share[a, b] > 0.6 else "black")  # fmt: skip
+                ax.text(
+                    b,
+                    a,
+                    f"{count}\n{format_percent(share[a, b])}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if share[a, b] > 0.6 else "black",
+                )
             ax.set_xticks([0, 1], ["Positive", "Negative"])
             ax.set_yticks([0, 1], ["Positive", "Negative"] if j == 0 else ["", ""])
             ax.tick_params(length=0, labelsize=6.5)
@@ -340,8 +445,14 @@ def confusion_figure(metrics: pd.DataFrame):
             ax.set_xlabel("Predicted" if i == len(sets) - 1 else "")
             if j == 0:
                 ax.set_ylabel(f"{SET_NAMES[set_name]}\nActual")
-    fig.colorbar(ScalarMappable(Normalize(0, 1), cmap), ax=axes, shrink=0.7, aspect=25, format=PercentFormatter(1),
-                 label="Share of the actual class")  # fmt: skip
+    fig.colorbar(
+        ScalarMappable(Normalize(0, 1), cmap),
+        ax=axes,
+        shrink=0.7,
+        aspect=25,
+        format=PercentFormatter(1),
+        label="Share of the actual class",
+    )
     return fig
 
 
@@ -362,8 +473,15 @@ def forest_figure(metrics: pd.DataFrame, *, level: float = 0.95):
     rows, labels, y = [], [], 0
     for set_name in [s for s in TEST_SETS if s in set(metrics["set"])]:
         here = _ordered(metrics[metrics["set"] == set_name], KIND_ORDER)
-        labels.append((y, _set_heading(set_name, int(here["n_in_set"].iloc[0]), int(here["positives"].iloc[0]),
-                                       _patients(here.iloc[0])), True))  # fmt: skip
+        labels.append(
+            (
+                y,
+                _set_heading(
+                    set_name, int(here["n_in_set"].iloc[0]), int(here["positives"].iloc[0]), _patients(here.iloc[0])
+                ),
+                True,
+            )
+        )
         y += 1
         for _, r in here.iterrows():
             name = label(r.model) + (f" (read {int(r.n)})" if r.n < r.n_in_set else "")
@@ -380,12 +498,28 @@ def forest_figure(metrics: pd.DataFrame, *, level: float = 0.95):
             color = style.READER_COLOR if reader else style.model_color(r.model, index)
             marker = {"reader": "o", "majority": style.MAJORITY_MARKER}.get(r.kind, "s")
             value = r[measure]
-            ax.errorbar(value, yy, xerr=[[value - r[f"{measure}_low"]], [r[f"{measure}_high"] - value]], marker=marker,
-                        markersize=4, color=color, mfc="white" if reader else color, elinewidth=1, capsize=0,
-                        linestyle="none", clip_on=False)  # fmt: skip
+            ax.errorbar(
+                value,
+                yy,
+                xerr=[[value - r[f"{measure}_low"]], [r[f"{measure}_high"] - value]],
+                marker=marker,
+                markersize=4,
+                color=color,
+                mfc="white" if reader else color,
+                elinewidth=1,
+                capsize=0,
+                linestyle="none",
+                clip_on=False,
+            )
             k, n = (r.tp, r.tp + r.fn) if measure == "sensitivity" else (r.tn, r.tn + r.fp)
-            ax.text(1.06, yy, f"{format_percent(value)} ({int(k)}/{int(n)})", transform=ax.get_yaxis_transform(),
-                    va="center", fontsize=6.5)  # fmt: skip
+            ax.text(
+                1.06,
+                yy,
+                f"{format_percent(value)} ({int(k)}/{int(n)})",
+                transform=ax.get_yaxis_transform(),
+                va="center",
+                fontsize=6.5,
+            )
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(PercentFormatter(1))
         ax.set_xlabel(f"{measure.capitalize()} ({level:.0%} CI)")
@@ -412,11 +546,18 @@ def calibration_bins(labels, probabilities, *, bins: int = 5) -> pd.DataFrame:
     """
     labels, probabilities = np.asarray(labels, dtype=float), np.asarray(probabilities, dtype=float)
     if not 2 <= bins <= len(labels):
-        raise ValueError(f"`bins` must lie between 2 and the number of cases ({len(labels)}), got {bins} "
-                         "(config `figures: calibration_bins`)")  # fmt: skip
+        raise ValueError(
+            f"`bins` must lie between 2 and the number of cases ({len(labels)}), got {bins} "
+            "(config `figures: calibration_bins`)"
+        )
     groups = np.array_split(np.argsort(probabilities, kind="stable"), bins)
-    return pd.DataFrame({"mean_predicted": [probabilities[g].mean() for g in groups],
-                         "observed": [labels[g].mean() for g in groups], "n": [len(g) for g in groups]})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "mean_predicted": [probabilities[g].mean() for g in groups],
+            "observed": [labels[g].mean() for g in groups],
+            "n": [len(g) for g in groups],
+        }
+    )
 
 
 def _signed(x: float) -> str:
@@ -442,8 +583,7 @@ def calibration_figure(models: dict[str, dict[str, pd.DataFrame]], calibration: 
     """
     _check_columns(calibration, ["model", "set", "intercept", "slope"], table="calibration.csv")
     table = calibration.set_index(["model", "set"])
-    fig, axes = style.figure(style.DOUBLE_COLUMN, 3.3, ncols=len(TEST_SETS), squeeze=False,
-                             gridspec_kw={"wspace": 0.3})  # fmt: skip
+    fig, axes = style.figure(style.DOUBLE_COLUMN, 3.3, ncols=len(TEST_SETS), squeeze=False, gridspec_kw={"wspace": 0.3})
     for ax, set_name in zip(axes[0], TEST_SETS):
         ax.plot([0, 1], [0, 1], color=style.REFERENCE_COLOR, linestyle="--", linewidth=0.8, zorder=0)
         handles = []
@@ -451,20 +591,38 @@ def calibration_figure(models: dict[str, dict[str, pd.DataFrame]], calibration: 
             frame = sets[set_name]
             points = calibration_bins(frame["label"], frame["probability"], bins=bins)
             row = table.loc[(model, set_name)] if (model, set_name) in table.index else None
-            handles += ax.plot(points["mean_predicted"], points["observed"], marker="o", markersize=3.5,
-                               color=style.model_color(model, i), linestyle=style.model_linestyle(model),
-                               label=_calibration_label(model, row))  # fmt: skip
+            handles += ax.plot(
+                points["mean_predicted"],
+                points["observed"],
+                marker="o",
+                markersize=3.5,
+                color=style.model_color(model, i),
+                linestyle=style.model_linestyle(model),
+                label=_calibration_label(model, row),
+            )
         frame = next(iter(models.values()))[set_name]
-        ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), aspect="equal", xlabel="Predicted probability",
-               ylabel="Observed proportion positive")  # fmt: skip
+        ax.set(
+            xlim=(-0.02, 1.02),
+            ylim=(-0.02, 1.02),
+            aspect="equal",
+            xlabel="Predicted probability",
+            ylabel="Observed proportion positive",
+        )
         ax.set_title(_set_heading(set_name, len(frame), int(frame["label"].sum())))
-        _legend_below(ax, handles, offset=0.16, title="Calibration intercept / slope (n/e: not estimable)",
-                      title_fontsize=7, alignment="left")  # fmt: skip
+        _legend_below(
+            ax,
+            handles,
+            offset=0.16,
+            title="Calibration intercept / slope (n/e: not estimable)",
+            title_fontsize=7,
+            alignment="left",
+        )
     return fig
 
 
-def calibration_from_files(prediction_csvs: list[str], calibration_csv: str, *, png: str, pdf: str,
-                           ensemble: bool = True, bins: int = 5) -> None:  # fmt: skip
+def calibration_from_files(
+    prediction_csvs: list[str], calibration_csv: str, *, png: str, pdf: str, ensemble: bool = True, bins: int = 5
+) -> None:
     """Draw calibration.png/.pdf from the predictions and calibration.csv."""
     from alnus.metrics import model_predictions, read_predictions
 
@@ -488,17 +646,40 @@ def decision_curve_figure(table: pd.DataFrame):
         handles = []
         for i, model in enumerate(models):
             curve = here[here["model"] == model]
-            handles += ax.plot(curve["threshold"], curve["net_benefit"], color=style.model_color(model, i), zorder=2,
-                               linestyle=style.model_linestyle(model), label=label(model))  # fmt: skip
+            handles += ax.plot(
+                curve["threshold"],
+                curve["net_benefit"],
+                color=style.model_color(model, i),
+                zorder=2,
+                linestyle=style.model_linestyle(model),
+                label=label(model),
+            )
         everyone, nobody = here[here["model"] == "treat_all"], here[here["model"] == "treat_none"]
-        handles += ax.plot(everyone["threshold"], everyone["net_benefit"], color=style.REFERENCE_COLOR, linewidth=1,
-                           zorder=1, label="Treat all (axillary surgery for every patient)")  # fmt: skip
-        handles += ax.plot(nobody["threshold"], nobody["net_benefit"], color="0.3", linestyle=":", linewidth=1,
-                           zorder=1, label="Treat none")  # fmt: skip
+        handles += ax.plot(
+            everyone["threshold"],
+            everyone["net_benefit"],
+            color=style.REFERENCE_COLOR,
+            linewidth=1,
+            zorder=1,
+            label="Treat all (axillary surgery for every patient)",
+        )
+        handles += ax.plot(
+            nobody["threshold"],
+            nobody["net_benefit"],
+            color="0.3",
+            linestyle=":",
+            linewidth=1,
+            zorder=1,
+            label="Treat none",
+        )
         top = max(here["net_benefit"].max(), 0.01) * 1.12
         bottom = max(here.loc[here["model"].isin(models), "net_benefit"].min(), -0.3 * top)
-        ax.set(xlim=(here["threshold"].min(), here["threshold"].max()), ylim=(min(bottom, 0) - 0.04 * top, top),
-               xlabel="Threshold probability", ylabel="Net benefit" if ax is axes[0, 0] else "")  # fmt: skip
+        ax.set(
+            xlim=(here["threshold"].min(), here["threshold"].max()),
+            ylim=(min(bottom, 0) - 0.04 * top, top),
+            xlabel="Threshold probability",
+            ylabel="Net benefit" if ax is axes[0, 0] else "",
+        )
         ax.set_title(SET_NAMES.get(set_name, set_name))
     fig.legend(handles=handles, loc="outside lower center", ncols=3)
     return fig
@@ -530,6 +711,7 @@ def training_history_table(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def training_history_from_files(history_tsvs: list[str]) -> pd.DataFrame:
     """training_history_table over results/models/{model}/history.tsv; a fold
     model's (results/models/{arch}/fold-{k}/, split.folds) is named by its architecture."""
+
     def model(path: Path) -> str:
         return path.parent.parent.name if fold_of(f"{path.parent.parent.name}/{path.parent.name}") else path.parent.name
 
@@ -548,17 +730,34 @@ def training_figure(history: pd.DataFrame):
     for i, (model, h) in enumerate(history.groupby("model", sort=False)):
         color, marker = style.model_color(model, i), "o" if h["epoch"].nunique() <= 15 else None
         name = label(model) + (" (still improving)" if still_improving(h) else "")
-        handles += loss_ax.plot(h["epoch"], h["train_loss"], color=color, marker=marker, markersize=2.5,
-                                label=name)  # fmt: skip
+        handles += loss_ax.plot(h["epoch"], h["train_loss"], color=color, marker=marker, markersize=2.5, label=name)
         loss_ax.plot(h["epoch"], h["val_loss"], color=color, linestyle="--", marker=marker, markersize=2.5)
         auc_ax.plot(h["epoch"], h["val_auc"], color=color, marker=marker, markersize=2.5)
         best = h[kept_mask(h)]
-        auc_ax.plot(best["epoch"], best["val_auc"], marker="o", markersize=8, fillstyle="none", color=color,
-                    markeredgewidth=1, linestyle="none")  # fmt: skip
-    handles += [Line2D([], [], color="0.3", label="Training loss"),
-                Line2D([], [], color="0.3", linestyle="--", label="Validation loss"),
-                Line2D([], [], color="0.3", marker="o", markersize=8, fillstyle="none", linestyle="none",
-                       label="Epoch kept (best validation AUC)")]  # fmt: skip
+        auc_ax.plot(
+            best["epoch"],
+            best["val_auc"],
+            marker="o",
+            markersize=8,
+            fillstyle="none",
+            color=color,
+            markeredgewidth=1,
+            linestyle="none",
+        )
+    handles += [
+        Line2D([], [], color="0.3", label="Training loss"),
+        Line2D([], [], color="0.3", linestyle="--", label="Validation loss"),
+        Line2D(
+            [],
+            [],
+            color="0.3",
+            marker="o",
+            markersize=8,
+            fillstyle="none",
+            linestyle="none",
+            label="Epoch kept (best validation AUC)",
+        ),
+    ]
     loss_ax.set(xlabel="Epoch", ylabel="Loss (weighted binary cross-entropy)")
     auc_ax.set(xlabel="Epoch", ylabel="Validation AUC", ylim=(min(0.5, history["val_auc"].min() - 0.02), 1.0))
     first, last = int(history["epoch"].min()), int(history["epoch"].max())
@@ -596,45 +795,81 @@ def cohort_table(splits: pd.DataFrame, manifests: dict[str, pd.DataFrame], reade
     table = splits.astype({"id": str}).merge(labels.astype({"id": str}), on=["cohort", "id"], how="left")
     if table["label"].isna().any():
         missing = table.loc[table["label"].isna(), "id"].head(3).tolist()
-        raise ValueError(f"ids {missing} of splits.csv are in no preprocessed manifest of their cohort; "
-                         "rerun rule split")  # fmt: skip
+        raise ValueError(
+            f"ids {missing} of splits.csv are in no preprocessed manifest of their cohort; rerun rule split"
+        )
     read = readers.groupby("set")["reader"].nunique() if readers is not None and len(readers) else pd.Series(dtype=int)
-    cohorts = [c for c in COHORT_TITLES if c in set(table["cohort"])] + sorted(set(table["cohort"]) - set(COHORT_TITLES))
+    cohorts = [c for c in COHORT_TITLES if c in set(table["cohort"])] + sorted(
+        set(table["cohort"]) - set(COHORT_TITLES)
+    )
     rows = []
     for cohort in cohorts:
         here = table[table["cohort"] == cohort]
         sets = [s for s in SET_ORDER if s in set(here["set"])]
         for set_name, part in [("all", here)] + [(s, here[here["set"] == s]) for s in sets]:
             readers_here = read.reindex(sets if set_name == "all" else [set_name]).fillna(0)
-            rows.append({"cohort": cohort, "set": set_name, "images": len(part), "patients": part["patient"].nunique(),
-                         "positives": int((part["label"] == 1).sum()), "negatives": int((part["label"] == 0).sum()),
-                         "readers": int(readers_here.max()) if len(readers_here) else 0})  # fmt: skip
+            rows.append(
+                {
+                    "cohort": cohort,
+                    "set": set_name,
+                    "images": len(part),
+                    "patients": part["patient"].nunique(),
+                    "positives": int((part["label"] == 1).sum()),
+                    "negatives": int((part["label"] == 0).sum()),
+                    "readers": int(readers_here.max()) if len(readers_here) else 0,
+                }
+            )
     return pd.DataFrame(rows, columns=COHORT_COLUMNS)
 
 
 def cohort_table_from_files(splits_csv: str, manifests: dict[str, str], readers_csv: str | None) -> pd.DataFrame:
     """cohort_table over splits.csv, the preprocessed manifests and readers.csv."""
     read = {"dtype": {"id": str, "patient": str}}
-    return cohort_table(pd.read_csv(splits_csv, **read), {c: pd.read_csv(p, **read) for c, p in manifests.items()},
-                        pd.read_csv(readers_csv, dtype={"id": str}) if readers_csv else None)  # fmt: skip
+    return cohort_table(
+        pd.read_csv(splits_csv, **read),
+        {c: pd.read_csv(p, **read) for c, p in manifests.items()},
+        pd.read_csv(readers_csv, dtype={"id": str}) if readers_csv else None,
+    )
 
 
 def _box(ax, x, y, width, height, title, body, *, face=style.BOX_FACE):
     """A rounded box centred at (x, y) (inches) with a bold title and a body."""
-    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, facecolor=face, edgecolor="0.25",
-                                boxstyle="round,pad=0,rounding_size=0.05", linewidth=0.7))  # fmt: skip
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - width / 2, y - height / 2),
+            width,
+            height,
+            facecolor=face,
+            edgecolor="0.25",
+            boxstyle="round,pad=0,rounding_size=0.05",
+            linewidth=0.7,
+        )
+    )
     ax.text(x, y + height / 2 - 0.09, title, ha="center", va="top", fontweight="bold")
     ax.text(x, y + height / 2 - 0.29, body, ha="center", va="top", fontsize=7, linespacing=1.35)
 
 
 def _arrow(ax, start, end):
-    ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "-|>", "color": "0.25", "linewidth": 0.8,
-                                                      "shrinkA": 0, "shrinkB": 0, "mutation_scale": 8})  # fmt: skip
+    ax.annotate(
+        "",
+        xy=end,
+        xytext=start,
+        arrowprops={
+            "arrowstyle": "-|>",
+            "color": "0.25",
+            "linewidth": 0.8,
+            "shrinkA": 0,
+            "shrinkB": 0,
+            "mutation_scale": 8,
+        },
+    )
 
 
 def _counts(row) -> str:
-    return (f"{int(row.images)} images, {int(row.patients)} patients\n"
-            f"{int(row.positives)} positive, {int(row.negatives)} negative")  # fmt: skip
+    return (
+        f"{int(row.images)} images, {int(row.patients)} patients\n"
+        f"{int(row.positives)} positive, {int(row.negatives)} negative"
+    )
 
 
 SET_ROLES = {
@@ -671,8 +906,15 @@ def cohort_flow_figure(cohorts: pd.DataFrame):
             ax.plot([xs[0], xs[-1]], [bar, bar], color="0.25", linewidth=0.8)
             for x in xs:
                 _arrow(ax, (x, bar), (x, above))
-            ax.text(cx + 0.07, (below + bar) / 2, "split by patient, stratified by label", ha="left", va="center",
-                    fontsize=6.5, style="italic")  # fmt: skip
+            ax.text(
+                cx + 0.07,
+                (below + bar) / 2,
+                "split by patient, stratified by label",
+                ha="left",
+                va="center",
+                fontsize=6.5,
+                style="italic",
+            )
         else:
             _arrow(ax, (cx, below), (cx, above))
         for _, row in group[group["set"] != "all"].iterrows():
@@ -714,8 +956,10 @@ def select_cases(frame: pd.DataFrame, threshold: float, *, rule: str = "most_con
         For an unknown rule or per_category below 1.
     """
     if rule not in SELECTIONS:
-        raise ValueError(f"unknown selection `rule` {rule!r}; valid names are {', '.join(map(repr, SELECTIONS))} "
-                         "(config `figures: heatmaps: selection`)")  # fmt: skip
+        raise ValueError(
+            f"unknown selection `rule` {rule!r}; valid names are {', '.join(map(repr, SELECTIONS))} "
+            "(config `figures: heatmaps: selection`)"
+        )
     if per_category < 1:
         raise ValueError(f"`per_category` must be at least 1, got {per_category}")
     frame = frame.assign(id=frame["id"].astype(str), call=(frame["probability"] >= threshold).astype(int))
@@ -757,8 +1001,14 @@ def overlay(image: np.ndarray, cam: np.ndarray, *, opacity: float = 0.6) -> np.n
 
 
 def _colorbar(fig, axes, method: str):
-    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), plt.get_cmap(style.HEATMAP_CMAP)), ax=axes, fraction=0.05,
-                       pad=0.03, aspect=30, ticks=[0, 0.5, 1])  # fmt: skip
+    bar = fig.colorbar(
+        ScalarMappable(Normalize(0, 1), plt.get_cmap(style.HEATMAP_CMAP)),
+        ax=axes,
+        fraction=0.05,
+        pad=0.03,
+        aspect=30,
+        ticks=[0, 0.5, 1],
+    )
     bar.set_label(f"{'Grad-CAM++' if method == 'gradcam++' else 'Grad-CAM'} (each map scaled to its maximum)")
     bar.ax.tick_params(labelsize=6.5)
     return bar
@@ -777,7 +1027,7 @@ def _show(ax, pixels, caption: str | None = None, title: str | None = None):
 
 
 def _probability(p: float, threshold: float | None = None) -> str:
-    """"p = 0.47", with as many decimals as it takes to tell p from the threshold."""
+    """ "p = 0.47", with as many decimals as it takes to tell p from the threshold."""
     digits = 2
     while threshold is not None and digits < 6 and round(p, digits) == round(threshold, digits) and p != threshold:
         digits += 1
@@ -794,8 +1044,16 @@ def _empty(ax, text):
 
 
 @style.styled
-def heatmap_gallery(cases: pd.DataFrame, images: dict[str, np.ndarray], maps: dict[str, np.ndarray], *, title: str,
-                    method: str = "gradcam", opacity: float = 0.6, threshold: float | None = None):  # fmt: skip
+def heatmap_gallery(
+    cases: pd.DataFrame,
+    images: dict[str, np.ndarray],
+    maps: dict[str, np.ndarray],
+    *,
+    title: str,
+    method: str = "gradcam",
+    opacity: float = 0.6,
+    threshold: float | None = None,
+):
     """One model's representative cases on one set: per outcome (rows: TP,
     FN, FP, TN) each case's ultrasound image beside its heat-map overlay,
     with a colour bar. A map without any positive value is marked "empty map".
@@ -805,12 +1063,25 @@ def heatmap_gallery(cases: pd.DataFrame, images: dict[str, np.ndarray], maps: di
     model's, so that probabilities are printed precisely enough to compare.
     """
     per_row = max(1, int(cases.groupby("category").size().max()) if len(cases) else 1)
-    fig, axes = style.figure(2 * per_row * 1.45 + 0.9, len(CATEGORIES) * 1.2 + 0.5, nrows=len(CATEGORIES),
-                             ncols=2 * per_row, squeeze=False, gridspec_kw={"wspace": 0.04, "hspace": 0.3})  # fmt: skip
+    fig, axes = style.figure(
+        2 * per_row * 1.45 + 0.9,
+        len(CATEGORIES) * 1.2 + 0.5,
+        nrows=len(CATEGORIES),
+        ncols=2 * per_row,
+        squeeze=False,
+        gridspec_kw={"wspace": 0.04, "hspace": 0.3},
+    )
     for i, (category, (name, _, _)) in enumerate(CATEGORIES.items()):
         here = cases[cases["category"] == category].reset_index(drop=True)
-        axes[i, 0].text(-0.08, 0.5, name.replace(" ", "\n"), transform=axes[i, 0].transAxes, ha="right", va="center",
-                        fontweight="bold")  # fmt: skip
+        axes[i, 0].text(
+            -0.08,
+            0.5,
+            name.replace(" ", "\n"),
+            transform=axes[i, 0].transAxes,
+            ha="right",
+            va="center",
+            fontweight="bold",
+        )
         for k in range(per_row):
             image_ax, map_ax = axes[i, 2 * k], axes[i, 2 * k + 1]
             if k >= len(here):
@@ -827,10 +1098,18 @@ def heatmap_gallery(cases: pd.DataFrame, images: dict[str, np.ndarray], maps: di
 
 
 @style.styled
-def heatmap_architectures(cases: pd.DataFrame, images: dict[str, np.ndarray], maps: dict[str, dict[str, np.ndarray]],
-                          probabilities: dict[str, dict[str, float]], *, title: str, method: str = "gradcam",
-                          opacity: float = 0.6, thresholds: dict[str, float] | None = None,
-                          chosen_by: str | None = None):  # fmt: skip
+def heatmap_architectures(
+    cases: pd.DataFrame,
+    images: dict[str, np.ndarray],
+    maps: dict[str, dict[str, np.ndarray]],
+    probabilities: dict[str, dict[str, float]],
+    *,
+    title: str,
+    method: str = "gradcam",
+    opacity: float = 0.6,
+    thresholds: dict[str, float] | None = None,
+    chosen_by: str | None = None,
+):
     """The same cases (rows) across the architectures (columns): the
     ultrasound image, then each architecture's heat-map overlay with its
     probability.
@@ -842,15 +1121,32 @@ def heatmap_architectures(cases: pd.DataFrame, images: dict[str, np.ndarray], ma
     """
     thresholds = thresholds or {}
     archs = list(maps)
-    fig, axes = style.figure(1.45 * (1 + len(archs)) + 0.9, 1.2 * max(len(cases), 1) + 0.5, nrows=max(len(cases), 1),
-                             ncols=1 + len(archs), squeeze=False, gridspec_kw={"wspace": 0.04, "hspace": 0.3})  # fmt: skip
+    fig, axes = style.figure(
+        1.45 * (1 + len(archs)) + 0.9,
+        1.2 * max(len(cases), 1) + 0.5,
+        nrows=max(len(cases), 1),
+        ncols=1 + len(archs),
+        squeeze=False,
+        gridspec_kw={"wspace": 0.04, "hspace": 0.3},
+    )
     for i, case in cases.reset_index(drop=True).iterrows():
         name = CATEGORIES[case.category][0]
-        axes[i, 0].text(-0.08, 0.5, name.replace(" ", "\n"), transform=axes[i, 0].transAxes, ha="right", va="center",
-                        fontweight="bold")  # fmt: skip
+        axes[i, 0].text(
+            -0.08,
+            0.5,
+            name.replace(" ", "\n"),
+            transform=axes[i, 0].transAxes,
+            ha="right",
+            va="center",
+            fontweight="bold",
+        )
         caption = _probability(case.probability, thresholds.get(chosen_by))
-        _show(axes[i, 0], images[case.id], f"{label(chosen_by).split(' (')[0]}: {caption}" if chosen_by else caption,
-              "Ultrasound image" if i == 0 else None)  # fmt: skip
+        _show(
+            axes[i, 0],
+            images[case.id],
+            f"{label(chosen_by).split(' (')[0]}: {caption}" if chosen_by else caption,
+            "Ultrasound image" if i == 0 else None,
+        )
         for j, arch in enumerate(archs, start=1):
             cam = maps[arch][case.id]
             probability = _probability(probabilities[arch][case.id], thresholds.get(arch))
@@ -887,8 +1183,10 @@ def software_versions(requirements: str, cards: dict[str, str] | None = None) ->
             pinned[name] = version
     import alnus
 
-    rows = [{"package": "python", "pinned": "3.11", "installed": platform.python_version()},
-            {"package": "alnus", "pinned": "", "installed": alnus.__version__}]  # fmt: skip
+    rows = [
+        {"package": "python", "pinned": "3.11", "installed": platform.python_version()},
+        {"package": "alnus", "pinned": "", "installed": alnus.__version__},
+    ]
     for name, version in pinned.items():
         try:
             installed = metadata.version(name)
@@ -901,6 +1199,10 @@ def software_versions(requirements: str, cards: dict[str, str] | None = None) ->
         table[f"trained ({arch})"] = table["package"].map(versions).fillna("")
         extra = [k for k in versions if k not in set(table["package"])]
         for name in extra:
-            table.loc[len(table)] = {"package": name, "pinned": "", "installed": "",
-                                     f"trained ({arch})": versions[name]}  # fmt: skip
+            table.loc[len(table)] = {
+                "package": name,
+                "pinned": "",
+                "installed": "",
+                f"trained ({arch})": versions[name],
+            }
     return table.fillna("")

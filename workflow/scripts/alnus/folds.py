@@ -59,8 +59,10 @@ def fold_sets(table: pd.DataFrame, fold: int | None) -> pd.DataFrame:
     if fold is None:
         return table
     if "fold" not in table.columns:
-        raise ValueError(f"fold model {fold} asks for splits.csv's column `fold`, which it lacks (made without "
-                         "`split: folds`); rerun rule split (snakemake --forcerun split)")  # fmt: skip
+        raise ValueError(
+            f"fold model {fold} asks for splits.csv's column `fold`, which it lacks (made without "
+            "`split: folds`); rerun rule split (snakemake --forcerun split)"
+        )
     development = table["set"].isin(DEVELOPMENT_SETS)
     held = development & (table["fold"] == fold).fillna(False).astype(bool)
     if not held.any():
@@ -88,13 +90,16 @@ def out_of_fold(validation: dict[int, pd.DataFrame]) -> pd.DataFrame:
     ValueError
         If an image is in two folds' predictions.
     """
-    frames = [frame[["id", "patient", "label", "probability"]].assign(fold=fold)
-              for fold, frame in sorted(validation.items())]  # fmt: skip
+    frames = [
+        frame[["id", "patient", "label", "probability"]].assign(fold=fold) for fold, frame in sorted(validation.items())
+    ]
     table = pd.concat(frames, ignore_index=True)
     twice = table.loc[table["id"].duplicated(), "id"]
     if not twice.empty:
-        raise ValueError(f"images {twice.head(3).tolist()} are in the held-out predictions of two folds; "
-                         "rerun rules split and predict")  # fmt: skip
+        raise ValueError(
+            f"images {twice.head(3).tolist()} are in the held-out predictions of two folds; "
+            "rerun rules split and predict"
+        )
     return table
 
 
@@ -118,8 +123,9 @@ def fold_mean(predictions: dict[int, pd.DataFrame]) -> pd.DataFrame:
     first = predictions[min(predictions)]
     for fold, frame in predictions.items():
         if not frame["id"].reset_index(drop=True).equals(first["id"].reset_index(drop=True)):
-            raise ValueError(f"fold {fold}'s predictions list other images than fold {min(predictions)}'s; "
-                             "rerun rule predict")  # fmt: skip
+            raise ValueError(
+                f"fold {fold}'s predictions list other images than fold {min(predictions)}'s; rerun rule predict"
+            )
     mean = np.mean([frame["probability"].to_numpy(float) for _, frame in sorted(predictions.items())], axis=0)
     return first[["id", "patient", "label"]].reset_index(drop=True).assign(probability=mean)
 
@@ -143,22 +149,39 @@ def ensemble_card(cards: dict[int, dict], *, weights: dict[int, str]) -> dict:
     validation_images.
     """
     first = min(cards)
-    models = [{"fold": fold, "weights": weights[fold],
-               **{key: card["training"].get(key) for key in
-                  ("best_epoch", "best_validation_auc", "epochs_run", "still_improving")},
-               "train_images": card.get("train_images"), "validation_images": card.get("validation_images")}
-              for fold, card in sorted(cards.items())]  # fmt: skip
-    return {**cards[first], "cross_validation": {
-        "folds": len(cards),
-        "combined_by": "mean probability of the fold models on the test sets; validation is out-of-fold "
-                       "(each image scored by the model that did not train on it)",
-        "shown_fold": first,
-        "models": models,
-    }}  # fmt: skip
+    models = [
+        {
+            "fold": fold,
+            "weights": weights[fold],
+            **{
+                key: card["training"].get(key)
+                for key in ("best_epoch", "best_validation_auc", "epochs_run", "still_improving")
+            },
+            "train_images": card.get("train_images"),
+            "validation_images": card.get("validation_images"),
+        }
+        for fold, card in sorted(cards.items())
+    ]
+    return {
+        **cards[first],
+        "cross_validation": {
+            "folds": len(cards),
+            "combined_by": "mean probability of the fold models on the test sets; validation is out-of-fold "
+            "(each image scored by the model that did not train on it)",
+            "shown_fold": first,
+            "models": models,
+        },
+    }
 
 
-def fold_ensemble_job(*, cards: dict[int, str], weights: dict[int, str], predictions: dict[int, dict[str, str]],
-                      outputs: dict[str, str], out_card: str) -> None:  # fmt: skip
+def fold_ensemble_job(
+    *,
+    cards: dict[int, str],
+    weights: dict[int, str],
+    predictions: dict[int, dict[str, str]],
+    outputs: dict[str, str],
+    out_card: str,
+) -> None:
     """Rule fold_ensemble: an architecture's predictions and card from its fold models.
 
     Parameters
@@ -170,8 +193,10 @@ def fold_ensemble_job(*, cards: dict[int, str], weights: dict[int, str], predict
         set `fold_mean`.
     out_card : path of the ensemble's model_card.json (`ensemble_card`).
     """
-    read = {fold: {s: pd.read_csv(path, dtype={"id": str, "patient": str}) for s, path in sets.items()}
-            for fold, sets in predictions.items()}  # fmt: skip
+    read = {
+        fold: {s: pd.read_csv(path, dtype={"id": str, "patient": str}) for s, path in sets.items()}
+        for fold, sets in predictions.items()
+    }
     for set_name, out in outputs.items():
         by_fold = {fold: sets[set_name] for fold, sets in read.items()}
         table = out_of_fold(by_fold) if set_name == "validation" else fold_mean(by_fold)
@@ -181,8 +206,17 @@ def fold_ensemble_job(*, cards: dict[int, str], weights: dict[int, str], predict
     Path(out_card).write_text(json.dumps(ensemble_card(loaded, weights=weights), indent=2, default=str) + "\n")
 
 
-def auc_row(frame: pd.DataFrame, *, level: float, auc_ci: str = "delong", n_resamples: int = 2000, seed=0,
-            clustered: bool = True, clustered_auc: str = "logit", name: str) -> dict:  # fmt: skip
+def auc_row(
+    frame: pd.DataFrame,
+    *,
+    level: float,
+    auc_ci: str = "delong",
+    n_resamples: int = 2000,
+    seed=0,
+    clustered: bool = True,
+    clustered_auc: str = "logit",
+    name: str,
+) -> dict:
     """n, patients, positives and the AUC with its interval of one prediction
     file, clustered by patient where a patient has several images (as
     metrics.csv's image rows, `alnus.metrics.auc_with_ci`)."""
@@ -191,19 +225,41 @@ def auc_row(frame: pd.DataFrame, *, level: float, auc_ci: str = "delong", n_resa
     labels, scores = frame["label"].to_numpy(int), frame["probability"].to_numpy(float)
     repeated = frame["patient"].nunique() < len(frame)
     clusters = frame["patient"].to_numpy() if clustered and repeated else None
-    auc, low, high = auc_with_ci(labels, scores, level=level, auc_ci=auc_ci, n_resamples=n_resamples, seed=seed,
-                                 name=name, clusters=clusters, clustered_method=clustered_auc)  # fmt: skip
+    auc, low, high = auc_with_ci(
+        labels,
+        scores,
+        level=level,
+        auc_ci=auc_ci,
+        n_resamples=n_resamples,
+        seed=seed,
+        name=name,
+        clusters=clusters,
+        clustered_method=clustered_auc,
+    )
     if clusters is not None:
-        method = "patient bootstrap; clustered by patient" if auc_ci == "bootstrap" else \
-            f"obuchowski_{clustered_auc}; clustered by patient"
+        method = (
+            "patient bootstrap; clustered by patient"
+            if auc_ci == "bootstrap"
+            else f"obuchowski_{clustered_auc}; clustered by patient"
+        )
     else:
         method = auc_ci + ("; assumes independent images" if repeated else "")
-    return {"n": len(frame), "patients": int(frame["patient"].nunique()), "positives": int(labels.sum()),
-            "auc": auc, "auc_low": low, "auc_high": high, "ci_method": method}  # fmt: skip
+    return {
+        "n": len(frame),
+        "patients": int(frame["patient"].nunique()),
+        "positives": int(labels.sum()),
+        "auc": auc,
+        "auc_low": low,
+        "auc_high": high,
+        "ci_method": method,
+    }
 
 
-def folds_table(fold_predictions: dict[str, dict[int, dict[str, pd.DataFrame]]],
-                ensembles: dict[str, dict[str, pd.DataFrame]], **options) -> pd.DataFrame:  # fmt: skip
+def folds_table(
+    fold_predictions: dict[str, dict[int, dict[str, pd.DataFrame]]],
+    ensembles: dict[str, dict[str, pd.DataFrame]],
+    **options,
+) -> pd.DataFrame:
     """results/tables/folds.csv: each fold model's AUC on its held-out fold
     and on each test set, then the architecture's out-of-fold validation AUC
     (the development estimate) and its fold ensemble's test AUCs.
@@ -226,11 +282,23 @@ def folds_table(fold_predictions: dict[str, dict[int, dict[str, pd.DataFrame]]],
     for arch, folds in fold_predictions.items():
         for fold, sets in sorted(folds.items()):
             for set_name, frame in sets.items():
-                rows.append({"model": arch, "fold": str(fold), "set": set_name,
-                             **auc_row(frame, name=f"{fold_model(arch, fold)} on {set_name}", **options)})  # fmt: skip
+                rows.append(
+                    {
+                        "model": arch,
+                        "fold": str(fold),
+                        "set": set_name,
+                        **auc_row(frame, name=f"{fold_model(arch, fold)} on {set_name}", **options),
+                    }
+                )
         for set_name, frame in ensembles[arch].items():
-            rows.append({"model": arch, "fold": OUT_OF_FOLD if set_name == "validation" else FOLD_MEAN,
-                         "set": set_name, **auc_row(frame, name=f"{arch} on {set_name}", **options)})  # fmt: skip
+            rows.append(
+                {
+                    "model": arch,
+                    "fold": OUT_OF_FOLD if set_name == "validation" else FOLD_MEAN,
+                    "set": set_name,
+                    **auc_row(frame, name=f"{arch} on {set_name}", **options),
+                }
+            )
     return pd.DataFrame(rows, columns=FOLDS_COLUMNS)
 
 

@@ -31,16 +31,18 @@ from alnus.study import load_trained
 log = logging.getLogger(__name__)
 
 
-def _case_maps(arch: str, weights: str, card: dict, images: dict[str, np.ndarray], *, method: str,
-               classes) -> tuple[dict[str, np.ndarray], str]:  # fmt: skip
+def _case_maps(
+    arch: str, weights: str, card: dict, images: dict[str, np.ndarray], *, method: str, classes
+) -> tuple[dict[str, np.ndarray], str]:
     """id -> heat map over each case's preprocessed image (`images`: id ->
     (H, W) uint8, each map at its image's size), and what the maps are made
     of ("last block Mixed_7c: 2 × 2 feature map at 112 px input")."""
     model = load_trained(arch, weights, card)
     settings = card["settings"]
     letterboxed = np.stack([letterbox(pixels, card["input_size"]) for pixels in images.values()])[:, None]
-    inputs = normalise(torch.from_numpy(letterboxed), settings.get("normalisation", "imagenet"),
-                       settings.get("input_channels", 3))  # fmt: skip
+    inputs = normalise(
+        torch.from_numpy(letterboxed), settings.get("normalisation", "imagenet"), settings.get("input_channels", 3)
+    )
     layer = cam_layer(model, arch)
     grid = []
     hook = layer.register_forward_hook(lambda module, args, output: grid.append(tuple(output.shape[-2:])))
@@ -50,16 +52,34 @@ def _case_maps(arch: str, weights: str, card: dict, images: dict[str, np.ndarray
     name = ARCHITECTURES[arch]["cam_layer"]
     source = f"last block {name}: {grid[0][0]} \u00d7 {grid[0][1]} feature map at {card['input_size']} px input"
     if grid[0][0] * grid[0][1] == 1:
-        log.warning("%s: the feature map of %s is 1 x 1 at %d px input, so its maps show no place; "
-                    "use a larger input_size", arch, name, card["input_size"])  # fmt: skip
+        log.warning(
+            "%s: the feature map of %s is 1 x 1 at %d px input, so its maps show no place; use a larger input_size",
+            arch,
+            name,
+            card["input_size"],
+        )
     maps = grad_cam(model, inputs, layer=layer, method=method, classes=classes)
     return {i: unletterbox(m, pixels.shape) for (i, pixels), m in zip(images.items(), maps)}, source
 
 
-def heatmaps_job(*, set_name: str, prediction_csvs: list[str], splits_csv: str, image_dirs: dict[str, str],
-                 weights: dict[str, str], cards: dict[str, str], threshold="youden", ensemble: bool = True,
-                 method: str = "gradcam", target: str = "metastasis", selection: str = "most_confident",
-                 per_category: int = 1, opacity: float = 0.6, galleries: dict[str, str], across: str) -> None:  # fmt: skip
+def heatmaps_job(
+    *,
+    set_name: str,
+    prediction_csvs: list[str],
+    splits_csv: str,
+    image_dirs: dict[str, str],
+    weights: dict[str, str],
+    cards: dict[str, str],
+    threshold="youden",
+    ensemble: bool = True,
+    method: str = "gradcam",
+    target: str = "metastasis",
+    selection: str = "most_confident",
+    per_category: int = 1,
+    opacity: float = 0.6,
+    galleries: dict[str, str],
+    across: str,
+) -> None:
     """Write the heat-map figures of one test set.
 
     For each architecture, a gallery of its representative TP, FN, FP and
@@ -78,15 +98,19 @@ def heatmaps_job(*, set_name: str, prediction_csvs: list[str], splits_csv: str, 
         For an unknown target, selection or method, or bad predictions.
     """
     if target not in CAM_TARGETS:
-        raise ValueError(f"unknown heat-map `target` {target!r}; valid names are {', '.join(map(repr, CAM_TARGETS))} "
-                         "(config `figures: heatmaps: target`)")  # fmt: skip
+        raise ValueError(
+            f"unknown heat-map `target` {target!r}; valid names are {', '.join(map(repr, CAM_TARGETS))} "
+            "(config `figures: heatmaps: target`)"
+        )
     models = model_predictions(read_predictions(prediction_csvs), ensemble=ensemble)
     thresholds = frozen_thresholds(models, policy=threshold)
     splits = pd.read_csv(splits_csv, dtype={"id": str, "patient": str}).set_index("id")
     chooser = ENSEMBLE if ENSEMBLE in models else next(iter(weights))
     shared = select_cases(models[chooser][set_name], thresholds[chooser], rule=selection, per_category=per_category)
-    chosen = {arch: select_cases(models[arch][set_name], thresholds[arch], rule=selection, per_category=per_category)
-              for arch in weights}  # fmt: skip
+    chosen = {
+        arch: select_cases(models[arch][set_name], thresholds[arch], rule=selection, per_category=per_category)
+        for arch in weights
+    }
     every = list(dict.fromkeys([*shared["id"], *(i for cases in chosen.values() for i in cases["id"])]))
     images = {i: read_preprocessed(Path(image_dirs[splits.loc[i, "cohort"]]) / f"{i}.png") for i in every}
     maps, probabilities, sources = {}, {}, {}
@@ -95,18 +119,33 @@ def heatmaps_job(*, set_name: str, prediction_csvs: list[str], splits_csv: str, 
         ids = list(dict.fromkeys([*chosen[arch]["id"], *shared["id"]]))
         calls = (frame.loc[ids, "probability"] >= thresholds[arch]).astype(int).to_numpy()
         card = json.loads(Path(cards[arch]).read_text())
-        maps[arch], sources[arch] = _case_maps(arch, path, card, {i: images[i] for i in ids}, method=method,
-                                               classes=calls if target == "predicted" else None)  # fmt: skip
+        maps[arch], sources[arch] = _case_maps(
+            arch,
+            path,
+            card,
+            {i: images[i] for i in ids},
+            method=method,
+            classes=calls if target == "predicted" else None,
+        )
         probabilities[arch] = frame.loc[ids, "probability"].to_dict()
         log.info("%s on %s: %s maps of %d cases (%s)", arch, set_name, method, len(ids), sources[arch])
     for arch, png in galleries.items():
-        title = (f"{label(arch)}, {SET_NAMES[set_name].lower()} (threshold {thresholds[arch]:.3f})\n"
-                 f"{sources[arch]}")  # fmt: skip
-        fig = heatmap_gallery(chosen[arch], images, maps[arch], title=title, method=method, opacity=opacity,
-                              threshold=thresholds[arch])  # fmt: skip
+        title = f"{label(arch)}, {SET_NAMES[set_name].lower()} (threshold {thresholds[arch]:.3f})\n{sources[arch]}"
+        fig = heatmap_gallery(
+            chosen[arch], images, maps[arch], title=title, method=method, opacity=opacity, threshold=thresholds[arch]
+        )
         style.save(fig, png)
     chooser_name = "the ensemble" if chooser == ENSEMBLE else label(chooser)
     title = f"Cases chosen by {chooser_name}, {SET_NAMES[set_name].lower()}"
-    fig = heatmap_architectures(shared, images, maps, probabilities, title=title, method=method, opacity=opacity,
-                                thresholds=thresholds, chosen_by=chooser)  # fmt: skip
+    fig = heatmap_architectures(
+        shared,
+        images,
+        maps,
+        probabilities,
+        title=title,
+        method=method,
+        opacity=opacity,
+        thresholds=thresholds,
+        chosen_by=chooser,
+    )
     style.save(fig, across)

@@ -23,8 +23,9 @@ from PIL import Image
 RASTER_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"BM": "bmp"}
 DICOM_SUFFIXES = {".dcm", ".dicom"}
 PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
-DECODER_HINT = ("install a decoder for it (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg) "
-                "or export uncompressed DICOM")
+DECODER_HINT = (
+    "install a decoder for it (pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg) or export uncompressed DICOM"
+)
 # Decompression-bomb guard: a few kilobytes of PNG or DICOM can declare a
 # gigapixel image. Scanner screens are about 1 megapixel; 64 MP leaves room for
 # panoramic sweeps and stops a file before its pixels are allocated.
@@ -143,9 +144,11 @@ def _too_large(width: int, height: int, frames: int = 1) -> str | None:
     if pixels <= MAX_PIXELS:
         return None
     what = f"{width} x {height}" + (f" x {frames} frames" if frames > 1 else "") if height > 1 else f"{width} pixels"
-    return (f"image declares {what} = {pixels / 2**20:.0f} megapixels, over the limit of "
-            f"{MAX_PIXELS / 2**20:.0f} (a decompression bomb, or not an ultrasound image); "
-            "downscale it or remove it from the manifest")
+    return (
+        f"image declares {what} = {pixels / 2**20:.0f} megapixels, over the limit of "
+        f"{MAX_PIXELS / 2**20:.0f} (a decompression bomb, or not an ultrasound image); "
+        "downscale it or remove it from the manifest"
+    )
 
 
 def _raster_too_large(path: Path) -> str | None:
@@ -206,8 +209,9 @@ def read_image(path: str | os.PathLike) -> SourceImage:
         raise ImageReadError(path, f"{problem}; {FIXES[problem]}")
     fmt = _sniff(path)
     if fmt is None:
-        raise ImageReadError(path, "not a PNG/JPEG/BMP or DICOM file (by its content); "
-                             "convert it to PNG or remove it from the manifest")
+        raise ImageReadError(
+            path, "not a PNG/JPEG/BMP or DICOM file (by its content); convert it to PNG or remove it from the manifest"
+        )
     if fmt == "dicom":
         pixels, regions, notes = _read_dicom(path)
         return SourceImage(pixels, regions, fmt, notes)
@@ -227,15 +231,21 @@ def _refuse_unusable(path: Path, arr: np.ndarray) -> None:
     than MIN_SIDE pixels a side, or colour content (see MAX_COLOUR_SHARE)."""
     height, width = arr.shape[:2]
     if min(height, width) < MIN_SIDE:
-        raise ImageReadError(path, f"image is only {width} x {height} pixels (at least {MIN_SIDE} a side needed; "
-                                   "a thumbnail or placeholder?); export the full image or remove it from the manifest")
+        raise ImageReadError(
+            path,
+            f"image is only {width} x {height} pixels (at least {MIN_SIDE} a side needed; "
+            "a thumbnail or placeholder?); export the full image or remove it from the manifest",
+        )
     if arr.ndim == 3 and arr.shape[2] >= 3:
         share = _colour_share(arr)
         if share > MAX_COLOUR_SHARE:
-            raise ImageReadError(path, f"colour image: {share:.1%} of its pixels are coloured (over "
-                                       f"{MAX_COLOUR_SHARE:.0%}: a colour or power Doppler or elastography screen?); "
-                                       "the pipeline takes grayscale B-mode images: export the B-mode image "
-                                       "without the colour overlay, or remove it from the manifest")
+            raise ImageReadError(
+                path,
+                f"colour image: {share:.1%} of its pixels are coloured (over "
+                f"{MAX_COLOUR_SHARE:.0%}: a colour or power Doppler or elastography screen?); "
+                "the pipeline takes grayscale B-mode images: export the B-mode image "
+                "without the colour overlay, or remove it from the manifest",
+            )
 
 
 def _colour_share(arr: np.ndarray) -> float:
@@ -281,7 +291,7 @@ def _minmax8(arr: np.ndarray) -> np.ndarray:
 def _brief(exc: Exception, limit: int = 200) -> str:
     """An exception's message on one line, cut to `limit` characters."""
     text = re.sub(r" ?<[^<>]* at 0x[0-9a-fA-F]+>", "", " ".join(str(exc).split())) or type(exc).__name__  # no reprs
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _read_dicom(path: Path) -> tuple[np.ndarray, tuple[UltrasoundRegion, ...], tuple[str, ...]]:
@@ -290,8 +300,9 @@ def _read_dicom(path: Path) -> tuple[np.ndarray, tuple[UltrasoundRegion, ...], t
     except Exception as exc:  # pydicom raises many types on corrupt files
         raise ImageReadError(path, f"cannot parse DICOM ({_brief(exc)}); re-export the file") from exc
     if not any(tag in ds for tag in PIXEL_TAGS):
-        raise ImageReadError(path, "DICOM has no pixel data (a report or structured document?); "
-                             "export the image itself")
+        raise ImageReadError(
+            path, "DICOM has no pixel data (a report or structured document?); export the image itself"
+        )
     # Checked before the pixels are decoded (the header is all that is parsed so far).
     problem = _dicom_header_problem(ds)
     if problem:
@@ -309,9 +320,11 @@ def _dicom_header_problem(ds: pydicom.Dataset) -> str | None:
     if _frames(ds) > 1:
         # Frame 0 of a loop is whichever frame the probe recorded first, rarely
         # the one the sonographer froze and measured: the choice is the user's.
-        return (f"multi-frame DICOM (a cine loop of {_frames(ds)} frames); the pipeline takes one still "
-                "image per manifest row: export the frame to use as a single-frame DICOM or PNG, "
-                "or remove it from the manifest")
+        return (
+            f"multi-frame DICOM (a cine loop of {_frames(ds)} frames); the pipeline takes one still "
+            "image per manifest row: export the frame to use as a single-frame DICOM or PNG, "
+            "or remove it from the manifest"
+        )
     return None
 
 
@@ -332,8 +345,9 @@ def _dicom_pixels(ds: pydicom.Dataset, path: Path) -> tuple[np.ndarray, tuple[st
         ts = ds.file_meta.get("TransferSyntaxUID", "unknown") if hasattr(ds, "file_meta") else "unknown"
         name = getattr(ts, "name", "")
         ts = f"{name}, {ts}" if name and name != ts else ts
-        raise ImageReadError(path, f"cannot decode DICOM pixel data (transfer syntax {ts}: {_brief(exc)}); "
-                             f"{DECODER_HINT}") from exc
+        raise ImageReadError(
+            path, f"cannot decode DICOM pixel data (transfer syntax {ts}: {_brief(exc)}); {DECODER_HINT}"
+        ) from exc
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
     if photometric == "PALETTE COLOR":
         arr = pydicom.pixels.apply_color_lut(arr, ds)
@@ -367,14 +381,16 @@ def _regions(ds: pydicom.Dataset) -> tuple[UltrasoundRegion, ...]:
         bounds = [item.get(f"RegionLocation{n}") for n in ("MinX0", "MinY0", "MaxX1", "MaxY1")]
         if any(b is None for b in bounds):
             continue
-        regions.append(UltrasoundRegion(
-            *(int(b) for b in bounds),
-            data_type=int(item.get("RegionDataType", 0) or 0),
-            spatial_format=int(item.get("RegionSpatialFormat", 0) or 0),
-            physical_delta_x=opt(item, "PhysicalDeltaX", float),
-            physical_delta_y=opt(item, "PhysicalDeltaY", float),
-            physical_units_x=opt(item, "PhysicalUnitsXDirection", int),
-        ))
+        regions.append(
+            UltrasoundRegion(
+                *(int(b) for b in bounds),
+                data_type=int(item.get("RegionDataType", 0) or 0),
+                spatial_format=int(item.get("RegionSpatialFormat", 0) or 0),
+                physical_delta_x=opt(item, "PhysicalDeltaX", float),
+                physical_delta_y=opt(item, "PhysicalDeltaY", float),
+                physical_units_x=opt(item, "PhysicalUnitsXDirection", int),
+            )
+        )
     return tuple(regions)
 
 
@@ -458,8 +474,9 @@ def _check_dicom(path: Path) -> str | None:
             available = False
         return None if available else f"no decoder installed for transfer syntax {ts.name}; {DECODER_HINT}"
     # Uncompressed: a truncated file holds fewer bytes than the pixel data needs.
-    expected = (ds.Rows * ds.Columns * int(ds.get("SamplesPerPixel", 1)) * _frames(ds)
-                * int(ds.get("BitsAllocated", 8))) // 8
+    expected = (
+        ds.Rows * ds.Columns * int(ds.get("SamplesPerPixel", 1)) * _frames(ds) * int(ds.get("BitsAllocated", 8))
+    ) // 8
     raw = ds.get_item(tag)
     if getattr(raw, "value", b"") is None:  # deferred: only its position in the file was read
         available = path.stat().st_size - raw.value_tell
@@ -490,8 +507,9 @@ def write_png(path: str | os.PathLike, pixels: np.ndarray) -> None:
     """
     pixels = np.asarray(pixels)
     if pixels.ndim != 2 or pixels.dtype != np.uint8 or pixels.size == 0:
-        raise ValueError(f"`pixels` must be a non-empty (H, W) uint8 array, "
-                         f"got shape {pixels.shape} dtype {pixels.dtype}")
+        raise ValueError(
+            f"`pixels` must be a non-empty (H, W) uint8 array, got shape {pixels.shape} dtype {pixels.dtype}"
+        )
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(pixels))
     if not ok:
         raise OSError(f"{path}: PNG encoding failed")

@@ -95,8 +95,9 @@ def all_problems(problems: list[Problems]) -> str:
     if not found:
         return ""
     total = sum(len(p) for p in found)
-    head = (f"{total} input problem(s) in {len(found)} file(s); fix them all, then run again.\n\n"
-            if len(found) > 1 else "")  # fmt: skip
+    head = (
+        f"{total} input problem(s) in {len(found)} file(s); fix them all, then run again.\n\n" if len(found) > 1 else ""
+    )
     return head + "\n\n".join(p.message() for p in found)
 
 
@@ -163,8 +164,11 @@ def _check_image_path(value: str, images_dir: Path, problems: Problems, line: in
         return None
     full = images_dir / relative
     if not full.is_file():
-        problems.add(f"image file {full} does not exist; correct the `image` value (relative to the images folder) "
-                     "or remove the row", line=line)
+        problems.add(
+            f"image file {full} does not exist; correct the `image` value (relative to the images folder) "
+            "or remove the row",
+            line=line,
+        )
         return None
     return full
 
@@ -191,8 +195,9 @@ class ManifestCheck:
         return self.table is not None and all(c in self.table.columns for c in MANIFEST_REQUIRED)
 
 
-def inspect_manifest(path: str | Path, images_dir: str | Path, *, cohort: str,
-                     clinical: dict | None = None) -> ManifestCheck:  # fmt: skip
+def inspect_manifest(
+    path: str | Path, images_dir: str | Path, *, cohort: str, clinical: dict | None = None
+) -> ManifestCheck:
     """Check one cohort's manifest without opening any image, raising nothing.
 
     Every problem goes to the result's `problems`: an unreadable file or
@@ -224,16 +229,23 @@ def inspect_manifest(path: str | Path, images_dir: str | Path, *, cohort: str,
     if clinical and clinical["variables"]:
         from alnus.clinical import clinical_variables, inspect_clinical
 
-        result.missing = inspect_clinical(table, clinical_variables(clinical["variables"]), problems,
-                                          missing=clinical["missing"], constant=cohort == "development")  # fmt: skip
+        result.missing = inspect_clinical(
+            table,
+            clinical_variables(clinical["variables"]),
+            problems,
+            missing=clinical["missing"],
+            constant=cohort == "development",
+        )
     for i, value in table["patient_id"].items():
         if not value.strip():
             problems.add("`patient_id` is empty; every image needs its patient's id", line=_line(i))
     duplicated = table["image"].duplicated(keep="first")
     for i in table.index[duplicated]:
         first = table.index[(table["image"] == table.at[i, "image"])][0]
-        problems.add(f"image {table.at[i, 'image']!r} is listed again (first on line {_line(first)}); "
-                     "keep one row per image", line=_line(i))  # fmt: skip
+        problems.add(
+            f"image {table.at[i, 'image']!r} is listed again (first on line {_line(first)}); keep one row per image",
+            line=_line(i),
+        )
     if "bbox" in table.columns:
         from alnus.crop import bbox_crop_box
 
@@ -330,17 +342,20 @@ def inspect_readers(path: str | Path, known_images: dict[str, str] | None) -> tu
     if READERS_SCORE in table.columns:
         scores = pd.to_numeric(table[READERS_SCORE].str.strip(), errors="coerce")
         for i in table.index[~np.isfinite(scores.to_numpy(dtype=float))]:
-            problems.add(f"`{READERS_SCORE}` must be a number (the reader's confidence, higher = more likely "
-                         f"positive), got {table.at[i, READERS_SCORE]!r}; fill it in or drop the column",
-                         line=_line(i))  # fmt: skip
+            problems.add(
+                f"`{READERS_SCORE}` must be a number (the reader's confidence, higher = more likely "
+                f"positive), got {table.at[i, READERS_SCORE]!r}; fill it in or drop the column",
+                line=_line(i),
+            )
     for i, value in table["reader"].items():
         if not value.strip():
             problems.add("`reader` is empty", line=_line(i))
     if known_images is not None:
         for i, value in table["image"].items():
             if value not in known_images:
-                problems.add(f"image {value!r} is in no cohort's manifest; use the manifest's `image` value",
-                             line=_line(i))  # fmt: skip
+                problems.add(
+                    f"image {value!r} is in no cohort's manifest; use the manifest's `image` value", line=_line(i)
+                )
     duplicated = table.duplicated(["reader", "image"], keep="first")
     for i in table.index[duplicated]:
         problems.add(f"reader {table.at[i, 'reader']!r} calls image {table.at[i, 'image']!r} twice", line=_line(i))

@@ -50,13 +50,35 @@ READER_COLUMNS = ("id", "patient", "reader", "call", "label", "set")  # and scor
 MAJORITY_TIES = ("positive", "negative")
 AUC_CI_METHODS = ("delong", "bootstrap")
 METRICS_COLUMNS = [
-    "model", "kind", "set", "unit", "n", "n_in_set", "positives", "patients", "images", "ci_method",
-    "auc", "auc_low", "auc_high", "threshold", "threshold_policy",
-    "sensitivity", "sensitivity_low", "sensitivity_high",
-    "specificity", "specificity_low", "specificity_high",
-    "accuracy", "accuracy_low", "accuracy_high",
-    "tp", "fp", "tn", "fn",
-]  # fmt: skip
+    "model",
+    "kind",
+    "set",
+    "unit",
+    "n",
+    "n_in_set",
+    "positives",
+    "patients",
+    "images",
+    "ci_method",
+    "auc",
+    "auc_low",
+    "auc_high",
+    "threshold",
+    "threshold_policy",
+    "sensitivity",
+    "sensitivity_low",
+    "sensitivity_high",
+    "specificity",
+    "specificity_low",
+    "specificity_high",
+    "accuracy",
+    "accuracy_low",
+    "accuracy_high",
+    "tp",
+    "fp",
+    "tn",
+    "fn",
+]
 
 
 # --------------------------------------------------------------------------
@@ -149,8 +171,9 @@ def check_predictions(frame: pd.DataFrame, *, model: str, set_name: str) -> pd.D
     frame = with_patients(frame)
     missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"{where}: predictions lack column(s) {', '.join(missing)}; "
-                         f"expected {', '.join(PREDICTION_COLUMNS)}")  # fmt: skip
+        raise ValueError(
+            f"{where}: predictions lack column(s) {', '.join(missing)}; expected {', '.join(PREDICTION_COLUMNS)}"
+        )
     if frame.empty:
         raise ValueError(f"{where}: predictions have no rows")
     ids = frame["id"].astype(str)
@@ -174,8 +197,14 @@ def check_predictions(frame: pd.DataFrame, *, model: str, set_name: str) -> pd.D
         i = int(np.flatnonzero((patients == "").to_numpy() | frame["patient"].isna().to_numpy())[0])
         raise ValueError(f"{where}: case {ids.iloc[i]!r} has no patient; rerun rule predict")
     check_binary_scores(labels.to_numpy(dtype=int), probabilities, name=where)
-    return pd.DataFrame({"id": ids.to_numpy(), "patient": patients.to_numpy(), "label": labels.to_numpy(dtype=int),
-                         "probability": probabilities})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "id": ids.to_numpy(),
+            "patient": patients.to_numpy(),
+            "label": labels.to_numpy(dtype=int),
+            "probability": probabilities,
+        }
+    )
 
 
 def align_predictions(frames: dict[str, pd.DataFrame], *, set_name: str) -> pd.DataFrame:
@@ -258,8 +287,14 @@ def model_predictions(predictions: dict[str, dict[str, pd.DataFrame]], *, ensemb
         for s in PREDICTION_SETS:
             table = align_predictions({m: sets[s] for m, sets in architectures.items()}, set_name=s)
             mean = table.drop(columns=["label", "patient"]).mean(axis=1)
-            ordered[ENSEMBLE][s] = pd.DataFrame({"id": table.index.to_numpy(), "patient": table["patient"].to_numpy(),
-                                                 "label": table["label"].to_numpy(), "probability": mean.to_numpy()})
+            ordered[ENSEMBLE][s] = pd.DataFrame(
+                {
+                    "id": table.index.to_numpy(),
+                    "patient": table["patient"].to_numpy(),
+                    "label": table["label"].to_numpy(),
+                    "probability": mean.to_numpy(),
+                }
+            )
     return ordered | {m: sets for m, sets in checked.items() if m not in architectures}
 
 
@@ -294,8 +329,10 @@ def check_reader_calls(readers: pd.DataFrame, set_cases: dict[str, pd.DataFrame]
         scores = pd.to_numeric(readers["score"], errors="coerce")
         if not np.isfinite(scores.to_numpy(dtype=float)).all():
             row = readers[~np.isfinite(scores.to_numpy(dtype=float))].iloc[0]
-            raise ValueError(f"reader {row['reader']} on {row['set']}: score must be a number, got {row['score']!r} "
-                             f"for case {row['id']!r}; rerun rule readers")  # fmt: skip
+            raise ValueError(
+                f"reader {row['reader']} on {row['set']}: score must be a number, got {row['score']!r} "
+                f"for case {row['id']!r}; rerun rule readers"
+            )
         readers = readers.assign(score=scores.astype(float))
     calls = pd.to_numeric(readers["call"], errors="coerce")
     for bad, problem in [
@@ -322,8 +359,13 @@ def check_reader_calls(readers: pd.DataFrame, set_cases: dict[str, pd.DataFrame]
                 "predictions'; rerun rule readers"
             )
         if len(rows) < len(cases):
-            log.warning("reader %s read %d of the %d %s cases; their rows and comparisons cover those only",
-                        reader, len(rows), len(cases), set_name)  # fmt: skip
+            log.warning(
+                "reader %s read %d of the %d %s cases; their rows and comparisons cover those only",
+                reader,
+                len(rows),
+                len(cases),
+                set_name,
+            )
     for set_name in TEST_SETS:
         here = set(readers.loc[readers["set"] == set_name, "reader"])
         if not here:
@@ -357,8 +399,10 @@ def majority_vote(readers: pd.DataFrame, *, ties: str = "positive") -> pd.DataFr
     """
     if ties not in MAJORITY_TIES:
         raise ValueError(f"unknown `ties` {ties!r}; valid names are {', '.join(map(repr, MAJORITY_TIES))}")
-    votes = with_patients(readers).groupby(["set", "id"], sort=False).agg(
-        patient=("patient", "first"), label=("label", "first"), positive=("call", "sum"), readers=("call", "size")
+    votes = (
+        with_patients(readers)
+        .groupby(["set", "id"], sort=False)
+        .agg(patient=("patient", "first"), label=("label", "first"), positive=("call", "sum"), readers=("call", "size"))
     )
     call = np.sign(2 * votes["positive"] - votes["readers"])
     tied = call == 0
@@ -378,12 +422,16 @@ PROPORTIONS = ("sensitivity", "specificity", "accuracy")
 def _proportion_cases(labels: np.ndarray, calls: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """measure -> (which cases it counts, whether each was right)."""
     right = calls == labels
-    return {"sensitivity": (labels == 1, right), "specificity": (labels == 0, right),
-            "accuracy": (np.ones(len(labels), bool), right)}  # fmt: skip
+    return {
+        "sensitivity": (labels == 1, right),
+        "specificity": (labels == 0, right),
+        "accuracy": (np.ones(len(labels), bool), right),
+    }
 
 
-def binary_metrics(labels: np.ndarray, calls: np.ndarray, *, level: float, method: str,
-                   clusters: np.ndarray | None = None) -> dict[str, float]:  # fmt: skip
+def binary_metrics(
+    labels: np.ndarray, calls: np.ndarray, *, level: float, method: str, clusters: np.ndarray | None = None
+) -> dict[str, float]:
     """Counts, sensitivity, specificity and accuracy with CIs for 0/1 calls.
 
     labels, calls : arrays of shape (n_cases,) of 0/1.
@@ -409,8 +457,18 @@ def binary_metrics(labels: np.ndarray, calls: np.ndarray, *, level: float, metho
     return row
 
 
-def auc_with_ci(labels, scores, *, level: float, auc_ci: str = "delong", n_resamples: int = 2000, seed=0, name: str,
-                clusters=None, clustered_method: str = "logit"):  # fmt: skip
+def auc_with_ci(
+    labels,
+    scores,
+    *,
+    level: float,
+    auc_ci: str = "delong",
+    n_resamples: int = 2000,
+    seed=0,
+    name: str,
+    clusters=None,
+    clustered_method: str = "logit",
+):
     """(auc, low, high) by DeLong (default) or a stratified bootstrap; with
     `clusters` (the patient of each case), Obuchowski's clustered interval
     (`clustered_method` of `alnus.stats.clustered_auc_ci`: "logit" by
@@ -449,9 +507,22 @@ def _proportion(measure: str, threshold: float | None):
     return statistic
 
 
-def figures_of_merit(labels, scores, calls, *, clusters, level: float, method: str, auc_ci: str = "delong",
-                     n_resamples: int = 2000, seed=0, clustered: bool = True, threshold: float | None = None,
-                     clustered_auc: str = "logit", name: str) -> dict:  # fmt: skip
+def figures_of_merit(
+    labels,
+    scores,
+    calls,
+    *,
+    clusters,
+    level: float,
+    method: str,
+    auc_ci: str = "delong",
+    n_resamples: int = 2000,
+    seed=0,
+    clustered: bool = True,
+    threshold: float | None = None,
+    clustered_auc: str = "logit",
+    name: str,
+) -> dict:
     """AUC, counts and proportions with their intervals for one row, and
     `ci_method`, the text saying how the intervals were computed.
 
@@ -472,14 +543,24 @@ def figures_of_merit(labels, scores, calls, *, clusters, level: float, method: s
     labels, clusters = np.asarray(labels).astype(int), np.asarray(clusters)
     repeated = len(np.unique(clusters)) < len(clusters)
     use = clusters if (clustered and repeated) else None
-    auc = auc_with_ci(labels, scores, level=level, auc_ci=auc_ci, n_resamples=n_resamples, seed=seed, name=name,
-                      clusters=use, clustered_method=clustered_auc)  # fmt: skip
+    auc = auc_with_ci(
+        labels,
+        scores,
+        level=level,
+        auc_ci=auc_ci,
+        n_resamples=n_resamples,
+        seed=seed,
+        name=name,
+        clusters=use,
+        clustered_method=clustered_auc,
+    )
     row = binary_metrics(labels, calls, level=level, method=method, clusters=use)
     if use is not None and auc_ci == "bootstrap":
         source = np.asarray(scores, float) if threshold is not None else np.asarray(calls)
         for measure in PROPORTIONS:
-            _, low, high = cluster_bootstrap_ci(_proportion(measure, threshold), labels, use, source,
-                                                n_resamples=n_resamples, level=level, seed=seed)  # fmt: skip
+            _, low, high = cluster_bootstrap_ci(
+                _proportion(measure, threshold), labels, use, source, n_resamples=n_resamples, level=level, seed=seed
+            )
             row |= {f"{measure}_low": low, f"{measure}_high": high}
     if use is None:
         ci_method = f"auc {auc_ci}; proportions {method}"
@@ -497,8 +578,19 @@ def _counts(frame: pd.DataFrame, unit: str) -> dict:
     return {"unit": unit, "patients": int(frame["patient"].nunique()), "images": images}
 
 
-def model_row(model: str, set_name: str, frame: pd.DataFrame, threshold: float, *, level: float, method: str,
-              kind: str = "model", policy: str = "youden", unit: str = "image", **options) -> dict:  # fmt: skip
+def model_row(
+    model: str,
+    set_name: str,
+    frame: pd.DataFrame,
+    threshold: float,
+    *,
+    level: float,
+    method: str,
+    kind: str = "model",
+    policy: str = "youden",
+    unit: str = "image",
+    **options,
+) -> dict:
     """One metrics row for a model's probabilities on one test set.
 
     frame : DataFrame(id, patient, label, probability[, images]) of the
@@ -506,17 +598,43 @@ def model_row(model: str, set_name: str, frame: pd.DataFrame, threshold: float, 
     """
     labels, scores = frame["label"].to_numpy(), frame["probability"].to_numpy()
     calls = (scores >= threshold).astype(int)
-    merit = figures_of_merit(labels, scores, calls, clusters=frame["patient"].to_numpy(), level=level, method=method,
-                             threshold=threshold, name=f"{model} on {set_name}", **options)  # fmt: skip
+    merit = figures_of_merit(
+        labels,
+        scores,
+        calls,
+        clusters=frame["patient"].to_numpy(),
+        level=level,
+        method=method,
+        threshold=threshold,
+        name=f"{model} on {set_name}",
+        **options,
+    )
     return {
-        "model": model, "kind": kind, "set": set_name, **_counts(frame, unit), "n": len(labels),
-        "n_in_set": len(labels), "positives": int(np.sum(labels)), "threshold": threshold,
-        "threshold_policy": policy, **merit,
-    }  # fmt: skip
+        "model": model,
+        "kind": kind,
+        "set": set_name,
+        **_counts(frame, unit),
+        "n": len(labels),
+        "n_in_set": len(labels),
+        "positives": int(np.sum(labels)),
+        "threshold": threshold,
+        "threshold_policy": policy,
+        **merit,
+    }
 
 
-def reader_row(reader: str, set_name: str, calls: pd.DataFrame, *, level: float, method: str, kind: str = "reader",
-               n_in_set: int | None = None, unit: str = "image", **options) -> dict:  # fmt: skip
+def reader_row(
+    reader: str,
+    set_name: str,
+    calls: pd.DataFrame,
+    *,
+    level: float,
+    method: str,
+    kind: str = "reader",
+    n_in_set: int | None = None,
+    unit: str = "image",
+    **options,
+) -> dict:
     """One metrics row for a reader's binary calls; no threshold.
 
     calls : DataFrame(id, patient, call, label[, score]) of the reader's
@@ -526,13 +644,28 @@ def reader_row(reader: str, set_name: str, calls: pd.DataFrame, *, level: float,
     """
     labels, decisions = calls["label"].to_numpy(), calls["call"].to_numpy()
     scores = calls["score"].to_numpy(float) if "score" in calls.columns else decisions
-    merit = figures_of_merit(labels, scores, decisions, clusters=calls["patient"].to_numpy(), level=level,
-                             method=method, name=f"{reader} on {set_name}", **options)  # fmt: skip
+    merit = figures_of_merit(
+        labels,
+        scores,
+        decisions,
+        clusters=calls["patient"].to_numpy(),
+        level=level,
+        method=method,
+        name=f"{reader} on {set_name}",
+        **options,
+    )
     return {
-        "model": reader, "kind": kind, "set": set_name, **_counts(calls, unit), "n": len(labels),
-        "n_in_set": len(labels) if n_in_set is None else n_in_set, "positives": int(np.sum(labels)),
-        "threshold": np.nan, "threshold_policy": "", **merit,
-    }  # fmt: skip
+        "model": reader,
+        "kind": kind,
+        "set": set_name,
+        **_counts(calls, unit),
+        "n": len(labels),
+        "n_in_set": len(labels) if n_in_set is None else n_in_set,
+        "positives": int(np.sum(labels)),
+        "threshold": np.nan,
+        "threshold_policy": "",
+        **merit,
+    }
 
 
 def unit_predictions(models: dict, unit: str, *, aggregate: str = "mean") -> dict:
@@ -553,8 +686,17 @@ def unit_reader_calls(calls: pd.DataFrame | None, unit: str, *, rule: str = "any
     return pd.concat([own, majority_vote(own.drop(columns="score", errors="ignore"), ties=ties)], ignore_index=True)
 
 
-def study_units(predictions: dict, readers: pd.DataFrame | None, *, threshold="youden", ensemble: bool = True,
-                ties: str = "positive", unit: str = "auto", aggregate: str = "mean", reader_aggregate: str = "any"):  # fmt: skip
+def study_units(
+    predictions: dict,
+    readers: pd.DataFrame | None,
+    *,
+    threshold="youden",
+    ensemble: bool = True,
+    ties: str = "positive",
+    unit: str = "auto",
+    aggregate: str = "mean",
+    reader_aggregate: str = "any",
+):
     """What every table computes at each unit of analysis, in one place.
 
     Checks the predictions (ensemble added) and readers' calls (majority
@@ -568,8 +710,12 @@ def study_units(predictions: dict, readers: pd.DataFrame | None, *, threshold="y
     image_calls = study_readers(readers, image_models, ties=ties)
     for level_unit in resolve_units(unit, image_models):
         models = unit_predictions(image_models, level_unit, aggregate=aggregate)
-        yield (level_unit, models, frozen_thresholds(models, policy=threshold, unit=level_unit),
-               unit_reader_calls(image_calls, level_unit, rule=reader_aggregate, ties=ties))  # fmt: skip
+        yield (
+            level_unit,
+            models,
+            frozen_thresholds(models, policy=threshold, unit=level_unit),
+            unit_reader_calls(image_calls, level_unit, rule=reader_aggregate, ties=ties),
+        )
 
 
 def frozen_thresholds(models: dict[str, dict[str, pd.DataFrame]], *, policy, unit: str = "image") -> dict[str, float]:
@@ -584,8 +730,13 @@ def frozen_thresholds(models: dict[str, dict[str, pd.DataFrame]], *, policy, uni
         thresholds[model] = choose_threshold(
             validation["label"].to_numpy(), validation["probability"].to_numpy(), policy=policy, name=model
         )
-        log.info("%s: %s-level threshold %.6g (%s) frozen on validation", model, unit, thresholds[model],
-                 policy_label(policy))  # fmt: skip
+        log.info(
+            "%s: %s-level threshold %.6g (%s) frozen on validation",
+            model,
+            unit,
+            thresholds[model],
+            policy_label(policy),
+        )
     return thresholds
 
 
@@ -662,28 +813,67 @@ def metrics_table(
     ValueError
         For bad predictions or readers' calls, naming model (reader) and set.
     """
-    options = {"auc_ci": auc_ci, "n_resamples": n_resamples, "seed": seed, "clustered": clustered,
-               "clustered_auc": clustered_auc}  # fmt: skip
+    options = {
+        "auc_ci": auc_ci,
+        "n_resamples": n_resamples,
+        "seed": seed,
+        "clustered": clustered,
+        "clustered_auc": clustered_auc,
+    }
     rows = []
-    units = study_units(predictions, readers, threshold=threshold, ensemble=ensemble, ties=ties, unit=unit,
-                        aggregate=aggregate, reader_aggregate=reader_aggregate)  # fmt: skip
+    units = study_units(
+        predictions,
+        readers,
+        threshold=threshold,
+        ensemble=ensemble,
+        ties=ties,
+        unit=unit,
+        aggregate=aggregate,
+        reader_aggregate=reader_aggregate,
+    )
     for level_unit, models, thresholds, calls in units:
         for model, sets in models.items():
             kind = model_kind(model)
             for set_name in TEST_SETS:
-                rows.append(model_row(model, set_name, sets[set_name], thresholds[model], level=level, method=method,
-                                      kind=kind, policy=policy_label(threshold), unit=level_unit, **options))  # fmt: skip
+                rows.append(
+                    model_row(
+                        model,
+                        set_name,
+                        sets[set_name],
+                        thresholds[model],
+                        level=level,
+                        method=method,
+                        kind=kind,
+                        policy=policy_label(threshold),
+                        unit=level_unit,
+                        **options,
+                    )
+                )
         if calls is None:
             continue
         set_sizes = {s: len(next(iter(models.values()))[s]) for s in TEST_SETS}
         majority = calls["reader"] == MAJORITY
-        ordered = pd.concat([calls[~majority].sort_values(["reader", "set"], kind="stable"),
-                             calls[majority].sort_values("set", kind="stable")])  # fmt: skip
+        ordered = pd.concat(
+            [
+                calls[~majority].sort_values(["reader", "set"], kind="stable"),
+                calls[majority].sort_values("set", kind="stable"),
+            ]
+        )
         for (reader, set_name), group in ordered.groupby(["reader", "set"], sort=False):
             group = group.dropna(axis="columns", how="all")  # the majority vote has no score
-            rows.append(reader_row(reader, set_name, group, level=level, method=method, unit=level_unit,
-                                   kind="majority" if reader == MAJORITY else "reader",
-                                   n_in_set=set_sizes[set_name], **options))  # fmt: skip
+            rows.append(
+                reader_row(
+                    reader,
+                    set_name,
+                    group,
+                    level=level,
+                    method=method,
+                    unit=level_unit,
+                    kind="majority" if reader == MAJORITY else "reader",
+                    n_in_set=set_sizes[set_name],
+                    **options,
+                )
+            )
     return pd.DataFrame(rows, columns=METRICS_COLUMNS)
 
 
@@ -705,13 +895,17 @@ def read_predictions(prediction_csvs: list[str], splits_csv: str | None = None) 
         frame = pd.read_csv(path, dtype={"id": str, "patient": str})
         missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
         if missing:
-            problems.append(f"{path}: no column(s) {', '.join(missing)} (expected {', '.join(PREDICTION_COLUMNS)}); "
-                            "the file predates this version: rerun rule predict (snakemake --forcerun predict)")  # fmt: skip
+            problems.append(
+                f"{path}: no column(s) {', '.join(missing)} (expected {', '.join(PREDICTION_COLUMNS)}); "
+                "the file predates this version: rerun rule predict (snakemake --forcerun predict)"
+            )
         else:
             if frame["patient"].nunique() < 2:
-                problems.append(f"{path}: all {len(frame)} rows are images of one patient; a set needs several "
-                                "patients, with and without metastasis (too few patients in the manifest's "
-                                "`patient_id` for the split's fractions: check them, or the patient ids)")  # fmt: skip
+                problems.append(
+                    f"{path}: all {len(frame)} rows are images of one patient; a set needs several "
+                    "patients, with and without metastasis (too few patients in the manifest's "
+                    "`patient_id` for the split's fractions: check them, or the patient ids)"
+                )
             if splits is not None:
                 problems += check_prediction_patients(frame, splits, path=str(path))
         predictions.setdefault(path.parent.name, {})[path.stem] = frame
@@ -745,11 +939,23 @@ def seed_spread(runs: dict[str, list[dict[str, pd.DataFrame]]]) -> pd.DataFrame:
     rows = []
     for arch, seeds in runs.items():
         for set_name in TEST_SETS:
-            aucs = np.array([delong_ci(run[set_name]["label"].to_numpy(), run[set_name]["probability"].to_numpy())[0]
-                             for run in seeds])  # fmt: skip
-            rows.append({"model": arch, "set": set_name, "seeds": len(aucs), "auc_seed_mean": aucs.mean(),
-                         "auc_seed_sd": aucs.std(ddof=1) if len(aucs) > 1 else np.nan,
-                         "auc_seed_min": aucs.min(), "auc_seed_max": aucs.max()})  # fmt: skip
+            aucs = np.array(
+                [
+                    delong_ci(run[set_name]["label"].to_numpy(), run[set_name]["probability"].to_numpy())[0]
+                    for run in seeds
+                ]
+            )
+            rows.append(
+                {
+                    "model": arch,
+                    "set": set_name,
+                    "seeds": len(aucs),
+                    "auc_seed_mean": aucs.mean(),
+                    "auc_seed_sd": aucs.std(ddof=1) if len(aucs) > 1 else np.nan,
+                    "auc_seed_min": aucs.min(),
+                    "auc_seed_max": aucs.max(),
+                }
+            )
     return pd.DataFrame(rows, columns=["model", "set", *SEED_COLUMNS])
 
 
@@ -758,12 +964,19 @@ def read_seed_predictions(prediction_csvs: list[str]) -> dict[str, dict[str, dic
     runs: dict[str, dict[str, dict[str, pd.DataFrame]]] = {}
     for path in map(Path, prediction_csvs):
         runs.setdefault(path.parent.parent.name, {}).setdefault(path.parent.name, {})[path.stem] = pd.read_csv(
-            path, dtype={"id": str})
+            path, dtype={"id": str}
+        )
     return runs
 
 
-def metrics_from_files(prediction_csvs: list[str], readers_csv: str | None, seed_prediction_csvs: list[str] = (),
-                       *, splits_csv: str | None = None, **options) -> pd.DataFrame:  # fmt: skip
+def metrics_from_files(
+    prediction_csvs: list[str],
+    readers_csv: str | None,
+    seed_prediction_csvs: list[str] = (),
+    *,
+    splits_csv: str | None = None,
+    **options,
+) -> pd.DataFrame:
     """metrics_table over files named results/predictions/{model}/{set}.csv
     (checked against `splits_csv`, see `read_predictions`) and the
     pseudonymised readers' table, with the `seed_spread` columns of each
@@ -773,8 +986,11 @@ def metrics_from_files(prediction_csvs: list[str], readers_csv: str | None, seed
     predictions = read_predictions(prediction_csvs, splits_csv)
     table = metrics_table(predictions, read_readers(readers_csv), **options)
     further = read_seed_predictions(seed_prediction_csvs)
-    runs = {arch: [sets, *further.get(arch, {}).values()] for arch, sets in predictions.items()
-            if model_kind(arch) == "model"}  # fmt: skip
+    runs = {
+        arch: [sets, *further.get(arch, {}).values()]
+        for arch, sets in predictions.items()
+        if model_kind(arch) == "model"
+    }
     table = table.merge(seed_spread(runs), on=["model", "set"], how="left")
     table.loc[table["unit"] != "image", SEED_COLUMNS] = np.nan  # the spread is of the image-level AUC
     return table.astype({"seeds": "Int64"})

@@ -48,8 +48,9 @@ def build_model(name: str, *, num_classes: int = 1, pretrained: str = "none", in
     """
     spec = _check_name(name)
     if pretrained in ("none", "imagenet"):
-        return timm.create_model(spec["timm_name"], pretrained=pretrained == "imagenet", num_classes=num_classes,
-                                 in_chans=in_chans)  # fmt: skip
+        return timm.create_model(
+            spec["timm_name"], pretrained=pretrained == "imagenet", num_classes=num_classes, in_chans=in_chans
+        )
     path = Path(pretrained)
     if not path.is_file():
         raise ValueError(f"pretrained weights file {path} does not exist (config training.pretrained, for {name})")

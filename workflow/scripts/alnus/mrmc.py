@@ -127,7 +127,8 @@ def _as_float(values, argument):
         index = np.argwhere(~np.isfinite(array))[0]
         raise ValueError(
             f"`{argument}` must be finite, got {array[tuple(index)]} at index {tuple(int(i) for i in index)}; "
-            "drop or impute missing readings first")
+            "drop or impute missing readings first"
+        )
     return array
 
 
@@ -149,7 +150,8 @@ def _check_inputs(labels, model_scores, reader_scores, figure, threshold, level)
     if n_pos == 0 or n_pos == n_cases:
         raise ValueError(
             f"`labels` contain only one class ({n_pos} positives, {n_cases - n_pos} negatives); "
-            "the comparison needs both")
+            "the comparison needs both"
+        )
     model = _as_float(model_scores, "model_scores")
     if model.shape != (n_cases,):
         raise ValueError(f"`model_scores` must have shape ({n_cases},) like `labels`, got {model.shape}")
@@ -157,23 +159,27 @@ def _check_inputs(labels, model_scores, reader_scores, figure, threshold, level)
     if readers.ndim != 2 or readers.shape[1] != n_cases:
         hint = "; pass the transpose" if readers.ndim == 2 and readers.shape[0] == n_cases else ""
         raise ValueError(
-            f"`reader_scores` must have shape (n_readers, {n_cases}), one row per reader, got {readers.shape}{hint}")
+            f"`reader_scores` must have shape (n_readers, {n_cases}), one row per reader, got {readers.shape}{hint}"
+        )
     if readers.shape[0] < 2:
         raise ValueError(
-            f"`reader_scores` must hold at least 2 readers to estimate the reader variance, got {readers.shape[0]}")
+            f"`reader_scores` must hold at least 2 readers to estimate the reader variance, got {readers.shape[0]}"
+        )
     if figure == "auc":
         if threshold is not None:
             raise ValueError("`threshold` applies to figure='sensitivity' or 'specificity' only; drop it for 'auc'")
         return positive, np.vstack([model, readers])
     if threshold is None:
         raise ValueError(
-            f"figure={figure!r} needs `threshold`: the model's call is positive where its score >= threshold")
+            f"figure={figure!r} needs `threshold`: the model's call is positive where its score >= threshold"
+        )
     threshold = float(threshold)
     if not np.isin(readers, (0, 1)).all():
         index = np.argwhere(~np.isin(readers, (0, 1)))[0]
         raise ValueError(
             f"for figure={figure!r} `reader_scores` must be binary calls (0/1), got "
-            f"{readers[tuple(index)]} at (reader, case) {tuple(int(i) for i in index)}")
+            f"{readers[tuple(index)]} at (reader, case) {tuple(int(i) for i in index)}"
+        )
     calls = np.vstack([(model >= threshold).astype(float), readers])
     return positive, calls
 
@@ -198,7 +204,8 @@ def _check_leave_out(counts, total, what):
     if (counts >= total).any():
         raise ValueError(
             f"the jackknife leaves out one unit at a time, so the {what} must come from at least 2 "
-            f"cases or clusters; here one unit holds all {total}")
+            f"cases or clusters; here one unit holds all {total}"
+        )
 
 
 def _jackknife_auc(positive, scores, codes, n_units):
@@ -213,8 +220,8 @@ def _jackknife_auc(positive, scores, codes, n_units):
     m, n = pos.shape[1], neg.shape[1]
     both = np.concatenate([pos, neg], axis=1)
     ranks = sps.rankdata(both, axis=1)
-    s_pos = ranks[:, :m] - sps.rankdata(pos, axis=1)           # negatives below each positive
-    t_neg = m - (ranks[:, m:] - sps.rankdata(neg, axis=1))     # positives above each negative
+    s_pos = ranks[:, :m] - sps.rankdata(pos, axis=1)  # negatives below each positive
+    t_neg = m - (ranks[:, m:] - sps.rankdata(neg, axis=1))  # positives above each negative
     total = s_pos.sum(axis=1)
     g_pos, g_neg = codes[positive], codes[~positive]
     m_g = np.bincount(g_pos, minlength=n_units)
@@ -279,8 +286,9 @@ def _mean_off_diagonal(matrix):
 # --------------------------------------------------------------------------
 # The test
 # --------------------------------------------------------------------------
-def model_vs_readers(labels, model_scores, reader_scores, *, figure="auc", threshold=None, clusters=None,
-                     level=0.95) -> ModelVsReaders:
+def model_vs_readers(
+    labels, model_scores, reader_scores, *, figure="auc", threshold=None, clusters=None, level=0.95
+) -> ModelVsReaders:
     """Compare a standalone model with the average of randomly sampled readers.
 
     One-treatment Obuchowski-Rockette analysis of the per-reader differences
@@ -350,17 +358,35 @@ def model_vs_readers(labels, model_scores, reader_scores, *, figure="auc", thres
     difference = float(psi.mean())
     ms_den = ms_r + n_readers * max(cov2, 0.0)
     se = math.sqrt(ms_den / n_readers)
-    ddf = ms_den ** 2 / (ms_r ** 2 / (n_readers - 1)) if ms_r > 0 else math.inf
+    ddf = ms_den**2 / (ms_r**2 / (n_readers - 1)) if ms_r > 0 else math.inf
     t, p, half = _t_test(difference, se, ddf, level)
     reader_block = cov[1:, 1:]
     return ModelVsReaders(
-        figure=figure, model=float(theta[0]), readers=theta[1:].copy(), mean_reader=float(theta[1:].mean()),
-        difference=difference, low=difference - half, high=difference + half, level=level,
-        t=t, ddf=float(ddf), p=p, se=se, ms_r=ms_r, var_error=var_error, cov2=cov2,
-        var_reader=ms_r - var_error + cov2, model_var=float(cov[0, 0]),
-        reader_var=float(np.trace(reader_block) / n_readers), model_reader_cov=float(cov[0, 1:].mean()),
-        reader_reader_cov=_mean_off_diagonal(reader_block), n_readers=n_readers, n_cases=int(positive.size),
-        n_positives=int(positive.sum()), n_negatives=int((~positive).sum()), n_units=n_units,
+        figure=figure,
+        model=float(theta[0]),
+        readers=theta[1:].copy(),
+        mean_reader=float(theta[1:].mean()),
+        difference=difference,
+        low=difference - half,
+        high=difference + half,
+        level=level,
+        t=t,
+        ddf=float(ddf),
+        p=p,
+        se=se,
+        ms_r=ms_r,
+        var_error=var_error,
+        cov2=cov2,
+        var_reader=ms_r - var_error + cov2,
+        model_var=float(cov[0, 0]),
+        reader_var=float(np.trace(reader_block) / n_readers),
+        model_reader_cov=float(cov[0, 1:].mean()),
+        reader_reader_cov=_mean_off_diagonal(reader_block),
+        n_readers=n_readers,
+        n_cases=int(positive.size),
+        n_positives=int(positive.sum()),
+        n_negatives=int((~positive).sum()),
+        n_units=n_units,
         resampling=resampling,
     )
 

@@ -69,11 +69,25 @@ def scales(card: dict) -> list[dict]:
             contribution = term["coefficient"] * np.asarray(values, dtype=float)
             extent = term["coefficient"] * np.asarray([low, high], dtype=float)
             contribution_low, span = float(extent.min()), float(extent.max() - extent.min())
-            rows.append({"label": _label(term), "ticks": labels, "contribution": contribution,
-                         "low": contribution_low, "span": span})  # fmt: skip
+            rows.append(
+                {
+                    "label": _label(term),
+                    "ticks": labels,
+                    "contribution": contribution,
+                    "low": contribution_low,
+                    "span": span,
+                }
+            )
             continue
-        rows.append({"label": _label(term), "ticks": labels, "contribution": contribution,
-                     "low": float(contribution.min()), "span": float(contribution.max() - contribution.min())})  # fmt: skip
+        rows.append(
+            {
+                "label": _label(term),
+                "ticks": labels,
+                "contribution": contribution,
+                "low": float(contribution.min()),
+                "span": float(contribution.max() - contribution.min()),
+            }
+        )
     widest = max(r["span"] for r in rows)
     if widest <= 0:
         raise ValueError(f"{card['model']}: every coefficient is 0; there is no nomogram to draw")

@@ -76,7 +76,8 @@ COLUMNS = ["image", "text", "identifying", "confidence", "x", "y", "w", "h"]
 # Words that scanners and sonographers print and that identify no one:
 # anatomy and laterality (English, Portuguese, Spanish), views, units,
 # settings, makers and models. Lower case.
-SCANNER_WORDS = frozenset("""
+SCANNER_WORDS = frozenset(
+    """
 mama direita esquerda dir esq axila axilar regiao retroareolar retro areolar periareolar
 quadrante superior inferior lateral medial externo interno central mamilo pele nodulo cisto lesao
 qse qsi qie qii qsl qsm qil qim qsup qinf qext qint uqinf uqsup uqqinf uqqsup uqqext uqqint uqqee uqqei
@@ -93,12 +94,15 @@ ratio avg mean max min sum total ellipse trace caliper calipers measure
 ge logiq voluson vivid toshiba aplio canon philips siemens acuson sequoia samsung medison esaote mindray
 hitachi aloka fujifilm sonosite supersonic aixplorer usystems systems invenia abus sonora vistawave
 linear convex sector probe transducer
-""".split())  # fmt: skip
+""".split()
+)
 NAME_PARTICLES = frozenset({"da", "de", "do", "das", "dos", "di", "del", "van", "von", "le", "la", "e"})
 NAME_LABELS = frozenset({"name", "nome", "nombre", "patient", "paciente", "pac", "pt", "dr", "dra", "pat"})
-MONTHS = ("jan|feb|fev|mar|apr|abr|may|mai|jun|jul|aug|ago|sep|set|oct|out|nov|dec|dez|dic|ene|"
-          "january|february|march|april|june|july|august|september|october|november|december|"
-          "janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro")  # fmt: skip
+MONTHS = (
+    "jan|feb|fev|mar|apr|abr|may|mai|jun|jul|aug|ago|sep|set|oct|out|nov|dec|dez|dic|ene|"
+    "january|february|march|april|june|july|august|september|october|november|december|"
+    "janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro"
+)
 DATE_PATTERNS = (
     re.compile(r"(?<![\d.])\d{1,2}\s?[/.\-]\s?\d{1,2}\s?[/.\-]\s?(?:\d{4}|\d{2})(?![\d.])"),
     re.compile(r"(?<![\d.])(?:19|20)\d{2}\s?[/.\-]\s?\d{1,2}\s?[/.\-]\s?\d{1,2}(?![\d.])"),
@@ -110,7 +114,6 @@ AGE_PATTERNS = (
     re.compile(r"(?<![\d.])\d{1,3}\s?(?:anos|ano|años|anos\.|y|yr|yrs|years?|yo|y/o|a\.)(?![a-z])"),
     re.compile(r"(?<![a-z])(?:age|idade|edad|alter)\s?[:=]?\s?\d{1,3}(?!\d)"),
 )
-
 
 
 @dataclass(frozen=True)
@@ -139,9 +142,13 @@ class AuditSettings:
     @classmethod
     def from_config(cls, ocr: dict) -> AuditSettings:
         """From the validated config section `privacy.phi_audit.ocr`."""
-        return cls(min_confidence=float(ocr["min_confidence"]), min_id_digits=int(ocr["min_id_digits"]),
-                   name_min_letters=int(ocr["name_min_letters"]), name_joined_letters=int(ocr["name_joined_letters"]),
-                   allowed_words=frozenset(w.lower() for w in ocr["allowed_words"]))  # fmt: skip
+        return cls(
+            min_confidence=float(ocr["min_confidence"]),
+            min_id_digits=int(ocr["min_id_digits"]),
+            name_min_letters=int(ocr["name_min_letters"]),
+            name_joined_letters=int(ocr["name_joined_letters"]),
+            allowed_words=frozenset(w.lower() for w in ocr["allowed_words"]),
+        )
 
 
 # ---------------------------------------------------------------- identifying
@@ -171,7 +178,11 @@ def scanner_word(token: str, settings: AuditSettings, *, cut_start: bool = False
             continue
         for j in range(i + 1, n + 1):
             piece = token[i:j]
-            if piece in words or (cut_start and i == 0 and piece in suffixes) or (cut_end and j == n and piece in prefixes):
+            if (
+                piece in words
+                or (cut_start and i == 0 and piece in suffixes)
+                or (cut_end and j == n and piece in prefixes)
+            ):
                 reach[j] = True
     return reach[n]
 
@@ -197,8 +208,9 @@ def identifying_kind(text: str, *, settings: AuditSettings = AuditSettings(), sc
     folded = _fold(text)
     if scanners is not None:
         exact, squeezed = scanners
-        if exact.scan(folded.encode("utf-8", "replace")) or squeezed.scan(re.sub(r"\s+", "", folded).encode(
-                "utf-8", "replace")):  # fmt: skip
+        if exact.scan(folded.encode("utf-8", "replace")) or squeezed.scan(
+            re.sub(r"\s+", "", folded).encode("utf-8", "replace")
+        ):
             return "known"
     if any(p.search(folded) for p in DATE_PATTERNS):
         return "date"
@@ -242,8 +254,18 @@ def read_image(engine, image_id: str, pixels: np.ndarray, *, settings: AuditSett
         if word.confidence < settings.min_confidence:
             continue
         kind = identifying_kind(word.text, settings=settings, scanners=scanners)
-        rows.append({"image": image_id, "text": "" if kind else word.text, "identifying": kind,
-                     "confidence": round(word.confidence, 3), "x": word.x, "y": word.y, "w": word.w, "h": word.h})  # fmt: skip
+        rows.append(
+            {
+                "image": image_id,
+                "text": "" if kind else word.text,
+                "identifying": kind,
+                "confidence": round(word.confidence, 3),
+                "x": word.x,
+                "y": word.y,
+                "w": word.w,
+                "h": word.h,
+            }
+        )
     if not rows:
         rows = [{"image": image_id, "text": "", "identifying": ""}]
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -299,11 +321,13 @@ def residual_problems(tables: dict[str, str | Path]) -> list[str]:
         found = table[table["identifying"] != ""]
         for image, rows in found.groupby("image", sort=True):
             kinds = ", ".join(sorted(set(rows["identifying"])))
-            problems.append(f"results/preprocessed/{cohort}/images/{image}.png: burned-in text of kind {kinds} "
-                            f"(OCR, {path}); the crop or the annotation removal left it: check the image, then "
-                            f"fix the crop (preprocess.crop), add ocr_text to preprocess.annotations.kinds (OCR "
-                            f"in preprocessing: the text read is inpainted), or remove the image from the "
-                            f"manifest, and rerun")  # fmt: skip
+            problems.append(
+                f"results/preprocessed/{cohort}/images/{image}.png: burned-in text of kind {kinds} "
+                f"(OCR, {path}); the crop or the annotation removal left it: check the image, then "
+                f"fix the crop (preprocess.crop), add ocr_text to preprocess.annotations.kinds (OCR "
+                f"in preprocessing: the text read is inpainted), or remove the image from the "
+                f"manifest, and rerun"
+            )
     return problems
 
 
@@ -314,8 +338,9 @@ def worst_images(table: pd.DataFrame, n: int = 8) -> list[str]:
     if read.empty:
         return []
     read["confidence"] = read["confidence"].astype(float)
-    score = read.groupby("image").agg(identifying=("identifying", lambda k: int((k != "").sum())),
-                                      words=("text", "size"), best=("confidence", "max"))  # fmt: skip
+    score = read.groupby("image").agg(
+        identifying=("identifying", lambda k: int((k != "").sum())), words=("text", "size"), best=("confidence", "max")
+    )
     return list(score.sort_values(["identifying", "words", "best"], ascending=False).index[:n])
 
 
@@ -342,8 +367,9 @@ def residual_figure(table: pd.DataFrame, folder: str | Path, *, n: int = 8):
         for word in words.itertuples():
             x, y, w, h = (int(float(v)) for v in (word.x, word.y, word.w, word.h))
             kind = word.identifying if isinstance(word.identifying, str) else ""
-            ax.add_patch(plt.Rectangle((x - 1, y - 1), w + 2, h + 2, fill=bool(kind), color="black" if kind else "red",
-                                       lw=1))  # fmt: skip
+            ax.add_patch(
+                plt.Rectangle((x - 1, y - 1), w + 2, h + 2, fill=bool(kind), color="black" if kind else "red", lw=1)
+            )
             label = f"[{kind}]" if kind else re.sub(r"[^\x20-\x7e\u00a0-\u00ff]", "?", str(word.text))
             ax.text(x, y - 2, label, color="yellow" if kind else "red", fontsize=6)
         ax.set_title(f"{image}: {len(words)} word(s)", fontsize=7)

@@ -23,8 +23,10 @@ import numpy as np
 
 from alnus.ocr_audit import Word
 
-INSTALL_HINT = ("Install what .ci/run installs: `pip install -r requirements.txt` (rapidocr, onnxruntime), "
-                "or run with --software-deployment-method conda (envs/ocr.yaml).")
+INSTALL_HINT = (
+    "Install what .ci/run installs: `pip install -r requirements.txt` (rapidocr, onnxruntime), "
+    "or run with --software-deployment-method conda (envs/ocr.yaml)."
+)
 
 
 class OcrEngineMissing(RuntimeError):
@@ -42,14 +44,21 @@ class RapidOcrEngine:
             from rapidocr import RapidOCR
         except ImportError as error:
             raise OcrEngineMissing(
-                f"The OCR audit needs rapidocr, which cannot be imported ({error}). {INSTALL_HINT}") from None
+                f"The OCR audit needs rapidocr, which cannot be imported ({error}). {INSTALL_HINT}"
+            ) from None
         # The detector's default scales an image's short side up to 736 px, which
         # quadruples the work on a 300 x 400 crop; the long side is only capped
         # at 960 instead (measured on BUS-BRA: same words read, 6x faster).
-        self.ocr = RapidOCR(params={"Global.use_cls": False, "Global.log_level": "warning",
-                                    "Det.limit_type": "max", "Det.limit_side_len": 960,
-                                    "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-                                    "EngineConfig.onnxruntime.inter_op_num_threads": 1})  # fmt: skip
+        self.ocr = RapidOCR(
+            params={
+                "Global.use_cls": False,
+                "Global.log_level": "warning",
+                "Det.limit_type": "max",
+                "Det.limit_side_len": 960,
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
         # It logs each model load, and a warning for each image without text (most
         # of them), into the rule's log; its constructor sets its logger's level,
         # so the level is lowered after it.
@@ -64,8 +73,16 @@ class RapidOcrEngine:
         for box, text, score in zip(result.boxes, result.txts, result.scores):
             corners = np.asarray(box, dtype=float)
             (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
-            words.append(Word(str(text).strip(), int(x0), int(y0), max(1, int(round(x1 - x0))),
-                              max(1, int(round(y1 - y0))), float(score)))  # fmt: skip
+            words.append(
+                Word(
+                    str(text).strip(),
+                    int(x0),
+                    int(y0),
+                    max(1, int(round(x1 - x0))),
+                    max(1, int(round(y1 - y0))),
+                    float(score),
+                )
+            )
         return [w for w in words if w.text]
 
 
@@ -83,8 +100,9 @@ def build_engine(name: str = "rapidocr", **options):
         If the engine is not installed.
     """
     if name not in ENGINES:
-        raise ValueError(f"privacy.phi_audit.ocr.engine: unknown OCR engine {name!r}; "
-                         f"valid: {', '.join(sorted(ENGINES))}")  # fmt: skip
+        raise ValueError(
+            f"privacy.phi_audit.ocr.engine: unknown OCR engine {name!r}; valid: {', '.join(sorted(ENGINES))}"
+        )
     return ENGINES[name](**options)
 
 

@@ -117,9 +117,11 @@ def check_patient_sets(splits: pd.DataFrame, *, source: str = "results/splits.cs
     for cohort, patient in split.index[:20]:
         rows = splits[(splits["cohort"] == cohort) & (splits["patient"] == patient)]
         lines = ", ".join(str(i + 2) for i in rows.index[:6])
-        problems.append(f"{source} lines {lines}: patient {patient!r} ({cohort}) has images in "
-                        f"{', '.join(sorted(set(rows['set'])))}; a patient's images belong in one set. "
-                        "Delete results/splits.csv and rerun (rule split)")  # fmt: skip
+        problems.append(
+            f"{source} lines {lines}: patient {patient!r} ({cohort}) has images in "
+            f"{', '.join(sorted(set(rows['set'])))}; a patient's images belong in one set. "
+            "Delete results/splits.csv and rerun (rule split)"
+        )
     if len(split) > 20:
         problems.append(f"... and {len(split) - 20} more patients in two sets")
     return problems
@@ -133,13 +135,18 @@ def check_prediction_patients(frame: pd.DataFrame, splits: pd.DataFrame, *, path
     """
     owner = splits.drop_duplicates("id").set_index("id")["patient"]
     known = frame["id"].isin(owner.index)
-    problems = [f"{path} line {i + 2}: id {frame.at[i, 'id']!r} is not in results/splits.csv; rerun rule predict"
-                for i in frame.index[~known][:5]]  # fmt: skip
+    problems = [
+        f"{path} line {i + 2}: id {frame.at[i, 'id']!r} is not in results/splits.csv; rerun rule predict"
+        for i in frame.index[~known][:5]
+    ]
     expected = frame.loc[known, "id"].map(owner)
     wrong = frame.index[known][(frame.loc[known, "patient"] != expected).to_numpy()]
-    problems += [f"{path} line {i + 2}: id {frame.at[i, 'id']!r} has patient {frame.at[i, 'patient']!r}, but "
-                 f"results/splits.csv says {expected[i]!r}; rerun rule predict (the predictions are older than "
-                 "the split)" for i in wrong[:5]]  # fmt: skip
+    problems += [
+        f"{path} line {i + 2}: id {frame.at[i, 'id']!r} has patient {frame.at[i, 'patient']!r}, but "
+        f"results/splits.csv says {expected[i]!r}; rerun rule predict (the predictions are older than "
+        "the split)"
+        for i in wrong[:5]
+    ]
     hidden = max(0, int((~known).sum()) - 5) + max(0, len(wrong) - 5)  # rows beyond the five shown of each
     if hidden:
         problems.append(f"{path}: ... and {hidden} more such rows")

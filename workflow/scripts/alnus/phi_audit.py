@@ -71,24 +71,82 @@ CHUNK = 8 << 20  # bytes read at a time from a file searched whole
 SHORTEST = 4  # bytes; shorter strings match by chance everywhere
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_MEMBER = 1 << 30  # zip members and PDF streams larger than this are searched raw, not inflated
-GENERIC_WORDS = frozenset({
-    "image", "images", "export", "exports", "study", "studies", "series", "dicom", "breast", "ultrasound",
-    "patient", "patients", "left", "right", "data", "scan", "scans", "mama", "direita", "esquerda",
-    "folder", "files", "original", "anonymized", "anonymised", "jpeg", "bitmap", "screen", "capture",
-})  # fmt: skip
+GENERIC_WORDS = frozenset(
+    {
+        "image",
+        "images",
+        "export",
+        "exports",
+        "study",
+        "studies",
+        "series",
+        "dicom",
+        "breast",
+        "ultrasound",
+        "patient",
+        "patients",
+        "left",
+        "right",
+        "data",
+        "scan",
+        "scans",
+        "mama",
+        "direita",
+        "esquerda",
+        "folder",
+        "files",
+        "original",
+        "anonymized",
+        "anonymised",
+        "jpeg",
+        "bitmap",
+        "screen",
+        "capture",
+    }
+)
 # Person names, ids and places the confidentiality profile removes (besides
 # every PN anywhere, every DA and every instance UID, taken by VR).
-DICOM_PHI_KEYWORDS = frozenset({
-    "PatientID", "OtherPatientIDs", "IssuerOfPatientID", "AccessionNumber", "StudyID", "MedicalRecordLocator",
-    "PatientAddress", "PatientTelephoneNumbers", "InstitutionName", "InstitutionAddress",
-    "InstitutionalDepartmentName", "StationName", "DeviceSerialNumber", "RequestedProcedureID",
-    "PerformedProcedureStepID", "ScheduledProcedureStepID", "AdmissionID", "IssuerOfAdmissionID",
-    "PatientComments", "AdditionalPatientHistory", "ImageComments", "Occupation", "RegionOfResidence",
-    "ReferringPhysicianAddress", "ReferringPhysicianTelephoneNumbers", "InsurancePlanIdentification",
-    "CurrentPatientLocation", "PatientInstitutionResidence", "RequestingService", "ReasonForStudy",
-    "PerformedLocation", "ScheduledStudyLocation", "ServiceEpisodeID", "FillerOrderNumberImagingServiceRequest",
-    "PlacerOrderNumberImagingServiceRequest", "ContentCreatorName", "VerifyingObserverName",
-})  # fmt: skip
+DICOM_PHI_KEYWORDS = frozenset(
+    {
+        "PatientID",
+        "OtherPatientIDs",
+        "IssuerOfPatientID",
+        "AccessionNumber",
+        "StudyID",
+        "MedicalRecordLocator",
+        "PatientAddress",
+        "PatientTelephoneNumbers",
+        "InstitutionName",
+        "InstitutionAddress",
+        "InstitutionalDepartmentName",
+        "StationName",
+        "DeviceSerialNumber",
+        "RequestedProcedureID",
+        "PerformedProcedureStepID",
+        "ScheduledProcedureStepID",
+        "AdmissionID",
+        "IssuerOfAdmissionID",
+        "PatientComments",
+        "AdditionalPatientHistory",
+        "ImageComments",
+        "Occupation",
+        "RegionOfResidence",
+        "ReferringPhysicianAddress",
+        "ReferringPhysicianTelephoneNumbers",
+        "InsurancePlanIdentification",
+        "CurrentPatientLocation",
+        "PatientInstitutionResidence",
+        "RequestingService",
+        "ReasonForStudy",
+        "PerformedLocation",
+        "ScheduledStudyLocation",
+        "ServiceEpisodeID",
+        "FillerOrderNumberImagingServiceRequest",
+        "PlacerOrderNumberImagingServiceRequest",
+        "ContentCreatorName",
+        "VerifyingObserverName",
+    }
+)
 
 
 GENERIC_UID_SUFFIXES = ("ClassUID", "TransferSyntaxUID", "ImplementationClassUID", "CodingSchemeUID")
@@ -126,8 +184,9 @@ class PhiCollector:
 
     def __init__(self, *, min_length: int = 5, min_digits: int = 6):
         if min_length < SHORTEST or min_digits < SHORTEST:
-            raise ValueError(f"`min_length` and `min_digits` must be at least {SHORTEST}, "
-                             f"got {min_length} and {min_digits}")
+            raise ValueError(
+                f"`min_length` and `min_digits` must be at least {SHORTEST}, got {min_length} and {min_digits}"
+            )
         self.min_length, self.min_digits = min_length, min_digits
         self.needles: dict[tuple[bytes, str], Needle] = {}
         self.stats: dict[str, Counter] = defaultdict(Counter)
@@ -166,8 +225,15 @@ class PhiCollector:
 
     def table(self) -> pd.DataFrame:
         """Counts per kind: searched, skipped_short, skipped_generic (no values)."""
-        rows = [{"kind": kind, "searched": c["searched"], "skipped_short": c["skipped_short"],
-                 "skipped_generic": c["skipped_generic"]} for kind, c in sorted(self.stats.items())]  # fmt: skip
+        rows = [
+            {
+                "kind": kind,
+                "searched": c["searched"],
+                "skipped_short": c["skipped_short"],
+                "skipped_generic": c["skipped_generic"],
+            }
+            for kind, c in sorted(self.stats.items())
+        ]
         return pd.DataFrame(rows, columns=["kind", "searched", "skipped_short", "skipped_generic"])
 
 
@@ -328,8 +394,10 @@ class PhiScanner:
         self.needles = list(needles)
         short = [n.kind for n in self.needles if len(n.text) < SHORTEST]
         if short:
-            raise ValueError(f"every needle must be at least {SHORTEST} bytes long; {len(short)} of kind "
-                             f"{short[0]!r} and others are shorter")
+            raise ValueError(
+                f"every needle must be at least {SHORTEST} bytes long; {len(short)} of kind "
+                f"{short[0]!r} and others are shorter"
+            )
         self.longest = max((len(n.text) for n in self.needles), default=SHORTEST)
         by_text: dict[bytes, list[Needle]] = defaultdict(list)
         for n in self.needles:
@@ -356,7 +424,7 @@ class PhiScanner:
             if end > first:
                 for at, needle in self._scan_piece(buffer, first, end - first):
                     yield origin + at, needle
-                buffer, origin, first = buffer[end - 1:], origin + end - 1, 1  # keep one byte before
+                buffer, origin, first = buffer[end - 1 :], origin + end - 1, 1  # keep one byte before
             if not block:
                 return
 
@@ -380,8 +448,8 @@ def _matches(text: bytes, at: int, needle: Needle) -> bool:
         return False
     if not needle.boundary:
         return True
-    before = text[at - 1:at] if at else b""
-    after = text[end:end + 1]
+    before = text[at - 1 : at] if at else b""
+    after = text[end : end + 1]
     if needle.boundary == "digits":
         return not (before.isdigit() or after.isdigit())
     return not (before.isalnum() or after.isalnum())
@@ -413,8 +481,10 @@ def audit_tree(
         if not path.is_file() or path.resolve() in skip:
             continue
         shown = path.as_posix()
-        found = [Finding(shown, n.kind, at, n.text, "file name")
-                 for at, n in scanner.scan(path.relative_to(root).as_posix().encode())]  # fmt: skip
+        found = [
+            Finding(shown, n.kind, at, n.text, "file name")
+            for at, n in scanner.scan(path.relative_to(root).as_posix().encode())
+        ]
         found += scan_file(path, scanner)
         folder = path.parent.as_posix()
         per_folder[folder][0] += 1
@@ -422,8 +492,12 @@ def audit_tree(
         per_folder[folder][2] += len(found)
         findings += found
     rows = [{"folder": k, "files": v[0], "bytes": v[1], "findings": v[2]} for k, v in sorted(per_folder.items())]
-    total = {"folder": "total", "files": sum(r["files"] for r in rows), "bytes": sum(r["bytes"] for r in rows),
-             "findings": len(findings)}  # fmt: skip
+    total = {
+        "folder": "total",
+        "files": sum(r["files"] for r in rows),
+        "bytes": sum(r["bytes"] for r in rows),
+        "findings": len(findings),
+    }
     return pd.DataFrame(rows + [total], columns=["folder", "files", "bytes", "findings"]), findings
 
 
@@ -563,9 +637,9 @@ def _pdf_parts(raw: bytes) -> list[tuple[str, bytes]]:
         if end < 0:
             break
         opened = raw.rfind(b"obj", at, match.start())
-        dictionary = raw[max(opened, at):match.start()]
-        outside.append(raw[at:match.end()])
-        body, at = raw[match.end():end], end + len(b"endstream")
+        dictionary = raw[max(opened, at) : match.start()]
+        outside.append(raw[at : match.end()])
+        body, at = raw[match.end() : end], end + len(b"endstream")
         if PDF_IMAGE.search(dictionary):
             continue
         if b"/FlateDecode" in dictionary:
@@ -604,10 +678,10 @@ def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
         raise ValueError("not a PNG file")
     chunks, at = [], 8
     while at + 8 <= len(data):
-        length, chunk_type = struct.unpack(">I4s", data[at:at + 8])
+        length, chunk_type = struct.unpack(">I4s", data[at : at + 8])
         if at + 12 + length > len(data):
             raise ValueError(f"PNG chunk {chunk_type!r} at byte {at} runs past the end of the file")
-        chunks.append((chunk_type, data[at + 8:at + 8 + length]))
+        chunks.append((chunk_type, data[at + 8 : at + 8 + length]))
         at += 12 + length
     return chunks
 
@@ -653,8 +727,9 @@ def run_audit(
     other problems: preprocessed PNGs with metadata chunks, key files
     (``*.key``) under `results`, and images with identifying text read by OCR.
     """
-    needles, strings = collect_phi(cohorts, key=key, extra_file=extra_file,
-                                   min_length=min_length, min_digits=min_digits)  # fmt: skip
+    needles, strings = collect_phi(
+        cohorts, key=key, extra_file=extra_file, min_length=min_length, min_digits=min_digits
+    )
     summary, findings = audit_tree(results, PhiScanner(needles), exclude=exclude)
     results = Path(results)
     problems = metadata_chunks(results / "preprocessed") if (results / "preprocessed").is_dir() else []
@@ -670,8 +745,11 @@ def run_audit(
 def failure_message(findings: list[Finding], problems: Iterable[str] = (), *, limit: int = 50) -> str:
     """The error for results/ and logs: files and kinds, never the strings."""
     problems = list(problems)
-    lines = [f"PHI audit failed: {len(findings)} identifying string(s) of the inputs found under results/"
-             + (f", and {len(problems)} other problem(s)" if problems else "") + ":"]
+    lines = [
+        f"PHI audit failed: {len(findings)} identifying string(s) of the inputs found under results/"
+        + (f", and {len(problems)} other problem(s)" if problems else "")
+        + ":"
+    ]
     for f in findings[:limit]:
         where = f" ({f.where})" if f.where else ""
         lines.append(f"  - {f.path}{where}: {f.kind} at byte {f.offset}")
@@ -679,13 +757,17 @@ def failure_message(findings: list[Finding], problems: Iterable[str] = (), *, li
         lines.append(f"  ... and {len(findings) - limit} more")
     lines += [f"  - {p}" for p in problems[:limit]]
     if findings:
-        lines.append("Find what wrote it (a column copied from the manifest, a DICOM value, a source file name), "
-                     "fix it, delete the file and rerun. The strings themselves are printed above, on the "
-                     "terminal only.")
+        lines.append(
+            "Find what wrote it (a column copied from the manifest, a DICOM value, a source file name), "
+            "fix it, delete the file and rerun. The strings themselves are printed above, on the "
+            "terminal only."
+        )
     return "\n".join(lines)
 
 
 def detail_lines(findings: list[Finding], *, limit: int = 50) -> list[str]:
     """The same list with the matched strings, for the terminal only."""
-    return [f"{f.path}{' (' + f.where + ')' if f.where else ''}: {f.kind} = {f.text.decode('utf-8', 'replace')!r}"
-            for f in findings[:limit]]  # fmt: skip
+    return [
+        f"{f.path}{' (' + f.where + ')' if f.where else ''}: {f.kind} = {f.text.decode('utf-8', 'replace')!r}"
+        for f in findings[:limit]
+    ]

@@ -63,8 +63,9 @@ def choose_crop(pixels, regions, *, mode: str, bbox: str | None, bbox_margin: fl
     raise ValueError(f"preprocess.crop must be {', '.join(CROP_MODES[:-1])} or {CROP_MODES[-1]}, got {mode!r}")
 
 
-def _crop_and_clean(source: Path, *, mode: str, bbox: str | None, bbox_margin: float, annotations: dict,
-                    read_text=None):  # fmt: skip
+def _crop_and_clean(
+    source: Path, *, mode: str, bbox: str | None, bbox_margin: float, annotations: dict, read_text=None
+):
     image = read_image(source)
     box = choose_crop(image.pixels, image.regions, mode=mode, bbox=bbox, bbox_margin=bbox_margin)
     before = np.ascontiguousarray(apply_crop(image.pixels, box))
@@ -86,8 +87,9 @@ def text_reader(options: dict, ocr: dict | None):
     if "ocr_text" not in options["kinds"]:
         return None
     if ocr is None:
-        raise ValueError("preprocess.annotations.kinds has 'ocr_text', which needs the OCR settings "
-                         "(config privacy.phi_audit.ocr)")
+        raise ValueError(
+            "preprocess.annotations.kinds has 'ocr_text', which needs the OCR settings (config privacy.phi_audit.ocr)"
+        )
     from alnus.ocr_engine import TextReader
 
     return TextReader(ocr["engine"], min_confidence=ocr["min_confidence"])
@@ -104,8 +106,10 @@ def check_annotation_options(options: dict | None) -> dict:
     options = dict(options or {})
     unknown = sorted(set(options) - set(DEFAULT_ANNOTATIONS))
     if unknown:
-        raise ValueError(f"preprocess.annotations has unknown key(s) {', '.join(unknown)}; "
-                         f"valid keys are {', '.join(DEFAULT_ANNOTATIONS)}")
+        raise ValueError(
+            f"preprocess.annotations has unknown key(s) {', '.join(unknown)}; "
+            f"valid keys are {', '.join(DEFAULT_ANNOTATIONS)}"
+        )
     if options.get("mode") is False:  # YAML 1.1 reads an unquoted `off` as false
         options["mode"] = "off"
     return {**DEFAULT_ANNOTATIONS, **options}
@@ -165,7 +169,9 @@ def preprocess_cohort(
     options = check_annotation_options(annotations)
     read_text = text_reader(options, ocr)
     # An invalid option fails before any image (the OCR step left out: a 1 x 1 image has no text).
-    clean_annotations(np.zeros((1, 1), np.uint8), **{**options, "kinds": [k for k in options["kinds"] if k != "ocr_text"]})
+    clean_annotations(
+        np.zeros((1, 1), np.uint8), **{**options, "kinds": [k for k in options["kinds"] if k != "ocr_text"]}
+    )
     if crop not in CROP_MODES:
         choose_crop(np.zeros((1, 1), np.uint8), (), mode=crop, bbox=None, bbox_margin=bbox_margin)  # raises
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -187,8 +193,9 @@ def preprocess_cohort(
                 read = read_image(source)
                 choose_crop(read.pixels, read.regions, mode=crop, bbox=bbox or None, bbox_margin=bbox_margin)
                 return None
-            box, notes, _, cleaned = _crop_and_clean(source, mode=crop, bbox=bbox or None, bbox_margin=bbox_margin,
-                                                     annotations=options, read_text=read_text)  # fmt: skip
+            box, notes, _, cleaned = _crop_and_clean(
+                source, mode=crop, bbox=bbox or None, bbox_margin=bbox_margin, annotations=options, read_text=read_text
+            )
         except ValueError as error:  # ImageReadError, or a crop that cannot be made
             failed.set()
             with lock:
@@ -241,10 +248,14 @@ def preprocess_cohort(
     pairs = {}
     for image_id in chosen:  # computed again (deterministic): holding every image's arrays would not scale
         row = ids.index(image_id)
-        _, _, before, cleaned = _crop_and_clean(images_dir / manifest["image"].iloc[row], mode=crop,
-                                                bbox=bboxes[row] or None, bbox_margin=bbox_margin,
-                                                annotations={**options, "mode": "remove"},
-                                                read_text=read_text)  # fmt: skip
+        _, _, before, cleaned = _crop_and_clean(
+            images_dir / manifest["image"].iloc[row],
+            mode=crop,
+            bbox=bboxes[row] or None,
+            bbox_margin=bbox_margin,
+            annotations={**options, "mode": "remove"},
+            read_text=read_text,
+        )
         pairs[image_id] = (before, cleaned.pixels, cleaned.mask)
     return CohortResult(public, linkage, table, pairs)
 

@@ -27,10 +27,29 @@ from alnus.mrmc import model_vs_readers
 log = logging.getLogger(__name__)
 
 MRMC_COLUMNS = [
-    "unit", "set", "model", "figure", "model_value", "mean_reader", "difference", "low", "high", "t", "ddf", "p",
-    "se", "var_reader", "var_error", "cov2", "n_readers", "n_cases", "n_positives", "n_negatives", "n_units",
+    "unit",
+    "set",
+    "model",
+    "figure",
+    "model_value",
+    "mean_reader",
+    "difference",
+    "low",
+    "high",
+    "t",
+    "ddf",
+    "p",
+    "se",
+    "var_reader",
+    "var_error",
+    "cov2",
+    "n_readers",
+    "n_cases",
+    "n_positives",
+    "n_negatives",
+    "n_units",
     "resampling",
-]  # fmt: skip
+]
 
 
 def crossed_cases(calls: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
@@ -51,8 +70,9 @@ def crossed_cases(calls: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     return readers, full
 
 
-def mrmc_rows(frame: pd.DataFrame, threshold: float, calls: pd.DataFrame, *, model: str, set_name: str,
-              unit: str, level: float) -> list[dict]:  # fmt: skip
+def mrmc_rows(
+    frame: pd.DataFrame, threshold: float, calls: pd.DataFrame, *, model: str, set_name: str, unit: str, level: float
+) -> list[dict]:
     """The analysis of one model against the readers of one set.
 
     frame : the model's checked predictions on the set (id, patient, label,
@@ -69,16 +89,26 @@ def mrmc_rows(frame: pd.DataFrame, threshold: float, calls: pd.DataFrame, *, mod
     rows = []
     for figure, column, cut in figures:
         scores = np.vstack([cases[f"{column}_{r}"].to_numpy(float) for r in readers])
-        result = model_vs_readers(labels, probability, scores, figure=figure, threshold=cut, clusters=clusters,
-                                  level=level)  # fmt: skip
+        result = model_vs_readers(
+            labels, probability, scores, figure=figure, threshold=cut, clusters=clusters, level=level
+        )
         row = result.as_dict()
         rows.append({"unit": unit, "set": set_name, "model": model, "model_value": row.pop("model"), **row})
     return rows
 
 
-def mrmc_table(predictions: dict[str, dict[str, pd.DataFrame]], readers: pd.DataFrame | None, *, threshold="youden",
-               level: float = 0.95, ensemble: bool = True, ties: str = "positive", unit: str = "auto",
-               aggregate: str = "mean", reader_aggregate: str = "any") -> pd.DataFrame:  # fmt: skip
+def mrmc_table(
+    predictions: dict[str, dict[str, pd.DataFrame]],
+    readers: pd.DataFrame | None,
+    *,
+    threshold="youden",
+    level: float = 0.95,
+    ensemble: bool = True,
+    ties: str = "positive",
+    unit: str = "auto",
+    aggregate: str = "mean",
+    reader_aggregate: str = "any",
+) -> pd.DataFrame:
     """Build results/tables/mrmc.csv: per unit, test set with at least two
     readers, and model (each architecture and the ensemble), the model
     against the average reader (MRMC_COLUMNS). Options as for
@@ -86,8 +116,16 @@ def mrmc_table(predictions: dict[str, dict[str, pd.DataFrame]], readers: pd.Data
     rows = []
     if readers is None or readers.empty:
         return pd.DataFrame(rows, columns=MRMC_COLUMNS)
-    units = study_units(predictions, readers, threshold=threshold, ensemble=ensemble, ties=ties, unit=unit,
-                        aggregate=aggregate, reader_aggregate=reader_aggregate)  # fmt: skip
+    units = study_units(
+        predictions,
+        readers,
+        threshold=threshold,
+        ensemble=ensemble,
+        ties=ties,
+        unit=unit,
+        aggregate=aggregate,
+        reader_aggregate=reader_aggregate,
+    )
     for level_unit, models, thresholds, calls in units:
         calls = calls[calls["reader"] != MAJORITY]
         for set_name in TEST_SETS:
@@ -95,12 +133,20 @@ def mrmc_table(predictions: dict[str, dict[str, pd.DataFrame]], readers: pd.Data
             if here["reader"].nunique() < 2:
                 continue
             for model, sets in models.items():
-                rows += mrmc_rows(sets[set_name], thresholds[model], here, model=model, set_name=set_name,
-                                  unit=level_unit, level=level)  # fmt: skip
+                rows += mrmc_rows(
+                    sets[set_name],
+                    thresholds[model],
+                    here,
+                    model=model,
+                    set_name=set_name,
+                    unit=level_unit,
+                    level=level,
+                )
     return pd.DataFrame(rows, columns=MRMC_COLUMNS)
 
 
-def mrmc_from_files(prediction_csvs: list[str], readers_csv: str | None, *, splits_csv: str | None = None,
-                    **options) -> pd.DataFrame:  # fmt: skip
+def mrmc_from_files(
+    prediction_csvs: list[str], readers_csv: str | None, *, splits_csv: str | None = None, **options
+) -> pd.DataFrame:
     """mrmc_table over results/predictions/{model}/{set}.csv and the readers' table."""
     return mrmc_table(read_predictions(prediction_csvs, splits_csv), read_readers(readers_csv), **options)

@@ -48,15 +48,29 @@ def pseudonymised_reader_calls(
     )
     splits = pd.read_csv(splits_csv, dtype=str)
     table = calls.merge(linkage[["image", "id", "cohort"]], on=["image", "cohort"], how="inner")
-    table = table.merge(splits[["id", "patient", "cohort", "set"]], on=["id", "cohort"]).merge(labels, on=["id", "cohort"])
+    table = table.merge(splits[["id", "patient", "cohort", "set"]], on=["id", "cohort"]).merge(
+        labels, on=["id", "cohort"]
+    )
     in_test = table["set"].isin(TEST_SETS)
     for reader, n in table.loc[~in_test].groupby("reader").size().items():
         log.warning("reader %s: %d calls on images outside the test sets were left out", reader, n)
     for (reader, set_name), rows in table.loc[in_test].groupby(["reader", "set"]):
         total = int((splits["set"] == set_name).sum())
         if len(rows) < total:
-            log.warning("reader %s read %d of the %d %s images; their metrics cover those only",
-                        reader, len(rows), total, set_name)  # fmt: skip
-    columns = ["id", "patient", "reader", "call", *([READERS_SCORE] if READERS_SCORE in table.columns else []),
-               "label", "set"]  # fmt: skip
+            log.warning(
+                "reader %s read %d of the %d %s images; their metrics cover those only",
+                reader,
+                len(rows),
+                total,
+                set_name,
+            )
+    columns = [
+        "id",
+        "patient",
+        "reader",
+        "call",
+        *([READERS_SCORE] if READERS_SCORE in table.columns else []),
+        "label",
+        "set",
+    ]
     return table.loc[in_test, columns].reset_index(drop=True)

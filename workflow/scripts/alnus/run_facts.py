@@ -108,8 +108,9 @@ def load_run(paths: dict, *, config: dict, simulated: bool = False) -> Run:
         duplicates=_csv(paths.get("duplicates"), sep="\t", dtype=str),
         readers=_csv(paths.get("readers"), dtype={"id": str}),
         annotations={c: pd.read_csv(p, dtype={"id": str}) for c, p in (paths.get("annotations") or {}).items()},
-        residual_text={c: pd.read_csv(p, dtype=str, keep_default_na=False)
-                       for c, p in (paths.get("residual_text") or {}).items()},  # fmt: skip
+        residual_text={
+            c: pd.read_csv(p, dtype=str, keep_default_na=False) for c, p in (paths.get("residual_text") or {}).items()
+        },
         heatmaps=list(paths.get("heatmaps") or []),
     )
 
@@ -145,8 +146,10 @@ def set_text(run: Run, set_name: str) -> str:
 def sites(run: Run) -> dict[str, dict[str, int]]:
     """cohort -> site -> images, from the preprocessed manifests' optional
     `site` column ({} for a cohort without it)."""
-    return {cohort: (m["site"].astype(str).value_counts().sort_index().to_dict() if "site" in m else {})
-            for cohort, m in run.manifests.items()}  # fmt: skip
+    return {
+        cohort: (m["site"].astype(str).value_counts().sort_index().to_dict() if "site" in m else {})
+        for cohort, m in run.manifests.items()
+    }
 
 
 def training_sites(run: Run) -> pd.DataFrame:
@@ -193,10 +196,16 @@ def performance_text(row: pd.Series) -> str:
     ...); specificity ...; accuracy ..."."""
     pos, neg = int(row["tp"] + row["fn"]), int(row["tn"] + row["fp"])
     parts = [f"AUC {format_auc(row['auc'], row['auc_low'], row['auc_high'])}"]
-    parts.append("sensitivity " + format_proportion(int(row["tp"]), pos, row["sensitivity_low"], row["sensitivity_high"]))
-    parts.append("specificity " + format_proportion(int(row["tn"]), neg, row["specificity_low"], row["specificity_high"]))
-    parts.append("accuracy " + format_proportion(int(row["tp"] + row["tn"]), pos + neg, row["accuracy_low"],
-                                                 row["accuracy_high"]))  # fmt: skip
+    parts.append(
+        "sensitivity " + format_proportion(int(row["tp"]), pos, row["sensitivity_low"], row["sensitivity_high"])
+    )
+    parts.append(
+        "specificity " + format_proportion(int(row["tn"]), neg, row["specificity_low"], row["specificity_high"])
+    )
+    parts.append(
+        "accuracy "
+        + format_proportion(int(row["tp"] + row["tn"]), pos + neg, row["accuracy_low"], row["accuracy_high"])
+    )
     return "; ".join(parts)
 
 

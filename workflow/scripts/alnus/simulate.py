@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 from scipy.special import ndtr
 
 __all__ = [
@@ -210,26 +210,98 @@ READERS: dict[str, tuple[float, float]] = {
 # Fake names: all capitals and at least five letters, so that a leak test can
 # grep for them without matching short strings that occur by chance.
 FAMILY_NAMES = (
-    "SILVA", "SANTOS", "OLIVEIRA", "PEREIRA", "FERREIRA", "ALMEIDA", "CARVALHO",
-    "RODRIGUES", "MARTINS", "BARBOSA", "RIBEIRO", "MONTEIRO", "KOWALSKI",
-    "NOWAKOWSKA", "MUELLER", "JOHANSSON", "OKAFOR", "TANAKA", "NAKAMURA", "ROSSINI",
-    "MORENO", "CASTILLO", "HUANGFU", "WHITFIELD", "BRENNAN", "HARTLEY",
-    "LINDQVIST", "PETROVA", "IVANOVA", "DUBOIS", "FONTAINE", "MORETTI", "KAPOOR",
-    "CHATTERJEE", "ADEYEMI", "MENSAH", "HOFFMANN", "NIELSEN", "VARGAS", "QUINTERO",
+    "SILVA",
+    "SANTOS",
+    "OLIVEIRA",
+    "PEREIRA",
+    "FERREIRA",
+    "ALMEIDA",
+    "CARVALHO",
+    "RODRIGUES",
+    "MARTINS",
+    "BARBOSA",
+    "RIBEIRO",
+    "MONTEIRO",
+    "KOWALSKI",
+    "NOWAKOWSKA",
+    "MUELLER",
+    "JOHANSSON",
+    "OKAFOR",
+    "TANAKA",
+    "NAKAMURA",
+    "ROSSINI",
+    "MORENO",
+    "CASTILLO",
+    "HUANGFU",
+    "WHITFIELD",
+    "BRENNAN",
+    "HARTLEY",
+    "LINDQVIST",
+    "PETROVA",
+    "IVANOVA",
+    "DUBOIS",
+    "FONTAINE",
+    "MORETTI",
+    "KAPOOR",
+    "CHATTERJEE",
+    "ADEYEMI",
+    "MENSAH",
+    "HOFFMANN",
+    "NIELSEN",
+    "VARGAS",
+    "QUINTERO",
 )
 GIVEN_NAMES = (
-    "MARIA", "HELENA", "BEATRIZ", "FATIMA", "CLAUDIA", "SANDRA", "LUCIANA",
-    "PATRICIA", "YUKIKO", "INGRID", "AMARA", "ELENA", "SOFIA", "MEILING", "GRACE",
-    "JOANNA", "AGNIESZKA", "BRIGITTE", "ASTRID", "CHIOMA", "NADIA", "ROSALIND",
-    "MARGARET", "TERESA", "VALENTINA", "ISABEL", "CAROLINA", "PRIYA", "ANOUK",
-    "SIOBHAN", "DOLORES", "KATARINA", "LILIANA", "MIRIAM", "ROSEMARY", "YOLANDA",
+    "MARIA",
+    "HELENA",
+    "BEATRIZ",
+    "FATIMA",
+    "CLAUDIA",
+    "SANDRA",
+    "LUCIANA",
+    "PATRICIA",
+    "YUKIKO",
+    "INGRID",
+    "AMARA",
+    "ELENA",
+    "SOFIA",
+    "MEILING",
+    "GRACE",
+    "JOANNA",
+    "AGNIESZKA",
+    "BRIGITTE",
+    "ASTRID",
+    "CHIOMA",
+    "NADIA",
+    "ROSALIND",
+    "MARGARET",
+    "TERESA",
+    "VALENTINA",
+    "ISABEL",
+    "CAROLINA",
+    "PRIYA",
+    "ANOUK",
+    "SIOBHAN",
+    "DOLORES",
+    "KATARINA",
+    "LILIANA",
+    "MIRIAM",
+    "ROSEMARY",
+    "YOLANDA",
 )
 STAFF_NAMES = (
-    "DR^ESPINOZA^RAFAEL", "DR^WAKEFIELD^HENRY", "DR^YAMAMOTO^KENJI",
-    "DR^ALBUQUERQUE^TIAGO", "DR^OSTERGAARD^LARS", "DR^FITZGERALD^AOIFE",
+    "DR^ESPINOZA^RAFAEL",
+    "DR^WAKEFIELD^HENRY",
+    "DR^YAMAMOTO^KENJI",
+    "DR^ALBUQUERQUE^TIAGO",
+    "DR^OSTERGAARD^LARS",
+    "DR^FITZGERALD^AOIFE",
 )
 SONOGRAPHERS = (
-    "BRAGANCA^LETICIA", "MCALLISTER^FIONA", "TREMBLAY^JOSEE", "KARLSSON^EBBA",
+    "BRAGANCA^LETICIA",
+    "MCALLISTER^FIONA",
+    "TREMBLAY^JOSEE",
+    "KARLSSON^EBBA",
 )
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 ANNOTATIONS = ("RADIAL", "ANTIRAD", "TRANS", "LONG", "PALPABLE", "SAG")
@@ -323,8 +395,7 @@ def sample_lesion(
         edge_blur=0.7 + 3.5 * margin,
         halo=0.9 * max(0.0, margin - 0.4),
         # Enhancement up to x1.8 below p = 0.5, shadowing down to x0.15 above.
-        posterior=math.exp(1.2 * (0.5 - p["posterior"]) if p["posterior"] < 0.5
-                           else -3.8 * (p["posterior"] - 0.5)),
+        posterior=math.exp(1.2 * (0.5 - p["posterior"]) if p["posterior"] < 0.5 else -3.8 * (p["posterior"] - 0.5)),
         calcifications=int(rng.poisson(6 * p["heterogeneity"] ** 3)),
     )
 
@@ -360,8 +431,9 @@ class BMode(NamedTuple):
     lesion_box: tuple[int, int, int, int]
 
 
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], scale: float,
-                  *, stretch: float = 1.0) -> np.ndarray:
+def _smooth_noise(
+    rng: np.random.Generator, shape: tuple[int, int], scale: float, *, stretch: float = 1.0
+) -> np.ndarray:
     """Zero-mean, unit-SD random field of shape (h, w) with blobs of about
     ``scale`` px (``stretch`` times wider than tall): a coarse grid of normal
     draws upsampled bicubically, which is much cheaper than a large blur."""
@@ -369,11 +441,10 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], scale: float
     gh = max(2, math.ceil(h / scale)) + 3
     gw = max(2, math.ceil(w / (scale * stretch))) + 3
     grid = rng.standard_normal((gh, gw), dtype=np.float32)
-    field = cv2.resize(grid, (w + 2 * round(w / gw), h + 2 * round(h / gh)),
-                       interpolation=cv2.INTER_CUBIC)
+    field = cv2.resize(grid, (w + 2 * round(w / gw), h + 2 * round(h / gh)), interpolation=cv2.INTER_CUBIC)
     # Drop the border, where the bicubic kernel runs off the grid.
     oy, ox = round(h / gh), round(w / gw)
-    field = field[oy:oy + h, ox:ox + w]
+    field = field[oy : oy + h, ox : ox + w]
     return (field - field.mean()) / (field.std() + 1e-6)
 
 
@@ -413,7 +484,7 @@ def _tissue(rng: np.random.Generator, h: int, w: int, scale: float) -> np.ndarra
     echo = np.where(y >= gland_bottom, 0.3, echo)
     echo = np.where(y >= muscle_top, muscle, echo)
     echo[:skin] = 1.8
-    echo[skin:skin + max(2, skin // 2)] = 0.25
+    echo[skin : skin + max(2, skin // 2)] = 0.25
     echo = echo.astype(np.float32)
 
     # Cooper's ligaments: thin bright arcs crossing the fat into the gland.
@@ -426,8 +497,9 @@ def _tissue(rng: np.random.Generator, h: int, w: int, scale: float) -> np.ndarra
     return cv2.GaussianBlur(echo, (0, 0), 1.2 * scale)
 
 
-def _lesion_shape(rng: np.random.Generator, lesion: Lesion, center: tuple[float, float],
-                  width: float, shape: tuple[int, int]) -> np.ndarray:
+def _lesion_shape(
+    rng: np.random.Generator, lesion: Lesion, center: tuple[float, float], width: float, shape: tuple[int, int]
+) -> np.ndarray:
     """Float mask (h, w) in [0, 1] of the lesion outline, anti-aliased.
 
     The outline is an ellipse in polar form whose radius is modulated by low
@@ -452,9 +524,15 @@ def _lesion_shape(rng: np.random.Generator, lesion: Lesion, center: tuple[float,
     return mask.astype(np.float32) / 255
 
 
-def _insert_lesion(rng: np.random.Generator, echo: np.ndarray, lesion: Lesion,
-                   center: tuple[float, float], lw: float, lh: float,
-                   scale: float) -> tuple[np.ndarray, np.ndarray]:
+def _insert_lesion(
+    rng: np.random.Generator,
+    echo: np.ndarray,
+    lesion: Lesion,
+    center: tuple[float, float],
+    lw: float,
+    lh: float,
+    scale: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw the lesion, its halo and its posterior feature into ``echo``
     (float32, shape (h, w)) in place.
 
@@ -565,7 +643,7 @@ def render_bmode(
     # the black nulls that single-look speckle would leave. Uniform draws are
     # several times cheaper than normal ones and, summed over the PSF, just
     # as Gaussian.
-    sx, sy = site.speckle[0] * scale ** 0.5, site.speckle[1] * scale ** 0.5
+    sx, sy = site.speckle[0] * scale**0.5, site.speckle[1] * scale**0.5
     noise = rng.random((4, h, w), dtype=np.float32) - np.float32(0.5)
     speckle = np.zeros((h, w), np.float32)
     for component in noise:
@@ -615,8 +693,16 @@ class Exam:
 
 
 def _text(img, text, org, site, *, color=None, scale=1.0, thickness=1):
-    cv2.putText(img, text, (int(org[0]), int(org[1])), site.font, site.font_scale * scale,
-                color or site.text, thickness, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        text,
+        (int(org[0]), int(org[1])),
+        site.font,
+        site.font_scale * scale,
+        color or site.text,
+        thickness,
+        cv2.LINE_AA,
+    )
 
 
 def _text_width(text, site, scale=1.0):
@@ -735,8 +821,10 @@ def draw_screen(
         line1 = f"{exam.family}^{exam.given}   {exam.patient_id}   {exam.institution}"
         # Month names from a table, not strftime's %b, which follows the locale.
         month = MONTHS[when.month - 1]
-        line2 = (f"DOB {dob:%Y-%m-%d}  F   EXAM {when.day:02d}-{month}-{when.year}"
-                 f" {exam.exam_time[:5]}   ACC {exam.accession}")
+        line2 = (
+            f"DOB {dob:%Y-%m-%d}  F   EXAM {when.day:02d}-{month}-{when.year}"
+            f" {exam.exam_time[:5]}   ACC {exam.accession}"
+        )
         _text(screen, line1, (10, 16), site)
         _text(screen, line2, (10, 34), site)
         logo_x = W - 12 - _text_width("VISTAWAVE", site)
@@ -751,20 +839,27 @@ def draw_screen(
     x1, y1 = x0 + w - 1, y0 + h - 1
     if x1 >= W - 40 or y1 >= H - 4:
         raise ValueError(f"B-mode image of size {w}x{h} does not fit the {W}x{H} screen of {site.name}")
-    roi = screen[y0:y1 + 1, x0:x1 + 1]
+    roi = screen[y0 : y1 + 1, x0 : x1 + 1]
     np.copyto(roi, bmode.pixels[..., None], where=bmode.valid[..., None])
 
     # Settings block and grey-scale bar.
     gain_db = int(rng.integers(48, 66))
-    settings = [site.probe, f"{rng.choice([10.0, 12.0, 13.5]):.1f}MHz", f"Gn {gain_db}",
-                f"DR {int(site.dynamic_range_db + 20)}", f"FR {int(rng.integers(14, 32))}",
-                f"D {exam.depth_cm:.1f}cm", f"MI {rng.uniform(0.6, 1.3):.1f}", "TIs 0.1"]
+    settings = [
+        site.probe,
+        f"{rng.choice([10.0, 12.0, 13.5]):.1f}MHz",
+        f"Gn {gain_db}",
+        f"DR {int(site.dynamic_range_db + 20)}",
+        f"FR {int(rng.integers(14, 32))}",
+        f"D {exam.depth_cm:.1f}cm",
+        f"MI {rng.uniform(0.6, 1.3):.1f}",
+        "TIs 0.1",
+    ]
     for k, line in enumerate(settings):
         _text(screen, line, (settings_x, settings_y + 16 * k), site, scale=0.9)
     bar_x = W - 22 if ruler_side == "right" else 10
     bar_y = settings_y + 16 * len(settings) if ruler_side == "left" else y0
     ramp = np.linspace(255, 0, 100).astype(np.uint8)
-    screen[bar_y:bar_y + 100, bar_x:bar_x + 8] = ramp[:, None, None]
+    screen[bar_y : bar_y + 100, bar_x : bar_x + 8] = ramp[:, None, None]
 
     if ruler_side == "right":
         _ruler(screen, site, x1 + 6, y0, y1, exam.depth_cm, side="right")
@@ -985,22 +1080,22 @@ def simulate_readers(
     from statistics import NormalDist
 
     z = NormalDist().inv_cdf
-    sd_visible = math.sqrt(1 + cue_noise ** 2 / len(CUES))
+    sd_visible = math.sqrt(1 + cue_noise**2 / len(CUES))
     rows = []
     for name, (sens, spec) in readers.items():
         total = z(sens) + z(spec)
         if total <= 0 or total > separation / sd_visible:
             raise ValueError(
                 f"reader {name!r}: sensitivity {sens} with specificity {spec} is not reachable "
-                f"with separation {separation}; lower one of them")
+                f"with separation {separation}; lower one of them"
+            )
         sd_total = separation / total
-        noise = math.sqrt(max(0.0, sd_total ** 2 - sd_visible ** 2))
+        noise = math.sqrt(max(0.0, sd_total**2 - sd_visible**2))
         threshold = separation / 2 - z(sens) * sd_total
         seen = images["visible"].to_numpy() + rng.normal(0, noise, size=len(images))
         scores = np.round(100 * ndtr((seen - threshold) / sd_total), 1)
         calls = (scores > 50).astype(int)  # from the rounded score, so that the two always agree
-        rows.append(pd.DataFrame({"image": images["image"].to_numpy(), "reader": name, "call": calls,
-                                  "score": scores}))  # fmt: skip
+        rows.append(pd.DataFrame({"image": images["image"].to_numpy(), "reader": name, "call": calls, "score": scores}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -1012,36 +1107,44 @@ def _date_between(rng: np.random.Generator, first: str, last: str) -> dt.date:
     return a + dt.timedelta(days=int(rng.integers(0, (b - a).days + 1)))
 
 
-def _make_exams(rng: np.random.Generator, site: Site, names: list[tuple[str, str]],
-                used_ids: set[str]) -> list[Exam]:
+def _make_exams(rng: np.random.Generator, site: Site, names: list[tuple[str, str]], used_ids: set[str]) -> list[Exam]:
     """Fake patients and their breast US studies for one site."""
     exams = []
     digits = 7 if site.id_prefix == "MRN" else 8  # IDs of 10 characters either way
     for family, given in names:
         while True:
-            pid = f"{site.id_prefix}{int(rng.integers(10 ** (digits - 1), 10 ** digits))}"
+            pid = f"{site.id_prefix}{int(rng.integers(10 ** (digits - 1), 10**digits))}"
             if pid not in used_ids:
                 used_ids.add(pid)
                 break
         exam_date = _date_between(rng, *site.exam_dates)
         age_days = int(rng.uniform(30, 82) * 365.25)
         while True:
-            accession = (f"{site.accession_prefix}{exam_date:%Y}{int(rng.integers(10 ** 5, 10 ** 6))}"
-                         if site.accession_prefix == "ACC"
-                         else f"{site.accession_prefix}{int(rng.integers(10 ** 7, 10 ** 8))}")
+            accession = (
+                f"{site.accession_prefix}{exam_date:%Y}{int(rng.integers(10**5, 10**6))}"
+                if site.accession_prefix == "ACC"
+                else f"{site.accession_prefix}{int(rng.integers(10**7, 10**8))}"
+            )
             if accession not in used_ids:
                 used_ids.add(accession)
                 break
-        exams.append(Exam(
-            patient_id=pid, family=family, given=given,
-            birth_date=exam_date - dt.timedelta(days=age_days),
-            institution=str(rng.choice(site.institutions)),
-            accession=accession, exam_date=exam_date,
-            exam_time=f"{int(rng.integers(7, 19)):02d}:{int(rng.integers(0, 60)):02d}:{int(rng.integers(0, 60)):02d}",
-            physician=str(rng.choice(STAFF_NAMES)), operator=str(rng.choice(SONOGRAPHERS)),
-            laterality=str(rng.choice(["L", "R"])), clock=int(rng.integers(1, 13)),
-            depth_cm=float(rng.choice(np.arange(site.depth_cm[0], site.depth_cm[1] + 0.01, 0.5))),
-        ))
+        exams.append(
+            Exam(
+                patient_id=pid,
+                family=family,
+                given=given,
+                birth_date=exam_date - dt.timedelta(days=age_days),
+                institution=str(rng.choice(site.institutions)),
+                accession=accession,
+                exam_date=exam_date,
+                exam_time=f"{int(rng.integers(7, 19)):02d}:{int(rng.integers(0, 60)):02d}:{int(rng.integers(0, 60)):02d}",
+                physician=str(rng.choice(STAFF_NAMES)),
+                operator=str(rng.choice(SONOGRAPHERS)),
+                laterality=str(rng.choice(["L", "R"])),
+                clock=int(rng.integers(1, 13)),
+                depth_cm=float(rng.choice(np.arange(site.depth_cm[0], site.depth_cm[1] + 0.01, 0.5))),
+            )
+        )
     return exams
 
 
@@ -1052,8 +1155,7 @@ def _folder(site: Site, exam: Exam) -> str:
     return f"{exam.family}_{exam.given}_{exam.patient_id}"
 
 
-def _simulate_cohort(rng, site, *, cohort, n_images, prevalence, images_per_patient,
-                     names, used_ids, out_dir, seed):
+def _simulate_cohort(rng, site, *, cohort, n_images, prevalence, images_per_patient, names, used_ids, out_dir, seed):
     """Render and write one cohort; returns (manifest, per-image records, exams)."""
     n_patients = max(2, min(n_images, round(n_images / images_per_patient)))
     n_pos = min(n_patients - 1, max(1, round(prevalence * n_patients)))
@@ -1082,24 +1184,46 @@ def _simulate_cohort(rng, site, *, cohort, n_images, prevalence, images_per_pati
         for v in range(views[i]):
             view = lesion if v == 0 else second_view(rng, lesion)
             size = (int(rng.integers(*site.bmode_width)), int(rng.integers(*site.bmode_height)))
-            bmode = render_bmode(rng, view, size, site=site, sector=bool(rng.random() < site.p_sector),
-                                 gain=float(rng.uniform(0.9, 1.1)))
+            bmode = render_bmode(
+                rng, view, size, site=site, sector=bool(rng.random() < site.p_sector), gain=float(rng.uniform(0.9, 1.1))
+            )
             screen, region = draw_screen(rng, bmode, exam, site=site, calipers=bool(rng.random() < 0.75))
             pixels = screen if rgb else cv2.cvtColor(screen, cv2.COLOR_RGB2GRAY)
             prefix = "US" if site.name == "hospital_A" else "IMG"
             relative = f"{folder}/{prefix}_{v + 1:04d}.{'dcm' if is_dicom[i] else 'png'}"
             if is_dicom[i]:
-                write_dicom(images_dir / relative, pixels, exam, region=region,
-                            delta_cm=exam.depth_cm / size[1], site=site,
-                            uids=(study_uid, series_uid, _uid(seed, site.name, exam.accession, v)),
-                            instance=v + 1)
+                write_dicom(
+                    images_dir / relative,
+                    pixels,
+                    exam,
+                    region=region,
+                    delta_cm=exam.depth_cm / size[1],
+                    site=site,
+                    uids=(study_uid, series_uid, _uid(seed, site.name, exam.accession, v)),
+                    instance=v + 1,
+                )
             else:
                 write_png(images_dir / relative, pixels)
-            rows.append({"image": relative, "patient_id": exam.patient_id, "label": int(label),
-                         "study_id": exam.accession, "site": site.name})
-            records.append({"image": relative, "label": int(label), "region": region,
-                            "lesion_box": bmode.lesion_box, "suspiciousness": lesion.suspiciousness,
-                            "visible": lesion.visible, "dicom": bool(is_dicom[i])})
+            rows.append(
+                {
+                    "image": relative,
+                    "patient_id": exam.patient_id,
+                    "label": int(label),
+                    "study_id": exam.accession,
+                    "site": site.name,
+                }
+            )
+            records.append(
+                {
+                    "image": relative,
+                    "label": int(label),
+                    "region": region,
+                    "lesion_box": bmode.lesion_box,
+                    "suspiciousness": lesion.suspiciousness,
+                    "visible": lesion.visible,
+                    "dicom": bool(is_dicom[i]),
+                }
+            )
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
     (out_dir / cohort).mkdir(parents=True, exist_ok=True)
     manifest.to_csv(out_dir / cohort / "manifest.csv", index=False)
@@ -1135,17 +1259,31 @@ def simulate_clinical(rng: np.random.Generator, manifest: pd.DataFrame, records:
     size = np.clip(np.round(np.exp(rng.normal(np.log(15) + 0.4 * label, 0.4)), 1), 4, 80)
     reading = patients["image"].map(suspicious).to_numpy(float) + rng.normal(0, 1.0, n)
     birads = np.array(BIRADS_LEVELS)[np.searchsorted(BIRADS_CUTS, reading)]
-    values = pd.DataFrame({"patient_id": patients["patient_id"].to_numpy(), "age": age, "tumour_size_mm": size,
-                           "birads": birads})  # fmt: skip
+    values = pd.DataFrame(
+        {"patient_id": patients["patient_id"].to_numpy(), "age": age, "tumour_size_mm": size, "birads": birads}
+    )
     return manifest.merge(values, on="patient_id", how="left", validate="many_to_one")
 
 
 def _phi(cohorts: dict[str, tuple[pd.DataFrame, list[Exam]]]) -> dict[str, list[str]]:
     """Every fake PHI string used, by kind (DICOM spellings for dates)."""
-    kinds: dict[str, set[str]] = {k: set() for k in (
-        "patient_names", "family_names", "given_names", "patient_ids", "birth_dates",
-        "exam_dates", "institutions", "accession_numbers", "physicians", "operators",
-        "source_folders", "source_paths")}
+    kinds: dict[str, set[str]] = {
+        k: set()
+        for k in (
+            "patient_names",
+            "family_names",
+            "given_names",
+            "patient_ids",
+            "birth_dates",
+            "exam_dates",
+            "institutions",
+            "accession_numbers",
+            "physicians",
+            "operators",
+            "source_folders",
+            "source_paths",
+        )
+    }
     for manifest, exams in cohorts.values():
         for e in exams:
             kinds["patient_names"].add(f"{e.family}^{e.given}")
@@ -1235,14 +1373,24 @@ def simulate_study(
 
     used_ids: set[str] = set()
     cohorts, summary = {}, {"seed": seed, "out_dir": str(out_dir)}
-    plan = (("development", "hospital_A", n_development, 0.40, 300 / 220),
-            ("external", "hospital_B", n_external, 0.50, 80 / 78))
+    plan = (
+        ("development", "hospital_A", n_development, 0.40, 300 / 220),
+        ("external", "hospital_B", n_external, 0.50, 80 / 78),
+    )
     start = 0
     for cohort, site_name, n, prevalence, per_patient in plan:
         manifest, records, exams = _simulate_cohort(
-            rng, SITES[site_name], cohort=cohort, n_images=n, prevalence=prevalence,
-            images_per_patient=per_patient, names=names[start:start + n], used_ids=used_ids,
-            out_dir=out_dir, seed=seed)
+            rng,
+            SITES[site_name],
+            cohort=cohort,
+            n_images=n,
+            prevalence=prevalence,
+            images_per_patient=per_patient,
+            names=names[start : start + n],
+            used_ids=used_ids,
+            out_dir=out_dir,
+            seed=seed,
+        )
         start += n
         manifest = simulate_clinical(clinical_rng, manifest, records)
         manifest.to_csv(out_dir / cohort / "manifest.csv", index=False)

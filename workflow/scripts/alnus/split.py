@@ -22,9 +22,7 @@ def _hold_out(labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int
     n_splits = max(2, int(round(1.0 / fraction)))
     n_groups = len(np.unique(groups))
     if n_groups < n_splits:
-        raise ValueError(
-            f"cannot hold out {fraction:.0%} of {n_groups} patients; the development cohort is too small"
-        )
+        raise ValueError(f"cannot hold out {fraction:.0%} of {n_groups} patients; the development cohort is too small")
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     _, held = next(folds.split(np.zeros(len(labels)), labels, groups))
     mask = np.zeros(len(labels), dtype=bool)
@@ -88,10 +86,12 @@ def manifest_fold_problem(manifest: pd.DataFrame, *, folds: int) -> str | None:
     negative = patients[labels == 0].dropna().nunique()
     if folds <= min(positive, negative):
         return None
-    return (f"`split: folds` is {folds}, but the development manifest has {positive} patients with metastasis "
-            f"(label 1) and {negative} without, before the internal test takes its share; every fold must hold "
-            f"both: set `split: folds` to at most {min(positive, negative)} (rule split then checks the patients the "
-            "internal test leaves), or to null for the single train/validation split")  # fmt: skip
+    return (
+        f"`split: folds` is {folds}, but the development manifest has {positive} patients with metastasis "
+        f"(label 1) and {negative} without, before the internal test takes its share; every fold must hold "
+        f"both: set `split: folds` to at most {min(positive, negative)} (rule split then checks the patients the "
+        "internal test leaves), or to null for the single train/validation split"
+    )
 
 
 def assign_folds(labels: np.ndarray, groups: np.ndarray, *, folds: int, seed: int) -> np.ndarray:
@@ -133,8 +133,10 @@ def assign_folds(labels: np.ndarray, groups: np.ndarray, *, folds: int, seed: in
         fold[held] = k
     for k in range(1, folds + 1):
         if len(np.unique(labels[fold == k])) < 2:
-            raise ValueError(f"fold {k} of `split: folds` {folds} has only label {labels[fold == k][0]}; "
-                             "the classes are too unevenly spread over the patients: lower `split: folds`")  # fmt: skip
+            raise ValueError(
+                f"fold {k} of `split: folds` {folds} has only label {labels[fold == k][0]}; "
+                "the classes are too unevenly spread over the patients: lower `split: folds`"
+            )
     return fold
 
 
@@ -197,7 +199,9 @@ def split_cohorts(
     splits = pd.concat([dev, ext], ignore_index=True)
     for name, rows in splits.groupby("set"):
         if rows["label"].nunique() < 2:
-            raise ValueError(f"the {name} set has only label {rows['label'].iloc[0]}; the cohort is too small or too unbalanced to split")
+            raise ValueError(
+                f"the {name} set has only label {rows['label'].iloc[0]}; the cohort is too small or too unbalanced to split"
+            )
     return splits[columns]
 
 

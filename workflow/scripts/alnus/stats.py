@@ -35,9 +35,7 @@ CLUSTERED_AUC_CI_METHODS = ("wald", "logit")
 # --------------------------------------------------------------------------
 def _check_choice(value, valid, argument):
     if value not in valid:
-        raise ValueError(
-            f"unknown {argument} {value!r}; valid names are {', '.join(map(repr, valid))}"
-        )
+        raise ValueError(f"unknown {argument} {value!r}; valid names are {', '.join(map(repr, valid))}")
 
 
 def _check_level(level):
@@ -52,9 +50,7 @@ def _check_count(k, n, k_name="k", n_name="n"):
     if n <= 0:
         raise ValueError(f"`{n_name}` must be at least 1, got {n_name}={n!r}")
     if not 0 <= k <= n:
-        raise ValueError(
-            f"`{k_name}` must lie in [0, {n_name}], got {k_name}={k!r}, {n_name}={n!r}"
-        )
+        raise ValueError(f"`{k_name}` must lie in [0, {n_name}], got {k_name}={k!r}, {n_name}={n!r}")
     return int(k), int(n)
 
 
@@ -121,8 +117,7 @@ def _check_binary(labels, *score_arrays, name=None):
         if not np.isfinite(scores).all():
             i = int(np.flatnonzero(~np.isfinite(scores))[0])
             raise ValueError(
-                f"{prefix}scores must be finite, got {scores[i]} at index {i}; "
-                "drop or impute missing predictions first"
+                f"{prefix}scores must be finite, got {scores[i]} at index {i}; drop or impute missing predictions first"
             )
         stacked.append(scores)
     if labels.size == 0:
@@ -131,8 +126,7 @@ def _check_binary(labels, *score_arrays, name=None):
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if n_pos == 0 or n_neg == 0:
         raise ValueError(
-            f"{prefix}labels contain only one class (n={n_pos} positives, "
-            f"{n_neg} negatives); an AUC needs both"
+            f"{prefix}labels contain only one class (n={n_pos} positives, {n_neg} negatives); an AUC needs both"
         )
     return positive, np.vstack(stacked)
 
@@ -148,20 +142,16 @@ def _cluster_codes(clusters, n_cases, name):
     if not isinstance(clusters, (np.ndarray, pd.Series, pd.Index)):
         clusters = pd.Series(list(clusters), dtype=object)  # a list of tuples stays 1-D
     if np.ndim(clusters) != 1:
-        raise ValueError(
-            f"{prefix}clusters must be 1-D with one patient per case, got shape {np.shape(clusters)}"
-        )
+        raise ValueError(f"{prefix}clusters must be 1-D with one patient per case, got shape {np.shape(clusters)}")
     if len(clusters) != n_cases:
         raise ValueError(
-            f"{prefix}clusters and labels must have the same length, got {len(clusters)} "
-            f"clusters for {n_cases} labels"
+            f"{prefix}clusters and labels must have the same length, got {len(clusters)} clusters for {n_cases} labels"
         )
     try:
         codes, uniques = pd.factorize(clusters)
     except TypeError as error:  # e.g. lists, which cannot be hashed
         raise ValueError(
-            f"{prefix}clusters must be hashable patient ids (strings, numbers, tuples), "
-            f"got {error}"
+            f"{prefix}clusters must be hashable patient ids (strings, numbers, tuples), got {error}"
         ) from None
     missing = codes < 0
     if missing.any():
@@ -206,9 +196,7 @@ def proportion_ci(k, n, level=0.95, method="wilson_cc"):
     _check_choice(method, PROPORTION_CI_METHODS, "method")
     _check_level(level)
     k, n = _check_count(k, n)
-    ci = sps.binomtest(k, n).proportion_ci(
-        confidence_level=level, method=PROPORTION_CI_METHODS[method]
-    )
+    ci = sps.binomtest(k, n).proportion_ci(confidence_level=level, method=PROPORTION_CI_METHODS[method])
     return float(ci.low), float(ci.high)
 
 
@@ -297,8 +285,7 @@ def mcnemar_test(correct_a, correct_b):
     a, b = np.asarray(correct_a), np.asarray(correct_b)
     if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
         raise ValueError(
-            "correct_a and correct_b must be 1-D arrays over the same cases, got "
-            f"shapes {a.shape} and {b.shape}"
+            f"correct_a and correct_b must be 1-D arrays over the same cases, got shapes {a.shape} and {b.shape}"
         )
     for arg, values in (("correct_a", a), ("correct_b", b)):
         if not np.isin(values, (0, 1)).all():

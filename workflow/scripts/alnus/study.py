@@ -54,7 +54,10 @@ def labelled_splits(splits_csv: str | Path, manifests: dict[str, str | Path]) ->
     """
     splits = pd.read_csv(splits_csv, dtype={"id": str, "patient": str})
     labels = pd.concat(
-        [pd.read_csv(path, dtype={"id": str})[["id", "label"]].assign(cohort=cohort) for cohort, path in manifests.items()]
+        [
+            pd.read_csv(path, dtype={"id": str})[["id", "label"]].assign(cohort=cohort)
+            for cohort, path in manifests.items()
+        ]
     )
     table = splits.merge(labels, on=["id", "cohort"], how="left", validate="one_to_one")
     if table["label"].isna().any():
@@ -84,8 +87,10 @@ def cached_images(rows: pd.DataFrame, manifests: dict[str, str], caches: dict[st
         ids = pd.read_csv(manifests[cohort], dtype={"id": str})["id"]
         cached = np.load(caches[cohort], mmap_mode="r").shape[0]
         if cached != len(ids):
-            raise ValueError(f"{caches[cohort]} holds {cached} images but {manifests[cohort]} lists {len(ids)}; "
-                             "delete the cache file and rerun")  # fmt: skip
+            raise ValueError(
+                f"{caches[cohort]} holds {cached} images but {manifests[cohort]} lists {len(ids)}; "
+                "delete the cache file and rerun"
+            )
         position = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
         images = read_image_cache(caches[cohort], position[group["id"]].to_numpy())
         if out is None:
@@ -104,8 +109,14 @@ def _setup_torch(threads: int, device: str, precision: str, deterministic: bool 
     set_determinism(deterministic, resolved)
     hardware = processor(resolved)
     dtype, reason = resolve_precision(precision, resolved, hardware=hardware)
-    log.info("%s on %s (capability %s, %s); precision %s", resolved, hardware.name, hardware.capability,
-             hardware.detected_by, reason)  # fmt: skip
+    log.info(
+        "%s on %s (capability %s, %s); precision %s",
+        resolved,
+        hardware.name,
+        hardware.capability,
+        hardware.detected_by,
+        reason,
+    )
     return resolved, hardware, dtype, reason
 
 
@@ -155,8 +166,9 @@ def train_job(
     train, val = table[table["set"] == "train"], table[table["set"] == "validation"]
     log.info("%s: %d training and %d validation images at %d px", arch, len(train), len(val), size)
     torch_device, hardware, autocast_dtype, precision_reason = _setup_torch(threads, device, precision, deterministic)
-    settings = TrainSettings.from_preset(preset, seed=seed, input_channels=training["input_channels"],
-                                         compile=training["compile"])
+    settings = TrainSettings.from_preset(
+        preset, seed=seed, input_channels=training["input_channels"], compile=training["compile"]
+    )
     data_hashes = {"splits.csv": sha256_file(splits_csv)}
     data_hashes |= {f"{cohort}/manifest.csv": sha256_file(path) for cohort, path in manifests.items()}
     run = [arch, size, settings.__dict__, pretrained, precision, data_hashes] + ([fold] if fold is not None else [])
@@ -254,8 +266,10 @@ def predict_job(
         rows = table[table["set"] == set_name]
         images = cached_images(rows, manifests, caches)
         if images.shape[-1] != size:
-            raise ValueError(f"the image caches are at {images.shape[-1]} px but {arch} was trained at {size} px; "
-                             "rerun the train rule (snakemake --forcerun train)")  # fmt: skip
+            raise ValueError(
+                f"the image caches are at {images.shape[-1]} px but {arch} was trained at {size} px; "
+                "rerun the train rule (snakemake --forcerun train)"
+            )
         probabilities = predict_probabilities(
             model,
             images,
@@ -265,8 +279,14 @@ def predict_job(
             flip_tta=flip_tta,
             channels=card["settings"].get("input_channels", 3),
         )
-        frame = pd.DataFrame({"id": rows["id"].to_numpy(), "patient": rows["patient"].to_numpy(),
-                              "label": rows["label"].to_numpy(), "probability": probabilities})  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "id": rows["id"].to_numpy(),
+                "patient": rows["patient"].to_numpy(),
+                "label": rows["label"].to_numpy(),
+                "probability": probabilities,
+            }
+        )
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out, index=False, float_format="%.8f")
         log.info("%s on %s: %d images scored", arch, set_name, len(frame))

@@ -130,4 +130,3 @@ def save(fig, png: str, pdf: str | None = None) -> None:
         if pdf:
             fig.savefig(pdf, metadata={"Creator": None, "Producer": None, "CreationDate": None})
     plt.close(fig)
-

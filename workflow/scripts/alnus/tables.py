@@ -32,8 +32,13 @@ CI_TEXT = {
     "exact": "Clopper-Pearson exact intervals",
 }
 AUC_CI_TEXT = {"delong": "DeLong's method", "bootstrap": "a stratified percentile bootstrap"}
-TEST_NAMES = {"chi2": "χ²", "chi2_yates": "χ² (Yates)", "fisher": "Fisher", "mcnemar": "McNemar",
-              "mcnemar_clustered": "clustered McNemar"}  # fmt: skip
+TEST_NAMES = {
+    "chi2": "χ²",
+    "chi2_yates": "χ² (Yates)",
+    "fisher": "Fisher",
+    "mcnemar": "McNemar",
+    "mcnemar_clustered": "clustered McNemar",
+}
 AUC_TESTS = {"delong": "DeLong", "obuchowski": "Obuchowski, clustered"}
 UNIT_TITLES = {"image": "image level, each image a case", "patient": "patient level, each patient a case"}
 AGGREGATE_TEXT = {"mean": "the mean of its images' probabilities", "max": "the highest of its images' probabilities"}
@@ -137,12 +142,15 @@ def performance_rows(metrics: pd.DataFrame, unit: str = "image") -> list:
             if r["n"] < r["n_in_set"]:
                 name += f" (read {int(r['n'])} of {int(r['n_in_set'])})"
             auc = format_auc(r["auc"], r["auc_low"], r["auc_high"]) if r["kind"] in MODEL_KINDS else "NA"
-            rows.append([
-                name, auc,
-                format_proportion(r["tp"], r["tp"] + r["fn"], r["sensitivity_low"], r["sensitivity_high"]),
-                format_proportion(r["tn"], r["tn"] + r["fp"], r["specificity_low"], r["specificity_high"]),
-                format_proportion(r["tp"] + r["tn"], r["n"], r["accuracy_low"], r["accuracy_high"]),
-            ])  # fmt: skip
+            rows.append(
+                [
+                    name,
+                    auc,
+                    format_proportion(r["tp"], r["tp"] + r["fn"], r["sensitivity_low"], r["sensitivity_high"]),
+                    format_proportion(r["tn"], r["tn"] + r["fp"], r["specificity_low"], r["specificity_high"]),
+                    format_proportion(r["tp"] + r["tn"], r["n"], r["accuracy_low"], r["accuracy_high"]),
+                ]
+            )
     return rows
 
 
@@ -153,16 +161,23 @@ def reader_p_block(comparisons: pd.DataFrame):
     if rows_in.empty:
         return None
     tests = list(dict.fromkeys(rows_in["test"]))
-    header = ["Model"] + [f"{m.capitalize()}, P ({TEST_NAMES.get(t, t)})" for m in ("sensitivity", "specificity")
-                          for t in tests]  # fmt: skip
+    header = ["Model"] + [
+        f"{m.capitalize()}, P ({TEST_NAMES.get(t, t)})" for m in ("sensitivity", "specificity") for t in tests
+    ]
     rows = []
     for set_name in [s for s in SET_TITLES if s in set(rows_in["set"])]:
         here = rows_in[rows_in["set"] == set_name].set_index(["a", "measure", "test"])["p"]
         rows.append(SET_TITLES[set_name])
         for model in dict.fromkeys(here.index.get_level_values("a")):
             # The clustered McNemar test exists only where the read cases of that class hold a patient twice.
-            rows.append([display_name(model)] + [format_p(here[(model, m, t)]) if (model, m, t) in here.index else "NA"
-                                                 for m in ("sensitivity", "specificity") for t in tests])  # fmt: skip
+            rows.append(
+                [display_name(model)]
+                + [
+                    format_p(here[(model, m, t)]) if (model, m, t) in here.index else "NA"
+                    for m in ("sensitivity", "specificity")
+                    for t in tests
+                ]
+            )
     return ("Models compared with the radiologists' majority vote on the same cases", header, rows)
 
 
@@ -178,32 +193,54 @@ def auc_p_block(comparisons: pd.DataFrame):
     for set_name in [s for s in SET_TITLES if s in set(pairs["set"])]:
         rows.append(SET_TITLES[set_name])
         for _, r in pairs[pairs["set"] == set_name].iterrows():
-            rows.append([f"{display_name(r['a'])} vs {display_name(r['b'])}", format_difference(r["difference"]),
-                         format_p(r["p"]), format_p(r["p_holm"])])  # fmt: skip
+            rows.append(
+                [
+                    f"{display_name(r['a'])} vs {display_name(r['b'])}",
+                    format_difference(r["difference"]),
+                    format_p(r["p"]),
+                    format_p(r["p_holm"]),
+                ]
+            )
     return ("AUCs of the models compared pairwise", header, rows)
 
 
-def table2_notes(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: float, proportion_ci: str,
-                 auc_ci: str, ties: str = "positive", aggregate: str = "mean",
-                 reader_aggregate: str = "any") -> list[str]:  # fmt: skip
+def table2_notes(
+    metrics: pd.DataFrame,
+    comparisons: pd.DataFrame,
+    *,
+    level: float,
+    proportion_ci: str,
+    auc_ci: str,
+    ties: str = "positive",
+    aggregate: str = "mean",
+    reader_aggregate: str = "any",
+) -> list[str]:
     """The footnote sentences: what the cells are and how they were computed."""
     pct = f"{round_half_up(level, scale=100)}%"
-    models = metrics[metrics["kind"].isin(MODEL_KINDS)].drop_duplicates(["model", "unit"] if "unit" in metrics
-                                                                                  else ["model"])  # fmt: skip
+    models = metrics[metrics["kind"].isin(MODEL_KINDS)].drop_duplicates(
+        ["model", "unit"] if "unit" in metrics else ["model"]
+    )
     policy = models["threshold_policy"].iloc[0] if len(models) else "youden"
     policy_text = POLICY_TEXT.get(policy, f"as the highest threshold reaching {policy.replace('>=', ' ≥ ')}")
     cuts = "; ".join(
         (f"{unit} level: " if len(units(metrics)) > 1 else "")
         + ", ".join(f"{display_name(m)} {t:.3f}" for m, t in zip(here["model"], here["threshold"]))
-        for unit in units(metrics) for here in [of_unit(models, unit)]
-    )  # fmt: skip
+        for unit in units(metrics)
+        for here in [of_unit(models, unit)]
+    )
     notes = [
         f"Data in parentheses are {pct} CIs; for proportions, the numerator and denominator precede them.",
-        *unit_notes(metrics, level=level, proportion_ci=proportion_ci, auc_ci=auc_ci, aggregate=aggregate,
-                    reader_aggregate=reader_aggregate),
+        *unit_notes(
+            metrics,
+            level=level,
+            proportion_ci=proportion_ci,
+            auc_ci=auc_ci,
+            aggregate=aggregate,
+            reader_aggregate=reader_aggregate,
+        ),
         f"Each model's probability threshold was chosen on the validation set {policy_text} and frozen before "
         f"the test sets were scored: {cuts}.",
-    ]  # fmt: skip
+    ]
     if (metrics["kind"] == "ensemble").any():
         notes.append("The ensemble averages the models' probabilities case by case.")
     if metrics["kind"].isin(["combined", "clinical"]).any():
@@ -219,27 +256,39 @@ def table2_notes(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: flo
         )
     tests = [t for t in dict.fromkeys(comparisons["test"]) if t in TEST_TEXT]
     if tests:
-        clustered = " and, where patients have several images, by Durkalski's clustered McNemar test" if (
-            comparisons["test"] == "mcnemar_clustered").any() else ""  # fmt: skip
+        clustered = (
+            " and, where patients have several images, by Durkalski's clustered McNemar test"
+            if (comparisons["test"] == "mcnemar_clustered").any()
+            else ""
+        )
         notes.append(
             f"P values compare each model with the radiologists' majority vote on the cases read, by "
             f"{TEST_TEXT[tests[0]]} and by McNemar's exact test for paired readings{clustered}; they are unadjusted."
         )
     if comparisons["test"].isin(list(AUC_TESTS)).any():
-        how = ("DeLong's paired test (Obuchowski's clustered form where patients have several images)"
-               if (comparisons["test"] == "obuchowski").any() else "DeLong's paired test")  # fmt: skip
-        families = (" (the image-only models' pairs, and each combined model against its network and against the "
-                    "clinical-only model, as two families)" if "family" in comparisons.columns
-                    and (comparisons["family"] == "clinical").any() else "")  # fmt: skip
-        notes.append(f"AUCs are compared by {how}, with Holm's adjustment across the model pairs of each set{families}.")
+        how = (
+            "DeLong's paired test (Obuchowski's clustered form where patients have several images)"
+            if (comparisons["test"] == "obuchowski").any()
+            else "DeLong's paired test"
+        )
+        families = (
+            " (the image-only models' pairs, and each combined model against its network and against the "
+            "clinical-only model, as two families)"
+            if "family" in comparisons.columns and (comparisons["family"] == "clinical").any()
+            else ""
+        )
+        notes.append(
+            f"AUCs are compared by {how}, with Holm's adjustment across the model pairs of each set{families}."
+        )
     if len(comparisons):
         readers = " each radiologist's included," if metrics["kind"].isin(["reader", "majority"]).any() else ""
         notes.append(f"Every comparison,{readers} is in comparisons.csv with Holm-adjusted P values.")
     return notes
 
 
-def unit_notes(metrics: pd.DataFrame, *, level: float, proportion_ci: str, auc_ci: str, aggregate: str,
-               reader_aggregate: str) -> list[str]:  # fmt: skip
+def unit_notes(
+    metrics: pd.DataFrame, *, level: float, proportion_ci: str, auc_ci: str, aggregate: str, reader_aggregate: str
+) -> list[str]:
     """What one case is at each unit, how many images and patients the test
     sets hold, and whether each unit's intervals account for clustering."""
     methods = metrics["ci_method"].astype(str) if "ci_method" in metrics.columns else pd.Series([""] * len(metrics))
@@ -250,23 +299,34 @@ def unit_notes(metrics: pd.DataFrame, *, level: float, proportion_ci: str, auc_c
     for unit in units(metrics):
         here, how = of_unit(metrics, unit), methods[metrics["unit"] == unit]
         sizes = here.drop_duplicates("set")
-        counted = ", ".join(f"{SET_TITLES.get(r['set'], r['set']).lower()} {int(r['images'])} images of "
-                            f"{int(r['patients'])} patients" for _, r in sizes.iterrows())  # fmt: skip
+        counted = ", ".join(
+            f"{SET_TITLES.get(r['set'], r['set']).lower()} {int(r['images'])} images of {int(r['patients'])} patients"
+            for _, r in sizes.iterrows()
+        )
         if unit == "patient":
-            notes.append(f"Patient-level rows make one case of each patient ({counted}): its probability is "
-                         f"{AGGREGATE_TEXT.get(aggregate, aggregate)}, it is positive if any of its images is, and a "
-                         f"radiologist's call is positive if {READER_AGGREGATE_TEXT.get(reader_aggregate)} of its "
-                         f"images were called positive; thresholds were chosen at patient level. {plain}")  # fmt: skip
+            notes.append(
+                f"Patient-level rows make one case of each patient ({counted}): its probability is "
+                f"{AGGREGATE_TEXT.get(aggregate, aggregate)}, it is positive if any of its images is, and a "
+                f"radiologist's call is positive if {READER_AGGREGATE_TEXT.get(reader_aggregate)} of its "
+                f"images were called positive; thresholds were chosen at patient level. {plain}"
+            )
         elif how.str.contains("clustered by patient").any():
             scale = " on the logit scale" if how.str.contains("obuchowski_logit").any() else ""
-            method = ("a stratified patient bootstrap for every figure" if how.str.contains("bootstrap").any() else
-                      f"Obuchowski's method{scale} for AUC and Rao-Scott-adjusted Wilson intervals for proportions")  # fmt: skip
-            notes.append(f"Image-level rows count each image as a case ({counted}); their intervals account for "
-                         f"patients with several images ({method}).")  # fmt: skip
+            method = (
+                "a stratified patient bootstrap for every figure"
+                if how.str.contains("bootstrap").any()
+                else f"Obuchowski's method{scale} for AUC and Rao-Scott-adjusted Wilson intervals for proportions"
+            )
+            notes.append(
+                f"Image-level rows count each image as a case ({counted}); their intervals account for "
+                f"patients with several images ({method})."
+            )
         elif how.str.contains("assumes independent images").any():
-            notes.append(f"Image-level rows count each image as a case ({counted}). {plain} These intervals assume "
-                         "independent images, which does not hold where a patient has several: they are too narrow "
-                         "(statistics: clustered: true gives intervals clustered by patient).")  # fmt: skip
+            notes.append(
+                f"Image-level rows count each image as a case ({counted}). {plain} These intervals assume "
+                "independent images, which does not hold where a patient has several: they are too narrow "
+                "(statistics: clustered: true gives intervals clustered by patient)."
+            )
         else:
             notes.append(plain)
     return notes
@@ -280,9 +340,14 @@ def table2_blocks(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> list:
     blocks = []
     for unit in units(metrics):
         suffix = f" ({UNIT_TITLES[unit]})" if several or unit != "image" else ""
-        blocks.append((f"Diagnostic performance of the models{' and radiologists' if readers else ''} on the test "
-                       f"sets{suffix}", ["Model or reader" if readers else "Model", "AUC", "Sensitivity",
-                                         "Specificity", "Accuracy"], performance_rows(of_unit(metrics, unit), unit)))  # fmt: skip
+        blocks.append(
+            (
+                f"Diagnostic performance of the models{' and radiologists' if readers else ''} on the test "
+                f"sets{suffix}",
+                ["Model or reader" if readers else "Model", "AUC", "Sensitivity", "Specificity", "Accuracy"],
+                performance_rows(of_unit(metrics, unit), unit),
+            )
+        )
         here = of_unit(comparisons, unit)
         for block in (reader_p_block(here), auc_p_block(here)):
             if block is not None:
@@ -308,10 +373,24 @@ def to_markdown(blocks: list, notes: list[str]) -> str:
 
 
 TEX_ESCAPES = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-    "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", ">": r"$>$",
-    "χ": r"$\chi$", "²": r"\textsuperscript{2}", "≥": r"$\geq$", "—": "---", "−": r"$-$",
-}  # fmt: skip
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"$<$",
+    ">": r"$>$",
+    "χ": r"$\chi$",
+    "²": r"\textsuperscript{2}",
+    "≥": r"$\geq$",
+    "—": "---",
+    "−": r"$-$",
+}
 
 
 def tex_escape(text: str) -> str:
@@ -325,9 +404,16 @@ def to_latex(blocks: list, notes: list[str]) -> str:
     for i, (title, header, rows) in enumerate(blocks):
         ncol = len(header)
         label = f"2{'abcdefg'[i - 1] if i else ''}"
-        out += [r"\begin{table}[htbp]", r"\centering", rf"\caption{{{tex_escape(title)}}}", rf"\label{{tab:table{label}}}",
-                r"\begin{tabular}{l" + "r" * (ncol - 1) + "}", r"\toprule",
-                " & ".join(tex_escape(h) for h in header) + r" \\", r"\midrule"]  # fmt: skip
+        out += [
+            r"\begin{table}[htbp]",
+            r"\centering",
+            rf"\caption{{{tex_escape(title)}}}",
+            rf"\label{{tab:table{label}}}",
+            r"\begin{tabular}{l" + "r" * (ncol - 1) + "}",
+            r"\toprule",
+            " & ".join(tex_escape(h) for h in header) + r" \\",
+            r"\midrule",
+        ]
         for row in rows:
             if isinstance(row, str):
                 out.append(rf"\multicolumn{{{ncol}}}{{l}}{{\textit{{{tex_escape(row)}}}}} \\")
@@ -335,15 +421,27 @@ def to_latex(blocks: list, notes: list[str]) -> str:
                 out.append(" & ".join(tex_escape(c) for c in row) + r" \\")
         out += [r"\bottomrule", r"\end{tabular}"]
         if i == len(blocks) - 1:
-            out += [r"\par\smallskip", r"\begin{minipage}{\linewidth}\footnotesize",
-                    "Note.---" + tex_escape(" ".join(notes)), r"\end{minipage}"]  # fmt: skip
+            out += [
+                r"\par\smallskip",
+                r"\begin{minipage}{\linewidth}\footnotesize",
+                "Note.---" + tex_escape(" ".join(notes)),
+                r"\end{minipage}",
+            ]
         out += [r"\end{table}", ""]
     return "\n".join(out)
 
 
-def table2(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: float = 0.95,
-           proportion_ci: str = "wilson_cc", auc_ci: str = "delong", ties: str = "positive",
-           aggregate: str = "mean", reader_aggregate: str = "any") -> tuple[str, str]:  # fmt: skip
+def table2(
+    metrics: pd.DataFrame,
+    comparisons: pd.DataFrame,
+    *,
+    level: float = 0.95,
+    proportion_ci: str = "wilson_cc",
+    auc_ci: str = "delong",
+    ties: str = "positive",
+    aggregate: str = "mean",
+    reader_aggregate: str = "any",
+) -> tuple[str, str]:
     """Table 2 as (Markdown, LaTeX).
 
     Parameters
@@ -364,8 +462,21 @@ def table2(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: float = 0
         If metrics holds a NaN where a cell needs a number (it never should:
         the rules that write it fail instead).
     """
-    needed = ["auc", "auc_low", "auc_high", "sensitivity_low", "sensitivity_high", "specificity_low",
-              "specificity_high", "accuracy_low", "accuracy_high", "tp", "fp", "tn", "fn"]  # fmt: skip
+    needed = [
+        "auc",
+        "auc_low",
+        "auc_high",
+        "sensitivity_low",
+        "sensitivity_high",
+        "specificity_low",
+        "specificity_high",
+        "accuracy_low",
+        "accuracy_high",
+        "tp",
+        "fp",
+        "tn",
+        "fn",
+    ]
     scored = metrics[metrics["kind"].isin(MODEL_KINDS)]
     for frame, columns in ((scored, needed), (metrics, needed[3:])):
         bad = frame[columns].isna().any(axis=1)
@@ -375,8 +486,16 @@ def table2(metrics: pd.DataFrame, comparisons: pd.DataFrame, *, level: float = 0
     if comparisons["p"].isna().any() or not comparisons["p"].map(math.isfinite).all():
         raise ValueError("comparisons.csv holds an empty or non-finite P value; rerun rule comparisons")
     blocks = table2_blocks(metrics, comparisons)
-    notes = table2_notes(metrics, comparisons, level=level, proportion_ci=proportion_ci, auc_ci=auc_ci, ties=ties,
-                         aggregate=aggregate, reader_aggregate=reader_aggregate)  # fmt: skip
+    notes = table2_notes(
+        metrics,
+        comparisons,
+        level=level,
+        proportion_ci=proportion_ci,
+        auc_ci=auc_ci,
+        ties=ties,
+        aggregate=aggregate,
+        reader_aggregate=reader_aggregate,
+    )
     return to_markdown(blocks, notes), to_latex(blocks, notes)
 
 

@@ -22,6 +22,8 @@ from alnus.history import STILL_IMPROVING, still_improving
 
 log = logging.getLogger(__name__)
 
+CPU = torch.device("cpu")  # the default device of fit
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -62,7 +64,7 @@ def resolve_device(device: str = "auto") -> torch.device:
             return torch.device("cuda")
         if torch.backends.mps.is_available():
             return torch.device("mps")
-        return torch.device("cpu")
+        return CPU
     available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
     if not available.get(device, False):
         raise ValueError(f"training.device is {device!r} but this machine has no {device}; use auto or cpu")
@@ -101,8 +103,10 @@ def resolve_precision(
     if precision == "bf16":
         if hardware.native_bf16:
             return torch.bfloat16, f"bf16, as configured (native on {hardware.capability})"
-        reason = (f"bf16, as configured, but {hardware.capability} has no native bf16: it is emulated, "
-                  "about 12 times slower than fp32 on an AVX2 CPU (docs/benchmarks.md)")  # fmt: skip
+        reason = (
+            f"bf16, as configured, but {hardware.capability} has no native bf16: it is emulated, "
+            "about 12 times slower than fp32 on an AVX2 CPU (docs/benchmarks.md)"
+        )
         log.warning("training.precision: %s; precision: auto would use fp32 here", reason)
         return torch.bfloat16, reason
     if device.type == "cuda":
@@ -110,9 +114,11 @@ def resolve_precision(
             return torch.bfloat16, f"auto: bf16 on a GPU with bf16 tensor cores ({hardware.capability})"
         return None, f"auto: fp32 on a GPU without bf16 tensor cores ({hardware.capability}, before sm_80)"
     if hardware.native_bf16:
-        return None, (f"auto: fp32 on the CPU. This one has native bf16 ({hardware.capability}), but on such a CPU "
-                      "bf16 scored a lower validation AUC than fp32 on every seed measured (docs/benchmarks.md); "
-                      "training.precision: bf16 uses it, 1.3-2x faster")  # fmt: skip
+        return None, (
+            f"auto: fp32 on the CPU. This one has native bf16 ({hardware.capability}), but on such a CPU "
+            "bf16 scored a lower validation AUC than fp32 on every seed measured (docs/benchmarks.md); "
+            "training.precision: bf16 uses it, 1.3-2x faster"
+        )
     return None, f"auto: fp32; {hardware.capability} has no native bf16 ({hardware.detected_by})"
 
 
@@ -153,8 +159,18 @@ def _to_input(images: torch.Tensor, device: torch.device, normalisation: str, ch
 
 
 def train_one_epoch(
-    model, loader, optimizer, scheduler, loss_fn, *, device, autocast_dtype, normalisation="imagenet", channels=3,
-    label_smoothing=0.0, ema=None,
+    model,
+    loader,
+    optimizer,
+    scheduler,
+    loss_fn,
+    *,
+    device,
+    autocast_dtype,
+    normalisation="imagenet",
+    channels=3,
+    label_smoothing=0.0,
+    ema=None,
 ) -> float:
     """One pass over `loader`; returns the mean training loss.
 
@@ -179,16 +195,26 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def recompute_batchnorm(model, images: torch.Tensor, *, device, autocast_dtype=None, normalisation="imagenet",
-                        channels: int = 3, batch_size: int = 32) -> None:  # fmt: skip
+def recompute_batchnorm(
+    model,
+    images: torch.Tensor,
+    *,
+    device,
+    autocast_dtype=None,
+    normalisation="imagenet",
+    channels: int = 3,
+    batch_size: int = 32,
+) -> None:
     """Replace the BatchNorm running statistics of `model` by the exact mean
     and variance of its activations over `images` (uint8, not augmented):
     "precise BN". After a few short epochs from scratch the running averages
     (momentum 0.1) still lag far behind the weights, and evaluation mode then
     sees other activations than training did. torch's `update_bn` does the
     averaging; this feeds it normalised batches."""
-    batches = (_to_input(images[start : start + batch_size], device, normalisation, channels)
-               for start in range(0, len(images), batch_size))  # fmt: skip
+    batches = (
+        _to_input(images[start : start + batch_size], device, normalisation, channels)
+        for start in range(0, len(images), batch_size)
+    )
     with autocast(device, autocast_dtype):
         torch.optim.swa_utils.update_bn(batches, model, device=device)
 
@@ -224,9 +250,17 @@ def predict_probabilities(
     out, start = [], 0
     while start < len(images):
         try:
-            out.append(_predict_batch(model, images[start : start + batch_size], device=device,
-                                      autocast_dtype=autocast_dtype, normalisation=normalisation,
-                                      flip_tta=flip_tta, channels=channels))  # fmt: skip
+            out.append(
+                _predict_batch(
+                    model,
+                    images[start : start + batch_size],
+                    device=device,
+                    autocast_dtype=autocast_dtype,
+                    normalisation=normalisation,
+                    flip_tta=flip_tta,
+                    channels=channels,
+                )
+            )
         except torch.OutOfMemoryError:
             if batch_size == 1:
                 raise
@@ -249,7 +283,9 @@ def _predict_batch(model, batch, *, device, autocast_dtype, normalisation, flip_
     return (probabilities / len(views)).cpu().numpy()
 
 
-def evaluate(model, images, labels, *, device, autocast_dtype=None, normalisation="imagenet", channels=3) -> dict[str, float]:
+def evaluate(
+    model, images, labels, *, device, autocast_dtype=None, normalisation="imagenet", channels=3
+) -> dict[str, float]:
     """Validation loss and AUC of `model` on uint8 images and 0/1 labels."""
     probabilities = predict_probabilities(
         model, images, device=device, autocast_dtype=autocast_dtype, normalisation=normalisation, channels=channels
@@ -296,7 +332,7 @@ def fit(
     settings: TrainSettings,
     *,
     transform=None,
-    device: torch.device = torch.device("cpu"),
+    device: torch.device = CPU,
     autocast_dtype: torch.dtype | None = None,
     checkpoint: str | Path | None = None,
     fingerprint: str = "",
@@ -341,7 +377,9 @@ def fit(
     # The weights' exponential moving average (timm's, with its decay warm-up,
     # so the first steps do not average in the random initialisation) is the
     # model that is validated, selected and returned.
-    ema = ModelEmaV3(model, decay=settings.ema_decay, use_warmup=True, warmup_power=0.75) if settings.ema_decay else None
+    ema = (
+        ModelEmaV3(model, decay=settings.ema_decay, use_warmup=True, warmup_power=0.75) if settings.ema_decay else None
+    )
     kept = ema.module if ema is not None else model  # the weights validated and kept
     scored = ema.module if ema is not None else step_model  # what validation runs (compiled, where asked)
     run = {"epoch": 0, "best_auc": -1.0, "since_best": 0, "rows": [], "best_state": None}
@@ -362,15 +400,36 @@ def fit(
         start = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         train_loss = train_one_epoch(
-            step_model, loader, optimizer, scheduler, loss_fn, device=device, autocast_dtype=autocast_dtype,
-            normalisation=settings.normalisation, channels=settings.input_channels,
-            label_smoothing=settings.label_smoothing, ema=ema,
-        )  # fmt: skip
+            step_model,
+            loader,
+            optimizer,
+            scheduler,
+            loss_fn,
+            device=device,
+            autocast_dtype=autocast_dtype,
+            normalisation=settings.normalisation,
+            channels=settings.input_channels,
+            label_smoothing=settings.label_smoothing,
+            ema=ema,
+        )
         if settings.precise_bn:
-            recompute_batchnorm(kept, train_images, device=device, autocast_dtype=autocast_dtype,
-                                normalisation=settings.normalisation, channels=settings.input_channels)  # fmt: skip
-        scores = evaluate(scored, val_images, val_labels, device=device, autocast_dtype=autocast_dtype,
-                          normalisation=settings.normalisation, channels=settings.input_channels)  # fmt: skip
+            recompute_batchnorm(
+                kept,
+                train_images,
+                device=device,
+                autocast_dtype=autocast_dtype,
+                normalisation=settings.normalisation,
+                channels=settings.input_channels,
+            )
+        scores = evaluate(
+            scored,
+            val_images,
+            val_labels,
+            device=device,
+            autocast_dtype=autocast_dtype,
+            normalisation=settings.normalisation,
+            channels=settings.input_channels,
+        )
         improved = scores["val_auc"] > run["best_auc"]
         if improved:
             best_state = {k: v.detach().cpu().clone() for k, v in kept.state_dict().items()}
@@ -378,23 +437,41 @@ def fit(
         else:
             run["since_best"] += 1
         run["epoch"] = epoch
-        run["rows"].append({"epoch": epoch, "lr": lr, "train_loss": train_loss, **scores,
-                            "seconds": time.perf_counter() - start})  # fmt: skip
-        log.info("epoch %d: train loss %.4f, val loss %.4f, val AUC %.3f%s", epoch, train_loss,
-                 scores["val_loss"], scores["val_auc"], " (best)" if improved else "")  # fmt: skip
+        run["rows"].append(
+            {"epoch": epoch, "lr": lr, "train_loss": train_loss, **scores, "seconds": time.perf_counter() - start}
+        )
+        log.info(
+            "epoch %d: train loss %.4f, val loss %.4f, val AUC %.3f%s",
+            epoch,
+            train_loss,
+            scores["val_loss"],
+            scores["val_auc"],
+            " (best)" if improved else "",
+        )
         if checkpoint:
-            save_checkpoint(checkpoint, {
-                "fingerprint": fingerprint, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
-                "loader_rng": generator.get_state(), "run": run,
-                **({"ema": ema.module.state_dict()} if ema is not None else {}),
-            })  # fmt: skip
+            save_checkpoint(
+                checkpoint,
+                {
+                    "fingerprint": fingerprint,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "torch_rng": torch.get_rng_state(),
+                    "loader_rng": generator.get_state(),
+                    "run": run,
+                    **({"ema": ema.module.state_dict()} if ema is not None else {}),
+                },
+            )
         if run["since_best"] >= settings.patience:
             log.info("no improvement for %d epochs: stopping early", settings.patience)
     model.load_state_dict(run["best_state"])
     history = pd.DataFrame(run["rows"])
     history["best"] = history["epoch"] == int(history.loc[history["val_auc"].idxmax(), "epoch"])
     if still_improving(history):
-        log.warning("the best validation AUC is at the last epoch (%d of %d planned): %s (the preset's epochs)",
-                    int(history["epoch"].max()), settings.epochs, STILL_IMPROVING)  # fmt: skip
+        log.warning(
+            "the best validation AUC is at the last epoch (%d of %d planned): %s (the preset's epochs)",
+            int(history["epoch"].max()),
+            settings.epochs,
+            STILL_IMPROVING,
+        )
     return model, history

@@ -37,8 +37,9 @@ def known_images(manifests: dict[str, pd.DataFrame]) -> dict[str, str]:
     return owner
 
 
-def validate_study(cohorts: dict[str, dict[str, str]], readers: str | None, *, threads: int = 1,
-                   clinical: dict | None = None) -> pd.DataFrame:  # fmt: skip
+def validate_study(
+    cohorts: dict[str, dict[str, str]], readers: str | None, *, threads: int = 1, clinical: dict | None = None
+) -> pd.DataFrame:
     """Check both cohorts (every image decoded fully) and the readers' file.
 
     Every problem of the study is collected before anything is raised: each
@@ -69,8 +70,10 @@ def validate_study(cohorts: dict[str, dict[str, str]], readers: str | None, *, t
         One message with the problems of every file, file by file in the
         order cohorts, readers, each file's by line.
     """
-    checks = {cohort: inspect_manifest(paths["manifest"], paths["images"], cohort=cohort, clinical=clinical)
-              for cohort, paths in cohorts.items()}  # fmt: skip
+    checks = {
+        cohort: inspect_manifest(paths["manifest"], paths["images"], cohort=cohort, clinical=clinical)
+        for cohort, paths in cohorts.items()
+    }
     decode_images(list(checks.values()), threads=threads)
     problems = [check.problems for check in checks.values()]
     _check_levels(checks, clinical)
@@ -83,8 +86,9 @@ def validate_study(cohorts: dict[str, dict[str, str]], readers: str | None, *, t
         calls, reader_problems = inspect_readers(readers, known)
         ambiguous = sorted(k for k, v in (owner or {}).items() if v == "ambiguous")
         if ambiguous and reader_problems:
-            reader_problems.add(f"({len(ambiguous)} image names occur in both manifests, e.g. {ambiguous[0]!r}; "
-                                "make them unique)")  # fmt: skip
+            reader_problems.add(
+                f"({len(ambiguous)} image names occur in both manifests, e.g. {ambiguous[0]!r}; make them unique)"
+            )
         problems.append(reader_problems)
     raise_all(problems)
     tables = {cohort: checked_table(check.table) for cohort, check in checks.items()}
@@ -93,8 +97,15 @@ def validate_study(cohorts: dict[str, dict[str, str]], readers: str | None, *, t
     rows = []
     for cohort, table in tables.items():
         n_readers = 0 if calls is None else calls.loc[calls["cohort"] == cohort, "reader"].nunique()
-        rows.append({"cohort": cohort, "images": len(table), "patients": table["patient_id"].nunique(),
-                     "positives": int(table["label"].sum()), "readers": n_readers})  # fmt: skip
+        rows.append(
+            {
+                "cohort": cohort,
+                "images": len(table),
+                "patients": table["patient_id"].nunique(),
+                "positives": int(table["label"].sum()),
+                "readers": n_readers,
+            }
+        )
         if clinical and clinical["variables"]:
             rows[-1]["clinical_missing"] = sum(checks[cohort].missing.values())
     return pd.DataFrame(rows)
@@ -115,8 +126,9 @@ def _check_levels(checks: dict, clinical: dict | None) -> None:
             checks[cohort].problems.add(problem)
 
 
-def quick_check(cohorts: dict[str, dict[str, str]], readers: str | None, *, generated=(),
-                clinical: dict | None = None) -> QuickCheck:  # fmt: skip
+def quick_check(
+    cohorts: dict[str, dict[str, str]], readers: str | None, *, generated=(), clinical: dict | None = None
+) -> QuickCheck:
     """The start-up check of the workflow: every manifest and the readers'
     file without opening an image (seconds for 100,000 rows).
 
@@ -139,14 +151,17 @@ def quick_check(cohorts: dict[str, dict[str, str]], readers: str | None, *, gene
         for key, exists in (("manifest", Path(paths["manifest"]).is_file), ("images", Path(paths["images"]).is_dir)):
             if not exists() and not str(paths[key]).startswith(tuple(generated)):
                 kind = "manifest" if key == "manifest" else "images folder"
-                missing.append(f"The {cohort} {kind} {paths[key]} does not exist; fix `cohorts: {cohort}: {key}` "
-                               "in the config.")  # fmt: skip
+                missing.append(
+                    f"The {cohort} {kind} {paths[key]} does not exist; fix `cohorts: {cohort}: {key}` in the config."
+                )
         if Path(paths["manifest"]).is_file():
             checks[cohort] = inspect_manifest(paths["manifest"], paths["images"], cohort=cohort, clinical=clinical)
             problems.append(checks[cohort].problems)
     if readers and not Path(readers).is_file():
         if not str(readers).startswith(tuple(generated)):
-            missing.append(f"The readers file {readers} does not exist; fix `readers` in the config (or set it to null).")
+            missing.append(
+                f"The readers file {readers} does not exist; fix `readers` in the config (or set it to null)."
+            )
     elif readers:
         complete = len(checks) == len(cohorts) and all(c.complete for c in checks.values())
         owner = known_images({c: check.table for c, check in checks.items()}) if complete else None
@@ -156,7 +171,10 @@ def quick_check(cohorts: dict[str, dict[str, str]], readers: str | None, *, gene
     if missing:
         return QuickCheck(True, "\n\n".join(missing + ([found] if found else [])))
     if found:
-        return QuickCheck(False, "Start-up input check (rule validate_inputs checks every image's pixels too, then "
-                                 "stops the run with all problems in one message, before any image is preprocessed):"
-                                 f"\n\n{found}")  # fmt: skip
+        return QuickCheck(
+            False,
+            "Start-up input check (rule validate_inputs checks every image's pixels too, then "
+            "stops the run with all problems in one message, before any image is preprocessed):"
+            f"\n\n{found}",
+        )
     return QuickCheck(False, "")

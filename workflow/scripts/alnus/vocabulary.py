@@ -28,7 +28,7 @@ def image_model_of(model: str) -> str:
 
 
 def model_kind(model: str) -> str:
-    """"ensemble", "combined" (network + clinical), "clinical" (clinical only) or "model" (an architecture)."""
+    """ "ensemble", "combined" (network + clinical), "clinical" (clinical only) or "model" (an architecture)."""
     if model == ENSEMBLE:
         return "ensemble"
     if model == CLINICAL_MODEL:

@@ -117,8 +117,18 @@ from alnus.annotations.lines import measurement_lines
 from alnus.annotations.ocr import ocr_text_parts
 from alnus.annotations.text import text_lines
 
-__all__ = ["DEFAULT_KINDS", "KINDS", "MODES", "Cleaned", "Finding", "annotation_figure", "clean_annotations", "detect_annotations",
-           "load_examples", "save_examples"]
+__all__ = [
+    "DEFAULT_KINDS",
+    "KINDS",
+    "MODES",
+    "Cleaned",
+    "Finding",
+    "annotation_figure",
+    "clean_annotations",
+    "detect_annotations",
+    "load_examples",
+    "save_examples",
+]
 
 MODES = ("remove", "detect", "off")
 
@@ -194,8 +204,9 @@ def clean_annotations(
     """
     pixels = np.asarray(pixels)
     if pixels.ndim != 2 or pixels.dtype != np.uint8 or pixels.size == 0:
-        raise ValueError(f"`pixels` must be a non-empty (H, W) uint8 array, got shape {pixels.shape} "
-                         f"dtype {pixels.dtype}")
+        raise ValueError(
+            f"`pixels` must be a non-empty (H, W) uint8 array, got shape {pixels.shape} dtype {pixels.dtype}"
+        )
     if mode not in MODES:
         raise ValueError(f"`mode` must be one of {', '.join(MODES)}, got {mode!r}")
     unknown = sorted(set(kinds) - set(KINDS))

@@ -25,10 +25,14 @@ ARMS = {
 }
 # Pixels between the arms, one group per gap: the quadrants of a "+", the axes of an "x".
 GAPS = {
-    "plus": tuple(tuple((sx * i, sy * j) for i, j in ((2, 2), (3, 2), (2, 3), (3, 3)))
-                  for sx, sy in ((1, 1), (1, -1), (-1, 1), (-1, -1))),
-    "x": tuple(tuple((sx * i + sy * j, sy * i + sx * j) for i, j in ((2, 0), (3, 0), (3, 1), (3, -1)))
-               for sx, sy in ((1, 0), (-1, 0), (0, 1), (0, -1))),
+    "plus": tuple(
+        tuple((sx * i, sy * j) for i, j in ((2, 2), (3, 2), (2, 3), (3, 3)))
+        for sx, sy in ((1, 1), (1, -1), (-1, 1), (-1, -1))
+    ),
+    "x": tuple(
+        tuple((sx * i + sy * j, sy * i + sx * j) for i, j in ((2, 0), (3, 0), (3, 1), (3, -1)))
+        for sx, sy in ((1, 0), (-1, 0), (0, 1), (0, -1))
+    ),
 }
 ARM_LENGTH = 3  # px of each arm that must pass (marks have arms of 3 to 8 px)
 # Arms are tested from 1 px and from 2 px out: in a mark drawn 2 px thick, the
@@ -69,19 +73,23 @@ def _first_arm_maps(image: Views) -> tuple[dict, dict]:
     rows, columns = low.shape
 
     def shifted(padded, dx, dy):
-        return padded[2 + dy:rows - 2 + dy, 2 + dx:columns - 2 + dx]
+        return padded[2 + dy : rows - 2 + dy, 2 + dx : columns - 2 + dx]
 
-    ridge = {(px, py): cv2.subtract(shifted(low, 0, 0), cv2.max(shifted(high, px, py), shifted(high, -px, -py)))
-             >= RIDGE_MIN for px, py in {step for arms in ARMS.values() for _, step in arms}}  # fmt: skip
-    same = {(dx, dy): cv2.absdiff(shifted(low, dx, dy), shifted(low, 0, 0)) <= FLAT_TOLERANCE
-            for dx, dy in ((1, 0), (0, 1), (2, 0), (0, 2), (1, 1), (1, -1), (2, 2), (2, -2))}  # fmt: skip
+    ridge = {
+        (px, py): cv2.subtract(shifted(low, 0, 0), cv2.max(shifted(high, px, py), shifted(high, -px, -py))) >= RIDGE_MIN
+        for px, py in {step for arms in ARMS.values() for _, step in arms}
+    }
+    same = {
+        (dx, dy): cv2.absdiff(shifted(low, dx, dy), shifted(low, 0, 0)) <= FLAT_TOLERANCE
+        for dx, dy in ((1, 0), (0, 1), (2, 0), (0, 2), (1, 1), (1, -1), (2, 2), (2, -2))
+    }
     return ridge, same
 
 
 def _on_grid(image: Views, grid: np.ndarray, dx: int, dy: int) -> np.ndarray:
     """``grid`` (from `_first_arm_maps`) at the image pixels shifted by (dx, dy): (H, W)."""
     height, width = image.shape
-    return grid[PAD - 2 + dy:PAD - 2 + dy + height, PAD - 2 + dx:PAD - 2 + dx + width]
+    return grid[PAD - 2 + dy : PAD - 2 + dy + height, PAD - 2 + dx : PAD - 2 + dx + width]
 
 
 def _candidates(image: Views, pixels: list[tuple[int, int, int, int]], maps) -> tuple[np.ndarray, np.ndarray]:
@@ -109,8 +117,9 @@ def _gather(image: Views, idx: np.ndarray, offsets, fill: int = 255) -> np.ndarr
     return image.take(idx[None, :] + steps[:, None], 0, 0, fill)
 
 
-def _test(image: Views, idx: np.ndarray, may_ridge: np.ndarray, shape: str,
-          start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _test(
+    image: Views, idx: np.ndarray, may_ridge: np.ndarray, shape: str, start: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The full caliper test at the pixels `idx` (`may_ridge`: those that can
     pass the bright test): the pixels found, and each one's arm mean and
     whether it was found as a flat mark. The conditions on every arm pixel
@@ -126,7 +135,9 @@ def _test(image: Views, idx: np.ndarray, may_ridge: np.ndarray, shape: str,
     ridge = value - np.maximum(sides[:k], sides[k:])
     keep = (ridge.min(axis=0) >= RIDGE_MIN) | even
     idx, value, ridge, centre, even = idx[keep], value[:, keep], ridge[:, keep], centre[keep], even[keep]
-    halves = _gather(image, idx, [(ax + s * (px // 2), ay + s * (py // 2)) for s in (1, -1) for ax, ay, px, py in pixels])
+    halves = _gather(
+        image, idx, [(ax + s * (px // 2), ay + s * (py // 2)) for s in (1, -1) for ax, ay, px, py in pixels]
+    )
     lows = _gather(image, idx, [(ax + s * px, ay + s * py) for s in (1, -1) for ax, ay, px, py in pixels], 0)
     thin = value - np.minimum(halves[:k], halves[k:])
     differs = np.abs(2 * value - (lows[:k] + lows[k:])) // 2
@@ -141,25 +152,30 @@ def _test(image: Views, idx: np.ndarray, may_ridge: np.ndarray, shape: str,
     gaps = np.sort(gap_pixels.mean(axis=1), axis=0)[-2]
     separated = arm_mean - gaps >= np.maximum(GAP_MIN, 0.5 * (arm_mean - background))
     # Thin arms (1-2 px): a side pixel next to the arm is already darker.
-    thin = (thin.reshape(per_arm).mean(axis=1)
-            >= np.maximum(THIN_MIN, THIN_SHARE * ridge.reshape(per_arm).mean(axis=1))).all(axis=0)
+    thin = (
+        thin.reshape(per_arm).mean(axis=1) >= np.maximum(THIN_MIN, THIN_SHARE * ridge.reshape(per_arm).mean(axis=1))
+    ).all(axis=0)
     # One mark: arms of similar grey level, and a centre as bright as they are
     # (noise can put bright arms around a dark pixel).
     whole = (value.std(axis=0) <= SPREAD_SHARE * ridge_mean) & (centre >= arm_mean - 0.5 * ridge_mean)
     strength = 1.0 if start == 1 else THICK_STRENGTH
-    bright = ((ridge.min(axis=0) >= RIDGE_MIN) & (ridge_mean >= strength * RIDGE_MEAN)
-              & (ridge.reshape(per_arm).mean(axis=1).min(axis=0) >= strength * RIDGE_ARM)
-              & thin & whole & separated)  # fmt: skip
+    bright = (
+        (ridge.min(axis=0) >= RIDGE_MIN)
+        & (ridge_mean >= strength * RIDGE_MEAN)
+        & (ridge.reshape(per_arm).mean(axis=1).min(axis=0) >= strength * RIDGE_ARM)
+        & thin
+        & whole
+        & separated
+    )
     # A mark of one grey level: each gap differs from that level on average.
     apart = np.abs(gap_pixels - centre).mean(axis=1).min(axis=0) >= FLAT_GAP
-    flat = (even & (np.partition(differs, 2, axis=0)[2] >= FLAT_MIN) & (differs.mean(axis=0) >= FLAT_MEAN)
-            & apart)  # fmt: skip
+    flat = even & (np.partition(differs, 2, axis=0)[2] >= FLAT_MIN) & (differs.mean(axis=0) >= FLAT_MEAN) & apart
     found = bright | flat
     return idx[found], arm_mean[found], flat[found]
 
 
 def caliper_centers(image: Views) -> list[Mark]:
-    """"+", "x" and "*" marks, one per connected group of hits, centred on the
+    """ "+", "x" and "*" marks, one per connected group of hits, centred on the
     group's pixel with the brightest arms.
 
     * bright marks: four thin arms meeting at a point, each arm pixel brighter
@@ -214,19 +230,30 @@ def _shadowed_hits(image: Views) -> tuple[np.ndarray, np.ndarray]:
     padded = np.pad(standing, ((0, 0), (2, 2)))
     width = image.shape[1]
     for dx in (-2, -1, 1, 2):  # every one of the bar's 5 central pixels
-        standing &= padded[:, 2 + dx:2 + dx + width]
+        standing &= padded[:, 2 + dx : 2 + dx + width]
     idx = image.index(standing)
     ys, xs = image.yx(idx)
     bars = np.stack([bar[ys, xs + dx] for dx in range(-2, 3)]).astype(np.int16)
     bar_mean = bars.mean(axis=0)
     core = np.stack([image.take(idx, dx, 0, 0) for dx in range(-2, 3)])
     outline = np.stack([image.take(idx, dx, dy) for dx in (-3, -2, 2, 3) for dy in (-1, 1)])
-    arm = np.min([np.max([image.take(idx, 0, dy) - np.maximum(image.take(idx, -o, dy), image.take(idx, o, dy))
-                          for o in (1, 2)], axis=0) for dy in (-1, 1)], axis=0)  # fmt: skip
-    hit = ((bar_mean >= SHADOW_BAR_MEAN)
-           & (image.background[ys, xs] - outline.mean(axis=0) >= SHADOW_DARK)
-           & (outline.std(axis=0) <= SHADOW_SPREAD) & (arm >= SHADOW_CROSS)
-           & (core.max(axis=0) - core.min(axis=0) <= SHADOW_RANGE))  # fmt: skip
+    arm = np.min(
+        [
+            np.max(
+                [image.take(idx, 0, dy) - np.maximum(image.take(idx, -o, dy), image.take(idx, o, dy)) for o in (1, 2)],
+                axis=0,
+            )
+            for dy in (-1, 1)
+        ],
+        axis=0,
+    )
+    hit = (
+        (bar_mean >= SHADOW_BAR_MEAN)
+        & (image.background[ys, xs] - outline.mean(axis=0) >= SHADOW_DARK)
+        & (outline.std(axis=0) <= SHADOW_SPREAD)
+        & (arm >= SHADOW_CROSS)
+        & (core.max(axis=0) - core.min(axis=0) <= SHADOW_RANGE)
+    )
     return idx[hit], bar_mean[hit]
 
 
@@ -251,8 +278,9 @@ def shadowed_centers(image: Views, *, taken: list[Mark] = ()) -> list[Mark]:
     marks = []
     for y, x in best_per_group(hits, score):
         if not any(abs(x - m.x) <= SHADOW_BOX[0] and abs(y - m.y) <= SHADOW_BOX[1] for m in taken):
-            level = float(np.mean([image.value[y, x + dx] if 0 <= x + dx < image.shape[1] else 0
-                                   for dx in range(-2, 3)]))  # fmt: skip
+            level = float(
+                np.mean([image.value[y, x + dx] if 0 <= x + dx < image.shape[1] else 0 for dx in range(-2, 3)])
+            )
             marks.append(Mark(y, x, level, False, shadowed=True))
     return marks
 
@@ -276,7 +304,7 @@ def caliper_mask(image: Views, mark: Mark) -> np.ndarray:
     part = np.zeros(image.shape, bool)
     if mark.shadowed:  # the outline is as much a part of it as the light core: the whole box
         dx, dy = SHADOW_BOX
-        part[max(0, mark.y - dy):mark.y + dy + 1, max(0, mark.x - dx):mark.x + dx + 1] = True
+        part[max(0, mark.y - dy) : mark.y + dy + 1, max(0, mark.x - dx) : mark.x + dx + 1] = True
         return part
     part[mark.y, mark.x] = True
     xs, ys = mark.x + _RAY_STEPS[..., 0], mark.y + _RAY_STEPS[..., 1]  # (DIRECTIONS, CALIPER_RADIUS)

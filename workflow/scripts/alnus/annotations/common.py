@@ -74,15 +74,16 @@ class Views:
         background = cv2.medianBlur(pixels, BACKGROUND_KERNEL)
         self.background = background.astype(np.int16)
         self.contrast = cv2.subtract(pixels, background)
-        self._padded = {fill: cv2.copyMakeBorder(pixels, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=fill)
-                        for fill in (0, 255)}  # fmt: skip
+        self._padded = {
+            fill: cv2.copyMakeBorder(pixels, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=fill) for fill in (0, 255)
+        }
         self._flat = {fill: padded.ravel() for fill, padded in self._padded.items()}
         self.stride = self.shape[1] + 2 * PAD
         self._ridges: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     def at(self, dx: int, dy: int, fill: int = 255) -> np.ndarray:
         height, width = self.shape
-        return self._padded[fill][PAD + dy:PAD + dy + height, PAD + dx:PAD + dx + width]
+        return self._padded[fill][PAD + dy : PAD + dy + height, PAD + dx : PAD + dx + width]
 
     def padded(self, fill: int) -> np.ndarray:
         """The image with a PAD-px border of `fill` (uint8, (H + 2 PAD, W + 2 PAD))."""

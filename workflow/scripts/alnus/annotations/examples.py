@@ -42,19 +42,30 @@ def annotation_figure(examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarr
         if not examples:
             for ax in axes.ravel():
                 ax.axis("off")
-            axes[0, 1].text(0.5, 0.5, "No burned-in annotations were found\nin the development cohort.",
-                            ha="center", va="center", transform=axes[0, 1].transAxes)
+            axes[0, 1].text(
+                0.5,
+                0.5,
+                "No burned-in annotations were found\nin the development cohort.",
+                ha="center",
+                va="center",
+                transform=axes[0, 1].transAxes,
+            )
             return fig
         for index, (row, (image_id, (before, after, mask))) in enumerate(zip(axes, examples.items())):
             outline = np.dstack([before] * 3).astype(np.float32) / 255
             padded = np.pad(mask, 1)
-            inner = np.all([padded[1 + dy:1 + dy + mask.shape[0], 1 + dx:1 + dx + mask.shape[1]]
-                            for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)  # fmt: skip
+            inner = np.all(
+                [
+                    padded[1 + dy : 1 + dy + mask.shape[0], 1 + dx : 1 + dx + mask.shape[1]]
+                    for dy in (-1, 0, 1)
+                    for dx in (-1, 0, 1)
+                ],
+                axis=0,
+            )
             edge = mask & ~inner
             outline[edge] = (0.90, 0.62, 0.0)  # Okabe-Ito orange
             changed = int(np.count_nonzero(after != before))
-            for ax, image, title in zip(row, (before, outline, after),
-                                        ("Exported", "Annotations found", "Inpainted")):
+            for ax, image, title in zip(row, (before, outline, after), ("Exported", "Annotations found", "Inpainted")):
                 ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
                 ax.set_xticks([])
                 ax.set_yticks([])

@@ -31,7 +31,7 @@ def measurement_lines(image: Views, centers: list[tuple[int, int]]) -> list[np.n
     caliper whose partner was not found; one mask per line."""
     parts, joined = [], set()
     for i, (ay, ax) in enumerate(centers):
-        for k, (by, bx) in enumerate(centers[i + 1:], start=i + 1):
+        for k, (by, bx) in enumerate(centers[i + 1 :], start=i + 1):
             length = math.hypot(bx - ax, by - ay)
             if length >= LINE_MIN_LENGTH:
                 part = _line_between(image, (ax, ay), (bx, by), length)
@@ -189,7 +189,7 @@ def _dotted_rays(image: Views, a) -> list[np.ndarray]:
         grid = np.zeros(lit.size, bool)
         for shift in (-1, 0, 1):
             grid[np.clip(positions + shift, 0, lit.size - 1)] = True
-        grid[end + 2:] = False
+        grid[end + 2 :] = False
         part = _line_mask(image, on, off_value, grid & lit, grid)
         if part is not None:
             parts.append(part)
@@ -207,10 +207,15 @@ def _grids(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
     with the grid each belongs to), number of positions, and the grid
     positions with their neighbours as a (grids, size) bool array."""
     spacing = DOT_SPACINGS[3 * DOT_SPACINGS <= size]
-    spacing, phase = (np.concatenate(v) for v in zip(*[(np.full(int(np.ceil(s)), s), np.arange(np.ceil(s)))
-                                                       for s in spacing])) if spacing.size else (spacing, spacing)
+    spacing, phase = (
+        (np.concatenate(v) for v in zip(*[(np.full(int(np.ceil(s)), s), np.arange(np.ceil(s))) for s in spacing]))
+        if spacing.size
+        else (spacing, spacing)
+    )
     grids = np.stack([spacing, phase], axis=1)
-    at = phase[:, None] + spacing[:, None] * np.arange(int(size // 3) + 2)[None, :]  # as np.arange(phase, size, spacing)
+    at = (
+        phase[:, None] + spacing[:, None] * np.arange(int(size // 3) + 2)[None, :]
+    )  # as np.arange(phase, size, spacing)
     kept = at < size
     at = np.rint(at).astype(int)
     kept &= at < size

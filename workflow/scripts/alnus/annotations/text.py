@@ -96,27 +96,41 @@ def text_lines(image: Views, *, exclude: np.ndarray | None = None) -> list[np.nd
     for offsets, least_contrast, least_pixels, least_length in TEXT_PASSES:
         for group in _text_groups(image, offsets, exclude):
             single = len(group.members) == 1 and group.pixels < MIN_SINGLE_PIXELS
-            if (group.aligned and group.chars >= MIN_CHARS and group.vertical >= MIN_VERTICAL
-                    and not single
-                    and group.box[3] - group.box[1] >= MIN_LINE_HEIGHT
-                    and group.contrast >= least_contrast and group.pixels >= least_pixels
-                    and (group.stroke_length >= least_length or group.pixels >= SHORT_LINE_PIXELS)):
+            if (
+                group.aligned
+                and group.chars >= MIN_CHARS
+                and group.vertical >= MIN_VERTICAL
+                and not single
+                and group.box[3] - group.box[1] >= MIN_LINE_HEIGHT
+                and group.contrast >= least_contrast
+                and group.pixels >= least_pixels
+                and (group.stroke_length >= least_length or group.pixels >= SHORT_LINE_PIXELS)
+            ):
                 found.append(group)
             else:
                 rest.append(group)
     lines = list(found)
     for group in rest:
-        if (group.chars >= 2 and len(group.members) >= 2 and group.pixels >= SAME_FONT_PIXELS
-                and group.vertical >= SAME_FONT_VERTICAL and group.density >= SAME_FONT_DENSITY
-                and any(_same_font(group, line) and group.contrast >= 0.5 * line.contrast
-                        and _beside(group, line, image.shape) for line in lines)):
+        if (
+            group.chars >= 2
+            and len(group.members) >= 2
+            and group.pixels >= SAME_FONT_PIXELS
+            and group.vertical >= SAME_FONT_VERTICAL
+            and group.density >= SAME_FONT_DENSITY
+            and any(
+                _same_font(group, line) and group.contrast >= 0.5 * line.contrast and _beside(group, line, image.shape)
+                for line in lines
+            )
+        ):
             found.append(group)
     return merge_overlapping([_character_bodies(image, g) for g in found])
 
 
 def _same_font(group: _Group, line: _Group) -> bool:
-    return (max(group.height, line.height) <= SAME_FONT_HEIGHT * min(group.height, line.height)
-            and abs(group.level - line.level) <= SAME_FONT_LEVEL)  # fmt: skip
+    return (
+        max(group.height, line.height) <= SAME_FONT_HEIGHT * min(group.height, line.height)
+        and abs(group.level - line.level) <= SAME_FONT_LEVEL
+    )
 
 
 def _beside(group: _Group, line: _Group, shape: tuple[int, int]) -> bool:
@@ -154,12 +168,18 @@ def _text_groups(image: Views, offsets: tuple[int, ...], exclude: np.ndarray | N
     if not pieces.size:
         return []
     count = line.max() + 1
-    boxes = np.stack([_per_line(np.minimum, stats[pieces, 0], line, count),
-                      _per_line(np.minimum, stats[pieces, 1], line, count),
-                      _per_line(np.maximum, stats[pieces, 0] + stats[pieces, 2], line, count),
-                      _per_line(np.maximum, stats[pieces, 1] + stats[pieces, 3], line, count)], axis=1)  # fmt: skip
-    chars = np.bincount(line, weights=np.maximum(1, np.rint(stats[pieces, 2] / (0.75 * heights[pieces]))),
-                        minlength=count).astype(np.int64)  # fmt: skip
+    boxes = np.stack(
+        [
+            _per_line(np.minimum, stats[pieces, 0], line, count),
+            _per_line(np.minimum, stats[pieces, 1], line, count),
+            _per_line(np.maximum, stats[pieces, 0] + stats[pieces, 2], line, count),
+            _per_line(np.maximum, stats[pieces, 1] + stats[pieces, 3], line, count),
+        ],
+        axis=1,
+    )
+    chars = np.bincount(
+        line, weights=np.maximum(1, np.rint(stats[pieces, 2] / (0.75 * heights[pieces]))), minlength=count
+    ).astype(np.int64)
     integral = cv2.integral(strokes.view(np.uint8))
     candidates = (chars >= 2) & _text_shape(integral, boxes)
     if candidates.any():
@@ -169,9 +189,20 @@ def _text_groups(image: Views, offsets: tuple[int, ...], exclude: np.ndarray | N
     wanted = np.zeros(n, bool)
     wanted[pieces[candidates[line]]] = True  # the components of the lines measured
     levels = _median_levels(labels, strokes, image.pixels, wanted)
-    return [_measure(image, pieces[line == k], tuple(int(v) for v in boxes[k]), int(chars[k]), labels, stats,
-                     strokes, vertical, levels)
-            for k in np.flatnonzero(candidates)]  # fmt: skip
+    return [
+        _measure(
+            image,
+            pieces[line == k],
+            tuple(int(v) for v in boxes[k]),
+            int(chars[k]),
+            labels,
+            stats,
+            strokes,
+            vertical,
+            levels,
+        )
+        for k in np.flatnonzero(candidates)
+    ]
 
 
 def _may_pass(pieces, line, boxes, chars, labels, stats, strokes, vertical, integral, offsets) -> np.ndarray:
@@ -187,10 +218,20 @@ def _may_pass(pieces, line, boxes, chars, labels, stats, strokes, vertical, inte
     share = np.divide(upright, inside, out=np.zeros(count), where=inside > 0)
     density = inside / ((x1 - x0) * (y1 - y0))
     least_pixels = next(p for o, _, p, _ in TEXT_PASSES if o == offsets)
-    line_rule = ((chars >= MIN_CHARS) & (share >= MIN_VERTICAL) & (y1 - y0 >= MIN_LINE_HEIGHT)
-                 & ~((members == 1) & (pixels < MIN_SINGLE_PIXELS)) & (pixels >= least_pixels))  # fmt: skip
-    same_font = ((chars >= 2) & (members >= 2) & (pixels >= SAME_FONT_PIXELS) & (share >= SAME_FONT_VERTICAL)
-                 & (density >= SAME_FONT_DENSITY))  # fmt: skip
+    line_rule = (
+        (chars >= MIN_CHARS)
+        & (share >= MIN_VERTICAL)
+        & (y1 - y0 >= MIN_LINE_HEIGHT)
+        & ~((members == 1) & (pixels < MIN_SINGLE_PIXELS))
+        & (pixels >= least_pixels)
+    )
+    same_font = (
+        (chars >= 2)
+        & (members >= 2)
+        & (pixels >= SAME_FONT_PIXELS)
+        & (share >= SAME_FONT_VERTICAL)
+        & (density >= SAME_FONT_DENSITY)
+    )
     return line_rule | same_font
 
 
@@ -211,7 +252,10 @@ def _measure(image: Views, members, box, chars, labels, stats, strokes, vertical
     core = part if kept.size == members.size else np.isin(own, kept) & inside
     height = float(np.median(stats[members, 3]))
     return _Group(
-        members=members, box=box, core=core, chars=chars,
+        members=members,
+        box=box,
+        core=core,
+        chars=chars,
         height=height,
         level=float(np.median(image.value[y0:y1, x0:x1][part])),
         contrast=float(np.median(image.contrast[y0:y1, x0:x1][part])),
@@ -220,7 +264,7 @@ def _measure(image: Views, members, box, chars, labels, stats, strokes, vertical
         density=float(inside.mean()),
         aligned=_aligned(members, stats),
         stroke_length=_stroke_length(part, height),
-    )  # fmt: skip
+    )
 
 
 def _stroke_length(part: np.ndarray, height: float) -> float:
@@ -317,8 +361,12 @@ def _text_shape(integral: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     margin_pixels = _box_sums(integral, x0, above_0, x1, above_1) + _box_sums(integral, x0, below_0, x1, below_1)
     margin_size = (above_1 - above_0 + below_1 - below_0) * (x1 - x0)
     margin = np.divide(margin_pixels, margin_size, out=np.zeros(len(boxes)), where=margin_size > 0)
-    return ((x1 - x0 >= 1.4 * (y1 - y0)) & (inside > 0) & (density >= MIN_INSIDE)
-            & ((margin_size == 0) | (margin <= MAX_MARGIN * density)))  # fmt: skip
+    return (
+        (x1 - x0 >= 1.4 * (y1 - y0))
+        & (inside > 0)
+        & (density >= MIN_INSIDE)
+        & ((margin_size == 0) | (margin <= MAX_MARGIN * density))
+    )
 
 
 def _aligned(members: list[int], stats: np.ndarray) -> bool:
@@ -339,7 +387,7 @@ def _character_bodies(image: Views, group: _Group) -> np.ndarray:
     height, width = image.shape
     x0, y0, x1, y1 = max(0, bx0 - 3), max(0, by0 - 3), min(width, bx1 + 3), min(height, by1 + 3)
     strokes = np.zeros((y1 - y0, x1 - x0), bool)
-    strokes[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0] = group.core
+    strokes[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = group.core
     near = cv2.dilate(strokes.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     bright = (near & (image.contrast[y0:y1, x0:x1] >= max(15.0, 0.3 * group.contrast))) | strokes
     _, labels = cv2.connectedComponents(bright.astype(np.uint8), connectivity=8)
@@ -347,5 +395,3 @@ def _character_bodies(image: Views, group: _Group) -> np.ndarray:
     part = np.zeros(image.shape, bool)
     part[y0:y1, x0:x1] = np.isin(labels, keep[keep > 0])
     return part
-
-
