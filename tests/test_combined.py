@@ -120,6 +120,53 @@ def test_firth_solves_its_modified_score_and_nears_maximum_likelihood_in_large_s
     )
 
 
+# The demo's validation set where Firth's steps settled slowly (inception_v3+clinical,
+# centred and scaled terms: the network's logit, age, tumour size, BI-RADS), 3 decimals.
+SLOW_FIRTH_TERMS = [
+    [0.751, 0.562, 0.749, 1.688],
+    [-0.382, 0.841, -0.12, -0.452],
+    [-2.148, 0.841, -0.12, -0.452],
+    [-1.029, -0.276, -0.854, -1.165],
+    [-1.266, -0.462, -1.197, 0.975],
+    [0.378, -1.951, 2.438, -0.452],
+    [-1.085, -0.276, -0.989, -1.165],
+    [-0.612, 0.375, 0.272, -1.165],
+    [0.486, 0.375, 0.272, -1.165],
+    [-1.655, 0.562, -0.389, -1.165],
+    [0.019, 1.213, -0.707, 1.688],
+    [0.416, 1.213, -0.707, 1.688],
+    [-0.502, 0.934, -0.523, -0.452],
+    [0.064, -1.114, -0.242, 0.975],
+    [2.171, 1.027, 0.566, 0.975],
+    [-1.58, -1.858, -1.845, -0.452],
+    [0.72, 0.282, -0.352, 0.262],
+    [-0.522, 0.282, -0.352, 0.262],
+    [1.313, -2.51, 1.227, 1.688],
+    [-0.713, -2.51, 1.227, 1.688],
+    [0.986, 0.189, 1.68, -1.165],
+    [-0.438, 0.189, 1.68, -1.165],
+    [0.708, 0.375, 0.052, -0.452],
+    [0.433, 0.375, 0.052, -0.452],
+    [1.153, 0.282, -1.809, -0.452],
+    [0.97, 0.841, -0.279, 0.262],
+    [-0.81, 0.003, -1.27, -1.165],
+    [0.633, 0.189, 0.97, 0.262],
+    [0.374, 0.003, 0.284, 0.262],
+    [1.166, 0.003, 0.284, 0.262],
+]
+SLOW_FIRTH_LABELS = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 1, 1]
+
+
+def test_firth_converges_where_its_steps_settle_slowly():
+    """Regression: with 100 steps at most, this fit was reported as not converged,
+    and rule combined_models stopped the demo."""
+    X = sm.add_constant(np.array(SLOW_FIRTH_TERMS))
+    y = np.array(SLOW_FIRTH_LABELS, dtype=float)
+    assert not firth_logit(X, y, maxiter=100)[3]
+    beta, _, scores, converged = firth_logit(X, y)
+    assert converged and np.isfinite(beta).all() and np.allclose(scores.sum(axis=0), 0, atol=1e-7)
+
+
 @pytest.mark.parametrize("method", ["firth", "mle"])
 def test_a_network_whose_probabilities_hardly_vary_still_gives_finite_errors(method):
     """A network trained one epoch can give nearly one probability to every
