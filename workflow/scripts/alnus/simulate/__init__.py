@@ -17,17 +17,15 @@ export, small enough to train CNNs from scratch on a CPU in minutes:
 
 One module per job:
 
-========================  ====================================================
-``sites``                 the site catalogue (:class:`Site`, :data:`SITES`)
-``lesions``               the lesion model: how the label shows in the tumour
-``bmode``                 B-mode rendering (:func:`render_bmode`)
-``exams``                 fake patients, their studies and the PHI they carry
-``screen``                the scanner screen around the image (:func:`draw_screen`)
-``export``                DICOM and PNG files, UIDs (:func:`write_dicom`)
-``readers``               simulated radiologists (:func:`simulate_readers`)
-``clinical``              age, tumour size and BI-RADS (:func:`simulate_clinical`)
-``study``                 the study plan, which writes it all (:func:`simulate_study`)
-========================  ====================================================
+* ``sites``: the site catalogue (:class:`Site`, :data:`SITES`);
+* ``lesions``: the lesion model, how the label shows in the tumour;
+* ``bmode``: B-mode rendering (:func:`render_bmode`);
+* ``exams``: fake patients, their studies and the PHI they carry;
+* ``screen``: the scanner screen around the image (:func:`draw_screen`);
+* ``export``: DICOM and PNG files, UIDs (:func:`write_dicom`, :func:`write_screenshot`);
+* ``readers``: simulated radiologists (:func:`simulate_readers`);
+* ``clinical``: age, tumour size and BI-RADS (:func:`simulate_clinical`);
+* ``study``: the study plan, which writes it all (:func:`simulate_study`).
 
 Determinism
 -----------
@@ -45,7 +43,7 @@ used and tested one by one.
 from alnus.simulate.bmode import BMode, render_bmode
 from alnus.simulate.clinical import BIRADS_CUTS, BIRADS_LEVELS, CLINICAL_COLUMNS, simulate_clinical
 from alnus.simulate.exams import FAMILY_NAMES, GIVEN_NAMES, SONOGRAPHERS, STAFF_NAMES, Exam
-from alnus.simulate.export import US_IMAGE_STORAGE, write_dicom
+from alnus.simulate.export import US_IMAGE_STORAGE, write_dicom, write_screenshot
 from alnus.simulate.lesions import CUE_NOISE, CUES, LATENT_SEPARATION, Lesion, sample_lesion, second_view
 from alnus.simulate.readers import READERS, simulate_readers
 from alnus.simulate.screen import draw_screen
@@ -64,6 +62,7 @@ __all__ = [
     "render_bmode",
     "draw_screen",
     "write_dicom",
+    "write_screenshot",
     "simulate_readers",
     "simulate_clinical",
     "simulate_study",
