@@ -55,7 +55,7 @@ from alnus.simulate import (
     render_bmode,
     sample_lesion,
     write_dicom,
-    write_png,
+    write_screenshot,
 )
 
 BUS_BRA = ROOT.parent / "shared" / "data" / "bus-bra" / "Images"
@@ -206,7 +206,7 @@ def write_screen(path: Path, screen: np.ndarray, exam: Exam, box, kind: str, *, 
     """Write an RGB screen as PNG or DICOM, in colour or converted to grey."""
     pixels = cv2.cvtColor(screen, cv2.COLOR_RGB2GRAY) if grey else screen
     if kind == "PNG":
-        write_png(path, pixels)
+        write_screenshot(path, pixels)
         return
     uids = tuple(generate_uid(entropy_srcs=[str(seed), path.name, part]) for part in ("study", "series", "sop"))
     ds = write_dicom(

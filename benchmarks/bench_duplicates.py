@@ -2,7 +2,7 @@
 different images: the evidence for `preprocess: duplicates: max_distance`.
 
 Copies: each image re-exported as a scanner or PACS might
-(`alnus.simulate.re_export`: cut by a few pixels, resized by 0.9, JPEG at
+(`re_export` of tests/near_duplicates.py: cut by a few pixels, resized by 0.9, JPEG at
 quality 80, brightness +6). Different images:
 every pair of distinct images. Both for 64-bit (hash_size 8, the usual
 choice) and 256-bit (hash_size 16, what `alnus.duplicates` uses) DCT hashes.
@@ -22,9 +22,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))  # the test helper re_export
+from near_duplicates import re_export  # noqa: E402
+
 from alnus.duplicates import close_pairs, hash_pixels  # noqa: E402
-from alnus.simulate import re_export, render_bmode, sample_lesion  # noqa: E402
+from alnus.simulate import render_bmode, sample_lesion  # noqa: E402
 
 
 def main() -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from near_duplicates import re_export
 
 from alnus.duplicates import PAIR_COLUMNS, check_duplicates, close_pairs, find_duplicates, perceptual_hash
 from alnus.imageio import write_png
-from alnus.simulate import re_export, render_bmode, sample_lesion
+from alnus.simulate import render_bmode, sample_lesion
 from alnus.split import split_cohorts, split_groups
 
 

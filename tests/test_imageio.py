@@ -324,6 +324,35 @@ def test_write_png_rejects_non_gray8(tmp_path, pixels):
         write_png(tmp_path / "a.png", pixels)
 
 
+def test_write_png_writes_rgb_only_when_asked(tmp_path):
+    path = tmp_path / "a.png"
+    write_png(path, RGB, colour=True)
+    assert png_chunks(path.read_bytes()) == ["IHDR", "IDAT", "IEND"]
+    assert np.array_equal(cv2.imread(str(path), cv2.IMREAD_UNCHANGED), RGB[..., ::-1])  # cv2 reads BGR
+    write_png(path, GRAY, colour=True)  # grey stays grey
+    assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).ndim == 2
+    with pytest.raises(ValueError, match=r"`pixels` must be a non-empty \(H, W\) or \(H, W, 3\) uint8 array"):
+        write_png(path, np.zeros((4, 4, 4), np.uint8), colour=True)
+
+
+@pytest.mark.parametrize("compression", [0, 3, 9])
+def test_write_png_compression_gives_the_bytes_of_that_level(tmp_path, compression):
+    """The level changes the bytes, never the pixels; without one, OpenCV's default."""
+    path = tmp_path / "a.png"
+    write_png(path, GRAY, compression=compression)
+    assert path.read_bytes() == cv2.imencode(".png", GRAY, [cv2.IMWRITE_PNG_COMPRESSION, compression])[1].tobytes()
+    assert np.array_equal(cv2.imread(str(path), cv2.IMREAD_UNCHANGED), GRAY)
+    write_png(path, GRAY)
+    assert path.read_bytes() == cv2.imencode(".png", GRAY)[1].tobytes()
+
+
+@pytest.mark.parametrize("compression", [-1, 10, 3.0, True, "3"])
+def test_write_png_rejects_bad_compression(tmp_path, compression):
+    with pytest.raises(ValueError, match=r"`compression` must be None or an integer from 0 to 9, got"):
+        write_png(tmp_path / "a.png", GRAY, compression=compression)
+    assert not any(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("kind", ["png", "dicom"])
 def test_decompression_bomb_is_refused_before_decoding(tmp_path, kind, monkeypatch):
     """A file declaring more pixels than MAX_PIXELS is refused by the cheap

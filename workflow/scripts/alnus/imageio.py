@@ -485,32 +485,51 @@ def _check_dicom(path: Path) -> str | None:
     return "DICOM pixel data is truncated" if available < expected else None
 
 
-def write_png(path: str | os.PathLike, pixels: np.ndarray) -> None:
-    """Write `pixels` as an 8-bit grayscale PNG without metadata, atomically.
+def write_png(
+    path: str | os.PathLike, pixels: np.ndarray, *, colour: bool = False, compression: int | None = None
+) -> None:
+    """Write `pixels` as an 8-bit PNG without metadata, atomically.
 
     cv2 writes only IHDR/IDAT/IEND chunks (no text, time or EXIF chunks). The
     file is written beside `path` and renamed over it, so readers never see a
-    half-written PNG.
+    half-written PNG. This is the library's one PNG writer: the preprocessed
+    images and the simulated screenshots both go through it.
 
     Parameters
     ----------
     path : str or path-like
         Destination; its folder is created if missing.
     pixels : ndarray of shape (H, W), uint8
+        Or of shape (H, W, 3), RGB, when `colour` is True.
+    colour : bool
+        Accept RGB arrays (written as a colour PNG) besides grey ones.
+    compression : int or None
+        zlib level from 0 (none) to 9; None keeps OpenCV's default (fastest).
+        The same pixels at another level give other bytes.
 
     Raises
     ------
     ValueError
-        If `pixels` is not a non-empty 2-D uint8 array.
+        If `pixels` is not a non-empty 2-D uint8 array (or RGB one with
+        `colour`), or `compression` is not None or an integer from 0 to 9.
     OSError
         If the file cannot be written.
     """
     pixels = np.asarray(pixels)
-    if pixels.ndim != 2 or pixels.dtype != np.uint8 or pixels.size == 0:
+    rgb = colour and pixels.ndim == 3 and pixels.shape[2] == 3
+    if (pixels.ndim != 2 and not rgb) or pixels.dtype != np.uint8 or pixels.size == 0:
+        shapes = "(H, W) or (H, W, 3)" if colour else "(H, W)"
         raise ValueError(
-            f"`pixels` must be a non-empty (H, W) uint8 array, got shape {pixels.shape} dtype {pixels.dtype}"
+            f"`pixels` must be a non-empty {shapes} uint8 array, got shape {pixels.shape} dtype {pixels.dtype}"
         )
-    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(pixels))
+    if compression is not None and (
+        isinstance(compression, bool) or not isinstance(compression, int) or not 0 <= compression <= 9
+    ):
+        raise ValueError(f"`compression` must be None or an integer from 0 to 9, got {compression!r}")
+    if rgb:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    params = [] if compression is None else [cv2.IMWRITE_PNG_COMPRESSION, compression]
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(pixels), params)
     if not ok:
         raise OSError(f"{path}: PNG encoding failed")
     path = Path(path)
