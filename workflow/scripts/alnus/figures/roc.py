@@ -27,6 +27,15 @@ log = logging.getLogger(__name__)
 
 ROC_BANDS = ("none", "ensemble", "all")
 GRID = np.linspace(0, 1, 201)  # the false-positive rates at which a band is computed
+ROC_AXES = {
+    "xlim": (-0.02, 1.02),
+    "ylim": (-0.02, 1.02),
+    "xticks": np.linspace(0, 1, 6),
+    "yticks": np.linspace(0, 1, 6),
+    "xlabel": "1 - Specificity",
+    "ylabel": "Sensitivity",
+    "aspect": "equal",
+}
 
 
 def _banded(models: list[str], band: str) -> list[str]:
@@ -218,15 +227,7 @@ def roc_figure(
     ]
     handles += _key_handles(banded, level)
     reader_handles = _draw_readers(ax, rows, level)
-    ax.set(
-        xlim=(-0.02, 1.02),
-        ylim=(-0.02, 1.02),
-        xticks=np.linspace(0, 1, 6),
-        yticks=np.linspace(0, 1, 6),
-        xlabel="1 - Specificity",
-        ylabel="Sensitivity",
-        aspect="equal",
-    )
+    ax.set(**ROC_AXES)
     first = rows[rows["kind"].isin(MODEL_KINDS)].iloc[0]
     ax.set_title(set_heading(set_name, int(first.n), int(first.positives), patients_of(first)))
     _legends(fig, ax, handles, reader_handles)
