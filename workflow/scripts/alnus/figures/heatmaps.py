@@ -71,6 +71,11 @@ def _map_note(cam: np.ndarray) -> str | None:
     return "empty map" if not np.any(cam > 0) else None
 
 
+def _row_heading(ax, name: str) -> None:
+    """The outcome ("True positive") in bold left of a row's first panel, a word a line."""
+    ax.text(-0.08, 0.5, name.replace(" ", "\n"), transform=ax.transAxes, ha="right", va="center", fontweight="bold")
+
+
 def _empty(ax, text):
     ax.axis("off")
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=7, color="0.4", transform=ax.transAxes)
@@ -106,15 +111,7 @@ def heatmap_gallery(
     )
     for i, (category, (name, _, _)) in enumerate(CATEGORIES.items()):
         here = cases[cases["category"] == category].reset_index(drop=True)
-        axes[i, 0].text(
-            -0.08,
-            0.5,
-            name.replace(" ", "\n"),
-            transform=axes[i, 0].transAxes,
-            ha="right",
-            va="center",
-            fontweight="bold",
-        )
+        _row_heading(axes[i, 0], name)
         for k in range(per_row):
             image_ax, map_ax = axes[i, 2 * k], axes[i, 2 * k + 1]
             if k >= len(here):
@@ -164,15 +161,7 @@ def heatmap_architectures(
     )
     for i, case in cases.reset_index(drop=True).iterrows():
         name = CATEGORIES[case.category][0]
-        axes[i, 0].text(
-            -0.08,
-            0.5,
-            name.replace(" ", "\n"),
-            transform=axes[i, 0].transAxes,
-            ha="right",
-            va="center",
-            fontweight="bold",
-        )
+        _row_heading(axes[i, 0], name)
         caption = _probability(case.probability, thresholds.get(chosen_by))
         _show(
             axes[i, 0],
