@@ -15,6 +15,8 @@ from alnus.clustered import (
     cluster_bootstrap_roc_band,
     clustered_mcnemar_test,
     clustered_proportion_ci,
+    roc_band,
+    sensitivity_at,
 )
 from alnus.stats import proportion_ci
 
@@ -344,3 +346,46 @@ def test_roc_band():
     assert np.array_equal(low, again[0]) and np.array_equal(high, again[1])
     with pytest.raises(ValueError, match="`fpr_grid` must be a 1-D increasing array within"):
         cluster_bootstrap_roc_band(labels, scores, clusters, [0.5, 0.2], n_resamples=10, seed=0)
+
+
+# --- the figures' ROC band (alnus.clustered.roc_band) ---------------------------------
+
+
+def test_sensitivity_at_reads_the_upper_envelope():
+    labels, scores = np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9])
+    assert sensitivity_at(labels, scores, np.array([0.0, 0.49, 0.5, 1.0])).tolist() == [0.5, 0.5, 1.0, 1.0]
+
+
+def test_roc_band_is_seeded_and_brackets_the_curve():
+    rng = np.random.default_rng(1)
+    labels = np.tile([0, 1], 30)
+    frame = {"label": labels, "probability": 1 / (1 + np.exp(-(labels * 2.0 - 1.0 + rng.normal(size=60))))}
+    grid = np.linspace(0, 1, 51)
+    low, high = roc_band(frame["label"], frame["probability"], grid, n_resamples=200, seed=3)
+    again = roc_band(frame["label"], frame["probability"], grid, n_resamples=200, seed=3)
+    curve = sensitivity_at(frame["label"], frame["probability"], grid)
+    assert np.array_equal(low, again[0]) and np.array_equal(high, again[1])
+    assert (low <= high).all() and ((low <= curve) & (curve <= high)).mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    "labels, n_resamples, match",
+    [([0, 1, 0, 1], 5, "at least 10"), ([1, 1, 1, 1], 100, "positive and negative")],
+)
+def test_roc_band_refuses(labels, n_resamples, match):
+    with pytest.raises(ValueError, match=match):
+        roc_band(labels, [0.1, 0.2, 0.3, 0.4], np.linspace(0, 1, 5), n_resamples=n_resamples)
+
+
+def test_roc_band_resamples_patients_where_a_patient_has_several_cases():
+    rng = np.random.default_rng(2)
+    labels = np.repeat([0, 1], 30)
+    scores = labels + rng.normal(size=60)
+    clusters = np.arange(60) // 2  # two images per patient, both of one label
+    grid = np.linspace(0, 1, 21)
+    band = roc_band(labels, scores, grid, n_resamples=50, seed=4, clusters=clusters)
+    patients = cluster_bootstrap_roc_band(labels, scores, clusters, grid, n_resamples=50, seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip(band, patients))
+    unique = roc_band(labels, scores, grid, n_resamples=50, seed=4, clusters=np.arange(60))
+    plain = roc_band(labels, scores, grid, n_resamples=50, seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip(unique, plain))

@@ -13,6 +13,7 @@ from alnus.data import (
     load_images,
     normalise,
     read_image_cache,
+    unletterbox,
 )
 
 
@@ -150,3 +151,13 @@ def test_augmentation_flips_left_right_half_the_time():
 def test_image_set_checks_lengths():
     with pytest.raises(ValueError, match="3 images but 2 labels"):
         ImageSet(torch.zeros((3, 1, 8, 8), dtype=torch.uint8), np.array([0, 1]))
+
+
+@pytest.mark.parametrize("shape", [(60, 100), (100, 60), (50, 50)])
+def test_unletterbox_undoes_the_letterbox(shape):
+    image = np.zeros(shape, dtype=np.uint8)
+    image[: shape[0] // 2, : shape[1] // 2] = 255  # the top-left quarter
+    cam = letterbox(image, 64).astype(np.float32) / 255
+    back = unletterbox(cam, shape)
+    assert back.shape == shape
+    assert np.abs(back - image / 255).mean() < 0.05

@@ -18,8 +18,8 @@ from snakemake.utils import validate
 
 from alnus import run_facts as facts
 from alnus.calibration import calibration_table
-from alnus.figures import cohort_table
 from alnus.metrics import metrics_table
+from alnus.study_tables import cohort_table
 from alnus.tables import format_auc, format_proportion
 
 ROOT = Path(__file__).resolve().parents[1]

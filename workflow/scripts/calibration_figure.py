@@ -1,6 +1,6 @@
 """Rule calibration_figure: calibration plots of the models on each test set."""
 
-from alnus.figures import calibration_from_files
+from alnus.figures.calibration import calibration_from_files
 from alnus.logs import logged
 
 with logged(snakemake.log[0]):

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from alnus import style
-from alnus.figures import cohort_flow_figure
+from alnus.figures.cohorts import cohort_flow_figure
 from alnus.logs import logged
 
 with logged(snakemake.log[0]):

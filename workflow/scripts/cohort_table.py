@@ -1,7 +1,7 @@
 """Rule cohort_table: images, patients, positives and negatives per cohort and set."""
 
-from alnus.figures import cohort_table_from_files
 from alnus.logs import logged
+from alnus.study_tables import cohort_table_from_files
 
 with logged(snakemake.log[0]):
     table = cohort_table_from_files(

@@ -1,7 +1,8 @@
 """Rule forest_plot: sensitivity and specificity with CIs of models and readers, from metrics.csv."""
 
 from alnus import style
-from alnus.figures import forest_figure, read_metrics
+from alnus.figures.common import read_metrics
+from alnus.figures.performance import forest_figure
 from alnus.logs import logged
 
 with logged(snakemake.log[0]):

@@ -1,6 +1,6 @@
 """Rule roc_figure: ROC curves of the architectures, the ensemble and the readers on one test set."""
 
-from alnus.figures import roc_from_files
+from alnus.figures.roc import roc_from_files
 from alnus.logs import logged
 
 with logged(snakemake.log[0]):

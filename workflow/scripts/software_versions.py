@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
-from alnus.figures import software_versions
 from alnus.logs import logged
+from alnus.versions import software_versions
 
 with logged(snakemake.log[0]):
-    requirements = Path(snakemake.scriptdir).resolve().parents[1] / "requirements.txt"  # the repository's
+    root = Path(snakemake.scriptdir).resolve().parents[1]  # the repository's
     cards = dict(zip(snakemake.params.architectures, snakemake.input.cards))
-    software_versions(str(requirements), cards).to_csv(snakemake.output[0], index=False)
+    table = software_versions(str(root / "requirements.txt"), cards, environment=str(root / "envs" / "stats.yaml"))
+    table.to_csv(snakemake.output[0], index=False)

@@ -464,3 +464,72 @@ def cluster_bootstrap_roc_band(labels, scores, clusters, fpr_grid, *, n_resample
         fpr, tpr, _ = roc_curve(positive[i], scores[i])
         curves[b] = tpr[np.searchsorted(fpr, grid, side="right") - 1]
     return _percentile_interval(curves, level)
+
+
+# --------------------------------------------------------------------------
+# ROC bands of the figures (alnus.figures.roc)
+# --------------------------------------------------------------------------
+def sensitivity_at(labels, scores, fpr_grid) -> np.ndarray:
+    """The ROC curve's sensitivity at each 1 - specificity of `fpr_grid`
+    (the highest sensitivity reached at that false-positive rate or below).
+
+    labels, scores : arrays of shape (n_cases,); fpr_grid : increasing array
+    in [0, 1]. Returns an array of shape fpr_grid.shape.
+    """
+    fpr, tpr, _ = roc_curve(labels, scores)
+    return tpr[np.searchsorted(fpr, fpr_grid, side="right") - 1]
+
+
+def roc_band(labels, scores, fpr_grid, *, n_resamples: int = 1000, level: float = 0.95, seed=0, clusters=None):
+    """Pointwise percentile bootstrap band of the ROC curve.
+
+    Where `clusters` (the patient of each case) has a patient with several
+    cases, patients are resampled with all their images
+    (`cluster_bootstrap_roc_band`). Otherwise, each case its own patient,
+    positives and negatives are resampled separately (stratified, so every
+    resample keeps the set's prevalence): the same resampling as the
+    patient bootstrap's with one case per patient, drawn as it always was,
+    so that a seed gives the band it gave before. In both, the sensitivity
+    at each 1 - specificity of `fpr_grid` is taken from each resample's
+    curve (`sensitivity_at`).
+
+    Parameters
+    ----------
+    labels, scores : arrays of shape (n_cases,)
+    fpr_grid : increasing array in [0, 1], shape (n_points,)
+    n_resamples, level : resamples and confidence level.
+    seed : int or numpy.random.Generator.
+    clusters : array of shape (n_cases,), or None.
+
+    Returns
+    -------
+    (low, high) : arrays of shape (n_points,)
+
+    Raises
+    ------
+    ValueError
+        If fewer than 10 resamples are asked for, or one class is missing.
+    """
+    if n_resamples < 10:
+        raise ValueError(f"`n_resamples` must be at least 10, got {n_resamples}")
+    if clusters is not None and pd.Series(clusters).duplicated().any():
+        return cluster_bootstrap_roc_band(
+            np.asarray(labels),
+            np.asarray(scores, dtype=float),
+            np.asarray(clusters),
+            np.asarray(fpr_grid),
+            n_resamples=n_resamples,
+            level=level,
+            seed=seed,
+        )
+    labels, scores = np.asarray(labels).astype(bool), np.asarray(scores, dtype=float)
+    if labels.all() or not labels.any():
+        raise ValueError("an ROC band needs positive and negative cases")
+    rng = np.random.default_rng(seed)
+    positive, negative = scores[labels], scores[~labels]
+    truth = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
+    curves = np.empty((n_resamples, len(fpr_grid)))
+    for b in range(n_resamples):
+        resample = np.r_[rng.choice(positive, len(positive)), rng.choice(negative, len(negative))]
+        curves[b] = sensitivity_at(truth, resample, fpr_grid)
+    return _percentile_interval(curves, level)

@@ -32,6 +32,17 @@ def letterbox(pixels: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def unletterbox(cam: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A map over a letterboxed network input (`letterbox`: the longer side
+    scaled to the input size, the shorter centred between black bars) cut
+    back to the image and resized to its (height, width)."""
+    size, (height, width) = cam.shape[0], shape
+    scale = size / max(height, width)
+    new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    return cv2.resize(cam[top : top + new_h, left : left + new_w], (width, height), interpolation=cv2.INTER_LINEAR)
+
+
 def load_images(paths: list[str | Path], size: int) -> torch.Tensor:
     """Read preprocessed PNGs into a uint8 tensor of shape (n, 1, size, size).
 

@@ -14,21 +14,17 @@ import torch
 
 from alnus import style
 from alnus.cam import grad_cam
-from alnus.data import letterbox, normalise, read_preprocessed
-from alnus.figures import (
-    CAM_TARGETS,
-    SET_NAMES,
-    heatmap_architectures,
-    heatmap_gallery,
-    label,
-    select_cases,
-    unletterbox,
-)
+from alnus.data import letterbox, normalise, read_preprocessed, unletterbox
+from alnus.figures import SET_NAMES, label
+from alnus.figures.heatmaps import CATEGORIES, heatmap_architectures, heatmap_gallery
 from alnus.metrics import ENSEMBLE, frozen_thresholds, model_predictions, read_predictions
 from alnus.models import ARCHITECTURES, cam_layer
 from alnus.study import load_trained
 
 log = logging.getLogger(__name__)
+
+SELECTIONS = ("most_confident", "least_confident", "median")
+CAM_TARGETS = ("metastasis", "predicted")
 
 
 def _case_maps(
@@ -149,3 +145,50 @@ def heatmaps_job(
         chosen_by=chooser,
     )
     style.save(fig, across)
+
+
+def select_cases(frame: pd.DataFrame, threshold: float, *, rule: str = "most_confident", per_category: int = 1):
+    """Representative cases of each outcome at a model's frozen threshold.
+
+    Parameters
+    ----------
+    frame : DataFrame(id, label, probability) of one model on one set.
+    threshold : the model's threshold (probability >= threshold is positive).
+    rule : {"most_confident", "least_confident", "median"}
+        most_confident: furthest from the threshold on the side of the call
+        (highest probability among true and false positives, lowest among
+        true and false negatives); least_confident: nearest the threshold;
+        median: nearest the category's median probability. Ties go to the
+        smaller id, so the choice is deterministic.
+    per_category : cases per category (fewer where a category has fewer).
+
+    Returns
+    -------
+    DataFrame(id, label, probability, call, category) ordered TP, FN, FP, TN;
+    a category without cases has no rows.
+
+    Raises
+    ------
+    ValueError
+        For an unknown rule or per_category below 1.
+    """
+    if rule not in SELECTIONS:
+        raise ValueError(
+            f"unknown selection `rule` {rule!r}; valid names are {', '.join(map(repr, SELECTIONS))} "
+            "(config `figures: heatmaps: selection`)"
+        )
+    if per_category < 1:
+        raise ValueError(f"`per_category` must be at least 1, got {per_category}")
+    frame = frame.assign(id=frame["id"].astype(str), call=(frame["probability"] >= threshold).astype(int))
+    parts = []
+    for category, (_, truth, call) in CATEGORIES.items():
+        group = frame[(frame["label"] == truth) & (frame["call"] == call)]
+        if rule == "most_confident":
+            key = -group["probability"] if call else group["probability"]
+        elif rule == "least_confident":
+            key = (group["probability"] - threshold).abs()
+        else:
+            key = (group["probability"] - group["probability"].median()).abs()
+        chosen = group.assign(_key=key).sort_values(["_key", "id"]).head(per_category)
+        parts.append(chosen.drop(columns="_key").assign(category=category))
+    return pd.concat(parts, ignore_index=True)[["id", "label", "probability", "call", "category"]]

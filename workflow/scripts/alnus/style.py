@@ -21,6 +21,8 @@ logging.getLogger("fontTools").setLevel(logging.WARNING)  # its font subsetting 
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from alnus.vocabulary import image_model_of, model_kind  # noqa: E402
+
 DPI = 300
 SINGLE_COLUMN = 3.5  # inches
 DOUBLE_COLUMN = 7.0
@@ -105,8 +107,6 @@ def model_color(model: str, index: int = 0) -> str:
     """The colour of a model in every figure: fixed for the study's models
     (a combined model takes its network's); any other name takes the
     `index`-th of the remaining palette colours."""
-    from alnus.vocabulary import image_model_of
-
     model = image_model_of(model)
     if model in MODEL_COLORS:
         return MODEL_COLORS[model]
@@ -117,8 +117,6 @@ def model_color(model: str, index: int = 0) -> str:
 def model_linestyle(model: str) -> str:
     """The line style of a model's curves: solid for the image-only models,
     dashed for a combined one, dotted for the clinical-only model."""
-    from alnus.vocabulary import model_kind
-
     return MODEL_LINESTYLES[model_kind(model)]
 
 
