@@ -139,6 +139,12 @@ def pseudonym_key():
     return [] if os.environ.get(KEY_ENV_VAR) is not None else [KEY_FILE]
 
 
+def key_file(wildcards, input):
+    """The key file's path, for the scripts' alnus.pseudonym.load_key (which
+    reads ALNUS_PSEUDONYM_KEY first, where the key file is no input)."""
+    return input.key[0] if input.key else KEY_FILE
+
+
 def phi_extra_input():
     """The user's extra identifying strings file (privacy.phi_audit.extra_strings), where configured."""
     return {"extra_strings": PHI_EXTRA} if PHI_EXTRA else {}

@@ -48,7 +48,7 @@ rule preprocess:
         mem_mb=scaled_mem(2000),
         runtime=60,
     params:
-        key_file=KEY_FILE,
+        key_file=key_file,
         crop=config["preprocess"]["crop"],
         bbox_margin=config["preprocess"]["bbox_margin"],
         annotations=config["preprocess"]["annotations"],

@@ -71,7 +71,7 @@ rule residual_text:
         mem_mb=scaled_mem(2000),
         runtime=60,
     params:
-        key_file=KEY_FILE,
+        key_file=key_file,
         extra_strings=PHI_EXTRA,
         min_length=config["privacy"]["phi_audit"]["min_length"],
         min_digits=config["privacy"]["phi_audit"]["min_digits"],
@@ -104,7 +104,7 @@ rule phi_audit:
     resources:
         mem_mb=scaled_mem(2000),
     params:
-        key_file=KEY_FILE,
+        key_file=key_file,
         extra_strings=PHI_EXTRA,
         min_length=config["privacy"]["phi_audit"]["min_length"],
         min_digits=config["privacy"]["phi_audit"]["min_digits"],
