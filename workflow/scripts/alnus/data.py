@@ -92,7 +92,9 @@ def build_image_cache(paths: list[str | Path], size: int, out: str | Path, *, th
         tmp.unlink(missing_ok=True)
 
 
-def cache_job(manifest_csv: str | Path, images_dir: str | Path, out: str | Path, *, size: int, threads: int = 1) -> None:
+def cache_job(
+    manifest_csv: str | Path, images_dir: str | Path, out: str | Path, *, size: int, threads: int = 1
+) -> None:
     """Rule cache_images: the images of one preprocessed manifest
     (results/preprocessed/{cohort}/manifest.csv, `{id}.png` in `images_dir`),
     in manifest order, cached at `size` px by `build_image_cache` to `out`."""

@@ -258,7 +258,9 @@ def split_job(
     """
     pairs = read_pairs(duplicates_tsv)
     development_pairs = pairs[(pairs["cohort_a"] == "development") & (pairs["cohort_b"] == "development")]
-    together = list(zip(development_pairs["id_a"], development_pairs["id_b"])) if duplicates_across_sets == "group" else []
+    together = (
+        list(zip(development_pairs["id_a"], development_pairs["id_b"])) if duplicates_across_sets == "group" else []
+    )
     splits = split_cohorts(
         pd.read_csv(development_csv, dtype={"id": str, "patient": str}),
         pd.read_csv(external_csv, dtype={"id": str, "patient": str}),
