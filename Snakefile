@@ -34,3 +34,10 @@ rule all:
     default_target: True
     input:
         all_targets(),
+
+
+# The reviewers' figures within the whole study; workflow/reviewers.smk is the same target on its own.
+rule figures:
+    input:
+        figure_targets(),
+    localrule: True

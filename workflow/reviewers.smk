@@ -14,4 +14,11 @@ configfile: "config.yaml"
 
 
 include: "rules/common.smk"
-include: "rules/figures.smk"  # its first rule, `figures`, is the default target
+include: "rules/figures.smk"
+
+
+rule figures:
+    default_target: True
+    input:
+        figure_targets(),
+    localrule: True

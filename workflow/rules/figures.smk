@@ -5,12 +5,11 @@
 # The reviewers' path: workflow/reviewers.smk includes this file (and
 # common.smk) alone, so that it redraws those figures from those files and holds
 # no rule that could retrain or rescore anything, whatever the files'
-# modification times (README, "Reviewers: regenerate the figures"). Its first
-# rule, `figures`, is that Snakefile's default target.
+# modification times (README, "Reviewers: regenerate the figures"). The target
+# rule `figures` is in each Snakefile: an included file sets no default target.
 
 
 localrules:
-    figures,
     cohort_table,
     training_history,
     roc_figure,
@@ -21,11 +20,6 @@ localrules:
     training_curves,
     cohort_flow,
     nomogram,
-
-
-rule figures:
-    input:
-        figure_targets(),
 
 
 # --- the tables behind the figures -------------------------------------------
