@@ -9,6 +9,7 @@ from alnus.data import (
     ImageSet,
     augmentation,
     build_image_cache,
+    cache_job,
     letterbox,
     load_images,
     normalise,
@@ -52,6 +53,16 @@ def test_image_cache_equals_load_images_and_reads_chosen_rows(tmp_path):
     assert torch.equal(read_image_cache(out, [5, 0, 5]), load_images([paths[5], paths[0], paths[5]], 32))
     assert np.load(out, mmap_mode="r").shape == (7, 1, 32, 32)
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary file left
+
+
+def test_cache_job_caches_a_manifest_in_its_order(tmp_path):
+    rng = np.random.default_rng(1)
+    ids = ["0009", "0001", "0005"]  # ids that are numbers to pandas
+    for image_id in ids:
+        cv2.imwrite(str(tmp_path / f"{image_id}.png"), rng.integers(0, 256, (40, 50), dtype=np.uint8))
+    (tmp_path / "manifest.csv").write_text("id,patient,label\n" + "".join(f"{i},p,0\n" for i in ids))
+    cache_job(tmp_path / "manifest.csv", tmp_path, tmp_path / "cache.npy", size=32, threads=2)
+    assert torch.equal(read_image_cache(tmp_path / "cache.npy"), load_images([tmp_path / f"{i}.png" for i in ids], 32))
 
 
 def test_image_cache_leaves_nothing_when_an_image_is_unreadable(tmp_path):

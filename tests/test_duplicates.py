@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 from near_duplicates import re_export
 
-from alnus.duplicates import PAIR_COLUMNS, check_duplicates, close_pairs, find_duplicates, perceptual_hash
+from alnus.duplicates import (
+    PAIR_COLUMNS,
+    check_duplicates,
+    close_pairs,
+    duplicates_job,
+    find_duplicates,
+    perceptual_hash,
+    read_pairs,
+)
 from alnus.imageio import write_png
 from alnus.simulate import render_bmode, sample_lesion
 from alnus.split import split_cohorts, split_groups
@@ -68,6 +76,22 @@ def test_find_duplicates_table(tmp_path):
     assert set(found) == {("d1", "d3"), ("d2", "e1")}
     assert found[("d1", "d3")] == (0, True) and found[("d2", "e1")][1] is False
     assert find_duplicates(cohorts, max_distance=0)[["id_a", "id_b"]].values.tolist() == [["d1", "d3"]]
+
+
+def test_duplicates_job_writes_the_pairs_that_read_pairs_reads_back(tmp_path):
+    a = bmode(1)
+    manifest = write_cohort(tmp_path / "d", {"0012": ("0034", a), "0056": ("0078", a)})
+    manifest.to_csv(tmp_path / "manifest.csv", index=False)
+    external = write_cohort(tmp_path / "e", {"e1": ("q1", bmode(2))})
+    external.to_csv(tmp_path / "external.csv", index=False)
+    cohorts = {
+        "development": (tmp_path / "manifest.csv", tmp_path / "d"),
+        "external": (tmp_path / "external.csv", tmp_path / "e"),
+    }
+    duplicates_job(cohorts, tmp_path / "pairs.tsv", max_distance=50)
+    pairs = read_pairs(tmp_path / "pairs.tsv")
+    assert list(pairs.columns) == PAIR_COLUMNS
+    assert pairs[["id_a", "patient_a", "id_b", "patient_b"]].values.tolist() == [["0012", "0034", "0056", "0078"]]
 
 
 def test_find_duplicates_needs_every_png(tmp_path):

@@ -10,14 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alnus.annotations import load_examples
 from alnus.manifest import InputError
 from alnus.preprocess import (
     ANNOTATION_COLUMNS,
     LINKAGE_COLUMNS,
     pick_examples,
     preprocess_cohort,
+    preprocess_job,
 )
-from alnus.pseudonym import pseudonym
+from alnus.pseudonym import KEY_ENV_VAR, pseudonym
 
 KEY = b"test-key-0123456789abcdef"
 HEIGHT, WIDTH = 120, 160
@@ -351,3 +353,40 @@ def test_outputs_carry_no_metadata_and_no_source_names(tmp_path, marked):
     public_text = result.public.to_csv() + result.annotations.to_csv()
     for value in [*manifest["image"], *manifest["patient_id"], str(folder)]:
         assert value not in public_text
+
+
+def test_preprocess_job_checks_the_manifest_reads_the_key_and_writes_every_output(
+    tmp_path, images, manifest, monkeypatch
+):
+    """The rule's job: the manifest file checked, the key from the key file
+    (never created here), the four tables and the examples written; the
+    tables are those of preprocess_cohort."""
+    monkeypatch.delenv(KEY_ENV_VAR, raising=False)
+    manifest.to_csv(tmp_path / "manifest.csv", index=False)
+    out = {name: tmp_path / "job" / name for name in ("manifest.csv", "linkage.csv", "annotations.csv", "examples.npz")}
+    options = {"crop": "auto", "bbox_margin": 0.1, "annotations": None, "ocr": None, "examples": 1}
+    job = {
+        "cohort": "development",
+        "key_file": tmp_path / "private" / "pseudonym.key",
+        "out_manifest": out["manifest.csv"],
+        "out_images": tmp_path / "job" / "images",
+        "out_linkage": out["linkage.csv"],
+        "out_annotations": out["annotations.csv"],
+        "out_examples": out["examples.npz"],
+        **options,
+    }
+    with pytest.raises(ValueError, match="does not exist; rule pseudonym_key writes it"):
+        preprocess_job(tmp_path / "manifest.csv", images, **job)
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "pseudonym.key").write_text(KEY.decode() + "\n")
+    (tmp_path / "job").mkdir()
+    preprocess_job(tmp_path / "manifest.csv", images, **job)
+    result = run_full(manifest, images, tmp_path, **options)
+    public = pd.read_csv(out["manifest.csv"], dtype={"id": str, "patient": str, "site": str})
+    pd.testing.assert_frame_equal(public, result.public)
+    assert pd.read_csv(out["linkage.csv"])["id"].tolist() == result.linkage["id"].tolist()
+    assert pd.read_csv(out["annotations.csv"])["id"].tolist() == result.annotations["id"].tolist()
+    assert list(load_examples(out["examples.npz"])) == list(result.examples)
+    assert sorted(p.name for p in (tmp_path / "job" / "images").iterdir()) == sorted(
+        p.name for p in (tmp_path / "out").iterdir()
+    )

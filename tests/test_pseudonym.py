@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from alnus.pseudonym import KEY_ENV_VAR, load_or_create_key, pseudonym
+from alnus.pseudonym import KEY_ENV_VAR, load_key, load_or_create_key, pseudonym
 
 KEY = b"0123456789abcdef0123456789abcdef"
 OTHER_KEY = b"fedcba9876543210fedcba9876543210"
@@ -100,3 +100,14 @@ def test_short_environment_key_is_rejected(tmp_path, monkeypatch, value):
     monkeypatch.setenv(KEY_ENV_VAR, value)
     with pytest.raises(ValueError, match=KEY_ENV_VAR):
         load_or_create_key(tmp_path / "pseudonym.key")
+
+
+def test_load_key_reads_the_file_or_the_environment_and_never_creates_one(tmp_path, monkeypatch):
+    path = tmp_path / "private" / "pseudonym.key"
+    with pytest.raises(ValueError, match=r"pseudonym\.key does not exist; rule pseudonym_key writes it"):
+        load_key(path)
+    assert not path.parent.exists()
+    created = load_or_create_key(path)
+    assert load_key(path) == created
+    monkeypatch.setenv(KEY_ENV_VAR, "environment-key-0123456789")
+    assert load_key(tmp_path / "nowhere.key") == b"environment-key-0123456789"

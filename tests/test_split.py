@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alnus.split import split_cohorts
+from alnus.duplicates import PAIR_COLUMNS
+from alnus.split import split_cohorts, split_job
 
 
 def cohort(
@@ -262,3 +263,21 @@ def test_the_manifest_is_checked_for_folds_at_start_up(folds, expected):
     )
     problem = manifest_fold_problem(manifest, folds=folds)
     assert problem == expected if expected is None else problem.startswith(expected)
+
+
+def test_split_job_writes_the_split_of_split_cohorts_and_judges_the_pairs(tmp_path, development, external, splits):
+    development.to_csv(tmp_path / "development.csv", index=False)
+    external.to_csv(tmp_path / "external.csv", index=False)
+    pd.DataFrame(columns=PAIR_COLUMNS).to_csv(tmp_path / "pairs.tsv", sep="\t", index=False)
+    options = {"internal_test_fraction": 0.1, "validation_fraction": 0.1, "folds": None, "seed": 7}
+    args = (tmp_path / "development.csv", tmp_path / "external.csv", tmp_path / "pairs.tsv", tmp_path / "splits.csv")
+    split_job(*args, **options, duplicates_across_sets="error")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "splits.csv", dtype={"id": str, "patient": str}), splits)
+    ids = splits["id"]
+    one, other = ids[splits["set"] == "train"].iloc[0], ids[splits["set"] == "internal_test"].iloc[0]
+    row = ("development", one, "p1", "development", other, "p2", 0, True)
+    pd.DataFrame([row], columns=PAIR_COLUMNS).to_csv(tmp_path / "pairs.tsv", sep="\t", index=False)
+    with pytest.raises(ValueError, match=r"1 near-duplicate pair\(s\) lie in two different sets"):
+        split_job(*args, **options, duplicates_across_sets="error")
+    together = split_job(*args, **options, duplicates_across_sets="group").set_index("id")["set"]
+    assert together[one] == together[other]

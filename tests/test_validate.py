@@ -16,7 +16,7 @@ from pydicom.encaps import encapsulate
 from test_imageio import make_dicom
 
 from alnus.manifest import InputError
-from alnus.validate import cohort_paths, known_images, quick_check, validate_study
+from alnus.validate import cohort_paths, known_images, missing_inputs, quick_check, validate_inputs_job, validate_study
 
 
 def make_cohort(root: Path, name: str, rows: list[tuple[str, str, int]]) -> dict[str, str]:
@@ -315,6 +315,41 @@ def test_quick_check_stops_on_a_missing_input(tmp_path, cohorts, what):
 def test_quick_check_skips_generated_inputs(tmp_path, cohorts):
     cohorts["development"] = {"manifest": str(tmp_path / "demo" / "m.csv"), "images": str(tmp_path / "demo" / "i")}
     assert quick_check(cohorts, str(tmp_path / "demo" / "r.csv"), generated=(str(tmp_path / "demo"),)) == (False, "")
+
+
+@pytest.mark.parametrize(
+    "what, key",
+    [
+        ("manifest", "`cohorts: development: manifest`"),
+        ("images", "`cohorts: development: images`"),
+        ("readers", "`readers`"),
+    ],
+)
+def test_missing_inputs_name_the_config_key_and_skip_generated_ones(tmp_path, cohorts, what, key):
+    readers = write_readers(tmp_path, "e1.png,R1,1")
+    assert missing_inputs(cohorts, readers) == []
+    if what == "readers":
+        readers = str(tmp_path / "nope")
+    else:
+        cohorts["development"][what] = str(tmp_path / "nope")
+    (message,) = missing_inputs(cohorts, readers)
+    assert f"{tmp_path / 'nope'} does not exist; fix {key} in the config" in message
+    assert missing_inputs(cohorts, readers, generated=(str(tmp_path / "nope"),)) == []
+
+
+def test_validate_inputs_job_prints_the_quick_check_first_then_raises_everything(bad_study, tmp_path, capsys):
+    cohorts, readers = bad_study
+    with pytest.raises(InputError, match=r"input problem\(s\) in 3 file\(s\)"):
+        validate_inputs_job(cohorts, readers, tmp_path / "check.tsv", threads=2, clinical=None)
+    printed = capsys.readouterr().err
+    assert printed.startswith("Start-up input check") and "cannot be used" not in printed
+    assert not (tmp_path / "check.tsv").exists()
+
+
+def test_validate_inputs_job_writes_the_summary(tmp_path, cohorts, capsys):
+    summary = validate_inputs_job(cohorts, None, tmp_path / "check.tsv", clinical=None)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "check.tsv", sep="\t"), summary)
+    assert capsys.readouterr().err == ""
 
 
 CLINICAL = {

@@ -2,7 +2,19 @@
 
 import pytest
 
-from alnus.vocabulary import KIND_ORDER, MODEL_KINDS, combined_names, image_model_of, is_image_only, model_kind
+from alnus import metrics
+from alnus.vocabulary import (
+    COHORTS,
+    KIND_ORDER,
+    MODEL_KINDS,
+    PREDICTION_SETS,
+    SETS,
+    TEST_SETS,
+    combined_names,
+    image_model_of,
+    is_image_only,
+    model_kind,
+)
 
 
 @pytest.mark.parametrize(
@@ -25,3 +37,9 @@ def test_combined_names_follow_the_architectures_and_the_ensemble():
     assert combined_names(["a"]) == ["a+clinical", "clinical"]
     assert combined_names(["a", "b"], ensemble=False) == ["a+clinical", "b+clinical", "clinical"]
     assert image_model_of("ensemble+clinical") == "ensemble" and image_model_of("a") == "a"
+
+
+def test_one_home_for_the_cohorts_and_sets():
+    assert COHORTS == ("development", "external")
+    assert SETS == ("train", *PREDICTION_SETS) and PREDICTION_SETS == ("validation", *TEST_SETS)
+    assert metrics.PREDICTION_SETS is PREDICTION_SETS and metrics.TEST_SETS is TEST_SETS

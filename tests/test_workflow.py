@@ -233,10 +233,10 @@ def test_second_run_has_nothing_to_do(study):
 
 
 def test_bad_inputs_are_named_in_one_run_before_any_image_is_preprocessed(tmp_path):
-    """A user's manifest with several problems and a corrupt image: the
-    start-up check prints the manifest's problems without stopping, rule
-    validate_inputs names them again with the corrupt image in one message and
-    stops the run; no preprocessing job starts and no file is written under
+    """A user's manifest with several problems and a corrupt image: rule
+    validate_inputs prints the manifest's problems first (its quick check),
+    then names them again with the corrupt image in one message and stops
+    the run; no preprocessing job starts and no file is written under
     results/."""
     images = tmp_path / "data" / "images"
     images.mkdir(parents=True)

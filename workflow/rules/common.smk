@@ -1,26 +1,33 @@
-# Config and input validation, and every input function of the workflow.
+# Config validation, the names and settings derived from the config, and
+# every input function of the workflow. Included by the Snakefile and by the
+# reviewers' workflow/reviewers.smk; holds no rule.
 
+import os
 import re
 import sys
 from pathlib import Path
 
+import pandas as pd
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+sys.path.insert(0, str(Path(workflow.current_basedir).parent / "scripts"))  # the library, workflow/scripts/alnus
+from alnus import vocabulary  # noqa: E402
 from alnus.checklists import CHECKLISTS  # noqa: E402
 from alnus.folds import FOLD_SUFFIX, fold_model, fold_of  # noqa: E402
 from alnus.presets import resolve_preset  # noqa: E402
+from alnus.pseudonym import KEY_ENV_VAR  # noqa: E402
 from alnus.split import manifest_fold_problem  # noqa: E402
-from alnus.validate import quick_check  # noqa: E402
-from alnus.vocabulary import combined_names  # noqa: E402
+from alnus.validate import missing_inputs  # noqa: E402
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 
-COHORTS = ["development", "external"]
+# The study's names (alnus.vocabulary), as lists for expand() and the rules' params.
+COHORTS = list(vocabulary.COHORTS)
+PREDICTION_SETS = list(vocabulary.PREDICTION_SETS)
+TEST_SETS = list(vocabulary.TEST_SETS)
 ARCHITECTURES = config["architectures"]
-PREDICTION_SETS = ["validation", "internal_test", "external_test"]
-TEST_SETS = ["internal_test", "external_test"]
 # Further training runs of every architecture (training.seeds), beside the
 # main one with `seed`: results/models/{arch}/seed-{n}/, results/predictions/{arch}/seed-{n}/.
 EXTRA_SEEDS = [s for s in config["training"]["seeds"] if s != config["seed"]]
@@ -37,14 +44,14 @@ if FOLDS and EXTRA_SEEDS:
 # Clinical variables declared (config `clinical: variables`): the combined and
 # clinical-only models join the image-only ones (rule combined_models).
 CLINICAL = bool(config["clinical"]["variables"])
-COMBINED_MODELS = combined_names(ARCHITECTURES, ensemble=config["statistics"]["ensemble"]) if CLINICAL else []
+COMBINED_MODELS = (
+    vocabulary.combined_names(ARCHITECTURES, ensemble=config["statistics"]["ensemble"]) if CLINICAL else []
+)
 
 
 def training_preset():
     """The chosen training preset; keys the config leaves out come from that
     preset's default in the schema, so `training: {demo: {epochs: 3}}` works."""
-    import yaml
-
     schema = yaml.safe_load(open(workflow.source_path("../schemas/config.schema.yaml")))
     return resolve_preset(schema["properties"]["training"]["properties"], config["training"])
 
@@ -78,24 +85,31 @@ wildcard_constraints:
     combined="|".join(re.escape(m) for m in COMBINED_MODELS) or "no-clinical-variables",
 
 
-def _quick_check_inputs():
-    """Check the user's manifests and readers' file when the workflow starts
-    (alnus.validate.quick_check): a missing file or folder stops the run
-    here; other problems are printed now and named again, with every image
-    that cannot be decoded, by rule validate_inputs, which stops the run."""
-    check = quick_check(config["cohorts"], config["readers"], generated=GENERATED_INPUTS, clinical=config["clinical"])
-    if check.stop:
-        raise WorkflowError(check.message)
-    if check.message:
-        print(check.message, file=sys.stderr)
+# The pseudonym key file (rule pseudonym_key), unless the key comes from the environment.
+KEY_FILE = "private/pseudonym.key"
+# The PHI audit's outputs (rule phi_audit), left out of the targets it waits for.
+PHI_AUDIT = {"summary": "results/qc/phi_audit.tsv", "strings": "results/qc/phi_audit_strings.tsv"}
+PHI_EXTRA = config["privacy"]["phi_audit"]["extra_strings"]
 
 
-def _check_folds():
-    """With split.folds, stop at start-up when the development manifest (where
-    it exists already) has too few patients of either label for the folds;
-    the split rule checks again, exactly, once the internal test is held out."""
-    import pandas as pd
+def start_up_checks():
+    """What the main Snakefile checks when it starts, before it plans a run
+    (the reviewers' Snakefile, which has no source data, leaves it out):
 
+    - a configured manifest, images folder or readers' file that does not
+      exist (alnus.validate.missing_inputs) stops the run, naming the config
+      key to fix; the DAG cannot be built without them. Every other input
+      problem is rule validate_inputs' business.
+    - with split.folds, a development manifest that exists already and has
+      too few patients of either label for the folds stops the run before
+      anything is preprocessed; rule split checks again, exactly, once the
+      internal test is held out. Kept here rather than in validate_inputs, as
+      a check of the config value: as a param of validate_inputs a change of
+      `split: folds` would rerun the input check and so the preprocessing.
+    """
+    missing = missing_inputs(config["cohorts"], config["readers"], generated=GENERATED_INPUTS)
+    if missing:
+        raise WorkflowError("\n\n".join(missing))
     manifest = Path(config["cohorts"]["development"]["manifest"])
     if FOLDS and manifest.is_file():
         problem = manifest_fold_problem(pd.read_csv(manifest, dtype=str), folds=len(FOLDS))
@@ -103,11 +117,44 @@ def _check_folds():
             raise WorkflowError(problem)
 
 
-# A reviewer redrawing figures (workflow/rules/figures.smk on its own) holds
-# no source data, so the manifests are not asked for there.
-if not globals().get("REVIEWER_PATH", False):
-    _quick_check_inputs()
-    _check_folds()
+def scaled_mem(base_mb):
+    """A `mem_mb` resource of `base_mb` times the attempt, so that a job
+    killed for memory is retried with more (`--retries`, profiles/)."""
+
+    def mem_mb(wildcards, attempt):
+        return base_mb * attempt
+
+    return mem_mb
+
+
+def size_of(wildcards):
+    """The `size` wildcard (input size in pixels) as a number."""
+    return int(wildcards.size)
+
+
+def pseudonym_key():
+    """The key file as an input of the rules that read the key: written by
+    rule pseudonym_key; none when the key comes from the environment variable
+    ALNUS_PSEUDONYM_KEY (alnus.pseudonym.load_key reads that first)."""
+    return [] if os.environ.get(KEY_ENV_VAR) is not None else [KEY_FILE]
+
+
+def key_file(wildcards, input):
+    """The key file's path, for the scripts' alnus.pseudonym.load_key (which
+    reads ALNUS_PSEUDONYM_KEY first, where the key file is no input)."""
+    return input.key[0] if input.key else KEY_FILE
+
+
+def phi_extra_input():
+    """The user's extra identifying strings file (privacy.phi_audit.extra_strings), where configured."""
+    return {"extra_strings": PHI_EXTRA} if PHI_EXTRA else {}
+
+
+def audited_targets(wildcards):
+    """Every other target of the default run, for rule phi_audit, so that the
+    audit runs last and sees their files (a function: all_targets() is
+    complete only once every rule file is read)."""
+    return [t for t in all_targets() if t not in PHI_AUDIT.values()]
 
 
 def cohort_inputs(wildcards):
@@ -138,13 +185,28 @@ def preprocess_ocr():
 
 
 def preprocessed(kind):
-    """Per-cohort preprocessed outputs of one kind, keyed by cohort."""
+    """Per-cohort preprocessed outputs of one kind, keyed by cohort.
+
+    kind : "manifest", "images" or "linkage".
+    """
     pattern = {
         "manifest": "results/preprocessed/{cohort}/manifest.csv",
         "images": "results/preprocessed/{cohort}/images",
         "linkage": "private/{cohort}/linkage.csv",
     }[kind]
     return {cohort: pattern.format(cohort=cohort) for cohort in COHORTS}
+
+
+def preprocessed_cohorts():
+    """Each cohort's preprocessed manifest and images folder, as named inputs
+    `<cohort>_manifest` and `<cohort>_images` (read by alnus.validate.cohort_paths)."""
+    manifests, images = preprocessed("manifest"), preprocessed("images")
+    return {**{f"{c}_manifest": manifests[c] for c in COHORTS}, **{f"{c}_images": images[c] for c in COHORTS}}
+
+
+def residual_text_tables():
+    """Each cohort's OCR table (rule residual_text), as named inputs `<cohort>_residual_text`."""
+    return {f"{c}_residual_text": f"results/qc/{c}_residual_text.csv" for c in COHORTS}
 
 
 def image_predictions():

@@ -1,26 +1,15 @@
-# Figures, and the report's provenance. Every figure except the heat maps is
-# drawn from results/predictions, results/tables and results/splits.csv alone.
-# The heat maps also need the trained models and the preprocessed images.
+# Figures. Every figure except the heat maps is drawn from results/predictions,
+# results/tables and results/splits.csv alone; the heat maps also need the
+# trained models and the preprocessed images.
 #
-# The reviewers' path: run on its own, this file redraws those figures from
-# those files and holds no rule that could retrain or rescore anything, whatever
-# the files' modification times (README, "Reviewers: regenerate the figures"):
-#     snakemake -s workflow/rules/figures.smk --cores 1 --forceall
-if "figure_targets" not in globals():
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(workflow.basedir).parent / "scripts"))  # the library, as common.smk expects it
-
-    REVIEWER_PATH = True  # tells common.smk not to ask for the source manifests
-
-    configfile: "config.yaml"
-
-    include: "common.smk"
+# The reviewers' path: workflow/reviewers.smk includes this file (and
+# common.smk) alone, so that it redraws those figures from those files and holds
+# no rule that could retrain or rescore anything, whatever the files'
+# modification times (README, "Reviewers: regenerate the figures"). The target
+# rule `figures` is in each Snakefile: an included file sets no default target.
 
 
 localrules:
-    figures,
     cohort_table,
     training_history,
     roc_figure,
@@ -31,12 +20,6 @@ localrules:
     training_curves,
     cohort_flow,
     nomogram,
-    software_versions,
-
-
-rule figures:
-    input:
-        figure_targets(),
 
 
 # --- the tables behind the figures -------------------------------------------
@@ -298,7 +281,7 @@ rule heatmaps:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        mem_mb=scaled_mem(8000),
         runtime=60,
     params:
         architectures=ARCHITECTURES,
@@ -308,26 +291,3 @@ rule heatmaps:
         heatmaps=config["figures"]["heatmaps"],
     script:
         "../scripts/heatmaps.py"
-
-
-# --- provenance -----------------------------------------------------------------
-
-
-rule software_versions:
-    input:
-        metrics="results/tables/metrics.csv",
-        cards=expand("results/models/{arch}/model_card.json", arch=ARCHITECTURES),
-    output:
-        report(
-            "results/report/software_versions.csv",
-            caption="../report/software_versions.rst",
-            category="Provenance",
-        ),
-    log:
-        "logs/figures/software_versions.log",
-    conda:
-        "../../envs/stats.yaml"
-    params:
-        architectures=ARCHITECTURES,
-    script:
-        "../scripts/software_versions.py"

@@ -1,12 +1,35 @@
-# The report's filing documents, written from the run's outputs once the
-# statistics are done: a human-readable model card per architecture, and the
-# CLAIM 2024 and TRIPOD+AI checklists answered from the run. Rule phi_audit
-# reads them too, since they are targets of the default run.
+# The report: the software versions behind the results (provenance), and its
+# filing documents, written from the run's outputs once the statistics are
+# done: a human-readable model card per architecture, and the CLAIM 2024 and
+# TRIPOD+AI checklists answered from the run. Rule phi_audit reads them too,
+# since they are targets of the default run; `snakemake --report
+# results/report.html` builds the report itself.
 
 
 localrules:
+    software_versions,
     model_card,
     checklists,
+
+
+rule software_versions:
+    input:
+        metrics="results/tables/metrics.csv",
+        cards=expand("results/models/{arch}/model_card.json", arch=ARCHITECTURES),
+    output:
+        report(
+            "results/report/software_versions.csv",
+            caption="../report/software_versions.rst",
+            category="Provenance",
+        ),
+    log:
+        "logs/report/software_versions.log",
+    conda:
+        "../../envs/stats.yaml"
+    params:
+        architectures=ARCHITECTURES,
+    script:
+        "../scripts/software_versions.py"
 
 
 rule model_card:

@@ -17,10 +17,10 @@ rule cache_images:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+        mem_mb=scaled_mem(2000),
         runtime=30,
     params:
-        size=lambda wildcards: int(wildcards.size),
+        size=size_of,
     script:
         "../scripts/cache_images.py"
 
@@ -61,7 +61,7 @@ rule train:
         "../../envs/torch.yaml"
     threads: 8
     resources:
-        mem_mb=lambda wildcards, attempt: 12000 * attempt,
+        mem_mb=scaled_mem(12000),
         runtime=24 * 60,
         gpu=0 if config["training"]["device"] == "cpu" else 1,
     params:
@@ -91,7 +91,7 @@ rule predict:
         "../../envs/torch.yaml"
     threads: 4
     resources:
-        mem_mb=lambda wildcards, attempt: 8000 * attempt,
+        mem_mb=scaled_mem(8000),
         runtime=60,
     params:
         arch=arch_of,

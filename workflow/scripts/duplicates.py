@@ -1,14 +1,12 @@
 """Rule duplicates: exact and near-duplicate preprocessed images, within and across cohorts."""
 
-import pandas as pd
-
-from alnus.duplicates import find_duplicates
+from alnus.duplicates import duplicates_job
 from alnus.logs import logged
+from alnus.vocabulary import COHORTS
 
 with logged(snakemake.log[0]):
-    cohorts = {
-        c: (pd.read_csv(snakemake.input[f"{c}_manifest"], dtype=str), snakemake.input[f"{c}_images"])
-        for c in snakemake.params.cohorts
-    }
-    pairs = find_duplicates(cohorts, max_distance=snakemake.params.max_distance)
-    pairs.to_csv(snakemake.output[0], sep="\t", index=False)
+    duplicates_job(
+        {c: (snakemake.input[f"{c}_manifest"], snakemake.input[f"{c}_images"]) for c in COHORTS},
+        snakemake.output[0],
+        max_distance=snakemake.params.max_distance,
+    )

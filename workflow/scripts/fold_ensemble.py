@@ -2,7 +2,7 @@
 
 from alnus.folds import fold_ensemble_job
 from alnus.logs import logged
-from alnus.metrics import PREDICTION_SETS
+from alnus.vocabulary import PREDICTION_SETS
 
 with logged(snakemake.log[0]):
     folds, i = snakemake.params.folds, snakemake.input

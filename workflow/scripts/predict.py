@@ -1,8 +1,8 @@
 """Rule predict: score the validation and both test sets with one trained model."""
 
 from alnus.logs import logged
-from alnus.metrics import PREDICTION_SETS
 from alnus.study import predict_job
+from alnus.vocabulary import COHORTS, PREDICTION_SETS
 
 with logged(snakemake.log[0]):
     predict_job(
@@ -10,8 +10,8 @@ with logged(snakemake.log[0]):
         weights=snakemake.input.weights,
         card=snakemake.input.card,
         splits_csv=snakemake.input.splits,
-        manifests=dict(zip(("development", "external"), snakemake.input.manifests)),
-        caches=dict(zip(("development", "external"), snakemake.input.caches)),
+        manifests=dict(zip(COHORTS, snakemake.input.manifests)),
+        caches=dict(zip(COHORTS, snakemake.input.caches)),
         device=snakemake.params.device,
         precision=snakemake.params.precision,
         threads=snakemake.threads,

@@ -1,28 +1,24 @@
 """Rule preprocess: crop, clean and de-identify one cohort."""
 
-from alnus.annotations import save_examples
 from alnus.logs import logged
-from alnus.manifest import check_manifest
-from alnus.preprocess import preprocess_cohort
-from alnus.pseudonym import load_or_create_key
+from alnus.preprocess import preprocess_job
 
 with logged(snakemake.log[0]):
-    cohort = snakemake.wildcards.cohort
-    result = preprocess_cohort(
-        check_manifest(snakemake.input.manifest, snakemake.input.images, cohort=cohort),
+    params, output = snakemake.params, snakemake.output
+    preprocess_job(
+        snakemake.input.manifest,
         snakemake.input.images,
-        cohort=cohort,
-        key=load_or_create_key(snakemake.params.key_file),
-        out_dir=snakemake.output.images,
-        crop=snakemake.params.crop,
-        bbox_margin=snakemake.params.bbox_margin,
-        annotations=snakemake.params.annotations,
-        ocr=snakemake.params.ocr,
-        examples=snakemake.params.examples,
+        cohort=snakemake.wildcards.cohort,
+        key_file=params.key_file,
+        out_manifest=output.manifest,
+        out_images=output.images,
+        out_linkage=output.linkage,
+        out_annotations=output.annotations,
+        out_examples=output.examples,
+        crop=params.crop,
+        bbox_margin=params.bbox_margin,
+        annotations=params.annotations,
+        ocr=params.ocr,
+        examples=params.examples,
         threads=snakemake.threads,
-        manifest_file=snakemake.input.manifest,
     )
-    result.public.to_csv(snakemake.output.manifest, index=False)
-    result.linkage.to_csv(snakemake.output.linkage, index=False)
-    result.annotations.to_csv(snakemake.output.annotations, index=False)
-    save_examples(snakemake.output.examples, result.examples)

@@ -2,13 +2,14 @@
 
 from alnus.logs import logged
 from alnus.study import train_job
+from alnus.vocabulary import COHORTS
 
 with logged(snakemake.log[0]):
     train_job(
         arch=snakemake.params.arch,
         splits_csv=snakemake.input.splits,
-        manifests=dict(zip(("development", "external"), snakemake.input.manifests)),
-        caches=dict(zip(("development", "external"), snakemake.input.caches)),
+        manifests=dict(zip(COHORTS, snakemake.input.manifests)),
+        caches=dict(zip(COHORTS, snakemake.input.caches)),
         seed=snakemake.params.seed,
         fold=snakemake.params.fold,
         pretrained=snakemake.params.pretrained,

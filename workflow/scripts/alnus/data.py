@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -9,10 +10,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import torch
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+log = logging.getLogger(__name__)
 
 
 def letterbox(pixels: np.ndarray, size: int) -> np.ndarray:
@@ -97,6 +101,18 @@ def build_image_cache(paths: list[str | Path], size: int, out: str | Path, *, th
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def cache_job(
+    manifest_csv: str | Path, images_dir: str | Path, out: str | Path, *, size: int, threads: int = 1
+) -> None:
+    """Rule cache_images: the images of one preprocessed manifest
+    (results/preprocessed/{cohort}/manifest.csv, `{id}.png` in `images_dir`),
+    in manifest order, cached at `size` px by `build_image_cache` to `out`."""
+    manifest = pd.read_csv(manifest_csv, dtype={"id": str})
+    paths = [f"{images_dir}/{image_id}.png" for image_id in manifest["id"]]
+    build_image_cache(paths, size, out, threads=threads)
+    log.info("%d images cached at %d px in %s", len(paths), size, out)
 
 
 def read_image_cache(path: str | Path, positions=None) -> torch.Tensor:

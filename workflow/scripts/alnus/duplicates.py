@@ -130,6 +130,24 @@ def find_duplicates(cohorts: dict[str, tuple[pd.DataFrame, str | Path]], *, max_
     return pairs
 
 
+def read_pairs(path: str | Path) -> pd.DataFrame:
+    """The pairs table that `duplicates_job` wrote (PAIR_COLUMNS), ids and patients as text."""
+    return pd.read_csv(path, sep="\t", dtype={"id_a": str, "id_b": str, "patient_a": str, "patient_b": str})
+
+
+def duplicates_job(cohorts: dict[str, tuple[str | Path, str | Path]], out: str | Path, *, max_distance: int) -> None:
+    """Rule duplicates: `find_duplicates` over the preprocessed cohorts, written to `out` (TSV).
+
+    Parameters
+    ----------
+    cohorts : cohort -> (results/preprocessed/{cohort}/manifest.csv, its images folder).
+    out : results/qc/duplicates.tsv.
+    max_distance : see `find_duplicates`.
+    """
+    manifests = {c: (pd.read_csv(manifest, dtype=str), images) for c, (manifest, images) in cohorts.items()}
+    find_duplicates(manifests, max_distance=max_distance).to_csv(out, sep="\t", index=False)
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -295,9 +295,8 @@ def check_manifest(
     path : path of the manifest CSV.
     images_dir : folder the `image` column is relative to.
     cohort : cohort name, used in messages.
-    check_pixels : also decode every image fully (slower; done once by the
-        validation rule, while the quick checks also run when the workflow
-        starts).
+    check_pixels : also decode every image fully (slower; done once, by rule
+        validate_inputs, after its quick checks).
     threads : images decoded at once when `check_pixels`.
 
     Returns

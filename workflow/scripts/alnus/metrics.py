@@ -39,12 +39,16 @@ from alnus.stats import (
     sensitivity_threshold,
     youden_threshold,
 )
-from alnus.vocabulary import ENSEMBLE, MAJORITY, model_kind  # noqa: F401 (ENSEMBLE, MAJORITY: re-exported)
+from alnus.vocabulary import (  # noqa: F401 (ENSEMBLE, MAJORITY, PREDICTION_SETS, TEST_SETS: re-exported)
+    ENSEMBLE,
+    MAJORITY,
+    PREDICTION_SETS,
+    TEST_SETS,
+    model_kind,
+)
 
 log = logging.getLogger(__name__)
 
-TEST_SETS = ("internal_test", "external_test")
-PREDICTION_SETS = ("validation", *TEST_SETS)
 PREDICTION_COLUMNS = ("id", "patient", "label", "probability")
 READER_COLUMNS = ("id", "patient", "reader", "call", "label", "set")  # and score, where the readers file has it
 MAJORITY_TIES = ("positive", "negative")

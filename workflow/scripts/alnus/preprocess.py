@@ -19,11 +19,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from alnus.annotations import DEFAULT_KINDS, KINDS, Cleaned, clean_annotations
+from alnus.annotations import DEFAULT_KINDS, KINDS, Cleaned, clean_annotations, save_examples
 from alnus.crop import CropBox, apply_crop, bbox_crop_box, find_bmode_box
 from alnus.imageio import read_image, write_png
-from alnus.manifest import InputError, Problems
-from alnus.pseudonym import pseudonym
+from alnus.manifest import InputError, Problems, check_manifest
+from alnus.pseudonym import load_key, pseudonym
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def choose_crop(pixels, regions, *, mode: str, bbox: str | None, bbox_margin: fl
 def _crop_and_clean(
     source: Path, *, mode: str, bbox: str | None, bbox_margin: float, annotations: dict, read_text=None
 ):
+    """Read, crop and clean one image: (crop box, source notes, cropped pixels, alnus.annotations.Cleaned)."""
     image = read_image(source)
     box = choose_crop(image.pixels, image.regions, mode=mode, bbox=bbox, bbox_margin=bbox_margin)
     before = np.ascontiguousarray(apply_crop(image.pixels, box))
@@ -132,13 +133,17 @@ def preprocess_cohort(
 ) -> CohortResult:
     """Crop, clean, convert and rename every image of a checked manifest.
 
+    The steps are the functions below it (`_clean_all`, `public_table`,
+    `linkage_table`, `annotation_table`, `_example_pairs`); what length it
+    has is its options and their documentation.
+
     Parameters
     ----------
     manifest : checked manifest (see alnus.manifest.check_manifest).
     images_dir : folder the manifest's `image` paths are relative to.
     cohort : cohort name; part of every pseudonym, so equal patient ids in two
         hospitals stay two patients.
-    key : pseudonym key (alnus.pseudonym.load_or_create_key).
+    key : pseudonym key (alnus.pseudonym.load_key).
     out_dir : folder that receives `{id}.png`.
     crop, bbox_margin : see config `preprocess`.
     annotations : options of alnus.annotations.clean_annotations (mode, kinds,
@@ -168,34 +173,169 @@ def preprocess_cohort(
     images_dir, out_dir = Path(images_dir), Path(out_dir)
     options = check_annotation_options(annotations)
     read_text = text_reader(options, ocr)
-    # An invalid option fails before any image (the OCR step left out: a 1 x 1 image has no text).
-    clean_annotations(
-        np.zeros((1, 1), np.uint8), **{**options, "kinds": [k for k in options["kinds"] if k != "ocr_text"]}
-    )
-    if crop not in CROP_MODES:
-        choose_crop(np.zeros((1, 1), np.uint8), (), mode=crop, bbox=None, bbox_margin=bbox_margin)  # raises
+    _check_options(options, crop=crop, bbox_margin=bbox_margin)
     out_dir.mkdir(parents=True, exist_ok=True)
     ids = [pseudonym(key, cohort, "image", image) for image in manifest["image"]]
     if len(set(ids)) != len(ids):
         raise ValueError(f"pseudonym collision in cohort {cohort}; the pseudonym key is too short or corrupt")
     bboxes = list(manifest["bbox"]) if "bbox" in manifest.columns else [None] * len(manifest)
+    settings = {"mode": crop, "bbox_margin": bbox_margin, "annotations": options, "read_text": read_text}
+    sources = [images_dir / image for image in manifest["image"]]
+    results = _clean_all(
+        sources,
+        ids,
+        bboxes,
+        out_dir=out_dir,
+        settings=settings,
+        cohort=cohort,
+        threads=threads,
+        manifest_file=manifest_file,
+    )
+    public = public_table(manifest, ids, key=key, cohort=cohort)
+    linkage = linkage_table(manifest["image"].to_numpy(), ids, [(box, notes) for box, notes, _ in results])
+    table = annotation_table(ids, [summary for _, _, summary in results], mode=options["mode"])
+    log.info("%s: %d images cropped (%s)", cohort, len(linkage), linkage["crop_method"].value_counts().to_dict())
+    log.info("%s: annotations (%s): %s", cohort, options["mode"], annotation_counts(table))
+    pairs = _example_pairs(pick_examples(table, examples), ids, sources, bboxes, settings)
+    return CohortResult(public, linkage, table, pairs)
 
+
+def preprocess_job(
+    manifest_csv: str | Path,
+    images_dir: str | Path,
+    *,
+    cohort: str,
+    key_file: str | Path,
+    out_manifest: str | Path,
+    out_images: str | Path,
+    out_linkage: str | Path,
+    out_annotations: str | Path,
+    out_examples: str | Path,
+    crop: str,
+    bbox_margin: float,
+    annotations: dict,
+    ocr: dict | None,
+    examples: int,
+    threads: int = 1,
+) -> None:
+    """Rule preprocess: check one cohort's manifest (alnus.manifest.check_manifest),
+    run `preprocess_cohort` with the pseudonym key (alnus.pseudonym.load_key:
+    ALNUS_PSEUDONYM_KEY, else `key_file`, which rule pseudonym_key writes), and
+    write its four tables and the before/after examples.
+
+    Parameters
+    ----------
+    manifest_csv, images_dir : the cohort as configured (`cohorts: {cohort}`).
+    cohort : its name.
+    key_file : private/pseudonym.key.
+    out_manifest, out_images : results/preprocessed/{cohort}/manifest.csv and images/.
+    out_linkage : private/{cohort}/linkage.csv.
+    out_annotations, out_examples : results/qc/{cohort}_annotations.csv and
+        {cohort}_annotation_examples.npz.
+    crop, bbox_margin, annotations, ocr, examples, threads : see `preprocess_cohort`.
+    """
+    result = preprocess_cohort(
+        check_manifest(manifest_csv, images_dir, cohort=cohort),
+        images_dir,
+        cohort=cohort,
+        key=load_key(key_file),
+        out_dir=out_images,
+        crop=crop,
+        bbox_margin=bbox_margin,
+        annotations=annotations,
+        ocr=ocr,
+        examples=examples,
+        threads=threads,
+        manifest_file=manifest_csv,
+    )
+    result.public.to_csv(out_manifest, index=False)
+    result.linkage.to_csv(out_linkage, index=False)
+    result.annotations.to_csv(out_annotations, index=False)
+    save_examples(out_examples, result.examples)
+
+
+def public_table(manifest: pd.DataFrame, ids: list[str], *, key: bytes, cohort: str) -> pd.DataFrame:
+    """The preprocessed manifest (results/preprocessed/{cohort}/manifest.csv):
+    `id` (the image pseudonyms `ids`), `patient` (pseudonym of `patient_id`),
+    `label`, and `site` where the manifest has it."""
+    public = pd.DataFrame(
+        {
+            "id": ids,
+            "patient": [pseudonym(key, cohort, "patient", p) for p in manifest["patient_id"]],
+            "label": manifest["label"].astype(int).to_numpy(),
+        }
+    )
+    if "site" in manifest.columns:
+        public["site"] = manifest["site"].to_numpy()
+    return public
+
+
+def _example_pairs(chosen: list[str], ids: list[str], sources: list[Path], bboxes: list, settings: dict) -> dict:
+    """Pseudonym -> (before, after, mask) of the `chosen` images, cleaned
+    again with annotation mode "remove" (deterministic: holding every image's
+    arrays until the choice is made would not scale)."""
+    pairs = {}
+    for image_id in chosen:
+        row = ids.index(image_id)
+        _, _, before, cleaned = _crop_and_clean(
+            sources[row],
+            bbox=bboxes[row] or None,
+            **{**settings, "annotations": {**settings["annotations"], "mode": "remove"}},
+        )
+        pairs[image_id] = (before, cleaned.pixels, cleaned.mask)
+    return pairs
+
+
+def _check_options(options: dict, *, crop: str, bbox_margin: float) -> None:
+    """Raise the ValueError of an invalid annotation option or crop mode before any image is read
+    (the OCR step left out: a 1 x 1 image has no text)."""
+    clean_annotations(
+        np.zeros((1, 1), np.uint8), **{**options, "kinds": [k for k in options["kinds"] if k != "ocr_text"]}
+    )
+    if crop not in CROP_MODES:
+        choose_crop(np.zeros((1, 1), np.uint8), (), mode=crop, bbox=None, bbox_margin=bbox_margin)  # raises
+
+
+def _clean_all(
+    sources: list[Path],
+    ids: list[str],
+    bboxes: list,
+    *,
+    out_dir: Path,
+    settings: dict,
+    cohort: str,
+    threads: int,
+    manifest_file: str | Path | None,
+) -> list[tuple[CropBox, list[str], dict]]:
+    """Crop and clean every source image into `out_dir/{id}.png`, `threads` at
+    a time; per image its crop box, source notes and annotation summary.
+
+    Raises
+    ------
+    InputError
+        Naming every image that cannot be read or cropped, by manifest line
+        (line 2 is the first row); once one has failed, the others are only
+        read and cropped, and the PNGs already written are removed.
+    """
     problems = Problems(str(manifest_file or "(as given)"), f"The {cohort} manifest")
     failed = threading.Event()  # after a failure, only look for more: no cleaning, no writing
     lock = threading.Lock()
     written = []
 
     def work(args):
-        line, image, image_id, bbox = args
-        source = images_dir / image
+        line, source, image_id, bbox = args
         try:
             if failed.is_set():
                 read = read_image(source)
-                choose_crop(read.pixels, read.regions, mode=crop, bbox=bbox or None, bbox_margin=bbox_margin)
+                choose_crop(
+                    read.pixels,
+                    read.regions,
+                    mode=settings["mode"],
+                    bbox=bbox or None,
+                    bbox_margin=settings["bbox_margin"],
+                )
                 return None
-            box, notes, _, cleaned = _crop_and_clean(
-                source, mode=crop, bbox=bbox or None, bbox_margin=bbox_margin, annotations=options, read_text=read_text
-            )
+            box, notes, _, cleaned = _crop_and_clean(source, bbox=bbox or None, **settings)
         except ValueError as error:  # ImageReadError, or a crop that cannot be made
             failed.set()
             with lock:
@@ -208,28 +348,25 @@ def preprocess_cohort(
             written.append(out_dir / f"{image_id}.png")
         return box, notes, _summary(cleaned)
 
-    lines = range(2, len(manifest) + 2)  # line 1 is the header
+    lines = range(2, len(sources) + 2)  # line 1 is the header
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        results = list(pool.map(work, zip(lines, manifest["image"], ids, bboxes)))
+        results = list(pool.map(work, zip(lines, sources, ids, bboxes)))
     if problems:
         for path in written:  # nothing partial is left behind
             path.unlink(missing_ok=True)
         message = problems.message()
         raise InputError(f"{message}\nNo image of the {cohort} cohort was kept; fix these, then run again.")
+    return results
 
-    public = pd.DataFrame(
+
+def linkage_table(images, ids: list[str], crops: list[tuple[CropBox, list[str]]]) -> pd.DataFrame:
+    """The private linkage table (LINKAGE_COLUMNS): per image its manifest
+    `image` value, pseudonym, crop box in source pixels, how the crop was
+    found, and the notes of reading the source file."""
+    boxes = [box for box, _ in crops]
+    return pd.DataFrame(
         {
-            "id": ids,
-            "patient": [pseudonym(key, cohort, "patient", p) for p in manifest["patient_id"]],
-            "label": manifest["label"].astype(int).to_numpy(),
-        }
-    )
-    if "site" in manifest.columns:
-        public["site"] = manifest["site"].to_numpy()
-    boxes = [box for box, _, _ in results]
-    linkage = pd.DataFrame(
-        {
-            "image": manifest["image"].to_numpy(),
+            "image": images,
             "id": ids,
             "crop_x": [box.x for box in boxes],
             "crop_y": [box.y for box in boxes],
@@ -237,27 +374,10 @@ def preprocess_cohort(
             "crop_h": [box.h for box in boxes],
             "crop_method": [box.method for box in boxes],
             "crop_note": [box.note for box in boxes],
-            "source_notes": ["; ".join(notes) for _, notes, _ in results],
+            "source_notes": ["; ".join(notes) for _, notes in crops],
         },
         columns=LINKAGE_COLUMNS,
     )
-    table = annotation_table(ids, [summary for _, _, summary in results], mode=options["mode"])
-    log.info("%s: %d images cropped (%s)", cohort, len(linkage), linkage["crop_method"].value_counts().to_dict())
-    log.info("%s: annotations (%s): %s", cohort, options["mode"], annotation_counts(table))
-    chosen = pick_examples(table, examples)
-    pairs = {}
-    for image_id in chosen:  # computed again (deterministic): holding every image's arrays would not scale
-        row = ids.index(image_id)
-        _, _, before, cleaned = _crop_and_clean(
-            images_dir / manifest["image"].iloc[row],
-            mode=crop,
-            bbox=bboxes[row] or None,
-            bbox_margin=bbox_margin,
-            annotations={**options, "mode": "remove"},
-            read_text=read_text,
-        )
-        pairs[image_id] = (before, cleaned.pixels, cleaned.mask)
-    return CohortResult(public, linkage, table, pairs)
 
 
 def _summary(cleaned: Cleaned) -> dict:

@@ -18,7 +18,7 @@ KEY_BYTES = 32
 
 
 def load_or_create_key(path: str | Path, *, env_var: str = KEY_ENV_VAR) -> bytes:
-    """Return the pseudonym key.
+    """Return the pseudonym key (rule pseudonym_key: the one job that may create it).
 
     Taken from the environment variable `env_var` (hex or any text) if set;
     otherwise read from `path`, which is created once with a random key
@@ -30,17 +30,8 @@ def load_or_create_key(path: str | Path, *, env_var: str = KEY_ENV_VAR) -> bytes
     ValueError
         If the key file exists but is empty or shorter than 16 bytes.
     """
-    from_env = os.environ.get(env_var)
-    if from_env is not None:
-        key = from_env.strip().encode()
-        if len(key) < 16:
-            raise ValueError(
-                f"{env_var} is set but empty or shorter than 16 characters; "
-                "set it to your backed-up key or unset it to use the key file"
-            )
-        return key
     path = Path(path)
-    if not path.exists():
+    if os.environ.get(env_var) is None and not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -52,6 +43,34 @@ def load_or_create_key(path: str | Path, *, env_var: str = KEY_ENV_VAR) -> bytes
             pass
         finally:
             tmp.unlink()
+    return load_key(path, env_var=env_var)
+
+
+def load_key(path: str | Path, *, env_var: str = KEY_ENV_VAR) -> bytes:
+    """Return the pseudonym key without ever creating one: the environment
+    variable `env_var` if set, else the text of the key file `path`.
+
+    Raises
+    ------
+    ValueError
+        If `env_var` is set but shorter than 16 characters, or the key file is
+        missing, empty or shorter than 16 bytes.
+    """
+    from_env = os.environ.get(env_var)
+    if from_env is not None:
+        key = from_env.strip().encode()
+        if len(key) < 16:
+            raise ValueError(
+                f"{env_var} is set but empty or shorter than 16 characters; "
+                "set it to your backed-up key or unset it to use the key file"
+            )
+        return key
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(
+            f"pseudonym key {path} does not exist; rule pseudonym_key writes it (or restore it from your backup, "
+            f"or set {env_var})"
+        )
     key = path.read_text().strip().encode()
     if len(key) < 16:
         raise ValueError(

@@ -8,13 +8,18 @@ into folds, the same way: grouped, stratified by label, seeded.
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
 
-SETS = ("train", "validation", "internal_test", "external_test")
+from alnus.duplicates import check_duplicates, read_pairs
+
+log = logging.getLogger(__name__)
 
 
 def _hold_out(labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -215,3 +220,57 @@ def sets_and_folds(splits: pd.DataFrame) -> pd.DataFrame:
         return splits
     folded = splits["fold"].notna()
     return splits.assign(set=splits["set"].where(~folded, "fold " + splits["fold"].astype(str)))
+
+
+def split_job(
+    development_csv: str | Path,
+    external_csv: str | Path,
+    duplicates_tsv: str | Path,
+    out: str | Path,
+    *,
+    internal_test_fraction: float,
+    validation_fraction: float,
+    folds: int | None,
+    seed: int,
+    duplicates_across_sets: str,
+) -> pd.DataFrame:
+    """Rule split: `split_cohorts` on the two preprocessed manifests, then no
+    near-duplicate pair of rule duplicates may lie across two sets (or folds;
+    `alnus.duplicates.check_duplicates`); results/splits.csv written to `out`.
+
+    Parameters
+    ----------
+    development_csv, external_csv : results/preprocessed/{cohort}/manifest.csv.
+    duplicates_tsv : results/qc/duplicates.tsv (`alnus.duplicates.find_duplicates`).
+    out : the splits CSV to write.
+    internal_test_fraction, validation_fraction, folds, seed : see `split_cohorts`.
+    duplicates_across_sets : config `preprocess.duplicates.across_sets`; with
+        "group" the development pairs are kept in one set.
+
+    Returns
+    -------
+    The splits written.
+
+    Raises
+    ------
+    ValueError
+        From `split_cohorts` or `check_duplicates`.
+    """
+    pairs = read_pairs(duplicates_tsv)
+    development_pairs = pairs[(pairs["cohort_a"] == "development") & (pairs["cohort_b"] == "development")]
+    together = (
+        list(zip(development_pairs["id_a"], development_pairs["id_b"])) if duplicates_across_sets == "group" else []
+    )
+    splits = split_cohorts(
+        pd.read_csv(development_csv, dtype={"id": str, "patient": str}),
+        pd.read_csv(external_csv, dtype={"id": str, "patient": str}),
+        internal_test_fraction=internal_test_fraction,
+        validation_fraction=validation_fraction,
+        seed=seed,
+        together=together,
+        folds=folds,
+    )
+    check_duplicates(pairs, sets_and_folds(splits), across_sets=duplicates_across_sets)
+    splits.to_csv(out, index=False)
+    log.info("images per set:\n%s", splits["set"].value_counts().to_string())
+    return splits

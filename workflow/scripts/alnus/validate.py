@@ -1,14 +1,19 @@
-"""Whole-study input check, run once before anything else: every manifest,
-every image's pixels and the readers' calls, all problems in one message."""
+"""Whole-study input check, run once before anything else (rule
+validate_inputs): every manifest, every image's pixels and the readers'
+calls, all problems in one message."""
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
 
 from alnus.manifest import all_problems, checked_table, decode_images, inspect_manifest, inspect_readers, raise_all
+
+log = logging.getLogger(__name__)
 
 
 class QuickCheck(NamedTuple):
@@ -126,17 +131,36 @@ def _check_levels(checks: dict, clinical: dict | None) -> None:
             checks[cohort].problems.add(problem)
 
 
+def missing_inputs(cohorts: dict[str, dict[str, str]], readers: str | None, *, generated=()) -> list[str]:
+    """A message for each configured manifest, images folder or readers' file
+    that does not exist, each naming the config key to fix; inputs under a
+    prefix in `generated` (those a rule of the workflow writes, the demo's)
+    are not asked for. What the workflow checks when it starts: without these
+    files it cannot plan a run (common.smk: stop_on_missing_inputs)."""
+    missing = []
+    for cohort, paths in cohorts.items():
+        for key, exists in (("manifest", Path(paths["manifest"]).is_file), ("images", Path(paths["images"]).is_dir)):
+            if not exists() and not str(paths[key]).startswith(tuple(generated)):
+                kind = "manifest" if key == "manifest" else "images folder"
+                missing.append(
+                    f"The {cohort} {kind} {paths[key]} does not exist; fix `cohorts: {cohort}: {key}` in the config."
+                )
+    if readers and not Path(readers).is_file() and not str(readers).startswith(tuple(generated)):
+        missing.append(f"The readers file {readers} does not exist; fix `readers` in the config (or set it to null).")
+    return missing
+
+
 def quick_check(
     cohorts: dict[str, dict[str, str]], readers: str | None, *, generated=(), clinical: dict | None = None
 ) -> QuickCheck:
-    """The start-up check of the workflow: every manifest and the readers'
-    file without opening an image (seconds for 100,000 rows).
+    """The quick check of rule validate_inputs: every manifest and the readers'
+    file without opening an image (seconds for 100,000 rows), printed before
+    the images are decoded.
 
-    Only a missing manifest, images folder or readers' file stops the run
-    here (rule validate_inputs needs them as inputs); every other problem is
-    reported and left to validate_inputs, which names it again together with
-    every image that cannot be decoded, in one message, before any image is
-    preprocessed.
+    A missing manifest, images folder or readers' file (`missing_inputs`)
+    sets `stop`; every other problem is reported and left to
+    `validate_study`, which names it again together with every image that
+    cannot be decoded, in one message, before any image is preprocessed.
 
     Parameters
     ----------
@@ -146,23 +170,12 @@ def quick_check(
         demo's); those need not exist yet.
     clinical : config `clinical`, or None (see `validate_study`).
     """
-    missing, problems, checks = [], [], {}
+    missing, problems, checks = missing_inputs(cohorts, readers, generated=generated), [], {}
     for cohort, paths in cohorts.items():
-        for key, exists in (("manifest", Path(paths["manifest"]).is_file), ("images", Path(paths["images"]).is_dir)):
-            if not exists() and not str(paths[key]).startswith(tuple(generated)):
-                kind = "manifest" if key == "manifest" else "images folder"
-                missing.append(
-                    f"The {cohort} {kind} {paths[key]} does not exist; fix `cohorts: {cohort}: {key}` in the config."
-                )
         if Path(paths["manifest"]).is_file():
             checks[cohort] = inspect_manifest(paths["manifest"], paths["images"], cohort=cohort, clinical=clinical)
             problems.append(checks[cohort].problems)
-    if readers and not Path(readers).is_file():
-        if not str(readers).startswith(tuple(generated)):
-            missing.append(
-                f"The readers file {readers} does not exist; fix `readers` in the config (or set it to null)."
-            )
-    elif readers:
+    if readers and Path(readers).is_file():
         complete = len(checks) == len(cohorts) and all(c.complete for c in checks.values())
         owner = known_images({c: check.table for c, check in checks.items()}) if complete else None
         known = None if owner is None else {k: v for k, v in owner.items() if v != "ambiguous"}
@@ -178,3 +191,25 @@ def quick_check(
             f"\n\n{found}",
         )
     return QuickCheck(False, "")
+
+
+def validate_inputs_job(
+    cohorts: dict[str, dict[str, str]], readers: str | None, out: str | Path, *, threads: int = 1, clinical: dict | None
+) -> pd.DataFrame:
+    """Rule validate_inputs: `quick_check` first, its problems printed to
+    stderr (and logged) at once; then `validate_study`, which decodes every
+    image and raises with every problem in one message; its summary is
+    written to `out` (results/qc/input_check.tsv).
+
+    Raises
+    ------
+    InputError
+        From `validate_study`.
+    """
+    check = quick_check(cohorts, readers, clinical=clinical)
+    if check.message:
+        log.warning("%s", check.message)
+        print(check.message, file=sys.stderr, flush=True)
+    summary = validate_study(cohorts, readers, threads=threads, clinical=clinical)
+    summary.to_csv(out, sep="\t", index=False)
+    return summary

@@ -1,9 +1,16 @@
-"""The study's model vocabulary in one place: the names of the models that
-are not one architecture, each model's kind, and the order in which tables
-and figures list the kinds. Light (no third-party import), so that the
-workflow's rule files can read it when they start."""
+"""The study's vocabulary in one place: its cohorts and sets, the names of
+the models that are not one architecture, each model's kind, and the order in
+which tables and figures list the kinds. Light (no third-party import), so
+that the workflow's rule files can read it when they start."""
 
 from __future__ import annotations
+
+# The two cohorts of config `cohorts` (DESIGN.md), in the order rules list their files.
+COHORTS = ("development", "external")
+# splits.csv's `set`, in study order; the sets a model scores (rule predict) and the test sets among them.
+SETS = ("train", "validation", "internal_test", "external_test")
+TEST_SETS = ("internal_test", "external_test")
+PREDICTION_SETS = ("validation", *TEST_SETS)
 
 ENSEMBLE = "ensemble"  # the architectures' mean probability
 MAJORITY = "readers_majority"  # the readers' majority vote
