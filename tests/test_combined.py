@@ -21,7 +21,7 @@ from alnus.combined import (
     learn_encoding,
     network_logit,
 )
-from alnus.metrics import PREDICTION_SETS, model_predictions
+from alnus.predictions import PREDICTION_SETS, model_predictions
 
 DECLARED = [
     {"column": "age", "type": "numeric", "label": "Age", "unit": "years", "min": 18, "max": 110},

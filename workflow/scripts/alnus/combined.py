@@ -35,7 +35,7 @@ import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from alnus.clinical import ClinicalVariable, clinical_variables
-from alnus.metrics import PREDICTION_SETS, model_predictions, read_predictions
+from alnus.predictions import PREDICTION_SETS, model_predictions, read_predictions
 from alnus.vocabulary import CLINICAL_MODEL, combined_name, is_image_only
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,11 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from alnus.clustered import clustered_mcnemar_test
-from alnus.metrics import MAJORITY, TEST_SETS, align_predictions, read_predictions, read_readers, study_units
+from alnus.predictions import TEST_SETS, align_predictions, read_predictions
+from alnus.reader_calls import read_readers
 from alnus.stats import clustered_auc_test, delong_ci, delong_test, mcnemar_test, proportion_test
-from alnus.vocabulary import CLINICAL_MODEL, image_model_of, is_image_only, model_kind
+from alnus.study_inputs import study_units
+from alnus.vocabulary import CLINICAL_MODEL, MAJORITY, image_model_of, is_image_only, model_kind
 
 
 def model_pairs(models: list[str]) -> list[tuple[str, str]]:
