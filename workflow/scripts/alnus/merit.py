@@ -180,14 +180,16 @@ def _auc(labels, scores) -> float:
     return float(roc_auc_score(labels, scores))
 
 
-def _proportion_cases(labels: np.ndarray, calls: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """measure -> (which cases it counts, whether each was right)."""
-    right = calls == labels
-    return {
-        "sensitivity": (labels == 1, right),
-        "specificity": (labels == 0, right),
-        "accuracy": (np.ones(len(labels), bool), right),
-    }
+def _proportion(measure: str, threshold: float | None):
+    """statistic(labels, scores) of one proportion at a threshold (None:
+    the scores are 0/1 calls), for the patient bootstrap."""
+
+    def statistic(labels, scores):
+        calls = (scores >= threshold).astype(int) if threshold is not None else scores.astype(int)
+        counted, right = _proportion_cases(labels, calls)[measure]
+        return float(right[counted].mean())
+
+    return statistic
 
 
 def figures_of_merit(
