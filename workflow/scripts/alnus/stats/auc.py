@@ -234,10 +234,9 @@ def clustered_auc_ci(labels, scores, clusters, level=0.95, *, method="wald", nam
         "wald": auc +/- z * se, clipped to [0, 1]: Obuchowski's interval, and
         with one case per cluster exactly `delong_ci`. "logit": an optional
         small-sample variant, the same variance carried to the logit scale by
-        the delta method, expit(logit(auc) +/- z * se / (auc (1 - auc))); it
-        stays inside (0, 1) and is asymmetric, longer towards 0.5 (coverage
-        of both measured: `_logit_interval`). Prefer "logit" for a few dozen
-        patients.
+        the delta method (`_logit_interval`, with the coverage of both
+        measured); it stays inside (0, 1) and is asymmetric, longer towards
+        0.5. Prefer "logit" for a few dozen patients.
     name : str, optional
         Prefixed to error messages.
 
@@ -257,8 +256,8 @@ def clustered_auc_ci(labels, scores, clusters, level=0.95, *, method="wald", nam
 
     Notes
     -----
-    O(n log n) (ranks), then O(n) (cluster sums): 1,000,000 images in
-    200,000 patients take well under 2 s (benchmarks/bench_coverage.py).
+    O(n log n) (ranks), then O(n) (cluster sums): 1,000,000 images in 200,000
+    patients take well under 2 s (benchmarks/bench_coverage.py).
     """
     _check_level(level)
     _check_choice(method, CLUSTERED_AUC_CI_METHODS, "method")
