@@ -192,6 +192,19 @@ def _proportion(measure: str, threshold: float | None):
     return statistic
 
 
+def _bootstrap_proportions(labels, source, clusters, threshold, *, n_resamples: int, level: float, seed) -> dict:
+    """The patient-bootstrap intervals of sensitivity, specificity and accuracy,
+    as {measure_low, measure_high}; source : the scores (with `threshold`) or
+    the 0/1 calls (threshold None)."""
+    row = {}
+    for measure in PROPORTIONS:
+        _, low, high = cluster_bootstrap_ci(
+            _proportion(measure, threshold), labels, clusters, source, n_resamples=n_resamples, level=level, seed=seed
+        )
+        row |= {f"{measure}_low": low, f"{measure}_high": high}
+    return row
+
+
 def figures_of_merit(
     labels,
     scores,
@@ -241,11 +254,7 @@ def figures_of_merit(
     row = binary_metrics(labels, calls, level=level, method=method, clusters=use)
     if use is not None and auc_ci == "bootstrap":
         source = np.asarray(scores, float) if threshold is not None else np.asarray(calls)
-        for measure in PROPORTIONS:
-            _, low, high = cluster_bootstrap_ci(
-                _proportion(measure, threshold), labels, use, source, n_resamples=n_resamples, level=level, seed=seed
-            )
-            row |= {f"{measure}_low": low, f"{measure}_high": high}
+        row |= _bootstrap_proportions(labels, source, use, threshold, n_resamples=n_resamples, level=level, seed=seed)
     text = ci_method(
         auc_ci=auc_ci,
         clustered_auc=clustered_auc,

@@ -176,7 +176,7 @@ def metrics_table(
     clustered: bool = True,
     clustered_auc: str = "logit",
 ) -> pd.DataFrame:
-    """Build results/tables/metrics.csv.
+    """Build results/tables/metrics.csv (long for its documented options: the code is a loop over units).
 
     Parameters
     ----------

@@ -301,7 +301,7 @@ def _mean_off_diagonal(matrix):
 def model_vs_readers(
     labels, model_scores, reader_scores, *, figure="auc", threshold=None, clusters=None, level=0.95
 ) -> ModelVsReaders:
-    """Compare a standalone model with the average of randomly sampled readers.
+    """Compare a standalone model with the average of randomly sampled readers (long for its documentation).
 
     One-treatment Obuchowski-Rockette analysis of the per-reader differences
     model - reader with Hillis' denominator degrees of freedom (random readers,
