@@ -176,6 +176,47 @@ def auc_with_ci(
     return bootstrap_auc_ci(labels, scores, level=level, n_resamples=n_resamples, seed=seed, name=name)
 
 
+def row_auc(
+    labels,
+    scores,
+    patients,
+    *,
+    clustered: bool,
+    level: float,
+    auc_ci: str,
+    n_resamples: int,
+    seed,
+    clustered_auc: str,
+    name: str,
+) -> tuple[tuple[float, float, float], np.ndarray | None, bool]:
+    """A row's AUC with its interval, clustered by patient where a patient has several cases.
+
+    Parameters
+    ----------
+    labels, scores, patients : arrays of shape (n_cases,).
+    clustered : as `patient_clusters`; the other options as `auc_with_ci`
+        (`clustered_auc` is its `clustered_method`).
+
+    Returns
+    -------
+    ((auc, low, high), use, repeated) : the AUC and its interval, and
+    `patient_clusters`' answer, for the row's other figures and its `ci_method`.
+    """
+    use, repeated = patient_clusters(patients, clustered=clustered)
+    auc = auc_with_ci(
+        labels,
+        scores,
+        level=level,
+        auc_ci=auc_ci,
+        n_resamples=n_resamples,
+        seed=seed,
+        name=name,
+        clusters=use,
+        clustered_method=clustered_auc,
+    )
+    return auc, use, repeated
+
+
 def _auc(labels, scores) -> float:
     return float(roc_auc_score(labels, scores))
 
@@ -239,17 +280,17 @@ def figures_of_merit(
         or carried to the logit scale ("logit").
     """
     labels = np.asarray(labels).astype(int)
-    use, repeated = patient_clusters(clusters, clustered=clustered)
-    auc = auc_with_ci(
+    auc, use, repeated = row_auc(
         labels,
         scores,
+        clusters,
+        clustered=clustered,
         level=level,
         auc_ci=auc_ci,
         n_resamples=n_resamples,
         seed=seed,
+        clustered_auc=clustered_auc,
         name=name,
-        clusters=use,
-        clustered_method=clustered_auc,
     )
     row = binary_metrics(labels, calls, level=level, method=method, clusters=use)
     if use is not None and auc_ci == "bootstrap":
