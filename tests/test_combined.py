@@ -15,13 +15,12 @@ from alnus.combined import (
     LOGIT_TERM,
     combined_from_files,
     encode,
-    firth_logit,
     fit_combined_models,
-    fit_logistic,
     learn_encoding,
     network_logit,
 )
-from alnus.metrics import PREDICTION_SETS, model_predictions
+from alnus.logistic import firth_logit, fit_logistic
+from alnus.predictions import PREDICTION_SETS, model_predictions
 
 DECLARED = [
     {"column": "age", "type": "numeric", "label": "Age", "unit": "years", "min": 18, "max": 110},

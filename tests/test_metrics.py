@@ -8,17 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alnus.metrics import (
-    METRICS_COLUMNS,
-    SEED_COLUMNS,
-    binary_metrics,
-    choose_threshold,
-    majority_vote,
-    metrics_from_files,
-    metrics_table,
-    policy_label,
-)
+from alnus.merit import binary_metrics
+from alnus.metrics import METRICS_COLUMNS, SEED_COLUMNS, metrics_from_files, metrics_table
+from alnus.reader_calls import majority_vote
 from alnus.stats import delong_ci, proportion_ci, youden_threshold
+from alnus.thresholds import choose_threshold, policy_label
 
 # The columns DESIGN.md ("Outputs", results/tables/metrics.csv) requires at least.
 DESIGN_METRICS_COLUMNS = [

@@ -23,12 +23,14 @@ from alnus.imageio import write_png
 from alnus.phi_audit import (
     Needle,
     PhiCollector,
+    PhiFound,
     PhiScanner,
     audit_tree,
     collect_phi,
     detail_lines,
     failure_message,
     metadata_chunks,
+    phi_audit_job,
     png_chunks,
     read_key,
     run_audit,
@@ -89,14 +91,14 @@ def test_scanner_matches_a_naive_search_across_chunk_edges(monkeypatch, chunk):
         at = 1000 + 2400 * k
         data[at - 1 : at + len(n.text) + 1] = b"_" + n.text.upper() + b"_"
     data = bytes(data)
-    monkeypatch.setattr(phi_audit, "CHUNK", chunk)
+    monkeypatch.setattr(phi_audit.scan, "CHUNK", chunk)
     scanner = PhiScanner(needles)
     lowered = data.lower()
     naive = sorted(
         (m.start(), n.text)
         for n in needles
         for m in re.finditer(re.escape(n.text), lowered)
-        if phi_audit._matches(lowered, m.start(), n)
+        if phi_audit.scan._matches(lowered, m.start(), n)
     )
     assert len(naive) >= 20
     assert sorted((at, n.text) for at, n in scanner.scan(data)) == naive
@@ -308,6 +310,33 @@ def test_failure_message_names_files_and_kinds_but_never_the_strings(study, tmp_
     assert "results/tables/ids.csv: manifest patient_id at byte" in message
     assert pid not in message and pid.lower() not in message.lower()
     assert any(pid.lower() in line for line in detail_lines(findings))
+
+
+def test_the_job_writes_both_tables_of_a_clean_tree(study, tmp_path):
+    _, cohorts, _ = study
+    results = tmp_path / "results"
+    (results / "tables").mkdir(parents=True)
+    (results / "tables" / "metrics.csv").write_text("model,set,auc\ninception_v3,external_test,0.89\n")
+    summary, strings = results / "qc" / "phi_audit.tsv", results / "qc" / "phi_strings.tsv"
+    summary.parent.mkdir()
+    phi_audit_job(cohorts, summary_tsv=summary, strings_tsv=strings, key_file=tmp_path / "no.key")
+    table = pd.read_csv(summary, sep="\t")
+    assert table.iloc[-1]["folder"] == "total" and table.iloc[-1]["files"] == 1  # its own outputs are not read
+    assert pd.read_csv(strings, sep="\t")["searched"].sum() > 20
+
+
+def test_the_job_fails_naming_the_file_and_shows_the_string_on_stderr_only(study, tmp_path, capsys):
+    _, cohorts, _ = study
+    data, _ = leaks(study)["tables/ids.csv"]
+    results = tmp_path / "results"
+    (results / "tables").mkdir(parents=True)
+    (results / "tables" / "ids.csv").write_bytes(data)
+    summary = results / "qc" / "phi_audit.tsv"
+    with pytest.raises(PhiFound, match="results/tables/ids.csv: manifest patient_id at byte"):
+        phi_audit_job(cohorts, summary_tsv=summary, strings_tsv=results / "qc" / "s.tsv", key_file=tmp_path / "k")
+    pid = data.decode().split(",")[-1].strip()
+    assert pid.lower() in capsys.readouterr().err.lower()
+    assert not summary.exists()
 
 
 # --- PNG output stays metadata-free -----------------------------------------------------

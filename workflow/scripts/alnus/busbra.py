@@ -83,30 +83,8 @@ def read_busbra(bus_bra_dir: str | Path | None, *, expected_images: int = BUSBRA
         absent, unknown pathology or device values, malformed BBOX; each
         message says where the dataset is published and the layout expected.
     """
-    if bus_bra_dir is None or not str(bus_bra_dir).strip():
-        raise _fail("(none given)", ["`bus_bra_dir` is not set in the config"])
-    root = Path(bus_bra_dir)
-    if not root.is_dir():
-        raise _fail(str(root), [f"the folder {root} does not exist (from {Path.cwd()}: {root.absolute()})"])
-    csv, images = root / CSV_NAME, root / IMAGES_NAME
-    missing = []
-    if not csv.is_file():
-        missing.append(f"{CSV_NAME} is missing")
-    if not images.is_dir():
-        missing.append(f"the {IMAGES_NAME}/ folder is missing")
-    if missing:
-        raise _fail(str(root), missing)
-
-    try:
-        table = pd.read_csv(csv, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise _fail(str(root), [f"{CSV_NAME} is not a readable CSV file ({error})"]) from None
-    table.columns = [str(c).strip() for c in table.columns]
-    absent = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if absent:
-        header = ", ".join(table.columns)
-        raise _fail(str(root), [f"{CSV_NAME} lacks column(s) {', '.join(absent)}; its header is {header}"])
-
+    root = _dataset_folder(bus_bra_dir)
+    table, images = _read_table(root), root / IMAGES_NAME
     problems = []
     if len(table) != expected_images:
         problems.append(f"{CSV_NAME} lists {len(table):,} images; the published BUS-BRA has {expected_images:,}")
@@ -131,6 +109,38 @@ def read_busbra(bus_bra_dir: str | Path | None, *, expected_images: int = BUSBRA
             "cohort": devices.map(DEVICE_COHORT),
         }
     )
+
+
+def _dataset_folder(bus_bra_dir: str | Path | None) -> Path:
+    """The dataset's folder, checked to hold bus_data.csv and Images/; BusBraError otherwise."""
+    if bus_bra_dir is None or not str(bus_bra_dir).strip():
+        raise _fail("(none given)", ["`bus_bra_dir` is not set in the config"])
+    root = Path(bus_bra_dir)
+    if not root.is_dir():
+        raise _fail(str(root), [f"the folder {root} does not exist (from {Path.cwd()}: {root.absolute()})"])
+    missing = []
+    if not (root / CSV_NAME).is_file():
+        missing.append(f"{CSV_NAME} is missing")
+    if not (root / IMAGES_NAME).is_dir():
+        missing.append(f"the {IMAGES_NAME}/ folder is missing")
+    if missing:
+        raise _fail(str(root), missing)
+    return root
+
+
+def _read_table(root: Path) -> pd.DataFrame:
+    """bus_data.csv as text, column names stripped; BusBraError if it does
+    not parse or lacks a required column."""
+    try:
+        table = pd.read_csv(root / CSV_NAME, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise _fail(str(root), [f"{CSV_NAME} is not a readable CSV file ({error})"]) from None
+    table.columns = [str(c).strip() for c in table.columns]
+    absent = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if absent:
+        header = ", ".join(table.columns)
+        raise _fail(str(root), [f"{CSV_NAME} lacks column(s) {', '.join(absent)}; its header is {header}"])
+    return table
 
 
 def _device(value: str) -> str:

@@ -149,6 +149,21 @@ def _wilson_rao_scott(k, n, deff, level, n_clusters=None):
     return float(low), float(high)
 
 
+def _robust_wald(p, var, level):
+    """(p, low, high) = expit(logit(p) +/- z * se / (p (1 - p))), se = sqrt(var_cluster).
+
+    This is GEE with an independence working correlation (an intercept-only
+    logistic model) and the robust sandwich variance with the G / (G - 1)
+    small-sample factor. At p = 0 or 1 its variance is 0 and the interval
+    collapses to (p, p, p).
+    """
+    if p in (0.0, 1.0):
+        return p, p, p
+    half = float(sps.norm.ppf(0.5 + level / 2)) * math.sqrt(var) / (p * (1 - p))
+    logit = float(special.logit(p))
+    return p, float(special.expit(logit - half)), float(special.expit(logit + half))
+
+
 def clustered_proportion_ci(successes, clusters, level=0.95, method="wilson_rao_scott"):
     """Proportion over cases, with a confidence interval that respects patients.
 
@@ -179,18 +194,12 @@ def clustered_proportion_ci(successes, clusters, level=0.95, method="wilson_rao_
         Graubard 1998): the variance is estimated from G patients.
         With one case per patient none of this applies and the interval is
         exactly ``alnus.stats.proportion_ci(k, n, level, "wilson")``.
-        "robust_wald": Wald interval on the logit scale,
-        expit(logit(p) +/- z * se / (p (1 - p))), se = sqrt(var_cluster); this
-        is GEE with an independence working correlation (an intercept-only
-        logistic model) and the robust sandwich variance with the G / (G - 1)
-        small-sample factor. At k = 0 or k = n its variance is 0 and the
-        interval collapses to (p, p): one reason it is not the default.
+        "robust_wald": Wald interval on the logit scale (`_robust_wald`),
+        which collapses to (p, p) at k = 0 or k = n: one reason it is not
+        the default.
 
-        Here p = k / n (the ratio estimator: all successes over all cases),
-        var_cluster = G / (G - 1) * sum_i (Y_i - p M_i)^2 / n^2 over the G
-        patients (Y_i successes, M_i cases of patient i), and
-        var_srs = n / (n - 1) * sum_j (y_j - p)^2 / n^2, the same estimator
-        with each case its own cluster.
+        Here p = k / n (the ratio estimator: all successes over all
+        cases); var_cluster and var_srs as `_ratio_variance` defines them.
 
     Returns
     -------
@@ -214,11 +223,7 @@ def clustered_proportion_ci(successes, clusters, level=0.95, method="wilson_rao_
         clustered = n_clusters if n_clusters < n else None
         low, high = _wilson_rao_scott(k, n, max(deff, 1.0), level, clustered)
         return p, low, high
-    if p in (0.0, 1.0):
-        return p, p, p
-    half = float(sps.norm.ppf(0.5 + level / 2)) * math.sqrt(var) / (p * (1 - p))
-    logit = float(special.logit(p))
-    return p, float(special.expit(logit - half)), float(special.expit(logit + half))
+    return _robust_wald(p, var, level)
 
 
 # --------------------------------------------------------------------------
@@ -292,6 +297,22 @@ def _check_resamples(n_resamples, minimum):
     return int(n_resamples)
 
 
+def _bootstrap_strata(codes, positive_case, n_clusters):
+    """(patients with a positive case, the others): arrays of patient codes.
+
+    Raises ValueError if either is empty: every resample would lack a class.
+    """
+    positive = np.bincount(codes, weights=positive_case, minlength=n_clusters) > 0
+    strata = (np.flatnonzero(positive), np.flatnonzero(~positive))
+    if min(len(stratum) for stratum in strata) == 0:
+        raise ValueError(
+            "the patient bootstrap is stratified by whether a patient has a positive case and "
+            f"needs both kinds, got {len(strata[0])} patient(s) with a positive case and "
+            f"{len(strata[1])} without; pass all cases of the set (positives and negatives)"
+        )
+    return strata
+
+
 def cluster_bootstrap_indices(clusters, labels, n_resamples, seed):
     """Case indices of patient-bootstrap resamples, stratified by patient.
 
@@ -335,14 +356,7 @@ def cluster_bootstrap_indices(clusters, labels, n_resamples, seed):
     positive_case = _check_binary_array(labels, "labels")
     codes, n_clusters = _cluster_codes(clusters, len(positive_case), minimum=1)
     sizes = np.bincount(codes, minlength=n_clusters)
-    positive = np.bincount(codes, weights=positive_case, minlength=n_clusters) > 0
-    strata = (np.flatnonzero(positive), np.flatnonzero(~positive))
-    if min(len(stratum) for stratum in strata) == 0:
-        raise ValueError(
-            "the patient bootstrap is stratified by whether a patient has a positive case and "
-            f"needs both kinds, got {len(strata[0])} patient(s) with a positive case and "
-            f"{len(strata[1])} without; pass all cases of the set (positives and negatives)"
-        )
+    strata = _bootstrap_strata(codes, positive_case, n_clusters)
     order = np.argsort(codes, kind="stable")  # cases grouped by patient
     starts = np.cumsum(sizes) - sizes  # each patient's first position in `order`
     rng = np.random.default_rng(seed)

@@ -26,29 +26,21 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from alnus.clinical import ClinicalVariable, clinical_variables
-from alnus.metrics import PREDICTION_SETS, model_predictions, read_predictions
+from alnus.logistic import FIT_SET, INTERCEPT, LogisticFit, fit_logistic, is_flat
+from alnus.predictions import PREDICTION_SETS, model_predictions, read_predictions
 from alnus.vocabulary import CLINICAL_MODEL, combined_name, is_image_only
 
 log = logging.getLogger(__name__)
 
-FIT_SET = "validation"
 LOGIT_TERM = "network_logit"
-INTERCEPT = "const"
 EPS = 1e-6  # probabilities are clipped to [EPS, 1 - EPS] before the logit
-# A term whose spread is below this share of its size takes one value: the mean
-# of identical floats can differ from them in the last bit, so `sd > 0` is not enough.
-FLAT_TOLERANCE = 1e-9
-FIT_METHODS = ("firth", "mle")
-MIN_EVENTS_PER_TERM = 10  # below this a warning is logged (Peduzzi et al. 1996)
 COEFFICIENT_COLUMNS = [
     "model",
     "term",
@@ -186,211 +178,10 @@ def encode(values: pd.DataFrame, encoding: Encoding, *, set_name: str) -> pd.Dat
     return pd.DataFrame(columns, index=values.index)
 
 
-def is_flat(values) -> bool:
-    """Whether `values` (a term over the fitting cases) take one value, up to rounding (FLAT_TOLERANCE)."""
-    values = np.asarray(values, dtype=float)
-    return not np.std(values) > FLAT_TOLERANCE * max(1.0, float(np.max(np.abs(values))))
-
-
 def network_logit(probabilities) -> np.ndarray:
     """log(p / (1 - p)) with p clipped to [EPS, 1 - EPS]."""
     p = np.clip(np.asarray(probabilities, dtype=float), EPS, 1 - EPS)
     return np.log(p / (1 - p))
-
-
-@dataclass
-class LogisticFit:
-    """A fitted logistic model: coefficients (intercept "const" first), their
-    standard errors and Wald P values, and how they were obtained.
-
-    method : "firth" or "mle"; se_method : "cluster-robust by patient" or "model-based".
-    """
-
-    params: pd.Series
-    bse: pd.Series
-    method: str
-    se_method: str
-
-    @property
-    def pvalues(self) -> pd.Series:
-        from scipy.stats import norm
-
-        return pd.Series(2 * norm.sf(np.abs(self.params / self.bse)), index=self.params.index)
-
-    def conf_int(self, level: float = 0.95) -> np.ndarray:
-        """Wald intervals, array of shape (n_terms, 2)."""
-        from scipy.stats import norm
-
-        z = norm.ppf(0.5 + level / 2)
-        return np.c_[self.params - z * self.bse, self.params + z * self.bse]
-
-    def predict(self, design: pd.DataFrame) -> np.ndarray:
-        """Probabilities of the cases of `design` (the terms, without the intercept)."""
-        X = sm.add_constant(design.astype(float), has_constant="add")[self.params.index]
-        return 1 / (1 + np.exp(-(X.to_numpy() @ self.params.to_numpy())))
-
-
-def _sandwich(bread: np.ndarray, scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Cluster-robust covariance bread @ (sum over clusters of U_g U_g') @ bread,
-    with the small-sample factor G / (G - 1) (statsmodels' default for Logit)."""
-    clusters = pd.DataFrame(scores).groupby(groups).sum().to_numpy()
-    g = len(clusters)
-    return bread @ (clusters.T @ clusters) @ bread * (g / (g - 1))
-
-
-def firth_logit(X: np.ndarray, y: np.ndarray, *, maxiter: int = 1000, tol: float = 1e-8):
-    """Firth's penalised-likelihood logistic regression (Firth 1993; Heinze & Schemper 2002).
-
-    Maximises log L(b) + 1/2 log det I(b) by Newton steps on the modified
-    score U*(b) = X' (y - p + h (1/2 - p)), h the leverages, halving a step
-    that lowers the penalised likelihood. Its estimates are finite even
-    where the classes are separated, and less biased in small samples.
-    Written out because statsmodels and scikit-learn offer no Firth penalty
-    (the PyPI packages that do are small single-author projects); the tests
-    check that it solves the modified score equations and nears statsmodels'
-    maximum likelihood on a large sample.
-
-    The step is scaled by the unpenalised information, not by the Hessian of
-    the penalised likelihood, so near the optimum it converges linearly: on
-    a 30-case validation set with three strong clinical terms it took 122
-    steps to settle to `tol`. Hence `maxiter` of 1000 (each step costs
-    microseconds); a fit that still has not settled is reported as such.
-
-    Parameters
-    ----------
-    X : array of shape (n_cases, n_terms), the intercept included.
-    y : array of shape (n_cases,), 0/1.
-
-    Returns
-    -------
-    (beta, covariance, scores, converged) : coefficients (n_terms,), the
-    inverse information at beta (n_terms, n_terms), each case's modified
-    score contribution (n_cases, n_terms), and whether it converged.
-    """
-
-    def state(beta):
-        p = np.clip(1 / (1 + np.exp(-(X @ beta))), 1e-12, 1 - 1e-12)
-        w = p * (1 - p)
-        information = X.T @ (w[:, None] * X)
-        sign, logdet = np.linalg.slogdet(information)
-        penalised = float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)) + 0.5 * logdet)
-        return p, w, information, penalised
-
-    beta = np.zeros(X.shape[1])
-    p, w, information, penalised = state(beta)
-    converged = False
-    for _ in range(maxiter):
-        inverse = np.linalg.inv(information)
-        h = w * np.einsum("ij,jk,ik->i", X, inverse, X)
-        step = inverse @ (X.T @ (y - p + h * (0.5 - p)))
-        for _halving in range(30):
-            candidate = beta + step
-            p_new, w_new, information_new, penalised_new = state(candidate)
-            if penalised_new >= penalised - 1e-12:
-                break
-            step = step / 2
-        beta, p, w, information, penalised = candidate, p_new, w_new, information_new, penalised_new
-        if np.max(np.abs(step)) < tol:
-            converged = True
-            break
-    inverse = np.linalg.inv(information)
-    h = w * np.einsum("ij,jk,ik->i", X, inverse, X)
-    scores = X * (y - p + h * (0.5 - p))[:, None]
-    return beta, inverse, scores, converged
-
-
-def fit_logistic(design: pd.DataFrame, labels, patients, *, name: str, method: str = "firth") -> LogisticFit:
-    """Logistic regression with an intercept, by Firth's penalised likelihood or plain maximum likelihood.
-
-    Parameters
-    ----------
-    design : DataFrame of shape (n_cases, n_terms).
-    labels : array of shape (n_cases,), 0/1.
-    patients : array of shape (n_cases,); where one repeats, the standard
-        errors are cluster-robust by patient.
-    name : the model, for messages.
-    method : "firth" (`firth_logit`; finite where the validation set's few
-        cases separate the classes) or "mle" (statsmodels Logit).
-
-    Returns
-    -------
-    LogisticFit.
-
-    Raises
-    ------
-    ValueError
-        For an unknown method, a fit that does not converge, or (mle) one
-        that separates the classes perfectly, naming the fix.
-    """
-    if method not in FIT_METHODS:
-        raise ValueError(f"`clinical: fit` must be one of {', '.join(FIT_METHODS)}, got {method!r}")
-    y = np.asarray(labels, dtype=float)
-    groups = pd.factorize(np.asarray(patients))[0]
-    clustered = len(set(groups)) < len(groups)
-    se_method = "cluster-robust by patient" if clustered else "model-based"
-    events = int(np.sum(y))
-    trouble = (
-        f"{name}: the logistic model of {design.shape[1]} term(s) cannot be estimated on the {FIT_SET} set "
-        f"({len(y)} cases, {events} positive)"
-    )
-    fix = (
-        "; use fewer clinical variables (an ordinal coding needs one term where a categorical one needs one per "
-        "level) or a larger validation set (`split: validation_fraction`)"
-        + (", or `clinical: fit: firth`" if method == "mle" else "")
-    )
-    # Fit on centred and scaled terms, which keeps the information matrix well conditioned when a network's
-    # probabilities hardly vary, then carry the estimates back to the terms' own units: beta = T gamma.
-    centre, scale = design.mean().to_numpy(float), design.std(ddof=0).to_numpy(float)
-    flat = [term for term in design.columns if is_flat(design[term])]
-    if flat:
-        raise ValueError(
-            f"{trouble}: term(s) {', '.join(flat)} take one value in every case (a network whose "
-            "probabilities do not vary, or a constant variable){fix}"
-        )
-    Z = sm.add_constant((design.astype(float) - centre) / scale, has_constant="add")
-    T = np.eye(Z.shape[1])
-    T[0, 1:], T[1:, 1:] = -centre / scale, np.diag(1 / scale)
-    if method == "firth":
-        try:
-            gamma, covariance, scores, converged = firth_logit(Z.to_numpy(), y)
-        except np.linalg.LinAlgError as error:
-            raise ValueError(f"{trouble}: {error} (a term is a copy of others){fix}") from None
-        if not converged:
-            raise ValueError(f"{trouble}: the fit did not converge{fix}")
-        if clustered:
-            covariance = _sandwich(covariance, scores, groups)
-    else:
-        options = {"cov_type": "cluster", "cov_kwds": {"groups": groups}} if clustered else {}
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                result = sm.Logit(y, Z).fit(disp=0, maxiter=200, **options)
-            except (np.linalg.LinAlgError, ValueError) as error:
-                raise ValueError(f"{trouble}: {error}{fix}") from None
-        if any(issubclass(w.category, PerfectSeparationWarning) for w in caught):
-            raise ValueError(f"{trouble}: its predictors separate the classes perfectly{fix}")
-        if any(issubclass(w.category, ConvergenceWarning) for w in caught) or not result.mle_retvals["converged"]:
-            raise ValueError(f"{trouble}: the fit did not converge{fix}")
-        gamma, covariance = np.asarray(result.params), np.asarray(result.cov_params())
-    covariance = T @ covariance @ T.T
-    variance = np.diag(covariance)
-    if not (np.isfinite(variance).all() and (variance > 0).all()):
-        raise ValueError(f"{trouble}: its standard errors cannot be computed (the terms are nearly collinear){fix}")
-    columns = ["const", *design.columns]
-    fit = LogisticFit(
-        pd.Series(T @ gamma, index=columns), pd.Series(np.sqrt(variance), index=columns), method, se_method
-    )
-    if min(events, len(y) - events) < MIN_EVENTS_PER_TERM * design.shape[1]:
-        log.warning(
-            "%s: %d positive and %d negative cases for %d terms (fewer than %d per term): the coefficients "
-            "are imprecise, as their intervals show",
-            name,
-            events,
-            len(y) - events,
-            design.shape[1],
-            MIN_EVENTS_PER_TERM,
-        )
-    return fit
 
 
 def _with_clinical(frame: pd.DataFrame, clinical: pd.DataFrame, *, set_name: str) -> pd.DataFrame:
@@ -518,8 +309,7 @@ def fit_combined_models(
     image_models = {m: sets for m, sets in models.items() if is_image_only(m)}
     if not image_models:
         raise ValueError("no image model's predictions given; expected results/predictions/{arch}/{set}.csv")
-    clinical = clinical.astype({"id": str})
-    first = next(iter(image_models.values()))
+    first, clinical = next(iter(image_models.values())), clinical.astype({"id": str})
     cases = {s: _with_clinical(first[s], clinical, set_name=s) for s in PREDICTION_SETS}
     fitting = cases[FIT_SET]
     encoding = learn_encoding(fitting, variables, missing=missing)
@@ -528,66 +318,83 @@ def fit_combined_models(
     predictions, rows, cards = {}, [], {}
     for image_model in [*image_models, None]:
         name = CLINICAL_MODEL if image_model is None else combined_name(image_model)
-        designs = {}
-        for s in PREDICTION_SETS:
-            terms = clinical_terms[s]
-            if image_model is not None:
-                probability = image_models[image_model][s].set_index("id").loc[cases[s]["id"], "probability"]
-                terms = pd.concat(
-                    [pd.DataFrame({LOGIT_TERM: network_logit(probability)}, index=terms.index), terms], axis=1
-                )
-            designs[s] = terms
-        left_out = image_model is not None and is_flat(designs[FIT_SET][LOGIT_TERM])
-        if left_out:  # a network that gives every validation case one probability adds nothing to the model
-            log.warning(
-                "%s: %s gives every %s case the same probability, so its logit is left out and %s is "
-                "the clinical-only model; check that network's training (results/models/%s/)",
-                name,
-                image_model,
-                FIT_SET,
-                name,
-                image_model,
-            )
-            designs = {s: d.drop(columns=LOGIT_TERM) for s, d in designs.items()}
+        designs = _designs(image_model, image_models, cases, clinical_terms, name=name)
         fit = fit_logistic(
             designs[FIT_SET], fitting["label"].to_numpy(), fitting["patient"].to_numpy(), name=name, method=method
         )
-        predictions[name] = {
-            s: pd.DataFrame(
-                {
-                    "id": cases[s]["id"],
-                    "patient": cases[s]["patient"],
-                    "label": cases[s]["label"],
-                    "probability": fit.predict(designs[s]),
-                }
-            )
-            for s in PREDICTION_SETS
-        }
+        predictions[name] = {s: _scored(fit, cases[s], designs[s]) for s in PREDICTION_SETS}
         rows += _coefficient_rows(fit, name, encoding, level=level, fitting=fitting, imputed=imputed)
-        if left_out:
-            rows.append(
-                {
-                    **rows[-1],
-                    "term": LOGIT_TERM,
-                    "variable": LOGIT_TERM,
-                    "coefficient": np.nan,
-                    "se": np.nan,
-                    "odds_ratio": np.nan,
-                    "or_low": np.nan,
-                    "or_high": np.nan,
-                    "p": np.nan,
-                    "label": f"Network logit: left out ({image_model} gives every {FIT_SET} case the same probability)",
-                }
-            )
+        if image_model is not None and LOGIT_TERM not in designs[FIT_SET]:  # left out, see `_designs`
+            rows.append(_left_out_row(rows[-1], image_model))
         cards[name] = _card(fit, name, image_model, encoding, designs[FIT_SET])
-        log.info(
-            "%s fitted on %s (%d cases): %s",
-            name,
-            FIT_SET,
-            len(fitting),
-            ", ".join(f"{t} {b:.3g}" for t, b in fit.params.items()),
-        )
+        terms = ", ".join(f"{t} {b:.3g}" for t, b in fit.params.items())
+        log.info("%s fitted on %s (%d cases): %s", name, FIT_SET, len(fitting), terms)
     return predictions, pd.DataFrame(rows, columns=COEFFICIENT_COLUMNS), cards
+
+
+def _designs(
+    image_model: str | None,
+    image_models: dict[str, dict[str, pd.DataFrame]],
+    cases: dict[str, pd.DataFrame],
+    clinical_terms: dict[str, pd.DataFrame],
+    *,
+    name: str,
+) -> dict[str, pd.DataFrame]:
+    """set -> the design of model `name` on that set's cases: the image
+    model's logit (LOGIT_TERM) then the clinical terms; the clinical terms
+    alone for the clinical-only model (`image_model` None) and, with a
+    warning, where the image model gives every fitting case one probability
+    (its logit would add nothing)."""
+    if image_model is None:
+        return dict(clinical_terms)
+    designs = {}
+    for s in PREDICTION_SETS:
+        terms = clinical_terms[s]
+        probability = image_models[image_model][s].set_index("id").loc[cases[s]["id"], "probability"]
+        designs[s] = pd.concat(
+            [pd.DataFrame({LOGIT_TERM: network_logit(probability)}, index=terms.index), terms], axis=1
+        )
+    if is_flat(designs[FIT_SET][LOGIT_TERM]):
+        log.warning(
+            "%s: %s gives every %s case the same probability, so its logit is left out and %s is "
+            "the clinical-only model; check that network's training (results/models/%s/)",
+            name,
+            image_model,
+            FIT_SET,
+            name,
+            image_model,
+        )
+        designs = {s: d.drop(columns=LOGIT_TERM) for s, d in designs.items()}
+    return designs
+
+
+def _scored(fit: LogisticFit, cases: pd.DataFrame, design: pd.DataFrame) -> pd.DataFrame:
+    """DataFrame(id, patient, label, probability): the fit's probabilities of one set's cases."""
+    return pd.DataFrame(
+        {
+            "id": cases["id"],
+            "patient": cases["patient"],
+            "label": cases["label"],
+            "probability": fit.predict(design),
+        }
+    )
+
+
+def _left_out_row(row: dict, image_model: str) -> dict:
+    """The coefficients table's row saying that `image_model`'s logit was
+    left out of its combined model (`row`: another row of that model)."""
+    return {
+        **row,
+        "term": LOGIT_TERM,
+        "variable": LOGIT_TERM,
+        "coefficient": np.nan,
+        "se": np.nan,
+        "odds_ratio": np.nan,
+        "or_low": np.nan,
+        "or_high": np.nan,
+        "p": np.nan,
+        "label": f"Network logit: left out ({image_model} gives every {FIT_SET} case the same probability)",
+    }
 
 
 def read_clinical(clinical_csv: str, variables: list[ClinicalVariable]) -> pd.DataFrame:
@@ -619,8 +426,6 @@ def combined_from_files(
     ValueError
         If the models fitted are not those of the outputs (a stale rule), or see `fit_combined_models`.
     """
-    from pathlib import Path
-
     variables = clinical_variables(declared)
     models = model_predictions(read_predictions(prediction_csvs, splits_csv), ensemble=ensemble)
     predictions, coefficients, cards = fit_combined_models(

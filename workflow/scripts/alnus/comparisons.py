@@ -22,9 +22,11 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from alnus.clustered import clustered_mcnemar_test
-from alnus.metrics import MAJORITY, TEST_SETS, align_predictions, read_predictions, read_readers, study_units
+from alnus.predictions import TEST_SETS, align_predictions, read_predictions
+from alnus.reader_calls import read_readers
 from alnus.stats import clustered_auc_test, delong_ci, delong_test, mcnemar_test, proportion_test
-from alnus.vocabulary import CLINICAL_MODEL, image_model_of, is_image_only, model_kind
+from alnus.study_inputs import study_units
+from alnus.vocabulary import CLINICAL_MODEL, MAJORITY, image_model_of, is_image_only, model_kind
 
 
 def model_pairs(models: list[str]) -> list[tuple[str, str]]:
@@ -204,28 +206,26 @@ def reader_comparison_rows(
         }
         statistic, p = proportion_test(k_a, n, k_b, n, test=test)
         rows.append(common | {"statistic": statistic, "p": p, "test": test, "detail": f"{k_a}/{n} vs {k_b}/{n}"})
-        only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+        rows += [common | row for row in _mcnemar_rows(right_a, right_b, subset["patient"].to_numpy(), clustered)]
+    return rows
+
+
+def _mcnemar_rows(right_a: np.ndarray, right_b: np.ndarray, patients: np.ndarray, clustered: bool) -> list[dict]:
+    """The paired tests of whether a and b were right on the same cases:
+    McNemar's, and Durkalski's clustered one where `clustered` and a patient
+    has several cases; each as statistic, p, test and detail."""
+    only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+    detail = f"discordant: {only_a} a right, {only_b} b right"
+    rows = [{"statistic": np.nan, "p": mcnemar_test(right_a, right_b), "test": "mcnemar", "detail": detail}]
+    if clustered and len(set(patients)) < len(patients):
         rows.append(
-            common
-            | {
+            {
                 "statistic": np.nan,
-                "p": mcnemar_test(right_a, right_b),
-                "test": "mcnemar",
-                "detail": f"discordant: {only_a} a right, {only_b} b right",
+                "p": clustered_mcnemar_test(right_a, right_b, patients),
+                "test": "mcnemar_clustered",
+                "detail": f"{detail}; {len(set(patients))} patients",
             }
         )
-        patients = subset["patient"].to_numpy()
-        if clustered and len(set(patients)) < len(patients):
-            p = clustered_mcnemar_test(right_a, right_b, patients)
-            rows.append(
-                common
-                | {
-                    "statistic": np.nan,
-                    "p": p,
-                    "test": "mcnemar_clustered",
-                    "detail": f"discordant: {only_a} a right, {only_b} b right; {len(set(patients))} patients",
-                }
-            )
     return rows
 
 
@@ -276,7 +276,7 @@ def comparisons_table(
     ValueError
         For bad predictions or readers' calls, naming model (reader) and set.
     """
-    rows = []
+    rows, test = [], proportion_test  # the option shadows the function `proportion_test`
     units = study_units(
         predictions,
         readers,
@@ -288,41 +288,43 @@ def comparisons_table(
         reader_aggregate=reader_aggregate,
     )
     for level_unit, models, thresholds, calls in units:
-        start = len(rows)
+        at_unit = []
         for set_name in TEST_SETS:
-            rows += model_pair_rows(
+            at_unit += model_pair_rows(
                 {m: sets[set_name] for m, sets in models.items()}, set_name=set_name, clustered=clustered
             )
-            if calls is None:
-                continue
-            here = calls[calls["set"] == set_name]
-            names = sorted(set(here["reader"]) - {MAJORITY}) + (
-                [MAJORITY] if (here["reader"] == MAJORITY).any() else []
-            )
-            for reader in names:
-                for model, sets in ((m, sets) for m, sets in models.items() if is_image_only(m)):
-                    cases = paired_calls(
-                        sets[set_name],
-                        thresholds[model],
-                        here[here["reader"] == reader],
-                        model=model,
-                        reader=reader,
-                        set_name=set_name,
-                    )
-                    rows += [
-                        row | {"family": "image"}
-                        for row in reader_comparison_rows(
-                            cases,
-                            model=model,
-                            reader=reader,
-                            set_name=set_name,
-                            test=proportion_test,
-                            clustered=clustered,
-                        )
-                    ]
-        for row in rows[start:]:
-            row["unit"] = level_unit
+            if calls is not None:
+                here = calls[calls["set"] == set_name]
+                at_unit += _reader_rows(models, thresholds, here, set_name=set_name, test=test, clustered=clustered)
+        rows += [row | {"unit": level_unit} for row in at_unit]
     return add_holm(pd.DataFrame(rows, columns=COMPARISON_COLUMNS))
+
+
+def _reader_rows(
+    models: dict, thresholds: dict[str, float], here: pd.DataFrame, *, set_name: str, test: str, clustered: bool
+) -> list[dict]:
+    """Each reader (by name, the majority vote last) against each image-only
+    model on one test set: `reader_comparison_rows` of their paired calls,
+    in family "image". here : the readers' calls on that set."""
+    names = sorted(set(here["reader"]) - {MAJORITY}) + ([MAJORITY] if (here["reader"] == MAJORITY).any() else [])
+    rows = []
+    for reader in names:
+        for model, sets in ((m, sets) for m, sets in models.items() if is_image_only(m)):
+            cases = paired_calls(
+                sets[set_name],
+                thresholds[model],
+                here[here["reader"] == reader],
+                model=model,
+                reader=reader,
+                set_name=set_name,
+            )
+            rows += [
+                row | {"family": "image"}
+                for row in reader_comparison_rows(
+                    cases, model=model, reader=reader, set_name=set_name, test=test, clustered=clustered
+                )
+            ]
+    return rows
 
 
 def comparisons_from_files(

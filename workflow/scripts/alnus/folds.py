@@ -219,31 +219,24 @@ def auc_row(
 ) -> dict:
     """n, patients, positives and the AUC with its interval of one prediction
     file, clustered by patient where a patient has several images (as
-    metrics.csv's image rows, `alnus.metrics.auc_with_ci`)."""
-    from alnus.metrics import auc_with_ci
+    metrics.csv's image rows: `alnus.merit.row_auc` and `ci_method`)."""
+    # imported here, not at the top: this module stays light (see its docstring), alnus.merit needs scipy
+    from alnus.merit import ci_method, row_auc
 
     labels, scores = frame["label"].to_numpy(int), frame["probability"].to_numpy(float)
-    repeated = frame["patient"].nunique() < len(frame)
-    clusters = frame["patient"].to_numpy() if clustered and repeated else None
-    auc, low, high = auc_with_ci(
+    (auc, low, high), clusters, repeated = row_auc(
         labels,
         scores,
+        frame["patient"].to_numpy(),
+        clustered=clustered,
         level=level,
         auc_ci=auc_ci,
         n_resamples=n_resamples,
         seed=seed,
+        clustered_auc=clustered_auc,
         name=name,
-        clusters=clusters,
-        clustered_method=clustered_auc,
     )
-    if clusters is not None:
-        method = (
-            "patient bootstrap; clustered by patient"
-            if auc_ci == "bootstrap"
-            else f"obuchowski_{clustered_auc}; clustered by patient"
-        )
-    else:
-        method = auc_ci + ("; assumes independent images" if repeated else "")
+    method = ci_method(auc_ci=auc_ci, clustered_auc=clustered_auc, clustered=clusters is not None, repeated=repeated)
     return {
         "n": len(frame),
         "patients": int(frame["patient"].nunique()),

@@ -264,6 +264,18 @@ def _jackknife_proportion(calls, codes, n_units, what):
 
 
 def _figures_and_jackknife(figure, positive, values, codes, n_units):
+    """(theta, jack): each figure (the model's, then each reader's) and its jackknife values, one row per unit left out.
+
+    Each case in turn is left out (``clusters=None``), or each patient's cases
+    together (``clusters`` given: the cluster jackknife, so that the
+    correlation between images of one patient is kept), and the covariances
+    are (G - 1) / G times the sums of centred products over the G units
+    (`_jackknife_cov`). For the AUC all units are left out; for sensitivity
+    (specificity) only those that hold a positive (negative) case, the others
+    leaving the figure unchanged. That is the jackknife of RJafroc for the AUC
+    and reproduces MRMCaov's published jackknife covariances for binary
+    sensitivity (Smith & Hillis, MRMCaov documentation, VanDyke example).
+    """
     if figure == "auc":
         return _jackknife_auc(positive, values, codes, n_units)
     if figure == "sensitivity":
@@ -289,21 +301,13 @@ def _mean_off_diagonal(matrix):
 def model_vs_readers(
     labels, model_scores, reader_scores, *, figure="auc", threshold=None, clusters=None, level=0.95
 ) -> ModelVsReaders:
-    """Compare a standalone model with the average of randomly sampled readers.
+    """Compare a standalone model with the average of randomly sampled readers (long for its documentation).
 
     One-treatment Obuchowski-Rockette analysis of the per-reader differences
     model - reader with Hillis' denominator degrees of freedom (random readers,
     random cases; RJafroc's "1T-RRRC"); the formulas and their sources are in
-    the module docstring. Var and Cov2 come from the jackknife: each case in
-    turn is left out (``clusters=None``), or each patient's cases together
-    (``clusters`` given: the cluster jackknife, so that the correlation
-    between images of one patient is kept), and the covariances are
-    (G - 1) / G times the sums of centred products over the G units. For the
-    AUC all units are left out; for sensitivity (specificity) only those that
-    hold a positive (negative) case, the others leaving the figure unchanged.
-    That is the jackknife of RJafroc for the AUC and reproduces MRMCaov's
-    published jackknife covariances for binary sensitivity (Smith & Hillis,
-    MRMCaov documentation, VanDyke example).
+    the module docstring. Var and Cov2 come from the jackknife over cases,
+    or over patients with ``clusters`` (`_figures_and_jackknife`).
 
     Parameters
     ----------
@@ -346,9 +350,33 @@ def model_vs_readers(
     codes, resampling = _cluster_codes(clusters, positive.size)
     n_units = int(codes.max()) + 1
     theta, jack = _figures_and_jackknife(figure, positive, values, codes, n_units)
-    n_units = jack.shape[0]
     cov = _jackknife_cov(jack)
     n_readers = values.shape[0] - 1
+    return ModelVsReaders(
+        figure=figure,
+        model=float(theta[0]),
+        readers=theta[1:].copy(),
+        mean_reader=float(theta[1:].mean()),
+        **_difference_test(theta, cov, level),
+        **_covariances(cov),
+        n_readers=n_readers,
+        n_cases=int(positive.size),
+        n_positives=int(positive.sum()),
+        n_negatives=int((~positive).sum()),
+        n_units=jack.shape[0],
+        resampling=resampling,
+    )
+
+
+def _difference_test(theta, cov, level) -> dict:
+    """The one-treatment Obuchowski-Rockette test of the mean difference model - reader.
+
+    theta : array of shape (1 + n_readers,), the model's figure then each
+    reader's; cov : their jackknife covariance. Returns the fields of
+    `ModelVsReaders` from difference to var_reader (formulas: the module
+    docstring).
+    """
+    n_readers = len(theta) - 1
     psi = theta[0] - theta[1:]
     to_differences = np.hstack([np.ones((n_readers, 1)), -np.eye(n_readers)])
     cov_psi = to_differences @ cov @ to_differences.T
@@ -360,35 +388,32 @@ def model_vs_readers(
     se = math.sqrt(ms_den / n_readers)
     ddf = ms_den**2 / (ms_r**2 / (n_readers - 1)) if ms_r > 0 else math.inf
     t, p, half = _t_test(difference, se, ddf, level)
+    return {
+        "difference": difference,
+        "low": difference - half,
+        "high": difference + half,
+        "level": level,
+        "t": t,
+        "ddf": float(ddf),
+        "p": p,
+        "se": se,
+        "ms_r": ms_r,
+        "var_error": var_error,
+        "cov2": cov2,
+        "var_reader": ms_r - var_error + cov2,
+    }
+
+
+def _covariances(cov) -> dict:
+    """The model's variance, the readers' mean variance, and the mean model-reader
+    and reader-reader covariances of the jackknife covariance `cov` (model first)."""
     reader_block = cov[1:, 1:]
-    return ModelVsReaders(
-        figure=figure,
-        model=float(theta[0]),
-        readers=theta[1:].copy(),
-        mean_reader=float(theta[1:].mean()),
-        difference=difference,
-        low=difference - half,
-        high=difference + half,
-        level=level,
-        t=t,
-        ddf=float(ddf),
-        p=p,
-        se=se,
-        ms_r=ms_r,
-        var_error=var_error,
-        cov2=cov2,
-        var_reader=ms_r - var_error + cov2,
-        model_var=float(cov[0, 0]),
-        reader_var=float(np.trace(reader_block) / n_readers),
-        model_reader_cov=float(cov[0, 1:].mean()),
-        reader_reader_cov=_mean_off_diagonal(reader_block),
-        n_readers=n_readers,
-        n_cases=int(positive.size),
-        n_positives=int(positive.sum()),
-        n_negatives=int((~positive).sum()),
-        n_units=n_units,
-        resampling=resampling,
-    )
+    return {
+        "model_var": float(cov[0, 0]),
+        "reader_var": float(np.trace(reader_block) / (len(cov) - 1)),
+        "model_reader_cov": float(cov[0, 1:].mean()),
+        "reader_reader_cov": _mean_off_diagonal(reader_block),
+    }
 
 
 def _t_test(difference, se, ddf, level):
