@@ -22,10 +22,9 @@ from alnus.models import build_model  # noqa: E402
 from alnus.presets import resolve_preset  # noqa: E402
 from alnus.study import image_paths, labelled_splits  # noqa: E402
 from alnus.train import TrainSettings, fit, predict_probabilities, resolve_precision  # noqa: E402
+from alnus.vocabulary import COHORTS, PREDICTION_SETS, SETS  # noqa: E402
 
-COHORTS = ("development", "external")
-SETS = ("train", "validation", "internal_test", "external_test")
-TESTS = ("validation", "internal_test", "external_test")
+TESTS = PREDICTION_SETS  # the sets each variant is scored on
 
 
 def square(pixels: np.ndarray, size: int, fit: str) -> np.ndarray:

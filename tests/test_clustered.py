@@ -162,7 +162,7 @@ def test_order_and_cluster_names_do_not_matter():
             [1, 0, 1],
             [1, 2, 3],
             {"method": "gee"},
-            "unknown method 'gee'; valid names are 'wilson_rao_scott', 'robust_wald'",
+            "`method` must be one of wilson_rao_scott, robust_wald, got 'gee'",
         ),
         ([1, 0, 1], [1, 2, 3], {"level": 95}, "`level` must lie strictly between 0 and 1"),
     ],

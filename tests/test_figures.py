@@ -157,7 +157,10 @@ def test_roc_figure_marks_a_partial_reader(study_tables):
 
 @pytest.mark.parametrize(
     "change, match",
-    [({"band": "some"}, "unknown ROC `band` 'some'"), ({"drop": "resnet101"}, "metrics.csv has no row for resnet101")],
+    [
+        ({"band": "some"}, "`figures: roc_band` must be one of .*, got 'some'"),
+        ({"drop": "resnet101"}, "metrics.csv has no row for resnet101"),
+    ],
 )
 def test_roc_figure_refuses(study_tables, change, match):
     metrics = study_tables["metrics"]

@@ -18,7 +18,11 @@ def test_build_model_gives_one_logit_and_a_cam_layer(name):
 @pytest.mark.parametrize(
     ("name", "pretrained", "message"),
     [
-        ("vgg16", "none", "unknown architecture 'vgg16'; choose one of inception_resnet_v2, inception_v3, resnet101"),
+        (
+            "vgg16",
+            "none",
+            "an architecture must be one of inception_resnet_v2, inception_v3, resnet101, got 'vgg16'; change config `architectures`",
+        ),
         ("resnet101", "/nonexistent/weights.safetensors", "does not exist"),
     ],
 )

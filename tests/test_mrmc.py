@@ -383,7 +383,7 @@ READERS = np.array([[5, 3, 2, 1], [4, 4, 1, 2]])
         (dict(model_scores=MODEL[:3]), r"`model_scores` must have shape \(4,\)"),
         (dict(labels=np.ones(4, int)), "only one class"),
         (dict(labels=np.array([1, 2, 0, 0])), "must be 0 or 1, got 2 at index 1"),
-        (dict(figure="accuracy"), "unknown figure 'accuracy'"),
+        (dict(figure="accuracy"), "`figure` must be one of .*, got 'accuracy'"),
         (dict(figure="sensitivity", reader_scores=READERS >= 3), "needs `threshold`"),
         (dict(figure="specificity", threshold=0.5), "must be binary calls"),
         (dict(threshold=0.5), "applies to figure='sensitivity' or 'specificity' only"),

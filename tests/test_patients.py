@@ -80,7 +80,7 @@ def test_patient_predictions_aggregate_each_patient():
         "images": [2, 1, 1],
     }
     assert patient_predictions(frame, aggregate="max")["probability"].tolist() == [0.6, 0.3, 0.9]
-    with pytest.raises(ValueError, match=r"unknown `statistics: aggregate` 'median'"):
+    with pytest.raises(ValueError, match=r"`statistics: aggregate` must be one of .*, got 'median'"):
         patient_predictions(frame, aggregate="median")
 
 
@@ -110,7 +110,7 @@ def test_resolve_units():
     assert resolve_units("auto", single) == ("image",)
     assert resolve_units("auto", double) == ("image", "patient")
     assert resolve_units("patient", single) == ("patient",) and resolve_units("both", single) == ("image", "patient")
-    with pytest.raises(ValueError, match="unknown `statistics: unit` 'images'"):
+    with pytest.raises(ValueError, match="`statistics: unit` must be one of .*, got 'images'"):
         resolve_units("images", single)
 
 

@@ -59,7 +59,7 @@ def test_draw_screen_rejects_an_unknown_layout():
     rng = np.random.default_rng(6)
     bmode = sim.render_bmode(rng, sim.sample_lesion(rng, 0), (380, 300), site=site)
     with pytest.raises(
-        ValueError, match=r"site 'hospital_A': `layout` must be one of \['banner_top', 'header_left'\], got 'sidebar'"
+        ValueError, match=r"site 'hospital_A': `layout` must be one of banner_top, header_left, got 'sidebar'"
     ):
         sim.draw_screen(rng, bmode, exam(site), site=site)
 

@@ -448,11 +448,11 @@ def test_too_few_cases_per_class(function):
     [
         (
             lambda: proportion_ci(3, 10, method="agresti"),
-            r"unknown method 'agresti'; valid names are 'wilson_cc', 'wilson', 'exact'",
+            r"`method` must be one of wilson_cc, wilson, exact, got 'agresti'",
         ),
         (
             lambda: compare_proportions(1, 5, 2, 5, test="z"),
-            r"unknown test 'z'; valid names are 'chi2', 'chi2_yates', 'fisher'",
+            r"`test` must be one of chi2, chi2_yates, fisher, got 'z'",
         ),
         (lambda: proportion_ci(0, 0), r"`n` must be at least 1, got n=0"),
         (lambda: proportion_ci(11, 10), r"`k` must lie in \[0, n\], got k=11, n=10"),

@@ -274,7 +274,7 @@ def test_input_errors(call, labels, scores, clusters, message):
 def test_level_and_method_are_checked():
     with pytest.raises(ValueError, match=r"`level` must lie strictly between 0 and 1, got 95"):
         clustered_auc_ci([0, 1, 0, 1], [1, 2, 3, 4], ["a", "b", "c", "d"], level=95)
-    with pytest.raises(ValueError, match=r"unknown method 't'; valid names are 'wald', 'logit'"):
+    with pytest.raises(ValueError, match=r"`method` must be one of wald, logit, got 't'"):
         clustered_auc_ci([0, 1, 0, 1], [1, 2, 3, 4], ["a", "b", "c", "d"], method="t")
 
 

@@ -1,13 +1,20 @@
 """Tests for alnus.vocabulary: the model names and kinds every table and figure shares."""
 
-import pytest
+from pathlib import Path
 
-from alnus import metrics
+import pytest
+import yaml
+
+from alnus import metrics, models, style
 from alnus.vocabulary import (
+    ARCHITECTURE_NAMES,
+    COHORT_NAMES,
     COHORTS,
+    DISPLAY_NAMES,
     KIND_ORDER,
     MODEL_KINDS,
     PREDICTION_SETS,
+    SET_NAMES,
     SETS,
     TEST_SETS,
     combined_names,
@@ -43,3 +50,18 @@ def test_one_home_for_the_cohorts_and_sets():
     assert COHORTS == ("development", "external")
     assert SETS == ("train", *PREDICTION_SETS) and PREDICTION_SETS == ("validation", *TEST_SETS)
     assert metrics.PREDICTION_SETS is PREDICTION_SETS and metrics.TEST_SETS is TEST_SETS
+
+
+def test_the_architectures_have_one_list_that_the_models_schema_names_and_colours_follow():
+    """alnus.vocabulary names the study's networks once; the model registry,
+    the schema's enum and default, the printed names and the colours must
+    cover exactly those (a network added in one place only fails here)."""
+    schema = yaml.safe_load((Path(__file__).parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    architectures = schema["properties"]["architectures"]
+    assert tuple(models.ARCHITECTURES) == ARCHITECTURE_NAMES
+    assert tuple(architectures["items"]["enum"]) == ARCHITECTURE_NAMES == tuple(architectures["default"])
+    assert set(ARCHITECTURE_NAMES) <= set(DISPLAY_NAMES) and set(ARCHITECTURE_NAMES) <= set(style.MODEL_COLORS)
+
+
+def test_every_set_and_cohort_has_a_printed_name():
+    assert tuple(SET_NAMES) == SETS and tuple(COHORT_NAMES) == COHORTS

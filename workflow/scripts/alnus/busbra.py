@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from alnus.manifest import InputError
+from alnus.vocabulary import COHORTS
 
 BUSBRA_IMAGES = 1875
 ZENODO_DOI = "10.5281/zenodo.7730709"
@@ -40,7 +41,6 @@ DEVICE_COHORT = {
     "Toshiba Aplio 300": "external",
     "U-Systems": "external",
 }
-COHORTS = ("development", "external")
 MAX_NAMED = 10  # missing files named in a message; the rest are counted
 
 LAYOUT = f"""\

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from alnus.checks import check_choice
+
 VARIABLE_TYPES = ("numeric", "categorical", "ordinal")
 MISSING_POLICIES = ("refuse", "impute")
 MISSING_TOKENS = ("", "na", "n/a", "nan")  # compared lower-case, stripped
@@ -71,8 +73,7 @@ def clinical_variables(declared: list[dict]) -> list[ClinicalVariable]:
         if name in [v.name for v in variables]:
             raise ValueError(f"{where} is declared twice; keep one declaration")
         kind = spec["type"]
-        if kind not in VARIABLE_TYPES:
-            raise ValueError(f"{where}: `type` must be one of {', '.join(VARIABLE_TYPES)}, got {kind!r}")
+        check_choice(kind, VARIABLE_TYPES, "`type`", where=where)
         if kind == "numeric":
             missing = [k for k in ("unit", "min", "max") if k not in spec]
             if missing:
@@ -160,8 +161,7 @@ def inspect_clinical(
     -------
     dict : column -> number of missing values.
     """
-    if missing not in MISSING_POLICIES:
-        raise ValueError(f"`clinical: missing` must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}")
+    check_choice(missing, MISSING_POLICIES, "`clinical: missing`")
     counts = {}
     for variable in variables:
         where = f"clinical column `{variable.name}` ({variable.display}, declared in config `clinical: variables`)"

@@ -34,7 +34,8 @@ from scipy import stats as sps
 from sklearn.metrics import roc_curve
 from statsmodels.stats.proportion import proportion_confint
 
-from alnus.stats import _check_choice, _check_level, check_binary_scores, proportion_ci
+from alnus.checks import check_choice
+from alnus.stats import _check_level, check_binary_scores, proportion_ci
 
 CLUSTERED_PROPORTION_METHODS = ("wilson_rao_scott", "robust_wald")
 
@@ -213,7 +214,7 @@ def clustered_proportion_ci(successes, clusters, level=0.95, method="wilson_rao_
         clusters has missing values (None/NaN), there is only one patient,
         level is outside (0, 1), or method is unknown.
     """
-    _check_choice(method, CLUSTERED_PROPORTION_METHODS, "method")
+    check_choice(method, CLUSTERED_PROPORTION_METHODS, "`method`")
     _check_level(level)
     successes = _check_binary_array(successes, "successes")
     codes, n_clusters = _cluster_codes(clusters, len(successes))

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from alnus.checks import check_choice
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -209,6 +211,7 @@ def normalise(batch: torch.Tensor, mode: str = "imagenet", channels: int = 3) ->
     """
     if channels not in (1, 3):
         raise ValueError(f"input channels must be 1 or 3, got {channels!r}")
+    check_choice(mode, NORMALISATIONS, "`normalisation`")
     images = batch.float().div(255.0).expand(-1, channels, -1, -1)
     if mode == "imagenet":
         mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
@@ -219,7 +222,7 @@ def normalise(batch: torch.Tensor, mode: str = "imagenet", channels: int = 3) ->
         mean = images.mean(dim=(1, 2, 3), keepdim=True)
         std = images.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
         return (images - mean) / std
-    raise ValueError(f"normalisation must be one of {', '.join(NORMALISATIONS)}, got {mode!r}")
+    raise AssertionError(f"normalisation {mode!r} is in NORMALISATIONS but not handled here")
 
 
 class ImageSet(torch.utils.data.Dataset):

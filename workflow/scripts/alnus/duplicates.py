@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from alnus.checks import check_choice
+
 log = logging.getLogger(__name__)
 
 HASH_SIZE = 16  # imagehash's hash_size: a 16 x 16 = 256-bit hash
@@ -179,8 +181,7 @@ def check_duplicates(pairs: pd.DataFrame, splits: pd.DataFrame, *, across_sets: 
     ValueError
         Listing the pairs across sets, with the fix, unless `across_sets` is "warn".
     """
-    if across_sets not in POLICIES:
-        raise ValueError(f"`across_sets` must be one of {', '.join(POLICIES)}, got {across_sets!r}")
+    check_choice(across_sets, POLICIES, "`across_sets`")
     set_of = dict(zip(zip(splits["cohort"].astype(str), splits["id"].astype(str)), splits["set"]))
     crossing, other_patient = [], []
     for row in pairs.itertuples(index=False):

@@ -19,6 +19,8 @@ import statsmodels.api as sm
 from scipy.stats import norm
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
+from alnus.checks import check_choice
+
 log = logging.getLogger(__name__)
 
 FIT_SET = "validation"  # the set every combined and clinical-only model is fitted on
@@ -156,8 +158,7 @@ def fit_logistic(design: pd.DataFrame, labels, patients, *, name: str, method: s
         For an unknown method, a fit that does not converge, or (mle) one
         that separates the classes perfectly, naming the fix.
     """
-    if method not in FIT_METHODS:
-        raise ValueError(f"`clinical: fit` must be one of {', '.join(FIT_METHODS)}, got {method!r}")
+    check_choice(method, FIT_METHODS, "`clinical: fit`")
     y = np.asarray(labels, dtype=float)
     groups = pd.factorize(np.asarray(patients))[0]
     clustered = len(set(groups)) < len(groups)

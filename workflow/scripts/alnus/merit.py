@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from alnus.checks import check_choice
 from alnus.clustered import cluster_bootstrap_ci, clustered_proportion_ci
 from alnus.stats import bootstrap_auc_ci, clustered_auc_ci, delong_ci, proportion_ci
 
@@ -165,8 +166,7 @@ def auc_with_ci(
     labels, scores : arrays of shape (n_cases,). Raises ValueError for an
     unknown `auc_ci` and as `alnus.stats.delong_ci`.
     """
-    if auc_ci not in AUC_CI_METHODS:
-        raise ValueError(f"unknown `auc_ci` {auc_ci!r}; valid names are {', '.join(map(repr, AUC_CI_METHODS))}")
+    check_choice(auc_ci, AUC_CI_METHODS, "`auc_ci`")
     if clusters is not None:
         if auc_ci == "delong":
             return clustered_auc_ci(labels, scores, clusters, level=level, method=clustered_method, name=name)

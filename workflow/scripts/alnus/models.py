@@ -9,6 +9,8 @@ import torch
 from safetensors.torch import load_file, save_model
 from timm.models import adapt_input_conv
 
+from alnus.checks import check_choice
+
 # Architecture name in config -> timm model name, and the block whose
 # activations Grad-CAM explains (the last convolutional stage).
 ARCHITECTURES: dict[str, dict[str, str]] = {
@@ -19,10 +21,7 @@ ARCHITECTURES: dict[str, dict[str, str]] = {
 
 
 def _check_name(name: str) -> dict[str, str]:
-    if name not in ARCHITECTURES:
-        raise ValueError(
-            f"unknown architecture {name!r}; choose one of {', '.join(sorted(ARCHITECTURES))} in config `architectures`"
-        )
+    check_choice(name, sorted(ARCHITECTURES), "an architecture", fix="change config `architectures`")
     return ARCHITECTURES[name]
 
 

@@ -45,6 +45,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from alnus.checks import check_choice
+
 FIGURES = ("auc", "sensitivity", "specificity")
 
 
@@ -133,8 +135,7 @@ def _as_float(values, argument):
 
 
 def _check_inputs(labels, model_scores, reader_scores, figure, threshold, level):
-    if figure not in FIGURES:
-        raise ValueError(f"unknown figure {figure!r}; valid names are {', '.join(map(repr, FIGURES))}")
+    check_choice(figure, FIGURES, "`figure`")
     if not 0 < level < 1:
         raise ValueError(f"`level` must lie strictly between 0 and 1, got {level!r}")
     labels = np.asarray(labels)

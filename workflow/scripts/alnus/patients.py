@@ -17,7 +17,7 @@ import logging
 
 import pandas as pd
 
-from alnus.stats import _check_choice
+from alnus.checks import check_choice
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def resolve_units(setting: str, models: dict[str, dict[str, pd.DataFrame]]) -> t
     -------
     ("image",), ("patient",) or ("image", "patient").
     """
-    _check_choice(setting, UNIT_SETTINGS, "`statistics: unit`")
+    check_choice(setting, UNIT_SETTINGS, "`statistics: unit`")
     if setting == "auto":
         clustered = any(has_clusters(frame) for sets in models.values() for frame in sets.values())
         return UNITS if clustered else ("image",)
@@ -67,7 +67,7 @@ def patient_predictions(frame: pd.DataFrame, *, aggregate: str = "mean") -> pd.D
     the patient's images is positive, `images` the number aggregated; in
     order of first appearance.
     """
-    _check_choice(aggregate, AGGREGATES, "`statistics: aggregate`")
+    check_choice(aggregate, AGGREGATES, "`statistics: aggregate`")
     grouped = frame.groupby("patient", sort=False)
     out = grouped.agg(label=("label", "max"), probability=("probability", aggregate), images=("id", "size"))
     mixed = int((grouped["label"].nunique() > 1).sum())
@@ -91,7 +91,7 @@ def patient_reader_calls(calls: pd.DataFrame, *, rule: str = "any") -> pd.DataFr
     DataFrame of the same columns, `id` the patient; a score, where given,
     is the maximum (any), mean (majority) or minimum (all) of the images'.
     """
-    _check_choice(rule, READER_AGGREGATES, "`statistics: reader_aggregate`")
+    check_choice(rule, READER_AGGREGATES, "`statistics: reader_aggregate`")
     how = {"any": "max", "majority": "mean", "all": "min"}[rule]
     agg = {"label": ("label", "max"), "call": ("call", "mean")}
     if "score" in calls.columns:

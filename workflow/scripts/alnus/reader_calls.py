@@ -13,6 +13,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from alnus.checks import check_choice
 from alnus.patients import patient_reader_calls
 from alnus.predictions import TEST_SETS, with_patients
 from alnus.vocabulary import MAJORITY
@@ -139,8 +140,7 @@ def majority_vote(readers: pd.DataFrame, *, ties: str = "positive") -> pd.DataFr
     ValueError
         If `ties` is not one of the names above.
     """
-    if ties not in MAJORITY_TIES:
-        raise ValueError(f"unknown `ties` {ties!r}; valid names are {', '.join(map(repr, MAJORITY_TIES))}")
+    check_choice(ties, MAJORITY_TIES, "`ties`")
     votes = (
         with_patients(readers)
         .groupby(["set", "id"], sort=False)

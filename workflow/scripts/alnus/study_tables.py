@@ -14,9 +14,8 @@ import pandas as pd
 
 from alnus.folds import fold_of
 from alnus.history import STILL_IMPROVING, kept_mask, still_improving
+from alnus.vocabulary import COHORT_NAMES, SETS
 
-SET_ORDER = ("train", "validation", "internal_test", "external_test")
-COHORT_TITLES = {"development": "Development cohort", "external": "External cohort"}
 COHORT_COLUMNS = ["cohort", "set", "images", "patients", "positives", "negatives", "readers"]
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "val_auc", "best"]
 
@@ -61,13 +60,11 @@ def cohort_table(splits: pd.DataFrame, manifests: dict[str, pd.DataFrame], reade
             f"ids {missing} of splits.csv are in no preprocessed manifest of their cohort; rerun rule split"
         )
     read = readers.groupby("set")["reader"].nunique() if readers is not None and len(readers) else pd.Series(dtype=int)
-    cohorts = [c for c in COHORT_TITLES if c in set(table["cohort"])] + sorted(
-        set(table["cohort"]) - set(COHORT_TITLES)
-    )
+    cohorts = [c for c in COHORT_NAMES if c in set(table["cohort"])] + sorted(set(table["cohort"]) - set(COHORT_NAMES))
     rows = []
     for cohort in cohorts:
         here = table[table["cohort"] == cohort]
-        sets = [s for s in SET_ORDER if s in set(here["set"])]
+        sets = [s for s in SETS if s in set(here["set"])]
         for set_name, part in [("all", here)] + [(s, here[here["set"] == s]) for s in sets]:
             readers_here = read.reindex(sets if set_name == "all" else [set_name]).fillna(0)
             rows.append(

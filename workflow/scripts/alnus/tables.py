@@ -15,17 +15,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from alnus.vocabulary import CLINICAL_MODEL, COMBINED_SUFFIX, KIND_ORDER, MODEL_KINDS
+from alnus.vocabulary import (
+    COMBINED_SUFFIX,
+    DISPLAY_NAMES,
+    KIND_ORDER,
+    MODEL_KINDS,
+    SET_NAMES,
+    TEST_SETS,
+)
 
-SET_TITLES = {"internal_test": "Internal test set", "external_test": "External test set"}
-DISPLAY_NAMES = {
-    "inception_v3": "Inception V3",
-    "inception_resnet_v2": "Inception-ResNet V2",
-    "resnet101": "ResNet-101",
-    "ensemble": "Ensemble (mean probability)",
-    "readers_majority": "Radiologists (majority vote)",
-    CLINICAL_MODEL: "Clinical variables only",
-}
+# Test-set titles, as older importers name them (model cards, checklists, run facts).
+SET_TITLES = {s: SET_NAMES[s] for s in TEST_SETS}
 CI_TEXT = {
     "wilson_cc": "Wilson score intervals with continuity correction",
     "wilson": "Wilson score intervals",
@@ -124,16 +124,16 @@ def set_heading(size: pd.Series, set_name: str, unit: str) -> str:
     n, positives = int(size["n_in_set"]), int(size["positives"])
     patients = int(size["patients"]) if "patients" in size and pd.notna(size["patients"]) else n
     if unit == "patient":
-        return f"{SET_TITLES[set_name]} (n = {n} patients; {positives} positive)"
+        return f"{SET_NAMES[set_name]} (n = {n} patients; {positives} positive)"
     if patients < n:
-        return f"{SET_TITLES[set_name]} (n = {n} images of {patients} patients; {positives} positive)"
-    return f"{SET_TITLES[set_name]} (n = {n}; {positives} positive)"
+        return f"{SET_NAMES[set_name]} (n = {n} images of {patients} patients; {positives} positive)"
+    return f"{SET_NAMES[set_name]} (n = {n}; {positives} positive)"
 
 
 def performance_rows(metrics: pd.DataFrame, unit: str = "image") -> list:
     """Per test set a heading, then models, ensemble, majority vote and readers."""
     rows = []
-    for set_name in [s for s in SET_TITLES if s in set(metrics["set"])]:
+    for set_name in [s for s in TEST_SETS if s in set(metrics["set"])]:
         here = metrics[metrics["set"] == set_name]
         here = here.assign(order=here["kind"].map(KIND_ORDER)).sort_values("order", kind="stable")
         rows.append(set_heading(here.iloc[0], set_name, unit))
@@ -165,9 +165,9 @@ def reader_p_block(comparisons: pd.DataFrame):
         f"{m.capitalize()}, P ({TEST_NAMES.get(t, t)})" for m in ("sensitivity", "specificity") for t in tests
     ]
     rows = []
-    for set_name in [s for s in SET_TITLES if s in set(rows_in["set"])]:
+    for set_name in [s for s in TEST_SETS if s in set(rows_in["set"])]:
         here = rows_in[rows_in["set"] == set_name].set_index(["a", "measure", "test"])["p"]
-        rows.append(SET_TITLES[set_name])
+        rows.append(SET_NAMES[set_name])
         for model in dict.fromkeys(here.index.get_level_values("a")):
             # The clustered McNemar test exists only where the read cases of that class hold a patient twice.
             rows.append(
@@ -190,8 +190,8 @@ def auc_p_block(comparisons: pd.DataFrame):
     tests = " or ".join(AUC_TESTS[t] for t in dict.fromkeys(pairs["test"]))
     header = ["Comparison", "Difference in AUC", f"P ({tests})", "P (Holm)"]
     rows = []
-    for set_name in [s for s in SET_TITLES if s in set(pairs["set"])]:
-        rows.append(SET_TITLES[set_name])
+    for set_name in [s for s in TEST_SETS if s in set(pairs["set"])]:
+        rows.append(SET_NAMES[set_name])
         for _, r in pairs[pairs["set"] == set_name].iterrows():
             rows.append(
                 [
@@ -300,7 +300,7 @@ def unit_notes(
         here, how = of_unit(metrics, unit), methods[metrics["unit"] == unit]
         sizes = here.drop_duplicates("set")
         counted = ", ".join(
-            f"{SET_TITLES.get(r['set'], r['set']).lower()} {int(r['images'])} images of {int(r['patients'])} patients"
+            f"{SET_NAMES.get(r['set'], r['set']).lower()} {int(r['images'])} images of {int(r['patients'])} patients"
             for _, r in sizes.iterrows()
         )
         if unit == "patient":

@@ -11,6 +11,17 @@ COHORTS = ("development", "external")
 SETS = ("train", "validation", "internal_test", "external_test")
 TEST_SETS = ("internal_test", "external_test")
 PREDICTION_SETS = ("validation", *TEST_SETS)
+# Their printed names, in tables, figures, model cards and checklists.
+SET_NAMES = {
+    "train": "Training set",
+    "validation": "Validation set",
+    "internal_test": "Internal test set",
+    "external_test": "External test set",
+}
+COHORT_NAMES = {"development": "Development cohort", "external": "External cohort"}
+
+# The study's networks (config `architectures`; alnus.models builds each from timm).
+ARCHITECTURE_NAMES = ("inception_v3", "inception_resnet_v2", "resnet101")
 
 ENSEMBLE = "ensemble"  # the architectures' mean probability
 MAJORITY = "readers_majority"  # the readers' majority vote
@@ -22,6 +33,15 @@ COMBINED_SUFFIX = "+clinical"
 # metrics.csv's `kind`, in the order tables and figures list them.
 KIND_ORDER = {"model": 0, "ensemble": 1, "combined": 2, "clinical": 3, "majority": 4, "reader": 5}
 MODEL_KINDS = ("model", "ensemble", "combined", "clinical")  # the kinds with probabilities (and an AUC)
+# The printed name of each model (Table 2, figures, cards); readers print as "Reader 1".
+DISPLAY_NAMES = {
+    "inception_v3": "Inception V3",
+    "inception_resnet_v2": "Inception-ResNet V2",
+    "resnet101": "ResNet-101",
+    ENSEMBLE: "Ensemble (mean probability)",
+    MAJORITY: "Radiologists (majority vote)",
+    CLINICAL_MODEL: "Clinical variables only",
+}
 
 
 def combined_name(model: str) -> str:

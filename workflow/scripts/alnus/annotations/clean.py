@@ -17,6 +17,7 @@ from alnus.annotations.common import DEFAULT_KINDS, KINDS, Finding, Views, cv2, 
 from alnus.annotations.lines import measurement_lines
 from alnus.annotations.ocr import ocr_text_parts
 from alnus.annotations.text import text_lines
+from alnus.checks import check_choice
 
 MODES = ("remove", "detect", "off")
 
@@ -128,8 +129,7 @@ def _check_options(pixels: np.ndarray, *, mode, kinds, inpaint_radius, dilate, r
         raise ValueError(
             f"`pixels` must be a non-empty (H, W) uint8 array, got shape {pixels.shape} dtype {pixels.dtype}"
         )
-    if mode not in MODES:
-        raise ValueError(f"`mode` must be one of {', '.join(MODES)}, got {mode!r}")
+    check_choice(mode, MODES, "`mode`")
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         raise ValueError(f"`kinds` may only contain {', '.join(KINDS)}, got {', '.join(map(repr, unknown))}")

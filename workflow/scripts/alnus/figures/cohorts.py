@@ -9,8 +9,8 @@ import pandas as pd
 from matplotlib.patches import FancyBboxPatch
 
 from alnus import style
-from alnus.figures.common import SET_NAMES
-from alnus.study_tables import COHORT_COLUMNS, COHORT_TITLES, check_columns
+from alnus.study_tables import COHORT_COLUMNS, check_columns
+from alnus.vocabulary import COHORT_NAMES, SET_NAMES
 
 
 def _box(ax, x, y, width, height, title, body, *, face=style.BOX_FACE):
@@ -79,7 +79,7 @@ def cohort_flow_figure(cohorts: pd.DataFrame):
         xs = [x_of[(cohort, s)] for s in group["set"] if s != "all"]
         cx, span = (xs[0] + xs[-1]) / 2, xs[-1] - xs[0] + box_w
         whole = group[group["set"] == "all"].iloc[0]
-        _box(ax, cx, top, span, box_h, COHORT_TITLES.get(cohort, cohort), _counts(whole), face="white")
+        _box(ax, cx, top, span, box_h, COHORT_NAMES.get(cohort, cohort), _counts(whole), face="white")
         below, above = top - box_h / 2, middle + box_h / 2
         if len(xs) > 1:
             bar = (below + above) / 2 - 0.05

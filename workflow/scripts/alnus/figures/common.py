@@ -8,11 +8,8 @@ import re
 
 import pandas as pd
 
-from alnus.tables import SET_TITLES, display_name
-from alnus.vocabulary import KIND_ORDER
-
-TEST_SETS = tuple(SET_TITLES)  # internal_test, external_test, as alnus.metrics.TEST_SETS
-SET_NAMES = {"train": "Training set", "validation": "Validation set", **SET_TITLES}
+from alnus.tables import display_name
+from alnus.vocabulary import KIND_ORDER, SET_NAMES, TEST_SETS  # noqa: F401 (re-exported by alnus.figures)
 
 
 def label(model: str) -> str:

@@ -17,6 +17,7 @@ from matplotlib.lines import Line2D
 from sklearn.metrics import roc_curve
 
 from alnus import style
+from alnus.checks import check_choice
 from alnus.clustered import roc_band
 from alnus.figures.common import label, legend_below, patients_of, read_metrics, set_heading
 from alnus.metrics import model_predictions, read_predictions
@@ -40,11 +41,7 @@ ROC_AXES = {
 
 def _banded(models: list[str], band: str) -> list[str]:
     """The models whose curves get a band (config `figures: roc_band`)."""
-    if band not in ROC_BANDS:
-        raise ValueError(
-            f"unknown ROC `band` {band!r}; valid names are {', '.join(map(repr, ROC_BANDS))} "
-            "(config `figures: roc_band`)"
-        )
+    check_choice(band, ROC_BANDS, "`figures: roc_band`")
     if band == "all":
         return models
     if band == "ensemble":

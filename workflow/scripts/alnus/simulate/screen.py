@@ -17,6 +17,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from alnus.checks import check_choice
 from alnus.simulate.bmode import BMode
 from alnus.simulate.exams import Exam
 from alnus.simulate.sites import Site
@@ -282,8 +283,7 @@ def draw_screen(
     ValueError
         If the site's layout is unknown or the B-mode image does not fit its screen.
     """
-    if site.layout not in LAYOUTS:
-        raise ValueError(f"site {site.name!r}: `layout` must be one of {sorted(LAYOUTS)}, got {site.layout!r}")
+    check_choice(site.layout, sorted(LAYOUTS), "`layout`", where=f"site {site.name!r}")
     W, H = site.screen
     screen = np.empty((H, W, 3), np.uint8)
     screen[:] = site.background

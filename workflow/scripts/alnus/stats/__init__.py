@@ -25,7 +25,7 @@ from alnus.stats.auc import (
     delong_ci,
     delong_test,
 )
-from alnus.stats.checks import _check_choice, _check_count, _check_level, check_binary_scores
+from alnus.stats.checks import _check_count, _check_level, check_binary_scores
 from alnus.stats.operating_points import sensitivity_threshold, youden_threshold
 from alnus.stats.proportions import (
     PROPORTION_CI_METHODS,
@@ -40,7 +40,6 @@ __all__ = [
     "CLUSTERED_AUC_CI_METHODS",
     "PROPORTION_CI_METHODS",
     "PROPORTION_TESTS",
-    "_check_choice",
     "_check_count",
     "_check_level",
     "bootstrap_auc_ci",

@@ -15,7 +15,8 @@ import numpy as np
 from scipy import stats as sps
 from scipy.special import expit
 
-from alnus.stats.checks import _check_binary, _check_choice, _check_level, _cluster_codes
+from alnus.checks import check_choice
+from alnus.stats.checks import _check_binary, _check_level, _cluster_codes
 
 CLUSTERED_AUC_CI_METHODS = ("wald", "logit")
 
@@ -260,7 +261,7 @@ def clustered_auc_ci(labels, scores, clusters, level=0.95, *, method="wald", nam
     patients take well under 2 s (benchmarks/bench_coverage.py).
     """
     _check_level(level)
-    _check_choice(method, CLUSTERED_AUC_CI_METHODS, "method")
+    check_choice(method, CLUSTERED_AUC_CI_METHODS, "`method`")
     positive, stacked = _check_binary(labels, scores, name=name)
     codes = _cluster_codes(clusters, positive.size, name)
     auc, cov = _obuchowski(positive, stacked, codes, name)

@@ -10,11 +10,6 @@ import numpy as np
 import pandas as pd
 
 
-def _check_choice(value, valid, argument):
-    if value not in valid:
-        raise ValueError(f"unknown {argument} {value!r}; valid names are {', '.join(map(repr, valid))}")
-
-
 def _check_level(level):
     if not 0 < level < 1:
         raise ValueError(f"`level` must lie strictly between 0 and 1, got {level!r}")

@@ -13,7 +13,8 @@ import math
 import numpy as np
 from scipy import stats as sps
 
-from alnus.stats.checks import _check_choice, _check_count, _check_level
+from alnus.checks import check_choice
+from alnus.stats.checks import _check_count, _check_level
 
 # Our method names -> scipy.stats.binomtest(...).proportion_ci names.
 PROPORTION_CI_METHODS = {"wilson_cc": "wilsoncc", "wilson": "wilson", "exact": "exact"}
@@ -48,7 +49,7 @@ def proportion_ci(k, n, level=0.95, method="wilson_cc"):
         If n < 1, k is outside [0, n], either is not a whole number, level is
         outside (0, 1), or method is unknown.
     """
-    _check_choice(method, PROPORTION_CI_METHODS, "method")
+    check_choice(method, PROPORTION_CI_METHODS, "`method`")
     _check_level(level)
     k, n = _check_count(k, n)
     ci = sps.binomtest(k, n).proportion_ci(confidence_level=level, method=PROPORTION_CI_METHODS[method])
@@ -104,7 +105,7 @@ def proportion_test(k1, n1, k2, n2, *, test="chi2"):
     ValueError
         As `compare_proportions`.
     """
-    _check_choice(test, PROPORTION_TESTS, "test")
+    check_choice(test, PROPORTION_TESTS, "`test`")
     k1, n1 = _check_count(k1, n1, "k1", "n1")
     k2, n2 = _check_count(k2, n2, "k2", "n2")
     table = np.array([[k1, n1 - k1], [k2, n2 - k2]])
