@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from alnus.bootstrap import cluster_bootstrap_ci
 from alnus.checks import check_choice
-from alnus.clustered import cluster_bootstrap_ci, clustered_proportion_ci
+from alnus.clustered import clustered_proportion_ci
 from alnus.stats import bootstrap_auc_ci, clustered_auc_ci, delong_ci, proportion_ci
 
 AUC_CI_METHODS = ("delong", "bootstrap")

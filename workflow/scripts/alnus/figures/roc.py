@@ -1,5 +1,5 @@
 """ROC curves of the models on one test set, with the readers' operating
-points and, where asked, pointwise bootstrap bands (`alnus.clustered.roc_band`).
+points and, where asked, pointwise bootstrap bands (`alnus.bootstrap.roc_band`).
 
 Heavier than the rest of `alnus.figures`: the curves come from
 scikit-learn's roc_curve and the ensemble from `alnus.metrics`, so this
@@ -17,8 +17,8 @@ from matplotlib.lines import Line2D
 from sklearn.metrics import roc_curve
 
 from alnus import style
+from alnus.bootstrap import roc_band
 from alnus.checks import check_choice
-from alnus.clustered import roc_band
 from alnus.figures.common import label, legend_below, patients_of, read_metrics, set_heading
 from alnus.metrics import model_predictions, read_predictions
 from alnus.tables import format_auc, format_percent
@@ -197,7 +197,7 @@ def roc_figure(
         majority vote (kind majority) a filled marker with its CIs.
     band : {"none", "ensemble", "all"}
         Which curves get a pointwise bootstrap confidence band.
-    n_resamples, level, seed : of the band (`alnus.clustered.roc_band`).
+    n_resamples, level, seed : of the band (`alnus.bootstrap.roc_band`).
 
     Returns
     -------
