@@ -14,9 +14,9 @@ import pytest
 
 from alnus import ocr_audit, ocr_engine, simulate
 from alnus.imageio import write_png
-from alnus.ocr_audit import AuditSettings, identifying_kind, needles_scanners
+from alnus.ocr_audit import AuditSettings, identifying_kind
 from alnus.ocr_engine import OcrEngineMissing
-from alnus.phi_audit import Needle
+from alnus.phi_audit import Needle, needles_scanners
 
 
 def _engine_installed() -> bool:

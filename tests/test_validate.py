@@ -16,7 +16,8 @@ from pydicom.encaps import encapsulate
 from test_imageio import make_dicom
 
 from alnus.manifest import InputError
-from alnus.validate import cohort_paths, known_images, missing_inputs, quick_check, validate_inputs_job, validate_study
+from alnus.start_up import missing_inputs
+from alnus.validate import cohort_paths, known_images, quick_check, validate_inputs_job, validate_study
 
 
 def make_cohort(root: Path, name: str, rows: list[tuple[str, str, int]]) -> dict[str, str]:

@@ -19,7 +19,7 @@ from alnus.folds import FOLD_SUFFIX, fold_model, fold_of  # noqa: E402
 from alnus.presets import resolve_preset  # noqa: E402
 from alnus.pseudonym import KEY_ENV_VAR  # noqa: E402
 from alnus.split import manifest_fold_problem  # noqa: E402
-from alnus.validate import missing_inputs  # noqa: E402
+from alnus.start_up import missing_inputs  # noqa: E402
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -97,7 +97,7 @@ def start_up_checks():
     (the reviewers' Snakefile, which has no source data, leaves it out):
 
     - a configured manifest, images folder or readers' file that does not
-      exist (alnus.validate.missing_inputs) stops the run, naming the config
+      exist (alnus.start_up.missing_inputs) stops the run, naming the config
       key to fix; the DAG cannot be built without them. Every other input
       problem is rule validate_inputs' business.
     - with split.folds, a development manifest that exists already and has

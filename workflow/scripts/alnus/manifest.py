@@ -14,6 +14,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
+from alnus.clinical import clinical_variables, inspect_clinical
+from alnus.crop import bbox_crop_box
+from alnus.imageio import decode_problem
+
 MANIFEST_REQUIRED = ("image", "patient_id", "label")
 MANIFEST_OPTIONAL = ("study_id", "site", "bbox")
 READERS_REQUIRED = ("image", "reader", "call")
@@ -227,8 +231,6 @@ def inspect_manifest(
 
     _check_binary(table, "label", problems)
     if clinical and clinical["variables"]:
-        from alnus.clinical import clinical_variables, inspect_clinical
-
         result.missing = inspect_clinical(
             table,
             clinical_variables(clinical["variables"]),
@@ -247,8 +249,6 @@ def inspect_manifest(
             line=_line(i),
         )
     if "bbox" in table.columns:
-        from alnus.crop import bbox_crop_box
-
         for i, value in table["bbox"].items():
             if value.strip():
                 try:
@@ -267,8 +267,6 @@ def decode_images(checks: list[ManifestCheck], *, threads: int = 1) -> None:
     """Decode every image of `checks` fully (alnus.imageio.decode_problem), in
     `threads` threads at once, adding each image that cannot be used to its
     manifest's problems."""
-    from alnus.imageio import decode_problem
-
     jobs = [(check.problems, line, full) for check in checks for line, full in check.images]
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         found = pool.map(decode_problem, [full for _, _, full in jobs])

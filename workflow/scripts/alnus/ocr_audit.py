@@ -63,12 +63,12 @@ are written to the table but never taken for a name).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import cv2
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -198,7 +198,7 @@ def identifying_kind(text: str, *, settings: AuditSettings = AuditSettings(), sc
     ----------
     text : one line (text box) as the engine read it.
     settings : AuditSettings
-    scanners : (exact, squeezed) from `needles_scanners`, or None (kind
+    scanners : (exact, squeezed) from `alnus.phi_audit.needles_scanners`, or None (kind
         "known" is then not looked for).
 
     Returns
@@ -231,17 +231,6 @@ def identifying_kind(text: str, *, settings: AuditSettings = AuditSettings(), sc
         elif token not in NAME_PARTICLES:
             run = 0
     return ""
-
-
-def needles_scanners(needles: Iterable):
-    """(exact, squeezed) PhiScanners over `needles` (alnus.phi_audit.collect_phi):
-    as the byte search has them, and with spaces removed and no boundary
-    rule (the engine drops spaces between words)."""
-    from alnus.phi_audit import SHORTEST, Needle, PhiScanner
-
-    needles = list(needles)
-    squeezed = {Needle(re.sub(rb"\s+", b"", n.text), n.kind) for n in needles}
-    return PhiScanner(needles), PhiScanner(n for n in squeezed if len(n.text) >= SHORTEST)
 
 
 # ---------------------------------------------------------------- auditing
@@ -285,7 +274,7 @@ def audit_images(
     folder : folder of 8-bit grayscale PNGs, named by pseudonym.
     engine : from `alnus.ocr_engine.build_engine`.
     settings : AuditSettings
-    scanners : `needles_scanners` of the inputs' identifying strings.
+    scanners : `alnus.phi_audit.needles_scanners` of the inputs' identifying strings.
 
     Returns
     -------
@@ -349,8 +338,6 @@ def residual_figure(table: pd.DataFrame, folder: str | Path, *, n: int = 8):
     boxes of the words read: identifying words blacked out (the figure goes
     into the report) and labelled with their kind, the others outlined and
     labelled with their text. An image-free note when nothing was read."""
-    import matplotlib.pyplot as plt
-
     images = worst_images(table, n)
     cols = min(4, max(1, len(images)))
     rows = max(1, -(-len(images) // cols))

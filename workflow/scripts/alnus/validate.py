@@ -11,7 +11,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from alnus.clinical import clinical_variables, unseen_levels
 from alnus.manifest import all_problems, checked_table, decode_images, inspect_manifest, inspect_readers, raise_all
+from alnus.start_up import missing_inputs
 
 log = logging.getLogger(__name__)
 
@@ -121,33 +123,12 @@ def _check_levels(checks: dict, clinical: dict | None) -> None:
     the development cohort lacks (alnus.clinical.unseen_levels)."""
     if not (clinical and clinical["variables"]) or "development" not in checks:
         return
-    from alnus.clinical import clinical_variables, unseen_levels
-
     variables = clinical_variables(clinical["variables"])
     tables = {c: check.table for c, check in checks.items() if check.complete}
     declared = [v for v in variables if all(v.name in t.columns for t in tables.values())]
     if "development" in tables:
         for cohort, problem in unseen_levels(tables, declared):
             checks[cohort].problems.add(problem)
-
-
-def missing_inputs(cohorts: dict[str, dict[str, str]], readers: str | None, *, generated=()) -> list[str]:
-    """A message for each configured manifest, images folder or readers' file
-    that does not exist, each naming the config key to fix; inputs under a
-    prefix in `generated` (those a rule of the workflow writes, the demo's)
-    are not asked for. What the workflow checks when it starts: without these
-    files it cannot plan a run (common.smk: stop_on_missing_inputs)."""
-    missing = []
-    for cohort, paths in cohorts.items():
-        for key, exists in (("manifest", Path(paths["manifest"]).is_file), ("images", Path(paths["images"]).is_dir)):
-            if not exists() and not str(paths[key]).startswith(tuple(generated)):
-                kind = "manifest" if key == "manifest" else "images folder"
-                missing.append(
-                    f"The {cohort} {kind} {paths[key]} does not exist; fix `cohorts: {cohort}: {key}` in the config."
-                )
-    if readers and not Path(readers).is_file() and not str(readers).startswith(tuple(generated)):
-        missing.append(f"The readers file {readers} does not exist; fix `readers` in the config (or set it to null).")
-    return missing
 
 
 def quick_check(

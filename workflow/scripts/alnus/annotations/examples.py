@@ -4,7 +4,10 @@ Needs no OpenCV."""
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
+
+from alnus import style
 
 
 def save_examples(path, examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
@@ -32,10 +35,6 @@ def annotation_figure(examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarr
     -------
     matplotlib Figure; a short note instead of images when `examples` is empty.
     """
-    import matplotlib.pyplot as plt
-
-    from alnus import style
-
     rows = max(1, len(examples))
     with plt.rc_context(style.RC):
         fig, axes = plt.subplots(rows, 3, figsize=(7.0, 2.0 * rows), squeeze=False)

@@ -67,7 +67,7 @@ from alnus.phi_audit.audit import (
 )
 from alnus.phi_audit.collect import KEY_ENV_VAR, PhiCollector, collect_phi, read_key
 from alnus.phi_audit.parts import metadata_chunks, png_chunks, text_parts
-from alnus.phi_audit.scan import SHORTEST, Needle, PhiScanner
+from alnus.phi_audit.scan import SHORTEST, Needle, PhiScanner, needles_scanners
 
 __all__ = [
     "KEY_ENV_VAR",
@@ -82,6 +82,7 @@ __all__ = [
     "detail_lines",
     "failure_message",
     "metadata_chunks",
+    "needles_scanners",
     "phi_audit_job",
     "png_chunks",
     "read_key",

@@ -18,8 +18,8 @@ from pydicom.uid import UID
 from alnus.imageio import is_dicom
 from alnus.manifest import InputError, read_csv
 from alnus.phi_audit.scan import SHORTEST, Needle
+from alnus.pseudonym import KEY_ENV_VAR, load_key
 
-KEY_ENV_VAR = "ALNUS_PSEUDONYM_KEY"
 GENERIC_WORDS = frozenset(
     {
         "image",
@@ -286,9 +286,8 @@ def _collect_paths(collector: PhiCollector, paths: list[tuple[str, str]]) -> Non
 
 
 def read_key(key_file: str | Path, *, env_var: str = KEY_ENV_VAR) -> bytes | None:
-    """The pseudonym key as alnus.pseudonym reads it, or None; never creates one."""
-    from_env = os.environ.get(env_var)
-    if from_env:
-        return from_env.strip().encode()
-    path = Path(key_file)
-    return path.read_text().strip().encode() if path.is_file() else None
+    """The pseudonym key (`alnus.pseudonym.load_key`, with its checks), or
+    None where there is none yet: neither `env_var` set nor `key_file` there."""
+    if os.environ.get(env_var) is None and not Path(key_file).is_file():
+        return None
+    return load_key(key_file, env_var=env_var)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -95,3 +96,12 @@ def _matches(text: bytes, at: int, needle: Needle) -> bool:
     if needle.boundary == "digits":
         return not (before.isdigit() or after.isdigit())
     return not (before.isalnum() or after.isalnum())
+
+
+def needles_scanners(needles: Iterable):
+    """(exact, squeezed) PhiScanners over `needles` (alnus.phi_audit.collect_phi):
+    as the byte search has them, and with spaces removed and no boundary
+    rule (the engine drops spaces between words)."""
+    needles = list(needles)
+    squeezed = {Needle(re.sub(rb"\s+", b"", n.text), n.kind) for n in needles}
+    return PhiScanner(needles), PhiScanner(n for n in squeezed if len(n.text) >= SHORTEST)
