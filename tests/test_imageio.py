@@ -16,7 +16,6 @@ from pydicom.pixels import convert_color_space
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from alnus import imageio
 from alnus.imageio import (
     ImageReadError,
     UltrasoundRegion,
@@ -26,6 +25,7 @@ from alnus.imageio import (
     read_image,
     write_png,
 )
+from alnus.imageio import pixels as imageio_pixels
 
 US_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 RNG = np.random.default_rng(0)
@@ -357,7 +357,7 @@ def test_write_png_rejects_bad_compression(tmp_path, compression):
 def test_decompression_bomb_is_refused_before_decoding(tmp_path, kind, monkeypatch):
     """A file declaring more pixels than MAX_PIXELS is refused by the cheap
     check and by the reader, with its size, the limit and the fix."""
-    monkeypatch.setattr(imageio, "MAX_PIXELS", 100 * 100)
+    monkeypatch.setattr(imageio_pixels, "MAX_PIXELS", 100 * 100)
     path = tmp_path / f"big.{'png' if kind == 'png' else 'dcm'}"
     pixels = np.zeros((120, 100), dtype=np.uint8)
     if kind == "png":
@@ -368,7 +368,7 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path, kind, monkeypat
     assert "100 x 120" in problem and "megapixels" in problem and "remove it from the manifest" in problem
     with pytest.raises(ImageReadError, match=r"big\.(png|dcm): image declares 100 x 120"):
         read_image(path)
-    monkeypatch.setattr(imageio, "MAX_PIXELS", 120 * 100)
+    monkeypatch.setattr(imageio_pixels, "MAX_PIXELS", 120 * 100)
     assert check_readable(path) is None and read_image(path).pixels.shape == (120, 100)
 
 
@@ -439,7 +439,7 @@ def test_decode_problem_names_an_unexpected_decoder_failure(tmp_path, monkeypatc
     def fail(*args):
         raise MemoryError("out of memory")
 
-    monkeypatch.setattr(imageio.cv2, "imdecode", fail)
+    monkeypatch.setattr(cv2, "imdecode", fail)
     assert (
         decode_problem(path)
         == "cannot decode (MemoryError: out of memory); re-export it or remove it from the manifest"
