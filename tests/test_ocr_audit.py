@@ -123,7 +123,7 @@ def test_missing_engine_is_a_clear_error(monkeypatch):
 
 
 def test_unknown_engine():
-    with pytest.raises(ValueError, match=r"unknown OCR engine 'tesseract'; valid: rapidocr"):
+    with pytest.raises(ValueError, match=r"`privacy: phi_audit: ocr: engine` must be one of rapidocr, got 'tesseract'"):
         ocr_engine.build_engine("tesseract")
 
 

@@ -59,7 +59,7 @@ def test_the_job_writes_the_table_and_figure_and_never_the_identifying_words(eng
 
 
 def test_an_unknown_engine_is_refused_before_any_image_is_read(tmp_path):
-    with pytest.raises(ValueError, match="unknown OCR engine 'stand_in'"):
+    with pytest.raises(ValueError, match="`privacy: phi_audit: ocr: engine` must be one of rapidocr, got 'stand_in'"):
         residual_text_job(
             {},
             tmp_path,

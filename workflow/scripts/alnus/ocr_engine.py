@@ -21,6 +21,7 @@ import threading
 import cv2
 import numpy as np
 
+from alnus.checks import check_choice
 from alnus.ocr_audit import Word
 
 INSTALL_HINT = (
@@ -99,10 +100,7 @@ def build_engine(name: str = "rapidocr", **options):
     OcrEngineMissing
         If the engine is not installed.
     """
-    if name not in ENGINES:
-        raise ValueError(
-            f"privacy.phi_audit.ocr.engine: unknown OCR engine {name!r}; valid: {', '.join(sorted(ENGINES))}"
-        )
+    check_choice(name, sorted(ENGINES), "`privacy: phi_audit: ocr: engine`")
     return ENGINES[name](**options)
 
 

@@ -118,16 +118,21 @@ def of_unit(table: pd.DataFrame, unit: str) -> pd.DataFrame:
     return table[table["unit"] == unit] if "unit" in table.columns else table
 
 
-def set_heading(size: pd.Series, set_name: str, unit: str) -> str:
-    """'External test set (n = 81; 41 positive)', with the images and
-    patients named where they differ."""
-    n, positives = int(size["n_in_set"]), int(size["positives"])
-    patients = int(size["patients"]) if "patients" in size and pd.notna(size["patients"]) else n
+def set_title(set_name: str, n: int, positives: int, patients: int | None = None, *, unit: str = "image") -> str:
+    """'External test set (n = 81; 41 positive)', naming the images and the
+    patients where they differ; `unit` "patient" counts patients. The one
+    wording of a set's heading, in Table 2 and in the figures."""
     if unit == "patient":
         return f"{SET_NAMES[set_name]} (n = {n} patients; {positives} positive)"
-    if patients < n:
-        return f"{SET_NAMES[set_name]} (n = {n} images of {patients} patients; {positives} positive)"
-    return f"{SET_NAMES[set_name]} (n = {n}; {positives} positive)"
+    count = f"{n} images of {patients} patients" if patients is not None and patients < n else f"{n}"
+    return f"{SET_NAMES.get(set_name, set_name)} (n = {count}; {positives} positive)"
+
+
+def set_heading(size: pd.Series, set_name: str, unit: str) -> str:
+    """`set_title` of a metrics.csv row (n_in_set, positives, patients)."""
+    n, positives = int(size["n_in_set"]), int(size["positives"])
+    patients = int(size["patients"]) if "patients" in size and pd.notna(size["patients"]) else n
+    return set_title(set_name, n, positives, patients, unit=unit)
 
 
 def performance_rows(metrics: pd.DataFrame, unit: str = "image") -> list:

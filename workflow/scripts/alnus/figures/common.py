@@ -8,7 +8,7 @@ import re
 
 import pandas as pd
 
-from alnus.tables import display_name
+from alnus.tables import display_name, set_title
 from alnus.vocabulary import KIND_ORDER, SET_NAMES, TEST_SETS  # noqa: F401 (re-exported by alnus.figures)
 
 
@@ -21,10 +21,9 @@ def label(model: str) -> str:
 
 
 def set_heading(set_name: str, n: int, positives: int, patients: int | None = None) -> str:
-    """'External test set (n = 80; 39 positive)', naming the patients where
-    they are fewer than the images."""
-    count = f"{n} images of {patients} patients" if patients is not None and patients < n else f"{n}"
-    return f"{SET_NAMES.get(set_name, set_name)} (n = {count}; {positives} positive)"
+    """A set's panel title (`alnus.tables.set_title`): 'External test set
+    (n = 80; 39 positive)', naming the patients where they are fewer than the images."""
+    return set_title(set_name, n, positives, patients)
 
 
 def patients_of(row) -> int | None:
