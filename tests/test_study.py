@@ -64,7 +64,11 @@ def tiny_study(tmp_path: Path, *, channels: int = 3) -> dict:
     given |= {"weight_decay": 0.0, "warmup_epochs": 0, "patience": 5}
     training = {"device": "cpu", "precision": "auto", "deterministic": False, "input_channels": channels}
     training |= {"compile": False, "preset": "demo"}
-    config = {"seed": 3, "training": training, "resolved_preset": resolve_preset(TRAINING, {"preset": "demo", "demo": given})}
+    config = {
+        "seed": 3,
+        "training": training,
+        "resolved_preset": resolve_preset(TRAINING, {"preset": "demo", "demo": given}),
+    }
     return {
         "arch": "inception_v3",
         "splits_csv": str(tmp_path / "splits.csv"),

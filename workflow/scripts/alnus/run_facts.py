@@ -22,8 +22,8 @@ from alnus.tables import SET_TITLES, display_name, format_auc, format_proportion
 NOT_RECORDED = "not recorded"
 MODEL_KINDS = ("model", "ensemble")
 # Where a model card (results/models/{arch}/model_card.json) records each
-# training detail: the path of keys that alnus.study.train_job writes (its
-# docstring lists the `training` record). A card without one (an older
+# training detail: the path of keys that alnus.study.train_job writes
+# (alnus.study._training_record's docstring lists the `training` record). A card without one (an older
 # version) reads "not recorded".
 CARD_FIELDS = {
     "device": ("training", "device"),
