@@ -147,16 +147,10 @@ def test_the_card_holds_the_settings_the_model_was_trained_with(tmp_path, monkey
     assert not (out / "checkpoint.pt").exists()
 
 
-@pytest.mark.parametrize("channels", [1, 3])
-def test_predict_job_scores_each_set_with_the_trained_model(tmp_path, monkeypatch, channels):
-    """predict_job rebuilds the model with its card's stem (1 or 3 channels)
-    and writes one CSV per set: id, patient, label and a probability."""
-    job, out = train_tiny(tmp_path, monkeypatch, channels=channels)
-    built = []
-    monkeypatch.setattr(study, "build_model", lambda *a, **k: built.append(k["in_chans"]) or tiny_network(*a, **k))
-    outputs = {name: str(tmp_path / "predictions" / f"{name}.csv") for name in ("validation", "internal_test")}
+def predict_tiny(job: dict, out: Path, outputs: dict[str, str]) -> None:
+    """predict_job on the CPU with the model train_tiny wrote to `out`."""
     study.predict_job(
-        arch="inception_v3",
+        arch=job["arch"],
         weights=str(out / "model.safetensors"),
         card=str(out / "model_card.json"),
         splits_csv=job["splits_csv"],
@@ -167,6 +161,17 @@ def test_predict_job_scores_each_set_with_the_trained_model(tmp_path, monkeypatc
         threads=1,
         outputs=outputs,
     )
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_predict_job_scores_each_set_with_the_trained_model(tmp_path, monkeypatch, channels):
+    """predict_job rebuilds the model with its card's stem (1 or 3 channels)
+    and writes one CSV per set: id, patient, label and a probability."""
+    job, out = train_tiny(tmp_path, monkeypatch, channels=channels)
+    built = []
+    monkeypatch.setattr(study, "build_model", lambda *a, **k: built.append(k["in_chans"]) or tiny_network(*a, **k))
+    outputs = {name: str(tmp_path / "predictions" / f"{name}.csv") for name in ("validation", "internal_test")}
+    predict_tiny(job, out, outputs)
     assert built == [channels]
     for path in outputs.values():
         frame = pd.read_csv(path, dtype={"id": str})
@@ -179,18 +184,7 @@ def test_predict_job_refuses_caches_of_another_size(tmp_path, monkeypatch):
     images, _ = toy_images(32, 0)
     np.save(tmp_path / "cache.npy", images[:, :, :64, :64].contiguous().numpy())
     with pytest.raises(ValueError, match="the image caches are at 64 px but inception_v3 was trained at 80 px"):
-        study.predict_job(
-            arch="inception_v3",
-            weights=str(out / "model.safetensors"),
-            card=str(out / "model_card.json"),
-            splits_csv=job["splits_csv"],
-            manifests=job["manifests"],
-            caches=job["caches"],
-            device="cpu",
-            precision="fp32",
-            threads=1,
-            outputs={"validation": str(tmp_path / "validation.csv")},
-        )
+        predict_tiny(job, out, {"validation": str(tmp_path / "validation.csv")})
 
 
 def test_load_trained_takes_the_stem_from_the_card(tmp_path, monkeypatch):
