@@ -81,7 +81,7 @@ def train_preset(sets: dict, seed: int, preset: dict, *, arch: str, precision: s
     for each of TESTS, the training history)."""
     device = torch.device("cpu")
     dtype, _ = resolve_precision(precision, device)
-    settings = TrainSettings.from_preset(preset, seed=seed)
+    settings = TrainSettings.from_preset(preset, seed=seed, input_channels=3, compile=False)
     torch.manual_seed(seed)
     model, history = fit(
         build_model(arch),

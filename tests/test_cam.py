@@ -15,9 +15,9 @@ class QuadrantNet(torch.nn.Module):
     a fixed 1x1 convolution (the layer explained), then the mean of the
     top-left quarter of its feature map."""
 
-    def __init__(self):
+    def __init__(self, channels: int = 3):
         super().__init__()
-        self.features = torch.nn.Conv2d(3, 1, kernel_size=1, bias=False)
+        self.features = torch.nn.Conv2d(channels, 1, kernel_size=1, bias=False)
         torch.nn.init.constant_(self.features.weight, 1.0)
 
     def forward(self, x):
@@ -67,8 +67,8 @@ def test_gradients_are_on_even_under_no_grad(bright_quadrant):
     [
         ({"method": "scorecam"}, "unknown Grad-CAM `method` 'scorecam'; valid names are 'gradcam', 'gradcam\\+\\+'"),
         (
-            {"inputs": torch.zeros(2, 1, 16, 16)},
-            r"`inputs` must have shape \(n_images, 3, H, W\), got \(2, 1, 16, 16\)",
+            {"inputs": torch.zeros(2, 16, 16)},
+            r"`inputs` must have shape \(n_images, channels, H, W\), got \(2, 16, 16\)",
         ),
         ({"layer": torch.nn.Conv2d(3, 1, 1)}, "is not a module of the model; use alnus.models.cam_layer"),
         ({"classes": [1, 2]}, r"`classes` must be 2 values of 0 or 1, got \[1, 2\]"),
@@ -83,8 +83,17 @@ def test_refuses(bright_quadrant, change, match):
         grad_cam(net, inputs, **options)
 
 
-def test_works_on_a_study_architecture_at_its_named_layer():
+def test_one_channel_models_have_maps_too(bright_quadrant):
+    """config `training: input_channels: 1`: a one-channel stem is explained
+    like a three-channel one (the seam refused such inputs once)."""
+    net = QuadrantNet(channels=1)
+    maps = grad_cam(net, bright_quadrant[:, :1], layer=net.features)
+    assert maps.shape == (2, 16, 16) and maps[:, :8, :8].mean() > 5 * maps[:, 8:, 8:].mean()
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_works_on_a_study_architecture_at_its_named_layer(channels):
     torch.manual_seed(0)
-    model = build_model("resnet101")
-    maps = grad_cam(model, torch.randn(1, 3, 64, 64), layer=cam_layer(model, "resnet101"), method="gradcam++")
+    model = build_model("resnet101", in_chans=channels)
+    maps = grad_cam(model, torch.randn(1, channels, 64, 64), layer=cam_layer(model, "resnet101"), method="gradcam++")
     assert maps.shape == (1, 64, 64) and np.isfinite(maps).all()

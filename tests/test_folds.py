@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alnus.card_json import ModelCard
 from alnus.folds import (
     FOLDS_COLUMNS,
     ensemble_card,
@@ -121,7 +122,8 @@ def card(fold: int, best: int) -> dict:
 
 
 def test_ensemble_card_is_fold_1s_with_every_fold_listed():
-    made = ensemble_card({2: card(2, 3), 1: card(1, 2)}, weights={1: "w1", 2: "w2"})
+    cards = {2: ModelCard.from_dict(card(2, 3)), 1: ModelCard.from_dict(card(1, 2))}
+    made = ensemble_card(cards, weights={1: "w1", 2: "w2"}).to_dict()
     assert made["architecture"] == "resnet101" and made["training"]["best_epoch"] == 2  # fold 1's
     cv = made["cross_validation"]
     assert cv["folds"] == 2 and cv["shown_fold"] == 1

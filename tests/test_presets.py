@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from alnus.presets import resolve_preset
@@ -24,7 +25,7 @@ def test_without_a_preset_key_the_schema_default_preset_is_used():
 
 def test_settings_from_a_preset_take_its_fields_and_default_the_rest():
     preset = resolve_preset(TRAINING, {"preset": "demo", "demo": {"ema_decay": 0.99}})
-    settings = TrainSettings.from_preset(preset, seed=7, input_channels=1)
+    settings = TrainSettings.from_preset(preset, seed=7, input_channels=1, compile=False)
     assert (settings.epochs, settings.batch_size, settings.seed, settings.input_channels) == (
         preset["epochs"],
         preset["batch_size"],
@@ -32,3 +33,35 @@ def test_settings_from_a_preset_take_its_fields_and_default_the_rest():
         1,
     )
     assert settings.ema_decay == 0.99 and settings.label_smoothing == 0.0 and settings.precise_bn is False
+
+
+@pytest.mark.parametrize("name", ["paper", "demo", "cpu"])
+def test_every_preset_block_of_the_schema_holds_every_setting(name):
+    """The schema is the one home of the defaults: each preset's block gives
+    every TrainSettings field that a preset sets, and the two it also holds."""
+    preset = resolve_preset(TRAINING, {"preset": name})
+    settings = TrainSettings.from_preset(preset, seed=1, input_channels=3, compile=False)
+    fields = set(TrainSettings.__dataclass_fields__) - {"seed", "input_channels", "compile"}
+    assert set(preset) == fields | {"input_size", "augmentation"}
+    assert {key: getattr(settings, key) for key in fields} == {key: preset[key] for key in fields}
+
+
+def test_settings_from_a_jobs_config_take_the_stem_and_compile_switches():
+    config = {
+        "seed": 2019,
+        "training": {"input_channels": 1, "compile": True},
+        "resolved_preset": resolve_preset(TRAINING, {"preset": "demo"}),
+    }
+    settings = TrainSettings.from_config(config, seed=11)
+    assert (settings.seed, settings.input_channels, settings.compile) == (11, 1, True)
+    assert settings.epochs == TRAINING["demo"]["default"]["epochs"]
+
+
+def test_a_preset_not_resolved_against_the_schema_is_refused():
+    with pytest.raises(ValueError, match=r"the training preset lacks \['label_smoothing'\]; resolve it against"):
+        TrainSettings.from_preset(
+            {k: v for k, v in TRAINING["demo"]["default"].items() if k != "label_smoothing"},
+            seed=1,
+            input_channels=3,
+            compile=False,
+        )

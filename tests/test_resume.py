@@ -41,8 +41,9 @@ CHILD = textwrap.dedent(
         torch.nn.Conv2d(16, 16, 3, stride=2), torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
         torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(16, 1),
     )
-    settings = TrainSettings(epochs={EPOCHS}, batch_size=8, learning_rate=1e-2, warmup_epochs=1, patience=99, seed=5,
-                             ema_decay=ema_decay)
+    settings = TrainSettings(epochs={EPOCHS}, batch_size=8, learning_rate=1e-2, weight_decay=1e-4, warmup_epochs=1,
+                             patience=99, seed=5, normalisation="imagenet", input_channels=3, compile=False,
+                             precise_bn=False, ema_decay=ema_decay, label_smoothing=0.0)
     model, history = fit(model, images, labels, images[:16], labels[:16], settings,
                          transform=augmentation(48), checkpoint=checkpoint, fingerprint="test")
     save_file({{k: v.contiguous() for k, v in model.state_dict().items()}}, out)

@@ -18,6 +18,7 @@ from snakemake.utils import validate
 
 from alnus import run_facts as facts
 from alnus.calibration import calibration_table
+from alnus.card_json import ModelCard
 from alnus.metrics import metrics_table
 from alnus.study_tables import cohort_table
 from alnus.tables import format_auc, format_proportion
@@ -255,20 +256,23 @@ def test_threshold_shift_reads_one_threshold_on_both_test_sets(run):
 
 
 def test_card_value_reads_the_training_record():
-    card = {
-        "training": {
-            "best_epoch": 4,
-            "processor": "Intel Xeon",
-            "native_bf16": True,
-            "seconds_per_epoch": [12.0, 12.69],
+    card = ModelCard.from_dict(
+        {
+            "training": {
+                "best_epoch": 4,
+                "processor": "Intel Xeon",
+                "native_bf16": True,
+                "seconds_per_epoch": [12.0, 12.69],
+            }
         }
-    }
+    )
     assert facts.card_value(card, "chosen_epoch") == 4
     assert facts.card_text(card, "processor") == "Intel Xeon"
     assert facts.card_text(card, "bf16") == "yes"
     assert facts.card_text(card, "seconds_per_epoch", fmt="{:.1f}") == "12.3"  # the mean over epochs
     assert facts.card_text(card, "precision") == facts.NOT_RECORDED
-    assert facts.card_text({"best_epoch": 4}, "chosen_epoch") == facts.NOT_RECORDED  # only the record counts
+    only_top_level = ModelCard.from_dict({"best_epoch": 4})
+    assert facts.card_text(only_top_level, "chosen_epoch") == facts.NOT_RECORDED  # only the record counts
 
 
 def test_versions_text_prefers_the_installed_versions(run):

@@ -5,7 +5,36 @@ from sklearn.metrics import roc_auc_score
 
 from alnus.hardware import Processor
 from alnus.history import STILL_IMPROVING, training_summary
-from alnus.train import TrainSettings, fit, predict_probabilities, resolve_device, resolve_precision, warmup_cosine
+from alnus.train import (
+    TrainSettings,
+    class_weight,
+    fit,
+    predict_probabilities,
+    resolve_device,
+    resolve_precision,
+    warmup_cosine,
+    weighted_bce,
+)
+
+# The settings the tests start from (TrainSettings has no defaults: a study's
+# come from the schema); each test names what it changes.
+BASE = {
+    "weight_decay": 1e-4,
+    "warmup_epochs": 1,
+    "patience": 10,
+    "seed": 2019,
+    "normalisation": "imagenet",
+    "input_channels": 3,
+    "compile": False,
+    "precise_bn": False,
+    "ema_decay": 0.0,
+    "label_smoothing": 0.0,
+}
+
+
+def settings_of(**given) -> TrainSettings:
+    """TrainSettings of BASE with `given` (epochs, batch_size, learning_rate, ...)."""
+    return TrainSettings(**(BASE | given))
 
 
 def tiny_model() -> torch.nn.Module:
@@ -32,7 +61,7 @@ def toy_images(n: int, seed: int):
 def test_fit_selects_the_best_validation_epoch_and_is_deterministic():
     train_x, train_y = toy_images(16, 0)
     val_x, val_y = toy_images(8, 1)
-    settings = TrainSettings(epochs=2, batch_size=8, learning_rate=1e-3, warmup_epochs=0, patience=5, seed=3)
+    settings = settings_of(epochs=2, batch_size=8, learning_rate=1e-3, warmup_epochs=0, patience=5, seed=3)
     runs = []
     for _ in range(2):
         torch.manual_seed(3)
@@ -47,7 +76,7 @@ def test_fit_selects_the_best_validation_epoch_and_is_deterministic():
 
 def test_fit_stops_early(caplog):
     train_x, train_y = toy_images(8, 0)
-    settings = TrainSettings(epochs=5, batch_size=4, learning_rate=0.0, warmup_epochs=0, patience=1, seed=0)
+    settings = settings_of(epochs=5, batch_size=4, learning_rate=0.0, warmup_epochs=0, patience=1, seed=0)
     torch.manual_seed(0)
     with caplog.at_level("WARNING", logger="alnus.train"):
         _, history = fit(tiny_model(), train_x, train_y, train_x, train_y, settings)
@@ -64,7 +93,7 @@ def test_a_run_whose_last_epoch_is_best_is_warned_about_and_recorded(epochs, lea
     (one epoch: always; lr 0: epoch 2 cannot beat epoch 1)."""
     train_x, train_y = toy_images(16, 0)
     val_x, val_y = toy_images(8, 1)
-    settings = TrainSettings(epochs=epochs, batch_size=8, learning_rate=learning_rate, warmup_epochs=0, seed=3)
+    settings = settings_of(epochs=epochs, batch_size=8, learning_rate=learning_rate, warmup_epochs=0, seed=3)
     torch.manual_seed(3)
     with caplog.at_level("WARNING", logger="alnus.train"):
         _, history = fit(tiny_model(), train_x, train_y, val_x, val_y, settings)
@@ -159,7 +188,7 @@ def test_one_channel_stem_trains_on_the_grey_image():
     train_x, train_y = toy_images(8, 0)
     model = tiny_model()
     model[0] = torch.nn.Conv2d(1, 8, 3, stride=2)
-    settings = TrainSettings(epochs=1, batch_size=4, learning_rate=1e-3, warmup_epochs=0, input_channels=1)
+    settings = settings_of(epochs=1, batch_size=4, learning_rate=1e-3, warmup_epochs=0, input_channels=1)
     model, history = fit(model, train_x, train_y, train_x, train_y, settings)
     probabilities = predict_probabilities(model, train_x, device=torch.device("cpu"), channels=1)
     assert probabilities.shape == (8,) and len(history) == 1
@@ -177,7 +206,7 @@ def test_compile_switch_trains_through_torch_compile(monkeypatch):
 
     monkeypatch.setattr(torch, "compile", fake_compile)
     train_x, train_y = toy_images(8, 0)
-    settings = TrainSettings(epochs=1, batch_size=4, learning_rate=1e-3, warmup_epochs=0, compile=True)
+    settings = settings_of(epochs=1, batch_size=4, learning_rate=1e-3, warmup_epochs=0, compile=True)
     model = tiny_model()
     before = model[0].weight.detach().clone()
     trained, _ = fit(model, train_x, train_y, train_x, train_y, settings)
@@ -205,7 +234,7 @@ def test_recompute_batchnorm_gives_the_exact_statistics():
 
 def test_fit_with_precise_bn_runs_and_stays_deterministic():
     train_x, train_y = toy_images(16, 0)
-    settings = TrainSettings(epochs=2, batch_size=8, learning_rate=1e-3, warmup_epochs=0, seed=3, precise_bn=True)
+    settings = settings_of(epochs=2, batch_size=8, learning_rate=1e-3, warmup_epochs=0, seed=3, precise_bn=True)
     runs = []
     for _ in range(2):
         torch.manual_seed(3)
@@ -272,7 +301,7 @@ def test_fit_with_weight_averaging_returns_the_average_it_validated():
     results = {}
     for decay in (0.0, 0.9, 0.9):
         torch.manual_seed(3)
-        model, history = fit(tiny_model(), train_x, train_y, val_x, val_y, TrainSettings(**base, ema_decay=decay))
+        model, history = fit(tiny_model(), train_x, train_y, val_x, val_y, settings_of(**base, ema_decay=decay))
         probabilities = predict_probabilities(model, val_x, device=torch.device("cpu"))
         results.setdefault(decay, []).append(probabilities)
         best = history.loc[history["best"], "val_auc"].item()
@@ -290,7 +319,7 @@ def test_label_smoothing_moves_the_targets_and_keeps_the_run_deterministic():
     for smoothing in (0.0, 0.2):
         torch.manual_seed(3)
         model = tiny_model()
-        _, history = fit(model, train_x, train_y, train_x, train_y, TrainSettings(**base, label_smoothing=smoothing))
+        _, history = fit(model, train_x, train_y, train_x, train_y, settings_of(**base, label_smoothing=smoothing))
         losses.append(history["train_loss"].item())
     torch.manual_seed(3)
     model = tiny_model().train()
@@ -302,3 +331,30 @@ def test_label_smoothing_moves_the_targets_and_keeps_the_run_deterministic():
     expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets).item()
     assert losses[1] != pytest.approx(losses[0])
     assert losses[1] == pytest.approx(expected, rel=1e-4)
+
+
+def test_validation_loss_is_the_training_loss_on_the_validation_images():
+    """The history's val_loss is class-weighted with the training set's
+    weight, as train_loss is, so that the two compare on the training
+    curves' one axis: with lr 0 the weights do not move, and on the training
+    images themselves (no augmentation) the two losses agree."""
+    train_x, train_y = toy_images(16, 0)
+    train_y = np.array([1] * 4 + [0] * 12)  # 3 negatives per positive: a weight of 3
+    settings = settings_of(epochs=1, batch_size=16, learning_rate=0.0, warmup_epochs=0, seed=3)
+    torch.manual_seed(3)
+    model, history = fit(tiny_model(), train_x, train_y, train_x, train_y, settings)
+    probabilities = predict_probabilities(model, train_x, device=torch.device("cpu"))
+    assert class_weight(train_y) == 3.0
+    expected = weighted_bce(probabilities, train_y, pos_weight=3.0)
+    assert history["val_loss"].item() == pytest.approx(expected, rel=1e-6)
+    clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
+    unweighted = -np.mean(train_y * np.log(clipped) + (1 - train_y) * np.log(1 - clipped))
+    assert history["val_loss"].item() > unweighted * 1.2
+    with torch.no_grad():
+        model.eval()
+        inputs = (train_x.float() / 255 - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor(
+            [0.229, 0.224, 0.225]
+        ).view(1, 3, 1, 1)
+        logits = model(inputs).squeeze(1)
+    weighted = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(3.0))(logits, torch.tensor(train_y).float())
+    assert history["val_loss"].item() == pytest.approx(weighted.item(), rel=1e-4)

@@ -29,8 +29,9 @@ def grad_cam(
     Parameters
     ----------
     model : network with one output logit (metastasis), as trained here.
-    inputs : float tensor of shape (n_images, 3, H, W), normalised as for
-        prediction (`alnus.data.normalise`).
+    inputs : float tensor of shape (n_images, channels, H, W), normalised as
+        for prediction (`alnus.data.normalise`), with the channels the model's
+        stem takes (3, or 1 with config `training: input_channels: 1`).
     layer : the module whose activations are weighted, e.g.
         ``alnus.models.cam_layer(model, "resnet101")``.
     method : {"gradcam", "gradcam++"}, default "gradcam".
@@ -49,7 +50,7 @@ def grad_cam(
     Raises
     ------
     ValueError
-        For an unknown method, inputs that are not (n, 3, H, W), a layer that
+        For an unknown method, inputs that are not (n, channels, H, W), a layer that
         is not part of the model, or classes that are not 0/1 of length n.
     """
     if method not in METHODS:
@@ -57,8 +58,8 @@ def grad_cam(
             f"unknown Grad-CAM `method` {method!r}; valid names are {', '.join(map(repr, METHODS))} "
             "(config `figures: heatmaps: method`)"
         )
-    if inputs.ndim != 4 or inputs.shape[1] != 3:
-        raise ValueError(f"`inputs` must have shape (n_images, 3, H, W), got {tuple(inputs.shape)}")
+    if inputs.ndim != 4:
+        raise ValueError(f"`inputs` must have shape (n_images, channels, H, W), got {tuple(inputs.shape)}")
     if not any(module is layer for module in model.modules()):
         raise ValueError(
             f"`layer` ({type(layer).__name__}) is not a module of the model; use alnus.models.cam_layer(model, arch)"

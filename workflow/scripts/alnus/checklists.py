@@ -44,6 +44,7 @@ from pathlib import Path
 import pandas as pd
 
 from alnus import run_facts as facts
+from alnus.card_json import ModelCard
 from alnus.documents import to_html, to_markdown
 from alnus.figures import SET_NAMES
 from alnus.tables import AUC_CI_TEXT, CI_TEXT, SET_TITLES, TEST_TEXT, display_name
@@ -168,8 +169,8 @@ def preprocessing(run) -> Answer:
         if {"text", "caliper", "line"} <= set(t.columns)
     )
     preset = run.config["training"]["preset"]
-    sizes = ", ".join(f"{display_name(a)} {c['input_size']} px" for a, c in run.cards.items())
-    norm = {c["settings"].get("normalisation", facts.NOT_RECORDED) for c in run.cards.values()}
+    sizes = ", ".join(f"{display_name(a)} {c.input_size} px" for a, c in run.cards.items())
+    norm = {c.setting("normalisation") or facts.NOT_RECORDED for c in run.cards.values()}
     return Answer(
         f"Crop to the B-mode region (`preprocess: crop: {pre['crop']}`); burned-in annotations "
         f"({', '.join(ann['kinds'])}) handled by `{ann['mode']}`{' (' + found + ')' if found else ''}; "
@@ -314,9 +315,9 @@ def sample_size(run) -> Answer:
 def model(run) -> Answer:
     parts = []
     for arch, card in run.cards.items():
-        channels = card.get("settings", {}).get("input_channels", 3)
+        channels = card.input_channels
         parts.append(
-            f"{display_name(arch)} (timm `{card.get('timm_name', arch)}`, {card['input_size']} px, "
+            f"{display_name(arch)} (timm `{card.timm_name or arch}`, {card.input_size} px, "
             f"{channels} channel{'s' if channels != 1 else ''})"
         )
     return Answer(
@@ -344,13 +345,13 @@ def initialisation(run) -> Answer:
 
 def training(run) -> Answer:
     card = next(iter(run.cards.values()))
-    s = card.get("settings", {})
+    s = card.setting
     seeds = 1 + len([x for x in run.config["training"]["seeds"] if x != run.config["seed"]])
     return Answer(
         f"Class-weighted binary cross-entropy, AdamW with warm-up and cosine decay; at most "
-        f"{facts.epochs_text(s.get('epochs'))}, batch {s.get('batch_size')}, learning rate "
-        f"{s.get('learning_rate')}, weight decay {s.get('weight_decay')}, early stopping after "
-        f"{facts.epochs_text(s.get('patience'))} without gain; augmentation: "
+        f"{facts.epochs_text(s('epochs'))}, batch {s('batch_size')}, learning rate "
+        f"{s('learning_rate')}, weight decay {s('weight_decay')}, early stopping after "
+        f"{facts.epochs_text(s('patience'))} without gain; augmentation: "
         "horizontal flip, small affine, brightness/contrast/gamma. Device "
         f"{facts.card_text(card, 'device')}, precision {facts.card_text(card, 'precision')}. "
         f"{len(run.cards)} architecture(s) x {seeds} seed(s)"
@@ -359,12 +360,12 @@ def training(run) -> Answer:
     )
 
 
-def _fold_epochs(card: dict) -> str:
+def _fold_epochs(card: ModelCard) -> str:
     """Each fold model's selected epoch, from a fold ensemble's card (`cross_validation`)."""
     return ", ".join(
         f"fold {m['fold']} epoch {m['best_epoch']} of {m['epochs_run']} (AUC "
         f"{m['best_validation_auc']:.3f} on its held-out fold)"
-        for m in card["cross_validation"]["models"]
+        for m in card.cross_validation["models"]
     )
 
 
@@ -373,7 +374,7 @@ def selection(run) -> Answer:
         f"{display_name(a)} "
         + (
             _fold_epochs(c)
-            if "cross_validation" in c
+            if c.cross_validation is not None
             else f"epoch {facts.card_text(c, 'chosen_epoch')} of {facts.card_text(c, 'epochs_run')} "
             f"(validation AUC {facts.card_text(c, 'validation_auc', fmt='{:.3f}')})"
         )

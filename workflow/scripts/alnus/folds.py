@@ -11,12 +11,14 @@ that the workflow's rule files can read it when they start.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from alnus.card_json import ModelCard
 
 FOLD_SUFFIX = r"/fold-(\d+)"  # what follows the architecture in a fold model's name: "inception_v3/fold-2"
 FOLD_MODEL = re.compile(FOLD_SUFFIX + "$")
@@ -130,7 +132,7 @@ def fold_mean(predictions: dict[int, pd.DataFrame]) -> pd.DataFrame:
     return first[["id", "patient", "label"]].reset_index(drop=True).assign(probability=mean)
 
 
-def ensemble_card(cards: dict[int, dict], *, weights: dict[int, str]) -> dict:
+def ensemble_card(cards: dict[int, ModelCard], *, weights: dict[int, str]) -> ModelCard:
     """The model card (JSON) of an architecture's fold ensemble.
 
     Parameters
@@ -153,25 +155,24 @@ def ensemble_card(cards: dict[int, dict], *, weights: dict[int, str]) -> dict:
         {
             "fold": fold,
             "weights": weights[fold],
+            # None where a fold's card does not record it
             **{
-                key: card["training"].get(key)
+                key: card.training.get(key)
                 for key in ("best_epoch", "best_validation_auc", "epochs_run", "still_improving")
             },
-            "train_images": card.get("train_images"),
-            "validation_images": card.get("validation_images"),
+            "train_images": card.train_images,
+            "validation_images": card.validation_images,
         }
         for fold, card in sorted(cards.items())
     ]
-    return {
-        **cards[first],
-        "cross_validation": {
-            "folds": len(cards),
-            "combined_by": "mean probability of the fold models on the test sets; validation is out-of-fold "
-            "(each image scored by the model that did not train on it)",
-            "shown_fold": first,
-            "models": models,
-        },
+    cross_validation = {
+        "folds": len(cards),
+        "combined_by": "mean probability of the fold models on the test sets; validation is out-of-fold "
+        "(each image scored by the model that did not train on it)",
+        "shown_fold": first,
+        "models": models,
     }
+    return dataclasses.replace(cards[first], cross_validation=cross_validation)
 
 
 def fold_ensemble_job(
@@ -202,8 +203,8 @@ def fold_ensemble_job(
         table = out_of_fold(by_fold) if set_name == "validation" else fold_mean(by_fold)
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out, index=False, float_format="%.8f")
-    loaded = {fold: json.loads(Path(path).read_text()) for fold, path in cards.items()}
-    Path(out_card).write_text(json.dumps(ensemble_card(loaded, weights=weights), indent=2, default=str) + "\n")
+    loaded = {fold: ModelCard.from_json(path) for fold, path in cards.items()}
+    ensemble_card(loaded, weights=weights).to_json(out_card)
 
 
 def auc_row(

@@ -4,7 +4,6 @@ apart so that the figure module needs no torch)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import torch
 
 from alnus import style
 from alnus.cam import grad_cam
+from alnus.card_json import ModelCard
 from alnus.data import letterbox, normalise, read_preprocessed, unletterbox
 from alnus.figures import SET_NAMES, label
 from alnus.figures.heatmaps import CATEGORIES, heatmap_architectures, heatmap_gallery
@@ -28,17 +28,16 @@ CAM_TARGETS = ("metastasis", "predicted")
 
 
 def _case_maps(
-    arch: str, weights: str, card: dict, images: dict[str, np.ndarray], *, method: str, classes
+    arch: str, weights: str, card: ModelCard, images: dict[str, np.ndarray], *, method: str, classes
 ) -> tuple[dict[str, np.ndarray], str]:
     """id -> heat map over each case's preprocessed image (`images`: id ->
     (H, W) uint8, each map at its image's size), and what the maps are made
-    of ("last block Mixed_7c: 2 × 2 feature map at 112 px input")."""
+    of ("last block Mixed_7c: 2 × 2 feature map at 112 px input"). The
+    inputs are the model's own (its card's input size, normalisation and
+    stem channels: 1 or 3)."""
     model = load_trained(arch, weights, card)
-    settings = card["settings"]
-    letterboxed = np.stack([letterbox(pixels, card["input_size"]) for pixels in images.values()])[:, None]
-    inputs = normalise(
-        torch.from_numpy(letterboxed), settings.get("normalisation", "imagenet"), settings.get("input_channels", 3)
-    )
+    letterboxed = np.stack([letterbox(pixels, card.input_size) for pixels in images.values()])[:, None]
+    inputs = normalise(torch.from_numpy(letterboxed), card.settings["normalisation"], card.input_channels)
     layer = cam_layer(model, arch)
     grid = []
     hook = layer.register_forward_hook(lambda module, args, output: grid.append(tuple(output.shape[-2:])))
@@ -46,16 +45,35 @@ def _case_maps(
         model.eval()(inputs[:1])
     hook.remove()
     name = ARCHITECTURES[arch]["cam_layer"]
-    source = f"last block {name}: {grid[0][0]} \u00d7 {grid[0][1]} feature map at {card['input_size']} px input"
+    source = f"last block {name}: {grid[0][0]} \u00d7 {grid[0][1]} feature map at {card.input_size} px input"
     if grid[0][0] * grid[0][1] == 1:
         log.warning(
             "%s: the feature map of %s is 1 x 1 at %d px input, so its maps show no place; use a larger input_size",
             arch,
             name,
-            card["input_size"],
+            card.input_size,
         )
     maps = grad_cam(model, inputs, layer=layer, method=method, classes=classes)
     return {i: unletterbox(m, pixels.shape) for (i, pixels), m in zip(images.items(), maps)}, source
+
+
+def _architecture_maps(
+    arch: str, cases: list[str], *, frame, threshold: float, weights: str, card: str, images, method: str, target: str
+) -> tuple[dict, dict, str]:
+    """One architecture's heat maps of `cases` (ids): (id -> map, id ->
+    probability, what the maps are made of). `frame`: its predictions on the
+    set, indexed by id; target "predicted" explains each case's call at
+    `threshold`, "metastasis" the logit."""
+    calls = (frame.loc[cases, "probability"] >= threshold).astype(int).to_numpy()
+    maps, source = _case_maps(
+        arch,
+        weights,
+        ModelCard.from_json(card),
+        {i: images[i] for i in cases},
+        method=method,
+        classes=calls if target == "predicted" else None,
+    )
+    return maps, frame.loc[cases, "probability"].to_dict(), source
 
 
 def heatmaps_job(
@@ -66,17 +84,18 @@ def heatmaps_job(
     image_dirs: dict[str, str],
     weights: dict[str, str],
     cards: dict[str, str],
-    threshold="youden",
-    ensemble: bool = True,
-    method: str = "gradcam",
-    target: str = "metastasis",
-    selection: str = "most_confident",
-    per_category: int = 1,
-    opacity: float = 0.6,
+    threshold,
+    ensemble: bool,
+    method: str,
+    target: str,
+    selection: str,
+    per_category: int,
+    opacity: float,
     galleries: dict[str, str],
     across: str,
 ) -> None:
-    """Write the heat-map figures of one test set.
+    """Write the heat-map figures of one test set (options: config
+    `statistics: threshold, ensemble` and `figures: heatmaps`).
 
     For each architecture, a gallery of its representative TP, FN, FP and
     TN cases (`select_cases` at its threshold frozen on validation, chosen
@@ -102,29 +121,37 @@ def heatmaps_job(
     thresholds = frozen_thresholds(models, policy=threshold)
     splits = pd.read_csv(splits_csv, dtype={"id": str, "patient": str}).set_index("id")
     chooser = ENSEMBLE if ENSEMBLE in models else next(iter(weights))
-    shared = select_cases(models[chooser][set_name], thresholds[chooser], rule=selection, per_category=per_category)
     chosen = {
         arch: select_cases(models[arch][set_name], thresholds[arch], rule=selection, per_category=per_category)
-        for arch in weights
+        for arch in dict.fromkeys([chooser, *weights])
     }
-    every = list(dict.fromkeys([*shared["id"], *(i for cases in chosen.values() for i in cases["id"])]))
+    every = list(dict.fromkeys(i for cases in chosen.values() for i in cases["id"]))
     images = {i: read_preprocessed(Path(image_dirs[splits.loc[i, "cohort"]]) / f"{i}.png") for i in every}
     maps, probabilities, sources = {}, {}, {}
     for arch, path in weights.items():
-        frame = models[arch][set_name].set_index("id")
-        ids = list(dict.fromkeys([*chosen[arch]["id"], *shared["id"]]))
-        calls = (frame.loc[ids, "probability"] >= thresholds[arch]).astype(int).to_numpy()
-        card = json.loads(Path(cards[arch]).read_text())
-        maps[arch], sources[arch] = _case_maps(
+        ids = list(dict.fromkeys([*chosen[arch]["id"], *chosen[chooser]["id"]]))
+        maps[arch], probabilities[arch], sources[arch] = _architecture_maps(
             arch,
-            path,
-            card,
-            {i: images[i] for i in ids},
+            ids,
+            frame=models[arch][set_name].set_index("id"),
+            threshold=thresholds[arch],
+            weights=path,
+            card=cards[arch],
+            images=images,
             method=method,
-            classes=calls if target == "predicted" else None,
+            target=target,
         )
-        probabilities[arch] = frame.loc[ids, "probability"].to_dict()
         log.info("%s on %s: %s maps of %d cases (%s)", arch, set_name, method, len(ids), sources[arch])
+    figures = {"method": method, "opacity": opacity, "galleries": galleries, "across": across}
+    _draw(set_name, chosen, chooser, images, maps, probabilities, sources, thresholds, **figures)
+
+
+def _draw(
+    set_name, chosen, chooser, images, maps, probabilities, sources, thresholds, *, method, opacity, galleries, across
+) -> None:
+    """Save each architecture's gallery of its own cases (`galleries`: arch
+    -> PNG) and the figure of `chooser`'s cases across the architectures
+    (`across`), from what `heatmaps_job` gathered."""
     for arch, png in galleries.items():
         title = f"{label(arch)}, {SET_NAMES[set_name].lower()} (threshold {thresholds[arch]:.3f})\n{sources[arch]}"
         fig = heatmap_gallery(
@@ -134,7 +161,7 @@ def heatmaps_job(
     chooser_name = "the ensemble" if chooser == ENSEMBLE else label(chooser)
     title = f"Cases chosen by {chooser_name}, {SET_NAMES[set_name].lower()}"
     fig = heatmap_architectures(
-        shared,
+        chosen[chooser],
         images,
         maps,
         probabilities,

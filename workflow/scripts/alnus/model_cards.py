@@ -17,6 +17,7 @@ from pathlib import Path
 
 from alnus import __version__
 from alnus import run_facts as facts
+from alnus.card_json import ModelCard
 from alnus.documents import to_html, to_markdown
 from alnus.figures import SET_NAMES
 from alnus.tables import AUC_CI_TEXT, CI_TEXT, SET_TITLES, display_name
@@ -32,15 +33,13 @@ NORMALISATION_TEXT = {
 }
 
 
-def monai_metadata(arch: str, card: dict) -> dict:
+def monai_metadata(arch: str, card: ModelCard) -> dict:
     """The fields of a MONAI bundle's metadata.json that the run knows."""
-    size = card["input_size"]
-    channels = card.get("settings", {}).get("input_channels", 3)
-    normalisation = card.get("settings", {}).get("normalisation", facts.NOT_RECORDED)
-    versions = card.get("versions", {})
+    size, channels, versions = card.input_size, card.input_channels, card.versions
+    normalisation = card.setting("normalisation") or facts.NOT_RECORDED
     return {
         "version": __version__,
-        "pytorch_version": versions.get("torch", facts.NOT_RECORDED),
+        "pytorch_version": versions["torch"] if "torch" in versions else facts.NOT_RECORDED,
         "required_packages_version": {k: v for k, v in versions.items() if k not in ("torch", "python")},
         "name": f"ALN-US {display_name(arch)}",
         "task": "Classification of axillary lymph node metastasis from breast ultrasound of the primary tumour",
@@ -78,26 +77,26 @@ def monai_metadata(arch: str, card: dict) -> dict:
     }
 
 
-def _details(arch: str, card: dict, run) -> list[tuple]:
-    settings = card.get("settings", {})
+def _details(arch: str, card: ModelCard, run) -> list[tuple]:
+    setting = card.setting
     rows = [
-        ["Architecture", f"{display_name(arch)} (timm `{card.get('timm_name', arch)}`), one-logit classification head"],
+        ["Architecture", f"{display_name(arch)} (timm `{card.timm_name or arch}`), one-logit classification head"],
         [
             "Version",
             f"ALN-US {__version__}; weights `results/models/{arch}/"
-            f"{'fold-*/' if card.get('cross_validation') else ''}model.safetensors`",
+            f"{'fold-*/' if card.cross_validation else ''}model.safetensors`",
         ],
         ["Developed by", AUTHORS_PLACEHOLDER],
         [
             "Initialisation",
-            "random (from scratch)" if card.get("pretrained") == "none" else str(card.get("pretrained")),
+            "random (from scratch)" if card.pretrained == "none" else str(card.pretrained),
         ],
-        ["Training seed", str(card.get("seed", facts.NOT_RECORDED))],
+        ["Training seed", facts.NOT_RECORDED if card.seed is None else str(card.seed)],
         [
             "Training",
             f"class-weighted binary cross-entropy, AdamW, warm-up and cosine decay; at most "
-            f"{facts.epochs_text(settings.get('epochs'))}, batch {settings.get('batch_size')}, learning rate "
-            f"{settings.get('learning_rate')}, weight decay {settings.get('weight_decay')}",
+            f"{facts.epochs_text(setting('epochs'))}, batch {setting('batch_size')}, learning rate "
+            f"{setting('learning_rate')}, weight decay {setting('weight_decay')}",
         ],
         [
             "Selected epoch",
@@ -117,17 +116,17 @@ def _details(arch: str, card: dict, run) -> list[tuple]:
         ["Still improving at the last epoch", facts.card_text(card, "still_improving")],
         *_fold_rows(arch, card),
         ["Precision used", facts.card_text(card, "precision")],
-        ["Software", ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items()) or facts.NOT_RECORDED],
+        ["Software", ", ".join(f"{k} {v}" for k, v in card.versions.items()) or facts.NOT_RECORDED],
         ["Paper reproduced", PAPER],
         ["Licence", "to be completed by the authors"],
     ]
     return [("heading", 2, "Model details"), ("table", ["Field", "Value"], rows)]
 
 
-def _fold_rows(arch: str, card: dict) -> list[list[str]]:
+def _fold_rows(arch: str, card: ModelCard) -> list[list[str]]:
     """Rows of a fold ensemble's card (`cross_validation`, config `split: folds`): what the model is, and
     each fold model's selected epoch; none for a model of the single split."""
-    cv = card.get("cross_validation")
+    cv = card.cross_validation
     if not cv:
         return []
     epochs = "; ".join(
@@ -206,17 +205,17 @@ def _metrics(run) -> list[tuple]:
     ]
 
 
-def _data(arch: str, card: dict, run) -> list[tuple]:
+def _data(arch: str, card: ModelCard, run) -> list[tuple]:
     table = facts.training_sites(run)
     rows = [
         [SET_NAMES[r.set], r.site, f"{r.images:,}", f"{r.positives:,}", f"{r.negatives:,}"] for r in table.itertuples()
     ]
     simulated = " The cohorts of this run are simulated by the workflow (the demo)." if run.simulated else ""
     sets = f"train set ({facts.set_text(run, 'train')}), selected on the validation set ({facts.set_text(run, 'validation')})"
-    if card.get("cross_validation"):
+    if card.cross_validation:
         sets = (
             f"train and validation sets ({facts.set_text(run, 'train')}; {facts.set_text(run, 'validation')}), "
-            f"dealt by patient into {card['cross_validation']['folds']} folds, each fold model trained on the "
+            f"dealt by patient into {card.cross_validation['folds']} folds, each fold model trained on the "
             "others and selected on its own"
         )
     return [

@@ -11,20 +11,19 @@ every study the workflow runs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from alnus.card_json import ModelCard
 from alnus.tables import SET_TITLES, display_name, format_auc, format_proportion
 
 NOT_RECORDED = "not recorded"
 MODEL_KINDS = ("model", "ensemble")
 # Where a model card (results/models/{arch}/model_card.json) records each
-# training detail: the path of keys that alnus.study.train_job writes (its
-# docstring lists the `training` record). A card without one (an older
+# training detail: the path of keys that alnus.study.train_job writes
+# (alnus.study._training_record's docstring lists the `training` record). A card without one (an older
 # version) reads "not recorded".
 CARD_FIELDS = {
     "device": ("training", "device"),
@@ -51,7 +50,7 @@ class Run:
     manifests: dict[str, pd.DataFrame]
     cohorts: pd.DataFrame
     metrics: pd.DataFrame
-    cards: dict[str, dict]
+    cards: dict[str, ModelCard]
     comparisons: pd.DataFrame | None = None
     calibration: pd.DataFrame | None = None
     mrmc: pd.DataFrame | None = None
@@ -99,7 +98,7 @@ def load_run(paths: dict, *, config: dict, simulated: bool = False) -> Run:
         manifests={c: pd.read_csv(p, **ids) for c, p in paths["manifests"].items()},
         cohorts=pd.read_csv(paths["cohorts"]),
         metrics=pd.read_csv(paths["metrics"]),
-        cards={arch: json.loads(Path(p).read_text()) for arch, p in paths["cards"].items()},
+        cards={arch: ModelCard.from_json(p) for arch, p in paths["cards"].items()},
         comparisons=_csv(paths.get("comparisons")),
         calibration=_csv(paths.get("calibration")),
         mrmc=_csv(paths.get("mrmc")),
@@ -248,19 +247,18 @@ def threshold_shift(run: Run, model: str) -> dict | None:
 # --------------------------------------------------------------------------
 # Model cards (JSON)
 # --------------------------------------------------------------------------
-def card_value(card: dict, name: str):
+def card_value(card: ModelCard, name: str):
     """The training detail `name` (a key of CARD_FIELDS) of a model card, or
     None when the card does not record it. A per-epoch list (seconds per
     epoch) gives its mean."""
-    value = card
-    for key in CARD_FIELDS[name]:
-        value = value.get(key) if isinstance(value, dict) else None
+    record, key = CARD_FIELDS[name]
+    value = getattr(card, record).get(key)
     if isinstance(value, list):
         return float(np.mean(value)) if value else None
     return value
 
 
-def card_text(card: dict, name: str, *, fmt: str = "{}") -> str:
+def card_text(card: ModelCard, name: str, *, fmt: str = "{}") -> str:
     """card_value formatted with `fmt`, or "not recorded"."""
     value = card_value(card, name)
     if value is None:
@@ -292,5 +290,5 @@ def versions_text(run: Run, packages=("python", "torch", "timm", "numpy", "panda
     if run.versions is not None and not run.versions.empty:
         known = dict(zip(run.versions["package"], run.versions["installed"]))
     else:
-        known = next(iter(run.cards.values()), {}).get("versions", {})
+        known = next(iter(run.cards.values()), ModelCard()).versions
     return ", ".join(f"{p} {known[p]}" for p in packages if known.get(p)) or NOT_RECORDED

@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_model, save_model
 
 import alnus
+from alnus.card_json import ModelCard
 from alnus.data import augmentation, read_image_cache
 from alnus.folds import fold_sets
 from alnus.hardware import processor
@@ -120,6 +121,61 @@ def _setup_torch(threads: int, device: str, precision: str, deterministic: bool 
     return resolved, hardware, dtype, reason
 
 
+def _data_hashes(splits_csv: str, manifests: dict[str, str]) -> dict[str, str]:
+    """SHA-256 of the files a model is trained from: splits.csv and each
+    cohort's preprocessed manifest ("development/manifest.csv", ...)."""
+    hashes = {"splits.csv": sha256_file(splits_csv)}
+    return hashes | {f"{cohort}/manifest.csv": sha256_file(path) for cohort, path in manifests.items()}
+
+
+def _fingerprint(run: list) -> str:
+    """SHA-256 of what a training run depends on (architecture, input size,
+    settings, pretrained weights, precision, data hashes, fold), so that a
+    checkpoint is resumed only by the run that wrote it (`alnus.train.load_checkpoint`)."""
+    return hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
+
+
+def _training_record(history: pd.DataFrame, settings: TrainSettings, machine, *, deterministic: bool) -> dict:
+    """The card's `training` record: what happened in training, read by the
+    human-readable model card (so these names are kept plain).
+
+    best_epoch, selected_by, best_validation_auc, epochs_run, epochs_planned,
+    stopped_early, still_improving, note, and per epoch epoch,
+    validation_auc, validation_loss, seconds_per_epoch, with seconds_total
+    (all from the history, see `alnus.history.training_summary`); then
+    device ("cpu", "cuda", "mps"), processor (its name), capability
+    ("avx2", "avx512", "avx512_bf16", "amx_bf16", "cuda: <name> (sm_XY)",
+    "mps"), capability_detected_by, native_bf16, precision ("fp32" or
+    "bf16" autocast), precision_reason (`alnus.train.resolve_precision`),
+    threads (torch's) and deterministic. `machine`: (device, processor,
+    autocast dtype, precision reason) as `_setup_torch` returns them."""
+    device, hardware, autocast_dtype, precision_reason = machine
+    return {
+        **training_summary(history, epochs_planned=settings.epochs, patience=settings.patience),
+        "device": str(device),
+        "processor": hardware.name,
+        "capability": hardware.capability,
+        "capability_detected_by": hardware.detected_by,
+        "native_bf16": hardware.native_bf16,
+        "precision": "bf16" if autocast_dtype == torch.bfloat16 else "fp32",
+        "precision_reason": precision_reason,
+        # CPU results depend on the thread count (oneDNN splits reductions
+        # by thread), so a rerun is bit-identical only with the same threads.
+        "threads": torch.get_num_threads(),
+        "deterministic": deterministic if device.type == "cuda" else "cpu: always, for these threads",
+    }
+
+
+def _versions() -> dict[str, str]:
+    """The versions a card records: alnus, python, torch, timm."""
+    return {
+        "alnus": alnus.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+    }
+
+
 def train_job(
     *,
     arch: str,
@@ -136,104 +192,70 @@ def train_job(
     fold: int | None = None,
 ) -> None:
     """Train `arch` on the train set, select on validation, write weights
-    (safetensors), the model card (JSON) and the history (TSV). `caches`
-    maps each cohort to its image cache at this architecture's input size.
+    (safetensors), the model card (JSON, `alnus.card_json.ModelCard`) and the
+    history (TSV). `caches` maps each cohort to its image cache at this
+    architecture's input size.
 
     `config` holds every setting the model depends on, and goes into its
     card as it is: `training` (the config's section: device, precision,
     input_channels, compile, deterministic, ...) and `resolved_preset` (the
-    preset's epochs, sizes, optimiser settings). `seed` is this model's
-    (the config's, or one of `training.seeds`); `pretrained` is "none",
-    "imagenet" resolved to its weights file, or a file. `fold` (config
-    `split: folds`): train on the other folds, select on this one
-    (`alnus.folds.fold_sets`); the card then records `fold`.
-
-    The card's `training` record says what happened (read by the
-    human-readable model card, so these names are kept plain):
-    best_epoch, selected_by, best_validation_auc, epochs_run, epochs_planned,
-    stopped_early, still_improving, note, and per epoch epoch,
-    validation_auc, validation_loss, seconds_per_epoch, with seconds_total
-    (all from the history, see `alnus.history.training_summary`); then
-    device ("cpu", "cuda", "mps"), processor (its name), capability
-    ("avx2", "avx512", "avx512_bf16", "amx_bf16", "cuda: <name> (sm_XY)",
-    "mps"), capability_detected_by, native_bf16, precision ("fp32" or
-    "bf16" autocast), precision_reason (`alnus.train.resolve_precision`),
-    threads (torch's) and deterministic."""
+    preset's epochs, sizes, optimiser settings; `TrainSettings.from_config`).
+    `seed` is this model's (the config's, or one of `training.seeds`);
+    `pretrained` is "none", "imagenet" resolved to its weights file, or a
+    file. `fold` (config `split: folds`): train on the other folds, select on
+    this one (`alnus.folds.fold_sets`); the card then records `fold`. The
+    card's `training` record says what happened (`_training_record`)."""
     preset, training = config["resolved_preset"], config["training"]
-    device, precision, deterministic = training["device"], training["precision"], training["deterministic"]
     table = fold_sets(labelled_splits(splits_csv, manifests), fold)
     size = preset["input_size"][arch]
     train, val = table[table["set"] == "train"], table[table["set"] == "validation"]
     log.info("%s: %d training and %d validation images at %d px", arch, len(train), len(val), size)
-    torch_device, hardware, autocast_dtype, precision_reason = _setup_torch(threads, device, precision, deterministic)
-    settings = TrainSettings.from_preset(
-        preset, seed=seed, input_channels=training["input_channels"], compile=training["compile"]
+    machine = _setup_torch(threads, training["device"], training["precision"], training["deterministic"])
+    settings = TrainSettings.from_config(config, seed=seed)
+    data_hashes = _data_hashes(splits_csv, manifests)
+    run = [arch, size, settings.__dict__, pretrained, training["precision"], data_hashes] + (
+        [fold] if fold is not None else []
     )
-    data_hashes = {"splits.csv": sha256_file(splits_csv)}
-    data_hashes |= {f"{cohort}/manifest.csv": sha256_file(path) for cohort, path in manifests.items()}
-    run = [arch, size, settings.__dict__, pretrained, precision, data_hashes] + ([fold] if fold is not None else [])
-    fingerprint = hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
     checkpoint = Path(out_weights).with_name("checkpoint.pt")
     torch.manual_seed(seed)  # the random initialisation is part of the run
-    model = build_model(arch, num_classes=1, pretrained=pretrained, in_chans=settings.input_channels)
     model, history = fit(
-        model,
+        build_model(arch, num_classes=1, pretrained=pretrained, in_chans=settings.input_channels),
         cached_images(train, manifests, caches),
         train["label"].to_numpy(),
         cached_images(val, manifests, caches),
         val["label"].to_numpy(),
         settings,
-        transform=augmentation(size, strength=preset.get("augmentation", 1.0)),
-        device=torch_device,
-        autocast_dtype=autocast_dtype,
+        transform=augmentation(size, strength=preset["augmentation"]),
+        device=machine[0],
+        autocast_dtype=machine[2],
         checkpoint=checkpoint,
-        fingerprint=fingerprint,
+        fingerprint=_fingerprint(run),
     )
     Path(out_weights).parent.mkdir(parents=True, exist_ok=True)
     save_model(model.cpu(), out_weights, metadata={"architecture": arch, "input_size": str(size)})
     history.to_csv(out_history, sep="\t", index=False, float_format="%.6g")
-    card = {
-        "architecture": arch,
-        "timm_name": ARCHITECTURES[arch]["timm_name"],
-        "input_size": size,
-        "pretrained": pretrained,
-        "seed": seed,
-        **({"fold": fold} if fold is not None else {}),
-        "settings": settings.__dict__,
-        "training": {
-            **training_summary(history, epochs_planned=settings.epochs, patience=settings.patience),
-            "device": str(torch_device),
-            "processor": hardware.name,
-            "capability": hardware.capability,
-            "capability_detected_by": hardware.detected_by,
-            "native_bf16": hardware.native_bf16,
-            "precision": "bf16" if autocast_dtype == torch.bfloat16 else "fp32",
-            "precision_reason": precision_reason,
-            # CPU results depend on the thread count (oneDNN splits reductions
-            # by thread), so a rerun is bit-identical only with the same threads.
-            "threads": torch.get_num_threads(),
-            "deterministic": deterministic if torch_device.type == "cuda" else "cpu: always, for these threads",
-        },
-        "train_images": len(train),
-        "validation_images": len(val),
-        "data_sha256": data_hashes,
-        "versions": {
-            "alnus": alnus.__version__,
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "timm": timm.__version__,
-        },
-        "config": config,
-    }
-    Path(out_card).write_text(json.dumps(card, indent=2, default=str) + "\n")
+    ModelCard(
+        architecture=arch,
+        timm_name=ARCHITECTURES[arch]["timm_name"],
+        input_size=size,
+        pretrained=pretrained,
+        seed=seed,
+        fold=fold,
+        settings=settings.__dict__,
+        training=_training_record(history, settings, machine, deterministic=training["deterministic"]),
+        train_images=len(train),
+        validation_images=len(val),
+        data_sha256=data_hashes,
+        versions=_versions(),
+        config=config,
+    ).to_json(out_card)
     checkpoint.unlink(missing_ok=True)  # the run is complete; nothing to resume
 
 
-def load_trained(arch: str, weights: str, card: dict | None = None) -> torch.nn.Module:
+def load_trained(arch: str, weights: str, card: ModelCard) -> torch.nn.Module:
     """Rebuild `arch` as its model card describes it (input channels) and load
     its trained safetensors weights (no unpickling)."""
-    in_chans = (card or {}).get("settings", {}).get("input_channels", 3)
-    model = build_model(arch, num_classes=1, pretrained="none", in_chans=in_chans)
+    model = build_model(arch, num_classes=1, pretrained="none", in_chans=card.input_channels)
     load_model(model, weights)
     return model
 
@@ -257,8 +279,8 @@ def predict_job(
     (id, patient, label, probability) per set, `patient` the pseudonym of
     splits.csv. A fold model (`fold`) scores its own held-out fold as
     validation (`alnus.folds.fold_sets`)."""
-    card = json.loads(Path(card).read_text())
-    size, normalisation = card["input_size"], card["settings"]["normalisation"]
+    card = ModelCard.from_json(card)
+    size, normalisation = card.input_size, card.settings["normalisation"]
     table = fold_sets(labelled_splits(splits_csv, manifests), fold)
     torch_device, _, autocast_dtype, _ = _setup_torch(threads, device, precision)
     model = load_trained(arch, weights, card).to(torch_device).to(memory_format=torch.channels_last)
@@ -277,7 +299,7 @@ def predict_job(
             autocast_dtype=autocast_dtype,
             normalisation=normalisation,
             flip_tta=flip_tta,
-            channels=card["settings"].get("input_channels", 3),
+            channels=card.input_channels,
         )
         frame = pd.DataFrame(
             {

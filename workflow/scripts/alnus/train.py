@@ -27,28 +27,56 @@ CPU = torch.device("cpu")  # the default device of fit
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Optimisation settings of one run (config `training.<preset>`)."""
+    """Optimisation settings of one run: a resolved preset's (config
+    `training.<preset>`, `alnus.presets.resolve_preset`), the run's seed, and
+    the stem and compile switches of config `training`. No field has a
+    default here: every default is the schema's (workflow/schemas/config.schema.yaml)."""
 
     epochs: int
     batch_size: int
     learning_rate: float
-    weight_decay: float = 1e-4
-    warmup_epochs: int = 1
-    patience: int = 10
-    seed: int = 2019
-    normalisation: str = "imagenet"
-    input_channels: int = 3
-    compile: bool = False
-    precise_bn: bool = False
-    ema_decay: float = 0.0
-    label_smoothing: float = 0.0
+    weight_decay: float
+    warmup_epochs: int
+    patience: int
+    seed: int
+    normalisation: str
+    input_channels: int
+    compile: bool
+    precise_bn: bool
+    ema_decay: float
+    label_smoothing: float
 
     @classmethod
-    def from_preset(cls, preset: dict, *, seed: int, input_channels: int = 3, compile: bool = False) -> TrainSettings:
-        """The settings of a resolved preset (`alnus.presets.resolve_preset`):
-        its keys that are fields here; keys it lacks keep the defaults above."""
-        given = {key: preset[key] for key in cls.__dataclass_fields__ if key in preset}
-        return cls(**given, seed=seed, input_channels=input_channels, compile=compile)
+    def from_preset(cls, preset: dict, *, seed: int, input_channels: int, compile: bool) -> TrainSettings:
+        """The settings of a resolved preset (`alnus.presets.resolve_preset`,
+        which gives every key of the schema's preset block); keys of the
+        preset that are not fields here (input_size, augmentation) are left.
+
+        Raises
+        ------
+        ValueError
+            If the preset lacks a field (a preset not resolved against the schema).
+        """
+        fields = [key for key in cls.__dataclass_fields__ if key not in ("seed", "input_channels", "compile")]
+        missing = [key for key in fields if key not in preset]
+        if missing:
+            raise ValueError(
+                f"the training preset lacks {missing}; resolve it against the schema with alnus.presets.resolve_preset"
+            )
+        return cls(**{key: preset[key] for key in fields}, seed=seed, input_channels=input_channels, compile=compile)
+
+    @classmethod
+    def from_config(cls, config: dict, *, seed: int) -> TrainSettings:
+        """The settings of a training job's config, as rule train passes it
+        (common.smk's `training_config`: `training`, the config's section
+        validated against the schema, and `resolved_preset`).
+
+        seed : this model's seed (the config's `seed`, or one of `training.seeds`).
+        """
+        training = config["training"]
+        return cls.from_preset(
+            config["resolved_preset"], seed=seed, input_channels=training["input_channels"], compile=training["compile"]
+        )
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -283,16 +311,37 @@ def _predict_batch(model, batch, *, device, autocast_dtype, normalisation, flip_
     return (probabilities / len(views)).cpu().numpy()
 
 
+def class_weight(labels: np.ndarray) -> float:
+    """BCE's positive weight for 0/1 labels of shape (n,): negatives per
+    positive (a set without positives counts one), so that both classes
+    weigh alike in the loss."""
+    positives = float(np.sum(labels))
+    return (len(labels) - positives) / max(positives, 1.0)
+
+
+def weighted_bce(probabilities: np.ndarray, labels: np.ndarray, *, pos_weight: float) -> float:
+    """Mean class-weighted binary cross-entropy of probabilities against 0/1
+    labels (arrays of shape (n,)): torch's BCEWithLogitsLoss(pos_weight), the
+    training loss, with each positive's term weighted by `pos_weight`;
+    probabilities are clipped to [1e-7, 1 - 1e-7]."""
+    clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
+    return float(-np.mean(pos_weight * labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped)))
+
+
 def evaluate(
-    model, images, labels, *, device, autocast_dtype=None, normalisation="imagenet", channels=3
+    model, images, labels, *, pos_weight: float, device, autocast_dtype=None, normalisation="imagenet", channels=3
 ) -> dict[str, float]:
-    """Validation loss and AUC of `model` on uint8 images and 0/1 labels."""
+    """Validation loss and AUC of `model` on uint8 images (n, 1, H, W) and
+    0/1 labels (n,): {"val_loss", "val_auc"}. The loss is the training loss,
+    class-weighted with the training set's `pos_weight` (`class_weight`), so
+    that training and validation losses compare on one axis."""
     probabilities = predict_probabilities(
         model, images, device=device, autocast_dtype=autocast_dtype, normalisation=normalisation, channels=channels
     )
-    clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
-    loss = float(-np.mean(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped)))
-    return {"val_loss": loss, "val_auc": float(roc_auc_score(labels, probabilities))}
+    return {
+        "val_loss": weighted_bce(probabilities, labels, pos_weight=pos_weight),
+        "val_auc": float(roc_auc_score(labels, probabilities)),
+    }
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:
@@ -323,6 +372,161 @@ def load_checkpoint(path: str | Path, fingerprint: str) -> dict | None:
     return state
 
 
+def _loader(images: torch.Tensor, labels: np.ndarray, settings: TrainSettings, transform):
+    """The shuffled training batches and the generator that shuffles them
+    (seeded by `settings.seed`; a checkpoint saves and restores its state)."""
+    generator = torch.Generator().manual_seed(settings.seed)
+    loader = torch.utils.data.DataLoader(
+        ImageSet(images, labels, transform),
+        batch_size=settings.batch_size,
+        shuffle=True,
+        drop_last=len(labels) > settings.batch_size,  # BatchNorm cannot take a batch of one
+        generator=generator,
+    )
+    return loader, generator
+
+
+@dataclass
+class _Parts:
+    """The objects of one training run. `model` is trained and returned;
+    `step_model` is what the optimiser steps (`model`, or its torch.compile
+    wrapper, which shares its parameters); `kept` the weights validated and
+    kept and `scored` what validation runs: the weight average where there
+    is one (`ema`), else `model` and `step_model`."""
+
+    model: torch.nn.Module
+    step_model: torch.nn.Module
+    ema: ModelEmaV3 | None
+    kept: torch.nn.Module
+    scored: torch.nn.Module
+    loader: torch.utils.data.DataLoader
+    generator: torch.Generator
+    loss_fn: torch.nn.Module
+    pos_weight: float
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+
+
+def _parts(model, train_images, train_labels, settings: TrainSettings, *, transform, device) -> _Parts:
+    """Set up a run: the loader, the class-weighted loss (`class_weight`),
+    AdamW with warm-up and cosine decay, and the weights' exponential moving
+    average with `ema_decay` (timm's, with its decay warm-up, so the first
+    steps do not average in the random initialisation)."""
+    loader, generator = _loader(train_images, train_labels, settings, transform)
+    model = model.to(device).to(memory_format=torch.channels_last)
+    step_model = torch.compile(model) if settings.compile else model
+    pos_weight = class_weight(train_labels)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    scheduler = warmup_cosine(
+        optimizer, warmup_steps=settings.warmup_epochs * len(loader), total_steps=settings.epochs * len(loader)
+    )
+    ema = (
+        ModelEmaV3(model, decay=settings.ema_decay, use_warmup=True, warmup_power=0.75) if settings.ema_decay else None
+    )
+    return _Parts(
+        model=model,
+        step_model=step_model,
+        ema=ema,
+        kept=ema.module if ema is not None else model,
+        scored=ema.module if ema is not None else step_model,
+        loader=loader,
+        generator=generator,
+        loss_fn=torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device)),
+        pos_weight=pos_weight,
+        optimizer=optimizer,
+        scheduler=scheduler,
+    )
+
+
+def _resume(checkpoint, fingerprint: str, parts: _Parts) -> dict:
+    """The run's progress (epoch, best_auc, since_best, rows, best_state):
+    restored, with the training state of `parts`, from `checkpoint` where it
+    belongs to this run (`load_checkpoint`), else a fresh start."""
+    resumed = load_checkpoint(checkpoint, fingerprint) if checkpoint else None
+    if not resumed:
+        return {"epoch": 0, "best_auc": -1.0, "since_best": 0, "rows": [], "best_state": None}
+    parts.model.load_state_dict(resumed["model"])
+    if parts.ema is not None:
+        parts.ema.module.load_state_dict(resumed["ema"])
+    parts.optimizer.load_state_dict(resumed["optimizer"])
+    parts.scheduler.load_state_dict(resumed["scheduler"])
+    torch.set_rng_state(resumed["torch_rng"])
+    parts.generator.set_state(resumed["loader_rng"])
+    log.info("resumed from %s after epoch %d", checkpoint, resumed["run"]["epoch"])
+    return resumed["run"]
+
+
+def _checkpoint_state(fingerprint: str, run: dict, parts: _Parts) -> dict:
+    """Everything `_resume` needs to continue after the epoch just run."""
+    return {
+        "fingerprint": fingerprint,
+        "model": parts.model.state_dict(),
+        "optimizer": parts.optimizer.state_dict(),
+        "scheduler": parts.scheduler.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "loader_rng": parts.generator.get_state(),
+        "run": run,
+        **({"ema": parts.ema.module.state_dict()} if parts.ema is not None else {}),
+    }
+
+
+def _epoch(epoch: int, parts: _Parts, train_images, val_images, val_labels, settings: TrainSettings, inputs) -> dict:
+    """Train one epoch, recompute the BatchNorm statistics with `precise_bn`,
+    validate: the epoch's history row (epoch, lr, train_loss, val_loss,
+    val_auc, seconds). `inputs`: device, autocast_dtype, normalisation, channels."""
+    start, lr = time.perf_counter(), parts.optimizer.param_groups[0]["lr"]
+    train_loss = train_one_epoch(
+        parts.step_model,
+        parts.loader,
+        parts.optimizer,
+        parts.scheduler,
+        parts.loss_fn,
+        label_smoothing=settings.label_smoothing,
+        ema=parts.ema,
+        **inputs,
+    )
+    if settings.precise_bn:
+        recompute_batchnorm(parts.kept, train_images, **inputs)
+    scores = evaluate(parts.scored, val_images, val_labels, pos_weight=parts.pos_weight, **inputs)
+    return {"epoch": epoch, "lr": lr, "train_loss": train_loss, **scores, "seconds": time.perf_counter() - start}
+
+
+def _record_epoch(run: dict, row: dict, kept: torch.nn.Module) -> None:
+    """Add one epoch's history row to `run`, keeping a copy of the weights
+    of `kept` when its validation AUC is the best so far."""
+    improved = row["val_auc"] > run["best_auc"]
+    if improved:
+        best_state = {k: v.detach().cpu().clone() for k, v in kept.state_dict().items()}
+        run.update(best_auc=row["val_auc"], best_state=best_state, since_best=0)
+    else:
+        run["since_best"] += 1
+    run["epoch"] = row["epoch"]
+    run["rows"].append(row)
+    log.info(
+        "epoch %d: train loss %.4f, val loss %.4f, val AUC %.3f%s",
+        row["epoch"],
+        row["train_loss"],
+        row["val_loss"],
+        row["val_auc"],
+        " (best)" if improved else "",
+    )
+
+
+def _history(rows: list[dict], settings: TrainSettings) -> pd.DataFrame:
+    """The history table of a run's rows, its best epoch marked; a run whose
+    best epoch is its last logs a warning (`alnus.history.still_improving`)."""
+    history = pd.DataFrame(rows)
+    history["best"] = history["epoch"] == int(history.loc[history["val_auc"].idxmax(), "epoch"])
+    if still_improving(history):
+        log.warning(
+            "the best validation AUC is at the last epoch (%d of %d planned): %s (the preset's epochs)",
+            int(history["epoch"].max()),
+            settings.epochs,
+            STILL_IMPROVING,
+        )
+    return history
+
+
 def fit(
     model: torch.nn.Module,
     train_images: torch.Tensor,
@@ -339,9 +543,10 @@ def fit(
 ) -> tuple[torch.nn.Module, pd.DataFrame]:
     """Train `model` and return it at its best validation-AUC epoch.
 
-    Class imbalance is met with BCE's positive weight (negatives / positives);
-    AdamW with warm-up and cosine decay; early stopping after
-    `settings.patience` epochs without improvement.
+    Class imbalance is met with BCE's positive weight (`class_weight` of the
+    training labels), which the validation loss uses too; AdamW with warm-up
+    and cosine decay; early stopping after `settings.patience` epochs
+    without improvement.
 
     With `checkpoint`, the full training state (model, optimizer, scheduler,
     RNG states, best epoch so far, history) is saved after every epoch, and a
@@ -351,127 +556,20 @@ def fit(
     Returns
     -------
     (model, history): the best-epoch model and one history row per epoch
-    (epoch, lr, train_loss, val_loss, val_auc, seconds, best). A run whose
-    best epoch is its last logs a warning (`alnus.history.still_improving`).
+    (epoch, lr, train_loss, val_loss, val_auc, seconds, best).
     """
     torch.manual_seed(settings.seed)
-    generator = torch.Generator().manual_seed(settings.seed)
-    loader = torch.utils.data.DataLoader(
-        ImageSet(train_images, train_labels, transform),
-        batch_size=settings.batch_size,
-        shuffle=True,
-        drop_last=len(train_labels) > settings.batch_size,  # BatchNorm cannot take a batch of one
-        generator=generator,
-    )
-    model = model.to(device).to(memory_format=torch.channels_last)
-    # torch.compile wraps the module; the wrapper shares its parameters, so the
-    # optimizer, checkpoints and the returned weights use `model` itself.
-    step_model = torch.compile(model) if settings.compile else model
-    positives = float(np.sum(train_labels))
-    pos_weight = torch.tensor((len(train_labels) - positives) / max(positives, 1.0), device=device)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
-    scheduler = warmup_cosine(
-        optimizer, warmup_steps=settings.warmup_epochs * len(loader), total_steps=settings.epochs * len(loader)
-    )
-    # The weights' exponential moving average (timm's, with its decay warm-up,
-    # so the first steps do not average in the random initialisation) is the
-    # model that is validated, selected and returned.
-    ema = (
-        ModelEmaV3(model, decay=settings.ema_decay, use_warmup=True, warmup_power=0.75) if settings.ema_decay else None
-    )
-    kept = ema.module if ema is not None else model  # the weights validated and kept
-    scored = ema.module if ema is not None else step_model  # what validation runs (compiled, where asked)
-    run = {"epoch": 0, "best_auc": -1.0, "since_best": 0, "rows": [], "best_state": None}
-    resumed = load_checkpoint(checkpoint, fingerprint) if checkpoint else None
-    if resumed:
-        model.load_state_dict(resumed["model"])
-        if ema is not None:
-            ema.module.load_state_dict(resumed["ema"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        scheduler.load_state_dict(resumed["scheduler"])
-        torch.set_rng_state(resumed["torch_rng"])
-        generator.set_state(resumed["loader_rng"])
-        run = resumed["run"]
-        log.info("resumed from %s after epoch %d", checkpoint, run["epoch"])
+    parts = _parts(model, train_images, train_labels, settings, transform=transform, device=device)
+    run = _resume(checkpoint, fingerprint, parts)
+    inputs = {"device": device, "autocast_dtype": autocast_dtype, "normalisation": settings.normalisation}
+    inputs["channels"] = settings.input_channels
     for epoch in range(run["epoch"] + 1, settings.epochs + 1):
         if run["since_best"] >= settings.patience:
             break
-        start = time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"]
-        train_loss = train_one_epoch(
-            step_model,
-            loader,
-            optimizer,
-            scheduler,
-            loss_fn,
-            device=device,
-            autocast_dtype=autocast_dtype,
-            normalisation=settings.normalisation,
-            channels=settings.input_channels,
-            label_smoothing=settings.label_smoothing,
-            ema=ema,
-        )
-        if settings.precise_bn:
-            recompute_batchnorm(
-                kept,
-                train_images,
-                device=device,
-                autocast_dtype=autocast_dtype,
-                normalisation=settings.normalisation,
-                channels=settings.input_channels,
-            )
-        scores = evaluate(
-            scored,
-            val_images,
-            val_labels,
-            device=device,
-            autocast_dtype=autocast_dtype,
-            normalisation=settings.normalisation,
-            channels=settings.input_channels,
-        )
-        improved = scores["val_auc"] > run["best_auc"]
-        if improved:
-            best_state = {k: v.detach().cpu().clone() for k, v in kept.state_dict().items()}
-            run.update(best_auc=scores["val_auc"], best_state=best_state, since_best=0)
-        else:
-            run["since_best"] += 1
-        run["epoch"] = epoch
-        run["rows"].append(
-            {"epoch": epoch, "lr": lr, "train_loss": train_loss, **scores, "seconds": time.perf_counter() - start}
-        )
-        log.info(
-            "epoch %d: train loss %.4f, val loss %.4f, val AUC %.3f%s",
-            epoch,
-            train_loss,
-            scores["val_loss"],
-            scores["val_auc"],
-            " (best)" if improved else "",
-        )
+        _record_epoch(run, _epoch(epoch, parts, train_images, val_images, val_labels, settings, inputs), parts.kept)
         if checkpoint:
-            save_checkpoint(
-                checkpoint,
-                {
-                    "fingerprint": fingerprint,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "torch_rng": torch.get_rng_state(),
-                    "loader_rng": generator.get_state(),
-                    "run": run,
-                    **({"ema": ema.module.state_dict()} if ema is not None else {}),
-                },
-            )
+            save_checkpoint(checkpoint, _checkpoint_state(fingerprint, run, parts))
         if run["since_best"] >= settings.patience:
             log.info("no improvement for %d epochs: stopping early", settings.patience)
-    model.load_state_dict(run["best_state"])
-    history = pd.DataFrame(run["rows"])
-    history["best"] = history["epoch"] == int(history.loc[history["val_auc"].idxmax(), "epoch"])
-    if still_improving(history):
-        log.warning(
-            "the best validation AUC is at the last epoch (%d of %d planned): %s (the preset's epochs)",
-            int(history["epoch"].max()),
-            settings.epochs,
-            STILL_IMPROVING,
-        )
-    return model, history
+    parts.model.load_state_dict(run["best_state"])
+    return parts.model, _history(run["rows"], settings)

@@ -16,8 +16,9 @@ from alnus.study_tables import HISTORY_COLUMNS, check_columns
 
 @style.styled
 def training_figure(history: pd.DataFrame):
-    """Training curves: loss (training solid, validation dashed) and
-    validation AUC by epoch for each architecture; the epoch whose weights
+    """Training curves: loss (training solid, validation dashed; both the
+    class-weighted binary cross-entropy, with the training set's class
+    weight, `alnus.train.evaluate`) and validation AUC by epoch for each architecture; the epoch whose weights
     were kept (best validation AUC) is circled, and an architecture whose
     kept epoch is its last is labelled "(still improving)"."""
     check_columns(history, ["model", *HISTORY_COLUMNS], table="training_history.csv")
@@ -54,7 +55,7 @@ def training_figure(history: pd.DataFrame):
             label="Epoch kept (best validation AUC)",
         ),
     ]
-    loss_ax.set(xlabel="Epoch", ylabel="Loss (weighted binary cross-entropy)")
+    loss_ax.set(xlabel="Epoch", ylabel="Loss (class-weighted binary cross-entropy)")
     auc_ax.set(xlabel="Epoch", ylabel="Validation AUC", ylim=(min(0.5, history["val_auc"].min() - 0.02), 1.0))
     first, last = int(history["epoch"].min()), int(history["epoch"].max())
     for ax in (loss_ax, auc_ax):
