@@ -45,11 +45,12 @@ from torchvision import transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 from alnus.data import IMAGENET_MEAN, IMAGENET_STD, ImageSet, augmentation, load_images, normalise  # noqa: E402
+from alnus.devices import autocast  # noqa: E402
 from alnus.hardware import processor  # noqa: E402
 from alnus.imageio import write_png  # noqa: E402
 from alnus.models import build_model  # noqa: E402
 from alnus.simulate import render_bmode, sample_lesion  # noqa: E402
-from alnus.train import autocast, predict_probabilities, train_one_epoch  # noqa: E402
+from alnus.train import predict_probabilities, train_one_epoch  # noqa: E402
 
 PAPER = {"inception_v3": 299, "inception_resnet_v2": 299, "resnet101": 224}
 DEMO = {"inception_v3": 112, "inception_resnet_v2": 112, "resnet101": 112}

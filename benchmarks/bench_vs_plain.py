@@ -31,8 +31,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 from study_sets import TESTS, load_sets, processor_line, resolved_preset, train_preset
 
+from alnus.devices import resolve_precision
 from alnus.hardware import processor
-from alnus.train import resolve_precision
 
 
 def plain_loop(sets: dict, seed: int, *, size: int = 160, epochs: int = 12, batch: int = 32) -> dict[str, float]:

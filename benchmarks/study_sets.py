@@ -17,11 +17,12 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from alnus.data import augmentation, letterbox, read_preprocessed  # noqa: E402
+from alnus.devices import resolve_precision  # noqa: E402
 from alnus.hardware import processor  # noqa: E402
 from alnus.models import build_model  # noqa: E402
 from alnus.presets import resolve_preset  # noqa: E402
 from alnus.study import image_paths, labelled_splits  # noqa: E402
-from alnus.train import TrainSettings, fit, predict_probabilities, resolve_precision  # noqa: E402
+from alnus.train import TrainSettings, fit, predict_probabilities  # noqa: E402
 from alnus.vocabulary import COHORTS, PREDICTION_SETS, SETS  # noqa: E402
 
 TESTS = PREDICTION_SETS  # the sets each variant is scored on

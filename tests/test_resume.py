@@ -84,7 +84,7 @@ def test_killed_training_resumes_to_identical_weights(tmp_path, ema_decay):
 
 
 def test_checkpoint_of_other_settings_is_ignored(tmp_path):
-    from alnus.train import load_checkpoint, save_checkpoint
+    from alnus.checkpoints import load_checkpoint, save_checkpoint
 
     path = tmp_path / "checkpoint.pt"
     save_checkpoint(path, {"fingerprint": "a", "run": {"epoch": 3}})

@@ -3,6 +3,7 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
+from alnus.devices import resolve_device, resolve_precision, set_determinism
 from alnus.hardware import Processor
 from alnus.history import STILL_IMPROVING, training_summary
 from alnus.train import (
@@ -10,8 +11,6 @@ from alnus.train import (
     class_weight,
     fit,
     predict_probabilities,
-    resolve_device,
-    resolve_precision,
     warmup_cosine,
     weighted_bce,
 )
@@ -267,7 +266,6 @@ def test_inference_halves_its_batch_when_memory_runs_out():
 
 
 def test_determinism_switch_acts_on_cuda_only(monkeypatch):
-    from alnus.train import set_determinism
 
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
     before = (

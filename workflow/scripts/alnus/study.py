@@ -19,18 +19,12 @@ from safetensors.torch import load_model, save_model
 import alnus
 from alnus.card_json import ModelCard
 from alnus.data import augmentation, read_image_cache
+from alnus.devices import resolve_device, resolve_precision, set_determinism
 from alnus.folds import fold_sets
 from alnus.hardware import processor
 from alnus.history import training_summary
 from alnus.models import ARCHITECTURES, build_model
-from alnus.train import (
-    TrainSettings,
-    fit,
-    predict_probabilities,
-    resolve_device,
-    resolve_precision,
-    set_determinism,
-)
+from alnus.train import TrainSettings, fit, predict_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +125,7 @@ def _data_hashes(splits_csv: str, manifests: dict[str, str]) -> dict[str, str]:
 def _fingerprint(run: list) -> str:
     """SHA-256 of what a training run depends on (architecture, input size,
     settings, pretrained weights, precision, data hashes, fold), so that a
-    checkpoint is resumed only by the run that wrote it (`alnus.train.load_checkpoint`)."""
+    checkpoint is resumed only by the run that wrote it (`alnus.checkpoints.load_checkpoint`)."""
     return hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
 
 
@@ -146,7 +140,7 @@ def _training_record(history: pd.DataFrame, settings: TrainSettings, machine, *,
     device ("cpu", "cuda", "mps"), processor (its name), capability
     ("avx2", "avx512", "avx512_bf16", "amx_bf16", "cuda: <name> (sm_XY)",
     "mps"), capability_detected_by, native_bf16, precision ("fp32" or
-    "bf16" autocast), precision_reason (`alnus.train.resolve_precision`),
+    "bf16" autocast), precision_reason (`alnus.devices.resolve_precision`),
     threads (torch's) and deterministic. `machine`: (device, processor,
     autocast dtype, precision reason) as `_setup_torch` returns them."""
     device, hardware, autocast_dtype, precision_reason = machine

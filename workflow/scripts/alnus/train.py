@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +15,12 @@ import torch
 from sklearn.metrics import roc_auc_score
 from timm.utils import ModelEmaV3
 
+from alnus.checkpoints import load_checkpoint, save_checkpoint
 from alnus.data import ImageSet, normalise
-from alnus.hardware import Processor, processor
+from alnus.devices import CPU, autocast, default_batch_size
 from alnus.history import STILL_IMPROVING, still_improving
 
 log = logging.getLogger(__name__)
-
-CPU = torch.device("cpu")  # the default device of fit
 
 
 @dataclass(frozen=True)
@@ -79,92 +77,6 @@ class TrainSettings:
         )
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """auto -> CUDA, then Apple MPS, then CPU; otherwise the named device.
-
-    Raises
-    ------
-    ValueError
-        If the named device is not available on this machine.
-    """
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return CPU
-    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
-    if not available.get(device, False):
-        raise ValueError(f"training.device is {device!r} but this machine has no {device}; use auto or cpu")
-    return torch.device(device)
-
-
-def resolve_precision(
-    precision: str, device: torch.device, *, hardware: Processor | None = None
-) -> tuple[torch.dtype | None, str]:
-    """Autocast dtype for config `training.precision` on `device`, and why.
-
-    fp32 and bf16 are taken as given (bf16 on a processor without native bf16
-    is emulated: a warning says so). auto is bf16 on a CUDA device with bf16
-    tensor cores (compute capability 8.0+), fp32 elsewhere, on every CPU too,
-    native-bf16 CPUs (AVX-512 BF16, AMX) included: measured there (AMD EPYC
-    with avx512_bf16, Inception V3; docs/benchmarks.md), bf16 autocast trained
-    1.3x (112 px) to 2x (160 px) faster, but its best validation AUC was lower
-    than fp32's from the same seed on every seed tried: by 0.010 on average
-    on BUS-BRA (3 seeds) and 0.053 on the demo (5 seeds), against the 0.01
-    that issue 15 set as the condition for turning it on.
-
-    Parameters
-    ----------
-    precision : "auto", "fp32" or "bf16".
-    device : the resolved device (`resolve_device`).
-    hardware : the processor behind `device`; None detects it (`alnus.hardware.processor`).
-
-    Returns
-    -------
-    (dtype, reason): torch.bfloat16, or None for fp32 (no autocast); the
-    reason in words, for the model card.
-    """
-    hardware = hardware or processor(device)
-    if precision == "fp32":
-        return None, "fp32, as configured"
-    if precision == "bf16":
-        if hardware.native_bf16:
-            return torch.bfloat16, f"bf16, as configured (native on {hardware.capability})"
-        reason = (
-            f"bf16, as configured, but {hardware.capability} has no native bf16: it is emulated, "
-            "about 12 times slower than fp32 on an AVX2 CPU (docs/benchmarks.md)"
-        )
-        log.warning("training.precision: %s; precision: auto would use fp32 here", reason)
-        return torch.bfloat16, reason
-    if device.type == "cuda":
-        if hardware.native_bf16:
-            return torch.bfloat16, f"auto: bf16 on a GPU with bf16 tensor cores ({hardware.capability})"
-        return None, f"auto: fp32 on a GPU without bf16 tensor cores ({hardware.capability}, before sm_80)"
-    if hardware.native_bf16:
-        return None, (
-            f"auto: fp32 on the CPU. This one has native bf16 ({hardware.capability}), but on such a CPU "
-            "bf16 scored a lower validation AUC than fp32 on every seed measured (docs/benchmarks.md); "
-            "training.precision: bf16 uses it, 1.3-2x faster"
-        )
-    return None, f"auto: fp32; {hardware.capability} has no native bf16 ({hardware.detected_by})"
-
-
-def set_determinism(deterministic: bool, device: torch.device) -> None:
-    """On CUDA, either make kernels deterministic (cuDNN's deterministic
-    algorithms, no autotuning, torch's deterministic mode with the cuBLAS
-    workspace it needs; slower) or let cuDNN pick the fastest (autotuning).
-    The CPU path is deterministic for a fixed thread count already, so CPU
-    and MPS runs are left as they are."""
-    if device.type != "cuda":
-        return
-    if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.backends.cudnn.deterministic = deterministic
-    torch.backends.cudnn.benchmark = not deterministic
-    torch.use_deterministic_algorithms(deterministic)
-
-
 def warmup_cosine(optimizer, *, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warm-up to the peak learning rate, then cosine decay to zero, per step."""
 
@@ -175,11 +87,6 @@ def warmup_cosine(optimizer, *, warmup_steps: int, total_steps: int) -> torch.op
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def autocast(device: torch.device, dtype: torch.dtype | None):
-    """Autocast to `dtype` on `device`, or no autocast (fp32) when dtype is None."""
-    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
 
 
 def _to_input(images: torch.Tensor, device: torch.device, normalisation: str, channels: int = 3) -> torch.Tensor:
@@ -245,13 +152,6 @@ def recompute_batchnorm(
     )
     with autocast(device, autocast_dtype):
         torch.optim.swa_utils.update_bn(batches, model, device=device)
-
-
-def default_batch_size(device: torch.device) -> int:
-    """First inference batch size: 32 on the CPU (throughput is flat beyond it
-    and memory stays small); 256 on an accelerator, halved on running out of
-    memory (`predict_probabilities`)."""
-    return 32 if device.type == "cpu" else 256
 
 
 @torch.no_grad()
@@ -342,34 +242,6 @@ def evaluate(
         "val_loss": weighted_bce(probabilities, labels, pos_weight=pos_weight),
         "val_auc": float(roc_auc_score(labels, probabilities)),
     }
-
-
-def save_checkpoint(path: str | Path, state: dict) -> None:
-    """Write a training checkpoint atomically (a kill mid-write leaves the
-    previous one intact). Only tensors and plain containers are stored, so
-    it loads with torch.load(weights_only=True): nothing is unpickled."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: str | Path, fingerprint: str) -> dict | None:
-    """The checkpoint at `path` if it belongs to this run (same fingerprint of
-    settings and data), else None; an unreadable checkpoint is ignored."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a torn or foreign file: start afresh rather than fail
-        log.warning("ignoring unreadable checkpoint %s (%s)", path, error)
-        return None
-    if state.get("fingerprint") != fingerprint:
-        log.info("checkpoint %s is from other settings or data; starting afresh", path)
-        return None
-    return state
 
 
 def _loader(images: torch.Tensor, labels: np.ndarray, settings: TrainSettings, transform):
