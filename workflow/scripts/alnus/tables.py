@@ -222,6 +222,24 @@ def table2_notes(
 ) -> list[str]:
     """The footnote sentences: what the cells are and how they were computed."""
     pct = f"{round_half_up(level, scale=100)}%"
+    return [
+        f"Data in parentheses are {pct} CIs; for proportions, the numerator and denominator precede them.",
+        *unit_notes(
+            metrics,
+            level=level,
+            proportion_ci=proportion_ci,
+            auc_ci=auc_ci,
+            aggregate=aggregate,
+            reader_aggregate=reader_aggregate,
+        ),
+        _threshold_note(metrics),
+        *_model_notes(metrics, ties=ties),
+        *_comparison_notes(metrics, comparisons),
+    ]
+
+
+def _threshold_note(metrics: pd.DataFrame) -> str:
+    """How each model's threshold was chosen, and its value (per unit where there are two)."""
     models = metrics[metrics["kind"].isin(MODEL_KINDS)].drop_duplicates(
         ["model", "unit"] if "unit" in metrics else ["model"]
     )
@@ -233,19 +251,15 @@ def table2_notes(
         for unit in units(metrics)
         for here in [of_unit(models, unit)]
     )
-    notes = [
-        f"Data in parentheses are {pct} CIs; for proportions, the numerator and denominator precede them.",
-        *unit_notes(
-            metrics,
-            level=level,
-            proportion_ci=proportion_ci,
-            auc_ci=auc_ci,
-            aggregate=aggregate,
-            reader_aggregate=reader_aggregate,
-        ),
+    return (
         f"Each model's probability threshold was chosen on the validation set {policy_text} and frozen before "
-        f"the test sets were scored: {cuts}.",
-    ]
+        f"the test sets were scored: {cuts}."
+    )
+
+
+def _model_notes(metrics: pd.DataFrame, *, ties: str) -> list[str]:
+    """What the ensemble, the combined models and the majority vote are, where the table has them."""
+    notes = []
     if (metrics["kind"] == "ensemble").any():
         notes.append("The ensemble averages the models' probabilities case by case.")
     if metrics["kind"].isin(["combined", "clinical"]).any():
@@ -259,6 +273,12 @@ def table2_notes(
             "The radiologists' majority vote takes the call of most radiologists who read a case; an even split is "
             f"called {ties}. NA = not applicable (a binary call has no ROC curve)."
         )
+    return notes
+
+
+def _comparison_notes(metrics: pd.DataFrame, comparisons: pd.DataFrame) -> list[str]:
+    """Which tests gave the P values, and where every comparison is."""
+    notes = []
     tests = [t for t in dict.fromkeys(comparisons["test"]) if t in TEST_TEXT]
     if tests:
         clustered = (
@@ -286,8 +306,8 @@ def table2_notes(
             f"AUCs are compared by {how}, with Holm's adjustment across the model pairs of each set{families}."
         )
     if len(comparisons):
-        readers = " each radiologist's included," if metrics["kind"].isin(["reader", "majority"]).any() else ""
-        notes.append(f"Every comparison,{readers} is in comparisons.csv with Holm-adjusted P values.")
+        readers = ", each radiologist's included," if metrics["kind"].isin(["reader", "majority"]).any() else ""
+        notes.append(f"Every comparison{readers} is in comparisons.csv with Holm-adjusted P values.")
     return notes
 
 
