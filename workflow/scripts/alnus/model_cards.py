@@ -19,8 +19,8 @@ from alnus import __version__
 from alnus import run_facts as facts
 from alnus.card_json import ModelCard
 from alnus.documents import to_html, to_markdown
-from alnus.figures import SET_NAMES
-from alnus.tables import AUC_CI_TEXT, CI_TEXT, SET_TITLES, display_name
+from alnus.tables import AUC_CI_TEXT, CI_TEXT, display_name
+from alnus.vocabulary import SET_NAMES, TEST_SETS
 
 AUTHORS_PLACEHOLDER = "to be completed by the authors (name, institution, contact)"
 PAPER = (
@@ -240,12 +240,12 @@ def _data(arch: str, card: ModelCard, run) -> list[tuple]:
 def _analyses(arch: str, run) -> list[tuple]:
     rows = []
     for unit in dict.fromkeys(run.metrics["unit"]):
-        for set_name in ("internal_test", "external_test"):
+        for set_name in TEST_SETS:
             part = facts.rows_of(run, set_name=set_name, kinds=("model",), unit=unit)
             for r in part[part["model"] == arch].itertuples():
                 rows.append(
                     [
-                        SET_TITLES[set_name],
+                        SET_NAMES[set_name],
                         unit,
                         f"{int(r.n):,} ({int(r.positives):,} positive)",
                         facts.performance_text(r._asdict()),
@@ -260,13 +260,13 @@ def _analyses(arch: str, run) -> list[tuple]:
         cal = run.calibration[run.calibration["model"] == arch]
         cal_rows = [
             [
-                SET_TITLES[r.set],
+                SET_NAMES[r.set],
                 f"{r.brier:.3f}",
                 facts.estimate_text(r.slope, r.slope_low, r.slope_high),
                 facts.estimate_text(r.intercept, r.intercept_low, r.intercept_high),
             ]
             for r in cal.itertuples()
-            if r.set in SET_TITLES
+            if r.set in TEST_SETS
         ]
         if cal_rows:
             blocks += [

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from alnus.card_json import ModelCard
-from alnus.tables import SET_TITLES, display_name, format_auc, format_proportion
+from alnus.tables import display_name, format_auc, format_proportion
+from alnus.vocabulary import SET_NAMES, SETS, TEST_SETS
 
 NOT_RECORDED = "not recorded"
 MODEL_KINDS = ("model", "ensemble")
@@ -163,7 +164,7 @@ def training_sites(run: Run) -> pd.DataFrame:
     grouped = table.groupby(["set", "site"], sort=False)["label"]
     out = pd.DataFrame({"images": grouped.size(), "positives": grouped.sum().astype(int)}).reset_index()
     out["negatives"] = out["images"] - out["positives"]
-    order = {s: i for i, s in enumerate(("train", "validation", "internal_test", "external_test"))}
+    order = {s: i for i, s in enumerate(SETS)}
     return out.sort_values(["set", "site"], key=lambda c: c.map(order) if c.name == "set" else c, ignore_index=True)
 
 
@@ -213,7 +214,7 @@ def headline(run: Run, set_name: str) -> str:
     AUC 0.80 (0.70, 0.90); ..." ("no model rows" when there are none)."""
     row = best_row(run, set_name)
     if row is None:
-        return f"no model rows for the {SET_TITLES.get(set_name, set_name).lower()}"
+        return f"no model rows for the {(SET_NAMES[set_name] if set_name in TEST_SETS else set_name).lower()}"
     return f"{display_name(row['model'])}: {performance_text(row)}"
 
 

@@ -24,8 +24,6 @@ from alnus.vocabulary import (
     TEST_SETS,
 )
 
-# Test-set titles, as older importers name them (model cards, checklists, run facts).
-SET_TITLES = {s: SET_NAMES[s] for s in TEST_SETS}
 CI_TEXT = {
     "wilson_cc": "Wilson score intervals with continuity correction",
     "wilson": "Wilson score intervals",
