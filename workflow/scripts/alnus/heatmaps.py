@@ -15,11 +15,12 @@ from alnus import style
 from alnus.cam import grad_cam
 from alnus.card_json import ModelCard
 from alnus.data import letterbox, normalise, read_preprocessed, unletterbox
-from alnus.figures import SET_NAMES, label
+from alnus.figures import label
 from alnus.figures.heatmaps import CATEGORIES, heatmap_architectures, heatmap_gallery
 from alnus.metrics import ENSEMBLE, frozen_thresholds, model_predictions, read_predictions
 from alnus.models import ARCHITECTURES, cam_layer
 from alnus.study import load_trained
+from alnus.vocabulary import SET_NAMES
 
 log = logging.getLogger(__name__)
 

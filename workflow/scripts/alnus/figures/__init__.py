@@ -27,6 +27,6 @@ predictions, import `alnus.metrics` (and with it SciPy and scikit-learn);
 nothing here imports torch.
 """
 
-from alnus.figures.common import SET_NAMES, TEST_SETS, label
+from alnus.figures.common import label
 
-__all__ = ["SET_NAMES", "TEST_SETS", "label"]
+__all__ = ["label"]

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from alnus import style
-from alnus.figures.common import TEST_SETS, label, legend_below, set_heading
+from alnus.figures.common import label, legend_below, set_heading
 from alnus.metrics import model_predictions, read_predictions
 from alnus.study_tables import check_columns
+from alnus.vocabulary import TEST_SETS
 
 
 def calibration_bins(labels, probabilities, *, bins: int = 5) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import re
 import pandas as pd
 
 from alnus.tables import display_name, set_title
-from alnus.vocabulary import KIND_ORDER, SET_NAMES, TEST_SETS  # noqa: F401 (re-exported by alnus.figures)
+from alnus.vocabulary import KIND_ORDER
 
 
 def label(model: str) -> str:

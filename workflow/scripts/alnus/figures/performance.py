@@ -15,8 +15,6 @@ from matplotlib.ticker import PercentFormatter
 
 from alnus import style
 from alnus.figures.common import (
-    SET_NAMES,
-    TEST_SETS,
     label,
     ordered_by_kind,
     patients_of,
@@ -24,7 +22,7 @@ from alnus.figures.common import (
 )
 from alnus.study_tables import check_columns
 from alnus.tables import format_percent
-from alnus.vocabulary import KIND_ORDER, MODEL_KINDS
+from alnus.vocabulary import KIND_ORDER, MODEL_KINDS, SET_NAMES, TEST_SETS
 
 FOREST_COLUMNS = ["model", "kind", "set", "n", "n_in_set", "tp", "fn", "fp", "tn"] + [
     f"{m}{s}" for m in ("sensitivity", "specificity") for s in ("", "_low", "_high")
