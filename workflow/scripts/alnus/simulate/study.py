@@ -40,6 +40,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from alnus.manifest import MANIFEST_OPTIONAL, MANIFEST_REQUIRED
 from alnus.simulate.bmode import BMode, render_bmode
 from alnus.simulate.clinical import simulate_clinical
 from alnus.simulate.exams import FAMILY_NAMES, GIVEN_NAMES, Exam, make_exams, phi_lists, source_folder
@@ -51,7 +52,7 @@ from alnus.simulate.sites import SITES, Site
 
 __all__ = ["MANIFEST_COLUMNS", "CohortPlan", "STUDY_PLAN", "simulate_study"]
 
-MANIFEST_COLUMNS = ["image", "patient_id", "label", "study_id", "site"]
+MANIFEST_COLUMNS = [*MANIFEST_REQUIRED, *(c for c in MANIFEST_OPTIONAL if c != "bbox")]  # no lesion boxes here
 CLINICAL_STREAM = 17  # the clinical columns draw from default_rng([seed, CLINICAL_STREAM])
 P_CALIPERS = 0.75  # share of images on which the sonographer measured the lesion
 
