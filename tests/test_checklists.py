@@ -12,7 +12,7 @@ from test_run_facts import TRAINING_RECORD, study_config, write_run
 from alnus import checklists
 from alnus import run_facts as facts
 from alnus.checklists import ANSWERS, AUTHORS, CHECKLISTS, CLAIM_2024, STATUS_AUTHORS, STATUS_RUN, TRIPOD_AI
-from alnus.tables import format_auc
+from alnus.formatting import format_auc
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from test_run_facts import TRAINING_RECORD, study_config, write_run
 
 from alnus import model_cards
 from alnus import run_facts as facts
-from alnus.tables import format_auc
+from alnus.formatting import format_auc
 
 SECTIONS = [
     "Model details",

@@ -19,9 +19,9 @@ from snakemake.utils import validate
 from alnus import run_facts as facts
 from alnus.calibration import calibration_table
 from alnus.card_json import ModelCard
+from alnus.formatting import format_auc, format_proportion
 from alnus.metrics import metrics_table
 from alnus.study_tables import cohort_table
-from alnus.tables import format_auc, format_proportion
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"

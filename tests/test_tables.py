@@ -9,20 +9,11 @@ import pandas as pd
 import pytest
 
 from alnus.comparisons import comparisons_table
+from alnus.formatting import format_auc, format_difference, format_p, format_percent, format_proportion, round_half_up
 from alnus.metrics import metrics_table
 from alnus.stats import proportion_ci
-from alnus.tables import (
-    display_name,
-    format_auc,
-    format_difference,
-    format_p,
-    format_percent,
-    format_proportion,
-    round_half_up,
-    table2,
-    table2_from_files,
-    tex_escape,
-)
+from alnus.tables import table2, table2_from_files, tex_escape
+from alnus.vocabulary import display_name
 
 # --- cells ---------------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ from alnus import __version__
 from alnus import run_facts as facts
 from alnus.card_json import ModelCard
 from alnus.documents import to_html, to_markdown
-from alnus.tables import AUC_CI_TEXT, CI_TEXT, display_name
-from alnus.vocabulary import SET_NAMES, TEST_SETS
+from alnus.tables import AUC_CI_TEXT, CI_TEXT
+from alnus.vocabulary import SET_NAMES, TEST_SETS, display_name
 
 AUTHORS_PLACEHOLDER = "to be completed by the authors (name, institution, contact)"
 PAPER = (

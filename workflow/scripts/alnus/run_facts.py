@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from alnus.card_json import ModelCard
-from alnus.tables import display_name, format_auc, format_proportion
-from alnus.vocabulary import SET_NAMES, SETS, TEST_SETS
+from alnus.formatting import format_auc, format_proportion
+from alnus.vocabulary import SET_NAMES, SETS, TEST_SETS, display_name
 
 NOT_RECORDED = "not recorded"
 MODEL_KINDS = ("model", "ensemble")

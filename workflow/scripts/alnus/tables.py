@@ -10,18 +10,17 @@ booktabs (table2.tex). Cells read "0.89 (0.83, 0.95)" for an AUC and
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
 
+from alnus.formatting import format_auc, format_difference, format_p, format_proportion, round_half_up
 from alnus.vocabulary import (
-    COMBINED_SUFFIX,
-    DISPLAY_NAMES,
     KIND_ORDER,
     MODEL_KINDS,
     SET_NAMES,
     TEST_SETS,
+    display_name,
 )
 
 CI_TEXT = {
@@ -47,59 +46,6 @@ TEST_TEXT = {
     "fisher": "Fisher's exact test",
 }
 POLICY_TEXT = {"youden": "maximizing the Youden index", "fixed": "as a fixed probability"}
-
-
-# --------------------------------------------------------------------------
-# Cells
-# --------------------------------------------------------------------------
-def round_half_up(x: float, digits: int = 0, *, scale: int = 1) -> Decimal:
-    """`x * scale` rounded half up at `digits` decimals, as the paper rounds
-    (72.5% -> 73%). Python's round() rounds halves to even and works on the
-    binary value (round(0.725, 2) == 0.72); this works on the shortest
-    decimal that represents x, so 29/40 -> 73%."""
-    return (Decimal(repr(float(x))) * scale).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-
-
-def format_percent(x: float) -> str:
-    """0.725 -> "73%"."""
-    return f"{round_half_up(x, scale=100)}%"
-
-
-def format_proportion(k: int, n: int, low: float, high: float) -> str:
-    """(35, 41, 0.70, 0.94) -> "85% (35/41; 70%, 94%)"."""
-    return f"{format_percent(k / n)} ({int(k)}/{int(n)}; {format_percent(low)}, {format_percent(high)})"
-
-
-def format_auc(auc: float, low: float, high: float) -> str:
-    """(0.891, 0.83, 0.951) -> "0.89 (0.83, 0.95)"."""
-    return f"{round_half_up(auc, 2)} ({round_half_up(low, 2)}, {round_half_up(high, 2)})"
-
-
-def format_p(p: float) -> str:
-    """Radiology's style: two decimals, three below .01, "<.001", ">.99"; no
-    leading zero. Raises ValueError for a P value outside [0, 1] or NaN."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"a P value must lie in [0, 1], got {p!r}")
-    if p < 0.001:
-        return "<.001"
-    rounded = round_half_up(p, 3)
-    if rounded >= Decimal("0.01"):  # three decimals only below .01, so .0095 -> .01
-        rounded = round_half_up(p, 2)
-    return ">.99" if rounded >= 1 else str(rounded).removeprefix("0")
-
-
-def format_difference(x: float) -> str:
-    """-0.214 -> "−0.21" (a true minus sign, as typeset)."""
-    rounded = round_half_up(x, 2)
-    return f"−{-rounded}" if rounded < 0 else str(abs(rounded))
-
-
-def display_name(model: str) -> str:
-    """Printed name of a model or reader ("resnet101" -> "ResNet-101",
-    "resnet101+clinical" -> "ResNet-101 + clinical")."""
-    if model.endswith(COMBINED_SUFFIX):
-        return f"{display_name(model.removesuffix(COMBINED_SUFFIX))} + clinical"
-    return DISPLAY_NAMES.get(model, model)
 
 
 # --------------------------------------------------------------------------

@@ -74,3 +74,11 @@ def combined_names(architectures: list[str], *, ensemble: bool = True) -> list[s
     then the clinical-only model."""
     image = [*architectures, *([ENSEMBLE] if ensemble and len(architectures) >= 2 else [])]
     return [combined_name(m) for m in image] + [CLINICAL_MODEL]
+
+
+def display_name(model: str) -> str:
+    """Printed name of a model or reader ("resnet101" -> "ResNet-101",
+    "resnet101+clinical" -> "ResNet-101 + clinical")."""
+    if model.endswith(COMBINED_SUFFIX):
+        return f"{display_name(model.removesuffix(COMBINED_SUFFIX))} + clinical"
+    return DISPLAY_NAMES.get(model, model)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from alnus import run_facts as facts
 from alnus.checklists.answer import Answer, cohort_paths, simulated_note
-from alnus.tables import display_name
-from alnus.vocabulary import SET_NAMES, SETS
+from alnus.vocabulary import SET_NAMES, SETS, display_name
 
 
 def data_sources(run) -> Answer:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from alnus import run_facts as facts
 from alnus.checklists.answer import Answer, simulated_note
-from alnus.tables import AUC_CI_TEXT, CI_TEXT, TEST_TEXT, display_name
-from alnus.vocabulary import SET_NAMES, TEST_SETS
+from alnus.tables import AUC_CI_TEXT, CI_TEXT, TEST_TEXT
+from alnus.vocabulary import SET_NAMES, TEST_SETS, display_name
 
 
 def metrics_used(run) -> Answer:

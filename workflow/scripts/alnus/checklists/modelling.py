@@ -6,7 +6,7 @@ from __future__ import annotations
 from alnus import run_facts as facts
 from alnus.card_json import ModelCard
 from alnus.checklists.answer import Answer
-from alnus.tables import display_name
+from alnus.vocabulary import display_name
 
 
 def model(run) -> Answer:

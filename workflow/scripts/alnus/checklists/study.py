@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alnus import run_facts as facts
 from alnus.checklists.answer import Answer, cohort_paths, simulated_note
-from alnus.tables import display_name
+from alnus.vocabulary import display_name
 
 
 def technique(run) -> Answer:

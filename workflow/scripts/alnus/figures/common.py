@@ -8,8 +8,8 @@ import re
 
 import pandas as pd
 
-from alnus.tables import display_name, set_title
-from alnus.vocabulary import KIND_ORDER
+from alnus.tables import set_title
+from alnus.vocabulary import KIND_ORDER, display_name
 
 
 def label(model: str) -> str:

@@ -20,8 +20,8 @@ from alnus.figures.common import (
     patients_of,
     set_heading,
 )
+from alnus.formatting import format_percent
 from alnus.study_tables import check_columns
-from alnus.tables import format_percent
 from alnus.vocabulary import KIND_ORDER, MODEL_KINDS, SET_NAMES, TEST_SETS
 
 FOREST_COLUMNS = ["model", "kind", "set", "n", "n_in_set", "tp", "fn", "fp", "tn"] + [

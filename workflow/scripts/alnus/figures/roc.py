@@ -20,8 +20,8 @@ from alnus import style
 from alnus.bootstrap import roc_band
 from alnus.checks import check_choice
 from alnus.figures.common import label, legend_below, patients_of, read_metrics, set_heading
+from alnus.formatting import format_auc, format_percent
 from alnus.metrics import model_predictions, read_predictions
-from alnus.tables import format_auc, format_percent
 from alnus.vocabulary import ENSEMBLE, MODEL_KINDS
 
 log = logging.getLogger(__name__)
