@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from alnus import style
-from alnus.figures.common import label, legend_below, set_heading
+from alnus.figures.common import label, legend_below
 from alnus.metrics import model_predictions, read_predictions
 from alnus.study_tables import check_columns
+from alnus.tables import set_title
 from alnus.vocabulary import TEST_SETS
 
 
@@ -90,7 +91,7 @@ def calibration_figure(models: dict[str, dict[str, pd.DataFrame]], calibration: 
             xlabel="Predicted probability",
             ylabel="Observed proportion positive",
         )
-        ax.set_title(set_heading(set_name, len(frame), int(frame["label"].sum())))
+        ax.set_title(set_title(set_name, len(frame), int(frame["label"].sum())))
         legend_below(
             ax,
             handles,

@@ -8,7 +8,6 @@ import re
 
 import pandas as pd
 
-from alnus.tables import set_title
 from alnus.vocabulary import KIND_ORDER, display_name
 
 
@@ -18,12 +17,6 @@ def label(model: str) -> str:
     if name == model and (match := re.fullmatch(r"reader_?(\w+)", model)):
         return f"Reader {match.group(1)}"
     return name
-
-
-def set_heading(set_name: str, n: int, positives: int, patients: int | None = None) -> str:
-    """A set's panel title (`alnus.tables.set_title`): 'External test set
-    (n = 80; 39 positive)', naming the patients where they are fewer than the images."""
-    return set_title(set_name, n, positives, patients)
 
 
 def patients_of(row) -> int | None:

@@ -18,10 +18,10 @@ from alnus.figures.common import (
     label,
     ordered_by_kind,
     patients_of,
-    set_heading,
 )
 from alnus.formatting import format_percent
 from alnus.study_tables import check_columns
+from alnus.tables import set_title
 from alnus.vocabulary import KIND_ORDER, MODEL_KINDS, SET_NAMES, TEST_SETS
 
 FOREST_COLUMNS = ["model", "kind", "set", "n", "n_in_set", "tp", "fn", "fp", "tn"] + [
@@ -113,7 +113,7 @@ def _forest_rows(metrics: pd.DataFrame) -> tuple[list, list, float]:
     for set_name in [s for s in TEST_SETS if s in set(metrics["set"])]:
         here = ordered_by_kind(metrics[metrics["set"] == set_name], KIND_ORDER)
         first = here.iloc[0]
-        heading = set_heading(set_name, int(first["n_in_set"]), int(first["positives"]), patients_of(first))
+        heading = set_title(set_name, int(first["n_in_set"]), int(first["positives"]), patients_of(first))
         labels.append((y, heading, True))
         y += 1
         for _, r in here.iterrows():

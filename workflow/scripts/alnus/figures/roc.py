@@ -19,9 +19,10 @@ from sklearn.metrics import roc_curve
 from alnus import style
 from alnus.bootstrap import roc_band
 from alnus.checks import check_choice
-from alnus.figures.common import label, legend_below, patients_of, read_metrics, set_heading
+from alnus.figures.common import label, legend_below, patients_of, read_metrics
 from alnus.formatting import format_auc, format_percent
 from alnus.metrics import model_predictions, read_predictions
+from alnus.tables import set_title
 from alnus.vocabulary import ENSEMBLE, MODEL_KINDS
 
 log = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ def roc_figure(
     reader_handles = _draw_readers(ax, rows, level)
     ax.set(**ROC_AXES)
     first = rows[rows["kind"].isin(MODEL_KINDS)].iloc[0]
-    ax.set_title(set_heading(set_name, int(first.n), int(first.positives), patients_of(first)))
+    ax.set_title(set_title(set_name, int(first.n), int(first.positives), patients_of(first)))
     _legends(fig, ax, handles, reader_handles)
     return fig
 
