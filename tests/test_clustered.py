@@ -146,7 +146,7 @@ def test_order_and_cluster_names_do_not_matter():
         ([], [], {}, "arrays are empty"),
         ([1, 0, 1], [1, 2], {}, "got 2 clusters for 3 cases"),
         ([1, 0, 1], [7, 7, 7], {}, "at least 2 patients"),
-        ([1, 0, 1], [1, np.nan, 2], {}, r"1 missing value\(s\).*index 1"),
+        ([1, 0, 1], [1, np.nan, 2], {}, r"missing value at index 1 \(1 missing\)"),
         ([1, 0, 1], ["a", None, "b"], {}, "missing value"),
         ([1, 2, 1], [1, 2, 3], {}, "`successes` must be boolean.*got 2 at index 1"),
         ([1.0, np.nan, 1.0], [1, 2, 3], {}, "`successes` must be boolean"),

@@ -204,13 +204,13 @@ CALLS = {
             [0, 1, 0, 1],
             [0.1, 0.2, 0.3, 0.4],
             ["a", "b", "c"],
-            r"clusters and labels must have the same length, got 3 clusters for 4 labels",
+            r"clusters must name the patient of every case: got 3 clusters for 4 cases",
         ),
         (
             [0, 1, 0, 1],
             [0.1, 0.2, 0.3, 0.4],
             [["a", "b"], ["c", "d"]],
-            r"clusters and labels must have the same length, got 2 clusters for 4 labels",
+            r"clusters must name the patient of every case: got 2 clusters for 4 cases",
         ),
         (
             [0, 1, 0, 1],

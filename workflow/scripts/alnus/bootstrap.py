@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_curve
 
-from alnus.clustered import _check_binary_array, _cluster_codes
+from alnus.clustered import _check_binary_array
 from alnus.stats import _check_level, check_binary_scores
+from alnus.stats.checks import cluster_codes
 
 _BLOCK = 256  # resamples drawn per call to the generator: bounds memory to 256 x n_patients
 
@@ -83,7 +84,7 @@ def cluster_bootstrap_indices(clusters, labels, n_resamples, seed):
     """
     n_resamples = _check_resamples(n_resamples, 1)
     positive_case = _check_binary_array(labels, "labels")
-    codes, n_clusters = _cluster_codes(clusters, len(positive_case), minimum=1)
+    codes, n_clusters = cluster_codes(clusters, len(positive_case))
     sizes = np.bincount(codes, minlength=n_clusters)
     strata = _bootstrap_strata(codes, positive_case, n_clusters)
     order = np.argsort(codes, kind="stable")  # cases grouped by patient

@@ -26,13 +26,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 from scipy import special
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
 from alnus.checks import check_choice
 from alnus.stats import _check_level, proportion_ci
+from alnus.stats.checks import cluster_codes
 
 CLUSTERED_PROPORTION_METHODS = ("wilson_rao_scott", "robust_wald")
 
@@ -52,36 +52,6 @@ def _check_binary_array(values, argument):
             f"`{argument}` must be boolean (or 0/1), got {values[i]} at index {i} ({int(bad.sum())} invalid value(s))"
         )
     return values.astype(bool)
-
-
-def _cluster_codes(clusters, n_cases, *, minimum=2):
-    """Integer codes 0..n_clusters-1 for each case's patient, and n_clusters.
-
-    pandas.factorize handles any hashable (strings, integers, tuples) and
-    flags missing values (None, NaN) with code -1.
-    """
-    clusters = np.asarray(clusters, dtype=object)
-    if clusters.ndim != 1:
-        raise ValueError(f"`clusters` must be 1-D, got shape {clusters.shape}")
-    if len(clusters) != n_cases:
-        raise ValueError(
-            f"`clusters` must name the patient of every case: got {len(clusters)} clusters for {n_cases} cases"
-        )
-    if n_cases == 0:
-        raise ValueError("no cases: the arrays are empty")
-    codes, uniques = pd.factorize(clusters)
-    if (codes < 0).any():
-        missing = np.flatnonzero(codes < 0)
-        raise ValueError(
-            f"`clusters` has {len(missing)} missing value(s) (None/NaN), first at index "
-            f"{int(missing[0])}; every case needs its patient"
-        )
-    if len(uniques) < minimum:
-        raise ValueError(
-            f"a clustered interval or test needs at least {minimum} patients (clusters), "
-            f"got {len(uniques)}; with one patient there is no between-patient variance to estimate"
-        )
-    return codes, len(uniques)
 
 
 # --------------------------------------------------------------------------
@@ -214,7 +184,7 @@ def clustered_proportion_ci(successes, clusters, level=0.95, method="wilson_rao_
     check_choice(method, CLUSTERED_PROPORTION_METHODS, "`method`")
     _check_level(level)
     successes = _check_binary_array(successes, "successes")
-    codes, n_clusters = _cluster_codes(clusters, len(successes))
+    codes, n_clusters = cluster_codes(clusters, len(successes), minimum=2)
     p, var, deff = _ratio_variance(successes, codes, n_clusters)
     k, n = int(successes.sum()), len(successes)
     if method == "wilson_rao_scott":
@@ -275,7 +245,7 @@ def clustered_mcnemar_test(correct_a, correct_b, clusters):
     b = _check_binary_array(correct_b, "correct_b")
     if a.shape != b.shape:
         raise ValueError(f"`correct_a` and `correct_b` must cover the same cases, got {len(a)} and {len(b)} values")
-    codes, n_clusters = _cluster_codes(clusters, len(a))
+    codes, n_clusters = cluster_codes(clusters, len(a), minimum=2)
     d = np.bincount(codes, weights=a.astype(float) - b.astype(float), minlength=n_clusters)
     denominator = float((d**2).sum())
     if denominator == 0:

@@ -42,10 +42,10 @@ import dataclasses
 import math
 
 import numpy as np
-import pandas as pd
 from scipy import stats as sps
 
 from alnus.checks import check_choice
+from alnus.stats.checks import cluster_codes
 
 FIGURES = ("auc", "sensitivity", "specificity")
 
@@ -185,16 +185,11 @@ def _check_inputs(labels, model_scores, reader_scores, figure, threshold, level)
     return positive, calls
 
 
-def _cluster_codes(clusters, n_cases):
+def _jackknife_units(clusters, n_cases):
+    """(unit code of each case, the resampling's name): cases, or patients where `clusters` are given."""
     if clusters is None:
         return np.arange(n_cases), "case jackknife"
-    clusters = np.asarray(clusters)
-    if clusters.shape != (n_cases,):
-        raise ValueError(f"`clusters` must have shape ({n_cases},) like `labels`, got {clusters.shape}")
-    if pd.isna(clusters).any():
-        i = int(np.flatnonzero(pd.isna(clusters))[0])
-        raise ValueError(f"`clusters` must name every case's patient, got a missing value at index {i}")
-    codes, _ = pd.factorize(clusters)
+    codes, _ = cluster_codes(clusters, n_cases)
     return codes, "cluster jackknife"
 
 
@@ -348,7 +343,7 @@ def model_vs_readers(
         jackknife unit holds all positives or all negatives.
     """
     positive, values = _check_inputs(labels, model_scores, reader_scores, figure, threshold, level)
-    codes, resampling = _cluster_codes(clusters, positive.size)
+    codes, resampling = _jackknife_units(clusters, positive.size)
     n_units = int(codes.max()) + 1
     theta, jack = _figures_and_jackknife(figure, positive, values, codes, n_units)
     cov = _jackknife_cov(jack)

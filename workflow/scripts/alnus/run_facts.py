@@ -18,10 +18,9 @@ import pandas as pd
 
 from alnus.card_json import ModelCard
 from alnus.formatting import format_auc, format_proportion
-from alnus.vocabulary import SET_NAMES, SETS, TEST_SETS, display_name
+from alnus.vocabulary import IMAGE_MODEL_KINDS, SET_NAMES, SETS, TEST_SETS, display_name
 
 NOT_RECORDED = "not recorded"
-MODEL_KINDS = ("model", "ensemble")
 # Where a model card (results/models/{arch}/model_card.json) records each
 # training detail: the path of keys that alnus.study.train_job writes
 # (alnus.study._training_record's docstring lists the `training` record). A card without one (an older
@@ -178,7 +177,7 @@ def main_unit(run: Run) -> str:
     return "image" if "image" in units else units[0]
 
 
-def rows_of(run: Run, *, set_name: str, kinds=MODEL_KINDS, unit: str | None = None) -> pd.DataFrame:
+def rows_of(run: Run, *, set_name: str, kinds=IMAGE_MODEL_KINDS, unit: str | None = None) -> pd.DataFrame:
     """metrics.csv rows of one set and unit whose `kind` is in `kinds`."""
     m = run.metrics
     unit = unit or main_unit(run)
@@ -218,7 +217,7 @@ def headline(run: Run, set_name: str) -> str:
     return f"{display_name(row['model'])}: {performance_text(row)}"
 
 
-def auc_range(run: Run, set_name: str, kinds=MODEL_KINDS) -> str:
+def auc_range(run: Run, set_name: str, kinds=IMAGE_MODEL_KINDS) -> str:
     """ "0.74-0.82 (4 models)" over the rows of `kinds`, or "" where there are none."""
     rows = rows_of(run, set_name=set_name, kinds=kinds).dropna(subset=["auc"])
     if rows.empty:
@@ -235,7 +234,7 @@ def threshold_shift(run: Run, model: str) -> dict | None:
     external: (sens, spec)}, or None when a set is missing."""
     out = {}
     for set_name, key in (("internal_test", "internal"), ("external_test", "external")):
-        rows = rows_of(run, set_name=set_name, kinds=MODEL_KINDS)
+        rows = rows_of(run, set_name=set_name, kinds=IMAGE_MODEL_KINDS)
         rows = rows[rows["model"] == model]
         if rows.empty:
             return None

@@ -33,6 +33,7 @@ COMBINED_SUFFIX = "+clinical"
 # metrics.csv's `kind`, in the order tables and figures list them.
 KIND_ORDER = {"model": 0, "ensemble": 1, "combined": 2, "clinical": 3, "majority": 4, "reader": 5}
 MODEL_KINDS = ("model", "ensemble", "combined", "clinical")  # the kinds with probabilities (and an AUC)
+IMAGE_MODEL_KINDS = ("model", "ensemble")  # the models that read images only (an architecture, the ensemble)
 # The printed name of each model (Table 2, figures, cards); readers print as "Reader 1".
 DISPLAY_NAMES = {
     "inception_v3": "Inception V3",

@@ -16,7 +16,7 @@ from scipy import stats as sps
 from scipy.special import expit
 
 from alnus.checks import check_choice
-from alnus.stats.checks import _check_binary, _check_level, _cluster_codes
+from alnus.stats.checks import _check_binary, _check_level, cluster_codes
 
 CLUSTERED_AUC_CI_METHODS = ("wald", "logit")
 
@@ -263,7 +263,7 @@ def clustered_auc_ci(labels, scores, clusters, level=0.95, *, method="wald", nam
     _check_level(level)
     check_choice(method, CLUSTERED_AUC_CI_METHODS, "`method`")
     positive, stacked = _check_binary(labels, scores, name=name)
-    codes = _cluster_codes(clusters, positive.size, name)
+    codes = cluster_codes(clusters, positive.size, name)
     auc, cov = _obuchowski(positive, stacked, codes, name)
     auc, var = float(auc[0]), float(cov[0, 0])
     if method == "wald" or var <= 0:
@@ -317,7 +317,7 @@ def clustered_auc_test(labels, scores_a, scores_b, clusters, *, name=None):
         As `clustered_auc_ci`.
     """
     positive, stacked = _check_binary(labels, scores_a, scores_b, name=name)
-    codes = _cluster_codes(clusters, positive.size, name)
+    codes = cluster_codes(clusters, positive.size, name)
     return _paired_z(*_obuchowski(positive, stacked, codes, name), name)
 
 

@@ -103,12 +103,15 @@ def _check_binary(labels, *score_arrays, name=None):
     return positive, np.vstack(stacked)
 
 
-def _cluster_codes(clusters, n_cases, name):
-    """Integer codes 0..n_clusters-1 of each case's cluster, shape (n_cases,).
+def cluster_codes(clusters, n_cases, name=None, *, minimum=1):
+    """Integer codes 0..n_clusters-1 of each case's cluster (patient), and n_clusters.
 
+    The one check of a `clusters` argument that every clustered statistic
+    (`alnus.stats`, `alnus.clustered`, `alnus.bootstrap`, `alnus.mrmc`) makes.
     Any hashable values name the clusters (strings, ints, tuples); missing
-    values (None, NaN, pd.NA) are refused. Hashing (pd.factorize) keeps this
-    O(n) for a million string identifiers.
+    values (None, NaN, pd.NA) are refused, and so are fewer than `minimum`
+    distinct clusters. Hashing (pd.factorize) keeps this O(n) for a million
+    string identifiers. Messages start with "`name`: " where a name is given.
     """
     prefix = f"{name}: " if name else ""
     if not isinstance(clusters, (np.ndarray, pd.Series, pd.Index)):
@@ -117,8 +120,10 @@ def _cluster_codes(clusters, n_cases, name):
         raise ValueError(f"{prefix}clusters must be 1-D with one patient per case, got shape {np.shape(clusters)}")
     if len(clusters) != n_cases:
         raise ValueError(
-            f"{prefix}clusters and labels must have the same length, got {len(clusters)} clusters for {n_cases} labels"
+            f"{prefix}clusters must name the patient of every case: got {len(clusters)} clusters for {n_cases} cases"
         )
+    if n_cases == 0:
+        raise ValueError(f"{prefix}no cases: the arrays are empty")
     try:
         codes, uniques = pd.factorize(clusters)
     except TypeError as error:  # e.g. lists, which cannot be hashed
@@ -130,5 +135,10 @@ def _cluster_codes(clusters, n_cases, name):
         raise ValueError(
             f"{prefix}clusters must name every case's patient, got a missing value at index "
             f"{int(np.flatnonzero(missing)[0])} ({int(missing.sum())} missing)"
+        )
+    if len(uniques) < minimum:
+        raise ValueError(
+            f"{prefix}a clustered interval or test needs at least {minimum} patients (clusters), "
+            f"got {len(uniques)}; with one patient there is no between-patient variance to estimate"
         )
     return codes.astype(np.intp, copy=False), len(uniques)
