@@ -101,6 +101,32 @@ def test_normalise_for_a_one_channel_stem():
         normalise(batch, channels=2)
 
 
+@pytest.mark.parametrize("shape", [(120, 90), (100, 100), (90, 120)])
+def test_per_image_unpadded_ignores_letterbox_bars(shape):
+    """The statistics are those of the image alone, whatever share of the
+    square the bars take: the letterboxed image's nonzero pixels come out with
+    mean 0 and deviation 1 (numpy's, ddof=1), and the same image under wider
+    bars gets the same values; "per_image" shifts with the bars instead."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(1, 256, shape).astype(np.uint8)
+    boxed = torch.from_numpy(letterbox(image, 64))[None, None]
+    out = normalise(boxed, "per_image_unpadded", channels=3)[0, 0].numpy()
+    inside = boxed[0, 0].numpy() > 0
+    assert out[inside].mean() == pytest.approx(0, abs=1e-5)
+    assert out[inside].std(ddof=1) == pytest.approx(1, abs=1e-3)  # float32 sums
+    padded = torch.zeros((1, 1, 64, 96), dtype=torch.uint8)
+    padded[..., 16:80] = boxed
+    wider = normalise(padded, "per_image_unpadded", channels=1)[0, 0, :, 16:80].numpy()
+    assert np.allclose(wider[inside], out[inside], atol=1e-3)
+    shifted = normalise(padded, "per_image", channels=1)[0, 0, :, 16:80].numpy()
+    assert not np.allclose(shifted[inside], normalise(boxed, "per_image", channels=1)[0, 0].numpy()[inside], atol=0.05)
+
+
+def test_per_image_unpadded_of_a_black_image_is_zero():
+    out = normalise(torch.zeros((1, 1, 8, 8), dtype=torch.uint8), "per_image_unpadded", channels=1)
+    assert torch.all(out == 0)
+
+
 def test_augmentation_never_flips_depth():
     """Vertical structure (a bright top row, as the skin line) stays on top."""
     image = torch.zeros((1, 64, 64), dtype=torch.uint8)

@@ -6,6 +6,8 @@ import pytest
 import yaml
 
 from alnus import metrics, models, style
+from alnus.data import NORMALISATIONS
+from alnus.model_cards import NORMALISATION_TEXT
 from alnus.vocabulary import (
     ARCHITECTURE_NAMES,
     COHORT_NAMES,
@@ -65,3 +67,11 @@ def test_the_architectures_have_one_list_that_the_models_schema_names_and_colour
 
 def test_every_set_and_cohort_has_a_printed_name():
     assert tuple(SET_NAMES) == SETS and tuple(COHORT_NAMES) == COHORTS
+
+
+def test_the_normalisations_have_one_list_that_the_schema_and_the_cards_follow():
+    """alnus.data.NORMALISATIONS is what `normalise` accepts; the schema's enum
+    and the model card's wording must name exactly those."""
+    schema = yaml.safe_load((Path(__file__).parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    enum = schema["$defs"]["preset"]["properties"]["normalisation"]["enum"]
+    assert tuple(enum) == NORMALISATIONS and tuple(NORMALISATION_TEXT) == NORMALISATIONS

@@ -196,7 +196,7 @@ def augmentation(size: int, *, strength: float = 1.0) -> UltrasoundAugmentation:
     )
 
 
-NORMALISATIONS = ("imagenet", "per_image")
+NORMALISATIONS = ("imagenet", "per_image", "per_image_unpadded")
 
 
 def normalise(batch: torch.Tensor, mode: str = "imagenet", channels: int = 3) -> torch.Tensor:
@@ -207,7 +207,13 @@ def normalise(batch: torch.Tensor, mode: str = "imagenet", channels: int = 3) ->
     mode "imagenet" uses ImageNet's channel means and deviations (what
     pretrained weights expect); "per_image" standardises each image to zero
     mean and unit deviation, which removes most of the overall gain
-    difference between scanners.
+    difference between scanners. "per_image_unpadded" does the same over the
+    image's nonzero pixels only: the letterbox bars and the black fill of the
+    augmentation's rotations are exact zeros, and their share of the square
+    depends on the scanner's aspect ratio (a quarter of a 3:4 image, a tenth
+    of a 9:10 one), so with "per_image" they shift each scanner's statistics
+    differently. Tissue that is exactly 0 is left out too. The zeros are
+    still standardised with the image's statistics.
     """
     if channels not in (1, 3):
         raise ValueError(f"input channels must be 1 or 3, got {channels!r}")
@@ -221,6 +227,13 @@ def normalise(batch: torch.Tensor, mode: str = "imagenet", channels: int = 3) ->
     if mode == "per_image":
         mean = images.mean(dim=(1, 2, 3), keepdim=True)
         std = images.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
+        return (images - mean) / std
+    if mode == "per_image_unpadded":
+        inside = (batch > 0).expand_as(images)
+        count = inside.sum(dim=(1, 2, 3), keepdim=True)
+        mean = (images * inside).sum(dim=(1, 2, 3), keepdim=True) / count.clamp_min(1)
+        square = ((images - mean) ** 2 * inside).sum(dim=(1, 2, 3), keepdim=True)
+        std = (square / (count - 1).clamp_min(1)).sqrt().clamp_min(1e-3)
         return (images - mean) / std
     raise AssertionError(f"normalisation {mode!r} is in NORMALISATIONS but not handled here")
 

@@ -30,6 +30,7 @@ PAPER = (
 NORMALISATION_TEXT = {
     "imagenet": "intensities scaled to [0, 1], then ImageNet channel means and deviations",
     "per_image": "each image standardised to zero mean and unit deviation",
+    "per_image_unpadded": "each image standardised over its nonzero pixels (letterbox bars left out)",
 }
 
 
