@@ -7,37 +7,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from design_contract import DESIGN_METRICS_COLUMNS
 
 from alnus.merit import binary_metrics
 from alnus.metrics import METRICS_COLUMNS, SEED_COLUMNS, metrics_from_files, metrics_table
 from alnus.reader_calls import majority_vote
 from alnus.stats import delong_ci, proportion_ci, youden_threshold
 from alnus.thresholds import choose_threshold, policy_label
-
-# The columns DESIGN.md ("Outputs", results/tables/metrics.csv) requires at least.
-DESIGN_METRICS_COLUMNS = [
-    "model",
-    "set",
-    "n",
-    "positives",
-    "auc",
-    "auc_low",
-    "auc_high",
-    "threshold",
-    "sensitivity",
-    "sensitivity_low",
-    "sensitivity_high",
-    "specificity",
-    "specificity_low",
-    "specificity_high",
-    "accuracy",
-    "accuracy_low",
-    "accuracy_high",
-    "tp",
-    "fp",
-    "tn",
-    "fn",
-]
 
 
 def percent(x: float) -> int:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from design_contract import DESIGN_METRICS_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "data" / "tiny.yaml"
@@ -87,30 +88,7 @@ def test_predictions_cover_each_set(study, arch):
 
 def test_metrics_table_has_the_contract_columns(study):
     metrics = pd.read_csv(study / "results/tables/metrics.csv")
-    required = [
-        "model",
-        "set",
-        "n",
-        "positives",
-        "auc",
-        "auc_low",
-        "auc_high",
-        "threshold",
-        "sensitivity",
-        "sensitivity_low",
-        "sensitivity_high",
-        "specificity",
-        "specificity_low",
-        "specificity_high",
-        "accuracy",
-        "accuracy_low",
-        "accuracy_high",
-        "tp",
-        "fp",
-        "tn",
-        "fn",
-    ]
-    assert set(required + ["unit", "ci_method", "patients", "images"]) <= set(metrics.columns)
+    assert set(DESIGN_METRICS_COLUMNS + ["unit", "ci_method", "patients", "images"]) <= set(metrics.columns)
     # The simulated development cohort has about 1.36 images per patient: image and patient rows.
     assert list(dict.fromkeys(metrics["unit"])) == ["image", "patient"]
     image = metrics[metrics["unit"] == "image"]
@@ -120,7 +98,7 @@ def test_metrics_table_has_the_contract_columns(study):
     assert (patient["n"] == patient["patients"]).all() and (patient["images"] >= patient["patients"]).all()
     models = image[image["kind"] == "model"]
     assert len(models) == 3 * 2 and (metrics["kind"] == "model").sum() == 3 * 2 * 2
-    assert not models[required].isna().any().any()
+    assert not models[DESIGN_METRICS_COLUMNS].isna().any().any()
     assert (models["auc_low"] <= models["auc"]).all() and (models["auc"] <= models["auc_high"]).all()
     assert (models["tp"] + models["fp"] + models["tn"] + models["fn"] == models["n"]).all()
     readers = image[image["kind"] == "reader"]

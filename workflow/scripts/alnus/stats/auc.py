@@ -263,8 +263,8 @@ def clustered_auc_ci(labels, scores, clusters, level=0.95, *, method="wald", nam
     _check_level(level)
     check_choice(method, CLUSTERED_AUC_CI_METHODS, "`method`")
     positive, stacked = _check_binary(labels, scores, name=name)
-    codes = cluster_codes(clusters, positive.size, name)
-    auc, cov = _obuchowski(positive, stacked, codes, name)
+    coded = cluster_codes(clusters, positive.size, name)  # (codes, n_clusters)
+    auc, cov = _obuchowski(positive, stacked, coded, name)
     auc, var = float(auc[0]), float(cov[0, 0])
     if method == "wald" or var <= 0:
         return _auc_interval(auc, var, level)
@@ -317,8 +317,8 @@ def clustered_auc_test(labels, scores_a, scores_b, clusters, *, name=None):
         As `clustered_auc_ci`.
     """
     positive, stacked = _check_binary(labels, scores_a, scores_b, name=name)
-    codes = cluster_codes(clusters, positive.size, name)
-    return _paired_z(*_obuchowski(positive, stacked, codes, name), name)
+    coded = cluster_codes(clusters, positive.size, name)  # (codes, n_clusters)
+    return _paired_z(*_obuchowski(positive, stacked, coded, name), name)
 
 
 def bootstrap_auc_ci(labels, scores, *, level=0.95, n_resamples=2000, seed, name=None):
