@@ -91,7 +91,9 @@ def train_preset(sets: dict, seed: int, preset: dict, *, arch: str, precision: s
         sets["validation"]["images"],
         sets["validation"]["labels"],
         settings,
-        transform=augmentation(preset["input_size"][arch], strength=preset["augmentation"]),
+        transform=augmentation(
+            preset["input_size"][arch], strength=preset["augmentation"], aspect=preset["aspect_jitter"]
+        ),
         device=device,
         autocast_dtype=dtype,
     )

@@ -7,6 +7,7 @@ from alnus.data import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     ImageSet,
+    UltrasoundAugmentation,
     augmentation,
     build_image_cache,
     cache_job,
@@ -183,6 +184,41 @@ def test_augmentation_flips_left_right_half_the_time():
     transform = augmentation(32, strength=0.0)
     rights = sum(bool(transform(image)[0, :, 24:].float().mean() > 128) for _ in range(200))
     assert 70 <= rights <= 130
+
+
+def test_aspect_jitter_stretches_width_against_height_within_its_range_and_keeps_the_area():
+    """aspect 0.3, every other change off: a centred 40 x 40 square becomes a
+    rectangle whose width/height ratio lies in [1/1.3, 1.3], both wider and
+    taller ones are drawn, and its area stays about 1,600 pixels."""
+    image = torch.zeros((1, 120, 120), dtype=torch.uint8)
+    image[:, 40:80, 40:80] = 200
+    transform = UltrasoundAugmentation(
+        degrees=0.0, translate=0.0, scale=(1.0, 1.0), brightness=0.0, contrast=0.0, gamma=(1.0, 1.0), aspect=0.3
+    )
+    torch.manual_seed(0)
+    ratios = []
+    for _ in range(100):
+        inside = transform(image)[0].numpy() > 100
+        width, height = inside.any(axis=0).sum(), inside.any(axis=1).sum()
+        ratios.append(width / height)
+        assert abs(int(inside.sum()) - 1600) < 120
+    assert 1 / 1.3 - 0.06 <= min(ratios) < 0.85 and 1.18 < max(ratios) <= 1.3 + 0.06
+
+
+def test_aspect_jitter_off_draws_what_the_augmentation_drew_before_it():
+    """aspect 0 takes 8 numbers from torch's generator per image, as before
+    the option existed, so runs without it are unchanged; aspect > 0 takes 9.
+    A negative aspect is refused."""
+    image = torch.zeros((1, 16, 16), dtype=torch.uint8)
+    for aspect, draws in ((0.0, 8), (0.3, 9)):
+        torch.manual_seed(5)
+        augmentation(16, aspect=aspect)(image)
+        after = torch.rand(1, dtype=torch.float64)
+        torch.manual_seed(5)
+        torch.rand(draws, dtype=torch.float64)
+        assert torch.equal(after, torch.rand(1, dtype=torch.float64))
+    with pytest.raises(ValueError, match="`aspect` must be 0"):
+        UltrasoundAugmentation(aspect=-0.1)
 
 
 def test_image_set_checks_lengths():

@@ -130,7 +130,14 @@ class UltrasoundAugmentation:
     """Random training augmentation of one uint8 image (1, H, W) or (H, W):
     horizontal flip, rotation/scale/shift about the centre (black fill), then
     brightness, contrast (towards the image's mean grey) and gamma as one
-    grey-level lookup table.
+    grey-level lookup table. With `aspect` > 0, the width-to-height ratio is
+    also multiplied by a factor drawn log-uniformly from [1 / (1 + aspect),
+    1 + aspect], the area kept (width times sqrt(factor), height divided by
+    it), so that the network sees the development scanner's images at the
+    aspect ratios of others (BUS-BRA's GE images are 0.75 wide per unit of
+    height at the median, its Toshiba and U-Systems images 0.90). With
+    `aspect` 0 it draws the same random numbers as before it existed, so runs
+    without it are unchanged.
 
     Written with OpenCV rather than composed from torchvision's v2 transforms
     because those run each step as several small torch operations: measured
@@ -151,19 +158,27 @@ class UltrasoundAugmentation:
         brightness: float = 0.3,
         contrast: float = 0.3,
         gamma: tuple[float, float] = (0.7, 1.4),
+        aspect: float = 0.0,
     ):
+        if aspect < 0:
+            raise ValueError(f"`aspect` must be 0 (off) or more, got {aspect!r}")
         self.degrees, self.translate, self.scale = degrees, translate, scale
         self.brightness, self.contrast, self.gamma = brightness, contrast, gamma
+        self.aspect = aspect
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        flip, angle, zoom, shift_x, shift_y, gain, spread, gamma = torch.rand(8, dtype=torch.float64).tolist()
+        draws = torch.rand(9 if self.aspect else 8, dtype=torch.float64).tolist()
+        flip, angle, zoom, shift_x, shift_y, gain, spread, gamma = draws[:8]
         pixels = image.numpy().reshape(image.shape[-2:])
         height, width = pixels.shape
+        centre = ((width - 1) / 2, (height - 1) / 2)
         matrix = cv2.getRotationMatrix2D(
-            ((width - 1) / 2, (height - 1) / 2),
-            self.degrees * (2 * angle - 1),
-            self.scale[0] + zoom * (self.scale[1] - self.scale[0]),
+            centre, self.degrees * (2 * angle - 1), self.scale[0] + zoom * (self.scale[1] - self.scale[0])
         )
+        if self.aspect:  # stretch along the image's own axes first, then rotate and zoom, about the centre
+            root = (1.0 + self.aspect) ** (draws[8] - 0.5)  # sqrt of a log-uniform factor
+            matrix[:, :2] = matrix[:, :2] @ np.diag([root, 1.0 / root])
+            matrix[:, 2] = np.asarray(centre) - matrix[:, :2] @ np.asarray(centre)
         matrix[:, 2] += (self.translate * width * (2 * shift_x - 1), self.translate * height * (2 * shift_y - 1))
         if flip < 0.5:  # mirror the source first: x -> width - 1 - x
             matrix = matrix @ np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
@@ -181,7 +196,7 @@ class UltrasoundAugmentation:
         return torch.from_numpy(out).reshape(image.shape)
 
 
-def augmentation(size: int, *, strength: float = 1.0) -> UltrasoundAugmentation:
+def augmentation(size: int, *, strength: float = 1.0, aspect: float = 0.0) -> UltrasoundAugmentation:
     """Training augmentation suited to ultrasound: horizontal flip, small
     rotation (+-10 degrees), scale (0.9-1.1) and shift (+-5%), and gain
     changes; no vertical flip, since depth has a direction (shadowing falls
@@ -189,10 +204,15 @@ def augmentation(size: int, *, strength: float = 1.0) -> UltrasoundAugmentation:
 
     strength scales the gain changes (0 = geometry only); 1 = +-30% brightness
     and contrast, gamma 0.7-1.4, which covers the gain differences between
-    scanners and sites.
+    scanners and sites. aspect is the largest relative change of the
+    width-to-height ratio (0 = none; `UltrasoundAugmentation`), the preset's
+    `aspect_jitter`.
     """
     return UltrasoundAugmentation(
-        brightness=0.3 * strength, contrast=0.3 * strength, gamma=(1.0 - 0.3 * strength, 1.0 + 0.4 * strength)
+        brightness=0.3 * strength,
+        contrast=0.3 * strength,
+        gamma=(1.0 - 0.3 * strength, 1.0 + 0.4 * strength),
+        aspect=aspect,
     )
 
 

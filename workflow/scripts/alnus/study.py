@@ -124,7 +124,7 @@ def _data_hashes(splits_csv: str, manifests: dict[str, str]) -> dict[str, str]:
 
 def _fingerprint(run: list) -> str:
     """SHA-256 of what a training run depends on (architecture, input size,
-    settings, pretrained weights, precision, data hashes, fold), so that a
+    settings, augmentation, pretrained weights, precision, data hashes, fold), so that a
     checkpoint is resumed only by the run that wrote it (`alnus.checkpoints.load_checkpoint`)."""
     return hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
 
@@ -207,7 +207,8 @@ def train_job(
     machine = _setup_torch(threads, training["device"], training["precision"], training["deterministic"])
     settings = TrainSettings.from_config(config, seed=seed)
     data_hashes = _data_hashes(splits_csv, manifests)
-    run = [arch, size, settings.__dict__, pretrained, training["precision"], data_hashes] + (
+    augment = {key: preset[key] for key in ("augmentation", "aspect_jitter")}
+    run = [arch, size, settings.__dict__, augment, pretrained, training["precision"], data_hashes] + (
         [fold] if fold is not None else []
     )
     checkpoint = Path(out_weights).with_name("checkpoint.pt")
@@ -219,7 +220,7 @@ def train_job(
         cached_images(val, manifests, caches),
         val["label"].to_numpy(),
         settings,
-        transform=augmentation(size, strength=preset["augmentation"]),
+        transform=augmentation(size, strength=preset["augmentation"], aspect=preset["aspect_jitter"]),
         device=machine[0],
         autocast_dtype=machine[2],
         checkpoint=checkpoint,
