@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
-from alnus.data import augmentation, letterbox, read_preprocessed  # noqa: E402
+from alnus.data import letterbox, preset_augmentation, read_preprocessed  # noqa: E402
 from alnus.devices import resolve_precision  # noqa: E402
 from alnus.hardware import processor  # noqa: E402
 from alnus.models import build_model  # noqa: E402
@@ -91,9 +91,7 @@ def train_preset(sets: dict, seed: int, preset: dict, *, arch: str, precision: s
         sets["validation"]["images"],
         sets["validation"]["labels"],
         settings,
-        transform=augmentation(
-            preset["input_size"][arch], strength=preset["augmentation"], aspect=preset["aspect_jitter"]
-        ),
+        transform=preset_augmentation(preset, preset["input_size"][arch]),
         device=device,
         autocast_dtype=dtype,
     )

@@ -147,6 +147,32 @@ def test_the_card_holds_the_settings_the_model_was_trained_with(tmp_path, monkey
     assert not (out / "checkpoint.pt").exists()
 
 
+def test_a_checkpoint_is_resumed_only_under_the_same_preset(tmp_path, monkeypatch):
+    """train_job hands fit a fingerprint that changes with any key of the
+    resolved preset (the augmentation's included, and keys added later, which
+    no list names), and stays the same for the same job; fit resumes a
+    checkpoint only under its own fingerprint (test_resume)."""
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fit(*args, fingerprint, **kwargs):
+        seen.append(fingerprint)
+        raise Stop
+
+    monkeypatch.setattr(study, "build_model", tiny_network)
+    monkeypatch.setattr(study, "fit", fit)
+    job = tiny_study(tmp_path)
+    outputs = {name: str(tmp_path / name) for name in ("out_weights", "out_card", "out_history")}
+    preset = job["config"]["resolved_preset"]
+    for change in ({}, {}, {"aspect_jitter": 0.3}, {"augmentation": 0.5}, {"a_key_added_later": 1}):
+        job["config"]["resolved_preset"] = preset | change
+        with pytest.raises(Stop):
+            study.train_job(**job, **outputs)
+    assert seen[0] == seen[1] and len(set(seen)) == 4
+
+
 def predict_tiny(job: dict, out: Path, outputs: dict[str, str]) -> None:
     """predict_job on the CPU with the model train_tiny wrote to `out`."""
     study.predict_job(

@@ -216,6 +216,13 @@ def augmentation(size: int, *, strength: float = 1.0, aspect: float = 0.0) -> Ul
     )
 
 
+def preset_augmentation(preset: dict, size: int) -> UltrasoundAugmentation:
+    """The training augmentation a resolved preset asks for (its `augmentation`
+    strength and `aspect_jitter`; `alnus.presets.resolve_preset`) at input
+    size `size`: the one place that says which preset keys drive it."""
+    return augmentation(size, strength=preset["augmentation"], aspect=preset["aspect_jitter"])
+
+
 NORMALISATIONS = ("imagenet", "per_image", "per_image_unpadded")
 
 

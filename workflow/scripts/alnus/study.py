@@ -18,7 +18,7 @@ from safetensors.torch import load_model, save_model
 
 import alnus
 from alnus.card_json import ModelCard
-from alnus.data import augmentation, read_image_cache
+from alnus.data import preset_augmentation, read_image_cache
 from alnus.devices import resolve_device, resolve_precision, set_determinism
 from alnus.folds import fold_sets
 from alnus.hardware import processor
@@ -123,9 +123,11 @@ def _data_hashes(splits_csv: str, manifests: dict[str, str]) -> dict[str, str]:
 
 
 def _fingerprint(run: list) -> str:
-    """SHA-256 of what a training run depends on (architecture, input size,
-    settings, augmentation, pretrained weights, precision, data hashes, fold), so that a
-    checkpoint is resumed only by the run that wrote it (`alnus.checkpoints.load_checkpoint`)."""
+    """SHA-256 of what a training run depends on (architecture, the whole
+    resolved preset, so that every preset key counts without being listed,
+    the training settings, pretrained weights, precision, data hashes, fold),
+    so that a checkpoint is resumed only by the run that wrote it
+    (`alnus.checkpoints.load_checkpoint`)."""
     return hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()
 
 
@@ -207,8 +209,7 @@ def train_job(
     machine = _setup_torch(threads, training["device"], training["precision"], training["deterministic"])
     settings = TrainSettings.from_config(config, seed=seed)
     data_hashes = _data_hashes(splits_csv, manifests)
-    augment = {key: preset[key] for key in ("augmentation", "aspect_jitter")}
-    run = [arch, size, settings.__dict__, augment, pretrained, training["precision"], data_hashes] + (
+    run = [arch, preset, settings.__dict__, pretrained, training["precision"], data_hashes] + (
         [fold] if fold is not None else []
     )
     checkpoint = Path(out_weights).with_name("checkpoint.pt")
@@ -220,7 +221,7 @@ def train_job(
         cached_images(val, manifests, caches),
         val["label"].to_numpy(),
         settings,
-        transform=augmentation(size, strength=preset["augmentation"], aspect=preset["aspect_jitter"]),
+        transform=preset_augmentation(preset, size),
         device=machine[0],
         autocast_dtype=machine[2],
         checkpoint=checkpoint,
