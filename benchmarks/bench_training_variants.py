@@ -9,6 +9,7 @@ resolution, `study_sets.resolved_preset`):
     fit=stretch         resize to the square instead of letterboxing (bench only)
     epochs=12 batch_size=32 learning_rate=0.001 warmup_epochs=1 weight_decay=1e-4
     augmentation=0.5    gain-augmentation strength (0 = flips and affine only)
+    affine=0            no rotation, scale or shift (flips and gain only, as the plain loop)
     aspect_jitter=0.3   stretch the width/height ratio by up to 1.3x either way in training
     normalisation=imagenet|per_image
     ema_decay=0.998     validate and keep an exponential moving average of the weights

@@ -176,6 +176,20 @@ def test_augmentation_moves_within_its_ranges():
     assert 60 <= min(greys) < 150 and max(greys) > 230
 
 
+def test_augmentation_without_affine_only_flips_and_changes_gain():
+    """affine 0 and gain strength 0: every draw is the image or its mirror,
+    pixel for pixel; with affine 1 some draws are neither (rotated, scaled
+    or shifted)."""
+    image = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 24, 32), dtype=np.uint8))
+    torch.manual_seed(0)
+    flips_only, full = augmentation(32, strength=0.0, affine=0.0), augmentation(32, strength=0.0)
+    outs = [flips_only(image) for _ in range(20)]
+    assert all(torch.equal(out, image) or torch.equal(out, image.flip(-1)) for out in outs)
+    assert {torch.equal(out, image) for out in outs} == {True, False}
+    moved = [full(image) for _ in range(20)]
+    assert not any(torch.equal(out, image) or torch.equal(out, image.flip(-1)) for out in moved)
+
+
 def test_augmentation_flips_left_right_half_the_time():
     """A bright left half ends on the right in about half the draws."""
     image = torch.zeros((1, 32, 32), dtype=torch.uint8)

@@ -39,11 +39,11 @@ def test_settings_from_a_preset_take_its_fields_and_default_the_rest():
 def test_every_preset_block_of_the_schema_holds_every_setting(name):
     """The schema is the one home of the defaults: each preset's block gives
     every TrainSettings field that a preset sets, and the three it also holds
-    (input size and the augmentation's two)."""
+    (input size and the augmentation's three)."""
     preset = resolve_preset(TRAINING, {"preset": name})
     settings = TrainSettings.from_preset(preset, seed=1, input_channels=3, compile=False)
     fields = set(TrainSettings.__dataclass_fields__) - {"seed", "input_channels", "compile"}
-    assert set(preset) == fields | {"input_size", "augmentation", "aspect_jitter"}
+    assert set(preset) == fields | {"input_size", "augmentation", "affine", "aspect_jitter"}
     assert {key: getattr(settings, key) for key in fields} == {key: preset[key] for key in fields}
 
 

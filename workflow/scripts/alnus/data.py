@@ -196,7 +196,9 @@ class UltrasoundAugmentation:
         return torch.from_numpy(out).reshape(image.shape)
 
 
-def augmentation(size: int, *, strength: float = 1.0, aspect: float = 0.0) -> UltrasoundAugmentation:
+def augmentation(
+    size: int, *, strength: float = 1.0, aspect: float = 0.0, affine: float = 1.0
+) -> UltrasoundAugmentation:
     """Training augmentation suited to ultrasound: horizontal flip, small
     rotation (+-10 degrees), scale (0.9-1.1) and shift (+-5%), and gain
     changes; no vertical flip, since depth has a direction (shadowing falls
@@ -206,9 +208,13 @@ def augmentation(size: int, *, strength: float = 1.0, aspect: float = 0.0) -> Ul
     and contrast, gamma 0.7-1.4, which covers the gain differences between
     scanners and sites. aspect is the largest relative change of the
     width-to-height ratio (0 = none; `UltrasoundAugmentation`), the preset's
-    `aspect_jitter`.
+    `aspect_jitter`. affine scales the rotation, scale and shift ranges (0 =
+    flips and gain only), the preset's `affine`.
     """
     return UltrasoundAugmentation(
+        degrees=10.0 * affine,
+        translate=0.05 * affine,
+        scale=(1.0 - 0.1 * affine, 1.0 + 0.1 * affine),
         brightness=0.3 * strength,
         contrast=0.3 * strength,
         gamma=(1.0 - 0.3 * strength, 1.0 + 0.4 * strength),
@@ -218,9 +224,9 @@ def augmentation(size: int, *, strength: float = 1.0, aspect: float = 0.0) -> Ul
 
 def preset_augmentation(preset: dict, size: int) -> UltrasoundAugmentation:
     """The training augmentation a resolved preset asks for (its `augmentation`
-    strength and `aspect_jitter`; `alnus.presets.resolve_preset`) at input
-    size `size`: the one place that says which preset keys drive it."""
-    return augmentation(size, strength=preset["augmentation"], aspect=preset["aspect_jitter"])
+    strength, `affine` and `aspect_jitter`; `alnus.presets.resolve_preset`) at
+    input size `size`: the one place that says which preset keys drive it."""
+    return augmentation(size, strength=preset["augmentation"], aspect=preset["aspect_jitter"], affine=preset["affine"])
 
 
 NORMALISATIONS = ("imagenet", "per_image", "per_image_unpadded")

@@ -48,7 +48,7 @@ class TrainSettings:
     def from_preset(cls, preset: dict, *, seed: int, input_channels: int, compile: bool) -> TrainSettings:
         """The settings of a resolved preset (`alnus.presets.resolve_preset`,
         which gives every key of the schema's preset block); keys of the
-        preset that are not fields here (input_size, augmentation, aspect_jitter)
+        preset that are not fields here (input_size, augmentation, affine, aspect_jitter)
         are left.
 
         Raises
