@@ -232,7 +232,7 @@ def test_aspect_jitter_off_draws_what_the_augmentation_drew_before_it():
         torch.rand(draws, dtype=torch.float64)
         assert torch.equal(after, torch.rand(1, dtype=torch.float64))
     with pytest.raises(ValueError, match="`aspect` must be 0"):
-        UltrasoundAugmentation(aspect=-0.1)
+        augmentation(16, aspect=-0.1)
 
 
 def test_image_set_checks_lengths():

@@ -152,14 +152,15 @@ class UltrasoundAugmentation:
     def __init__(
         self,
         *,
-        degrees: float = 10.0,
-        translate: float = 0.05,
-        scale: tuple[float, float] = (0.9, 1.1),
-        brightness: float = 0.3,
-        contrast: float = 0.3,
-        gamma: tuple[float, float] = (0.7, 1.4),
+        degrees: float,
+        translate: float,
+        scale: tuple[float, float],
+        brightness: float,
+        contrast: float,
+        gamma: tuple[float, float],
         aspect: float = 0.0,
     ):
+        # No default ranges here: `augmentation` is their one home.
         if aspect < 0:
             raise ValueError(f"`aspect` must be 0 (off) or more, got {aspect!r}")
         self.degrees, self.translate, self.scale = degrees, translate, scale
