@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
 
 from alnus.presets import resolve_preset
 from alnus.train import TrainSettings
@@ -66,3 +68,19 @@ def test_a_preset_not_resolved_against_the_schema_is_refused():
             input_channels=3,
             compile=False,
         )
+
+
+@pytest.mark.parametrize("key", ["augmentation", "affine", "aspect_jitter"])
+def test_a_negative_augmentation_strength_is_refused_naming_the_key(key):
+    """The schema's `minimum: 0` refuses a negative strength when the workflow
+    validates the config; Snakemake's message names the value, the minimum and
+    the key's place in the config."""
+    config = {
+        "cohorts": {c: {"manifest": "m.csv", "images": "images"} for c in ("development", "external")},
+        "training": {"cpu": {key: -0.5}},
+    }
+    with pytest.raises(WorkflowError) as refused:
+        validate(config, str(SCHEMA))
+    message = str(refused.value)
+    assert "-0.5 is less than the minimum of 0" in message
+    assert f"instance['training']['cpu']['{key}']" in message
