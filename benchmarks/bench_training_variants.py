@@ -37,6 +37,8 @@ import torch
 import yaml
 from study_sets import TESTS, load_sets, processor_line, resolved_preset, train_preset
 
+from alnus.history import best_epoch
+
 RUN_KEYS = ("size", "fit", "precision", "flip_tta")
 
 
@@ -89,7 +91,7 @@ def main() -> None:
                 flip_tta=run["flip_tta"] == "yes",
             )
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            best = int(history.loc[history["val_auc"].idxmax(), "epoch"])
+            best = best_epoch(history)
             rows.append([auc[t] for t in TESTS] + [best, history["seconds"].mean(), wall, cpu])
             print(
                 f"| {variant or '(preset)'} | {seed} | "

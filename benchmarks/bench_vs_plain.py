@@ -33,10 +33,14 @@ from study_sets import TESTS, load_sets, processor_line, resolved_preset, train_
 
 from alnus.devices import resolve_precision
 from alnus.hardware import processor
+from alnus.history import best_epoch
 
 
-def plain_loop(sets: dict, seed: int, *, size: int = 160, epochs: int = 12, batch: int = 32) -> dict[str, float]:
-    """The plain loop: returns its AUC on each of TESTS (best validation epoch, flip-averaged)."""
+def plain_loop(
+    sets: dict, seed: int, *, size: int = 160, epochs: int = 12, batch: int = 32
+) -> tuple[dict[str, float], str]:
+    """The plain loop: returns ({set: AUC} for each of TESTS, at the best
+    validation epoch, flip-averaged; that epoch as 'k of n')."""
     import timm
 
     torch.manual_seed(seed)
@@ -58,8 +62,8 @@ def plain_loop(sets: dict, seed: int, *, size: int = 160, epochs: int = 12, batc
             ]
         return roc_auc_score(sets[name]["labels"], torch.cat(p).squeeze(1).numpy())
 
-    best_auc, best_state = -1.0, None
-    for _ in range(epochs):
+    best_auc, best_state, best = -1.0, None, 0
+    for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(len(y_train))
         for start in range(0, len(order) - batch + 1, batch):
@@ -75,9 +79,9 @@ def plain_loop(sets: dict, seed: int, *, size: int = 160, epochs: int = 12, batc
         auc = scores(model, "validation")
         logging.info("plain loop, seed %d: epoch validation AUC %.3f", seed, auc)
         if auc > best_auc:
-            best_auc, best_state = auc, copy.deepcopy(model.state_dict())
+            best_auc, best_state, best = auc, copy.deepcopy(model.state_dict()), epoch
     model.load_state_dict(best_state)
-    return {name: scores(model, name) for name in TESTS}
+    return {name: scores(model, name) for name in TESTS}, f"{best} of {epochs}"
 
 
 def timed(function, *args, **kwargs):
@@ -113,8 +117,8 @@ def main() -> None:
     print(f"# pipeline arm: preset {name} {preset}; precision {args.precision} ({reason}); flip TTA {args.flip_tta}")
     plain_sets = load_sets(args.results, 160, fit="stretch") if args.only != "pipeline" else None
     pipeline_sets = load_sets(args.results, size) if args.only != "plain" else None
-    print("| arm | seed | validation AUC | internal AUC | external AUC | wall s | CPU s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| arm | seed | validation AUC | internal AUC | external AUC | best epoch | wall s | CPU s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     totals: dict[str, list] = {}
     for seed in seeds:
         plain_wall = None
@@ -122,10 +126,10 @@ def main() -> None:
             if args.only and arm != args.only:
                 continue
             if arm == "plain":
-                auc, wall, cpu = timed(plain_loop, plain_sets, seed)
+                (auc, epoch), wall, cpu = timed(plain_loop, plain_sets, seed)
                 plain_wall = wall
             else:
-                (auc, _), wall, cpu = timed(
+                (auc, history), wall, cpu = timed(
                     train_preset,
                     pipeline_sets,
                     seed,
@@ -134,12 +138,13 @@ def main() -> None:
                     precision=args.precision,
                     flip_tta=args.flip_tta == "yes",
                 )
+                epoch = f"{best_epoch(history)} of {len(history)}"
             over = " OVER" if arm == "pipeline" and plain_wall and wall > plain_wall else ""
             totals.setdefault(arm, []).append([auc[t] for t in TESTS] + [wall, cpu])
             print(
                 f"| {arm} | {seed} | "
                 + " | ".join(f"{auc[t]:.3f}" for t in TESTS)
-                + f" | {wall:.0f}{over} | {cpu:.0f} |",
+                + f" | {epoch} | {wall:.0f}{over} | {cpu:.0f} |",
                 flush=True,
             )
     for arm, rows in totals.items():
@@ -147,7 +152,7 @@ def main() -> None:
         print(
             f"| {arm}, mean of {len(rows)} | | "
             + " | ".join(f"{m:.3f}" for m in mean[:3])
-            + f" | {mean[3]:.0f} | {mean[4]:.0f} |"
+            + f" | | {mean[3]:.0f} | {mean[4]:.0f} |"
         )
 
 
